@@ -1,0 +1,363 @@
+"""Read a fleet file: the only code that touches it, and the one that knows its lines.
+
+Why: every problem must be reported as `file:line:col`, the key path and what to do, all problems
+at once, and never as a traceback. ruamel's round-trip loader keeps positions; this module turns
+YAML syntax errors, pydantic errors and the topology's cross-checks into located findings.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from meshfleet.errors import Finding, FindingsError, FleetError, LocatedFinding, Loc, Position, format_loc
+from meshfleet.model import Fleet, LabelSelector, Selection
+from meshfleet.plan import Plan, plan
+from meshfleet.topology import Topology, resolve
+
+MAX_BYTES = 4 * 1024 * 1024
+"""A fleet of hundreds of clusters is well under a megabyte; anything far larger is not a fleet."""
+MAX_NODES = 500_000
+"""Bound on values after alias expansion (an alias bomb expands to billions)."""
+MAX_DEPTH = 64
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+@dataclass(frozen=True)
+class Document:
+    """A parsed fleet file: plain data plus the position of every key and value."""
+
+    file: str
+    data: Any
+    keys: dict[Loc, tuple[int, int]]
+    values: dict[Loc, tuple[int, int]]
+
+    def position(self, loc: Loc, *, prefer_key: bool = False) -> Position:
+        """Best position for a key path: the value (or key), else the nearest enclosing one."""
+        probe = loc
+        while True:
+            table = (self.keys, self.values) if prefer_key else (self.values, self.keys)
+            for t in table:
+                if probe in t:
+                    line, col = t[probe]
+                    return Position(self.file, line + 1, col + 1)
+            if not probe:
+                return Position(self.file, 1, 1)
+            probe = probe[:-1]
+
+
+class _TooBig(Exception):
+    def __init__(self, loc: Loc, message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+
+
+def _fail(file: str, line: int, col: int, loc: Loc, message: str, hint: str = "") -> FleetError:
+    return FleetError([LocatedFinding(Finding(loc, message, hint), Position(file, line, col))])
+
+
+def parse(path: str | Path, *, display: str | None = None) -> Document:
+    """Parse YAML with positions; raise FleetError on anything that is not a readable document."""
+    p = Path(path)
+    file = display or str(path)
+    try:
+        size = p.stat().st_size
+        if size > MAX_BYTES:
+            raise _fail(file, 1, 1, (), f"the file is {size:,} bytes; a fleet file may be at most {MAX_BYTES:,}",
+                        "split the fleet, or check that this is the right file")
+        raw = p.read_bytes()
+    except FleetError:
+        raise
+    except OSError as e:
+        raise _fail(file, 1, 1, (), f"cannot read the file: {e.strerror or e}", "check the path") from None
+    return parse_bytes(raw, file)
+
+
+def parse_bytes(raw: bytes, file: str) -> Document:
+    if len(raw) > MAX_BYTES:
+        raise _fail(file, 1, 1, (), f"the file is {len(raw):,} bytes; a fleet file may be at most {MAX_BYTES:,}",
+                    "split the fleet, or check that this is the right file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise _fail(file, line, col, (), f"byte 0x{raw[e.start]:02x} is not UTF-8",
+                    "save the file as UTF-8") from None
+    bad = _CONTROL.search(text)
+    if bad is not None:
+        i, ch = bad.start(), bad.group()
+        line = text.count("\n", 0, i) + 1
+        col = i - (text.rfind("\n", 0, i) + 1) + 1
+        raise _fail(file, line, col, (), f"control character U+{ord(ch):04X} in the file",
+                    "remove it; fleet files are plain text")
+    if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
+        raise _fail(file, 1, 1, (), "the file is empty", "write at least `clusters:` with one member")
+
+    yaml = YAML(typ="rt", pure=True)
+    yaml.allow_duplicate_keys = False
+    try:
+        root = yaml.load(text)
+    except DuplicateKeyError as e:
+        mark = e.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        raise _fail(file, line, col, (), f"duplicate key: {_first_line(e.problem)}",
+                    "keep one of the two entries") from None
+    except MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        what = e.problem or e.context or "invalid YAML"
+        hint = "indent with spaces, not tabs" if "\\t" in str(what) or "tab" in str(what) else \
+            "fix the YAML syntax at this point"
+        raise _fail(file, line, col, (), f"YAML syntax error: {_first_line(what)}", hint) from None
+    except YAMLError as e:
+        raise _fail(file, 1, 1, (), f"YAML error: {_first_line(str(e))}", "fix the YAML syntax") from None
+    except RecursionError:
+        raise _fail(file, 1, 1, (), "the document is nested too deeply", f"keep nesting under {MAX_DEPTH} levels") \
+            from None
+
+    keys: dict[Loc, tuple[int, int]] = {}
+    values: dict[Loc, tuple[int, int]] = {}
+    budget = [MAX_NODES]
+    try:
+        data = _plain(root, (), keys, values, budget, 0)
+    except _TooBig as e:
+        pos = Document(file, None, keys, values).position(e.loc)
+        raise _fail(file, pos.line, pos.column, e.loc, e.message,
+                    "remove the aliases that multiply the document, or flatten it") from None
+    if data is None:
+        raise _fail(file, 1, 1, (), "the file is empty", "write at least `clusters:` with one member")
+    if not isinstance(data, dict):
+        raise _fail(file, 1, 1, (), f"the top level is a {_kind(data)}, not a mapping",
+                    "start with `clusters:` (see fleet/demo.yaml)")
+    return Document(file, data, keys, values)
+
+
+def _first_line(text: object) -> str:
+    return str(text).strip().splitlines()[0] if str(text).strip() else "invalid YAML"
+
+
+def _kind(v: object) -> str:
+    return {dict: "mapping", list: "list", str: "string", bool: "boolean", int: "number", float: "number"}.get(
+        type(v), type(v).__name__)
+
+
+def _plain(node: Any, loc: Loc, keys: dict[Loc, tuple[int, int]], values: dict[Loc, tuple[int, int]],
+           budget: list[int], depth: int) -> Any:
+    """Turn ruamel's round-trip nodes into plain Python, recording positions; bound size and depth."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _TooBig(loc, f"the document expands to more than {MAX_NODES:,} values (aliases?)")
+    if depth > MAX_DEPTH:
+        raise _TooBig(loc, f"the document is nested more than {MAX_DEPTH} levels deep")
+    if isinstance(node, CommentedMap):
+        out: dict[Any, Any] = {}
+        for k in node:
+            key = k if isinstance(k, str) else _plain(k, loc, keys, values, budget, depth + 1)
+            if not isinstance(key, str):
+                keys[(*loc, str(key))] = node.lc.key(k)
+                raise _TooBig((*loc, str(key)), f"key {key!r} is a {_kind(key)}; keys here are strings")
+            sub = (*loc, key)
+            try:
+                keys[sub] = node.lc.key(k)
+                values[sub] = node.lc.value(k)
+            except (KeyError, TypeError, AttributeError):
+                pass
+            out[key] = _plain(node[k], sub, keys, values, budget, depth + 1)
+        return out
+    if isinstance(node, CommentedSeq):
+        items = []
+        for i, item in enumerate(node):
+            sub = (*loc, i)
+            try:
+                values[sub] = node.lc.item(i)
+            except (KeyError, TypeError, AttributeError, IndexError):
+                pass
+            items.append(_plain(item, sub, keys, values, budget, depth + 1))
+        return items
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, str):
+        return str(node)
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    if isinstance(node, dict):  # a plain dict from a merged alias
+        return {k: _plain(v, (*loc, k), keys, values, budget, depth + 1) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v, (*loc, i), keys, values, budget, depth + 1) for i, v in enumerate(node)]
+    return node  # dates and other YAML types: the model refuses them with a type error
+
+
+# ---------------------------------------------------------------------------------------------
+# Turning validation errors into located findings
+
+
+def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[Loc, bool]:
+    """Follow a pydantic error location through the user's data, dropping union/validator tags.
+
+    Returns the key path as the user wrote it and whether the location names a dict key.
+    """
+    path: list[str | int] = []
+    node = data
+    is_key = False
+    for part in loc:
+        if part == "[key]":
+            is_key = True
+            continue
+        if isinstance(node, dict) and part in node:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and isinstance(part, str) and part not in node and part == loc[-1]:
+            path.append(part)  # a missing or unknown key
+    return tuple(path), is_key
+
+
+def _unwrap(tp: Any) -> list[Any]:
+    """The model classes a type annotation can hold (through Annotated, Optional, list, dict)."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [m for a in typing.get_args(tp) for m in _unwrap(a)]
+    if origin in (list, dict):
+        return _unwrap(typing.get_args(tp)[-1])
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return [tp]
+    return []
+
+
+def _models_at(path: Loc) -> list[type[BaseModel]]:
+    """The model classes that describe the mapping at `path` (for listing allowed keys)."""
+    current: list[type[BaseModel]] = [Fleet]
+    containers = 0  # dict values / list items still to step over
+    for part in path:
+        if containers:
+            containers -= 1
+            continue
+        nxt: list[type[BaseModel]] = []
+        for model in current:
+            for name, f in model.model_fields.items():
+                if part in (name, f.alias):
+                    ann = f.annotation
+                    nxt.extend(_unwrap(ann))
+                    if _is_container(ann):
+                        containers = 1
+        current = [LabelSelector if m is Selection else m for m in nxt]
+        if not current:
+            return []
+    return current
+
+
+def _is_container(tp: Any) -> bool:
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _is_container(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_container(a) for a in typing.get_args(tp))
+    return origin in (list, dict)
+
+
+def _allowed_keys(path: Loc) -> list[str]:
+    out: set[str] = set()
+    for model in _models_at(path):
+        for name, f in model.model_fields.items():
+            out.add(f.alias or name)
+    return sorted(out)
+
+
+def validation_findings(doc: Document, err: ValidationError) -> list[LocatedFinding]:
+    found: dict[tuple[Loc, str], LocatedFinding] = {}
+    for e in err.errors(include_url=False):
+        path, is_key = _data_path(doc.data, tuple(e["loc"]))
+        kind = e["type"]
+        msg = str(e["msg"])
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        hint = ""
+        prefer_key = is_key
+        if kind == "extra_forbidden":
+            allowed = _allowed_keys(path[:-1])
+            msg = f"unknown key {path[-1]!r}"
+            hint = f"allowed keys here: {', '.join(allowed)}" if allowed else "remove it"
+            prefer_key = True
+        elif kind == "missing":
+            msg = f"missing key {path[-1]!r}" if path else "missing key"
+            hint = f"add {path[-1]}" if path else ""
+            path = path[:-1] if path and path not in doc.values else path
+            prefer_key = True
+        elif kind.endswith("_type") or kind in ("model_type", "dict_type", "list_type"):
+            got = _kind(e.get("input"))
+            want = msg.removeprefix("Input should be ").removeprefix("a valid ")
+            msg = f"expected {want}, got {got} {_short(e.get('input'))}"
+            hint = "quote it" if kind == "string_type" else "write it as " + want
+        elif kind == "literal_error":
+            msg = f"{_short(e.get('input'))} " + msg.replace("Input should be", "should be")
+            hint = "use one of the values listed"
+        elif kind == "union_tag_invalid":
+            msg = f"unknown source {_short(e.get('input'))}"
+            hint = "use from: stack-secret, or from: context with context: <name>"
+        elif kind == "union_tag_not_found":
+            msg = "missing key 'from'"
+            hint = "write from: stack-secret, or from: context with context: <name>"
+        pos = doc.position(path, prefer_key=prefer_key)
+        key = (path, msg)
+        found.setdefault(key, LocatedFinding(Finding(path, msg, hint), pos))
+    return list(found.values())
+
+
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def locate(doc: Document, findings: list[Finding] | tuple[Finding, ...]) -> FleetError:
+    return FleetError([LocatedFinding(f, doc.position(f.loc)) for f in findings])
+
+
+# ---------------------------------------------------------------------------------------------
+# The entry points the CLI and the Pulumi program use
+
+
+def load_document(doc: Document) -> Fleet:
+    try:
+        return Fleet.model_validate(doc.data)
+    except ValidationError as err:
+        raise FleetError(validation_findings(doc, err)) from None
+
+
+def load(path: str | Path, *, display: str | None = None) -> Fleet:
+    """Load and check a fleet file: every problem at once, or a Fleet that plans cleanly."""
+    doc = parse(path, display=display)
+    fleet = load_document(doc)
+    topo: Topology = resolve(fleet)
+    if topo.findings:
+        raise locate(doc, topo.findings)
+    return fleet
+
+
+def load_plan(path: str | Path, *, display: str | None = None) -> Plan:
+    doc = parse(path, display=display)
+    fleet = load_document(doc)
+    try:
+        return plan(fleet)
+    except FindingsError as e:
+        raise locate(doc, list(e.findings)) from None
+
+
+__all__ = ["Document", "format_loc", "load", "load_plan", "parse"]

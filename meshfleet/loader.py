@@ -7,6 +7,7 @@ YAML syntax errors, pydantic errors and the topology's cross-checks into located
 
 from __future__ import annotations
 
+import contextlib
 import re
 import types
 import typing
@@ -20,7 +21,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from meshfleet.errors import Finding, FindingsError, FleetError, LocatedFinding, Loc, Position, format_loc
+from meshfleet.errors import Finding, FindingsError, FleetError, Loc, LocatedFinding, Position, format_loc
 from meshfleet.model import Fleet, LabelSelector, Selection
 from meshfleet.plan import Plan, plan
 from meshfleet.topology import Topology, resolve
@@ -112,7 +113,9 @@ def parse_bytes(raw: bytes, file: str) -> Document:
     except DuplicateKeyError as e:
         mark = e.problem_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        raise _fail(file, line, col, (), f"duplicate key: {_first_line(e.problem)}",
+        found = re.search(r'duplicate key "([^"]*)"', str(e.problem))
+        what = repr(found.group(1)) if found else "a key"
+        raise _fail(file, line, col, (), f"duplicate key {what}: it is already set above in the same mapping",
                     "keep one of the two entries") from None
     except MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
@@ -180,10 +183,8 @@ def _plain(node: Any, loc: Loc, keys: dict[Loc, tuple[int, int]], values: dict[L
         items = []
         for i, item in enumerate(node):
             sub = (*loc, i)
-            try:
+            with contextlib.suppress(KeyError, TypeError, AttributeError, IndexError):
                 values[sub] = node.lc.item(i)
-            except (KeyError, TypeError, AttributeError, IndexError):
-                pass
             items.append(_plain(item, sub, keys, values, budget, depth + 1))
         return items
     if isinstance(node, bool) or node is None:
@@ -217,10 +218,9 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[Loc, bool]:
         if part == "[key]":
             is_key = True
             continue
-        if isinstance(node, dict) and part in node:
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
             path.append(part)
             node = node[part]
         elif isinstance(node, dict) and isinstance(part, str) and part not in node and part == loc[-1]:
@@ -310,7 +310,7 @@ def validation_findings(doc: Document, err: ValidationError) -> list[LocatedFind
             msg = f"{_short(e.get('input'))} " + msg.replace("Input should be", "should be")
             hint = "use one of the values listed"
         elif kind == "union_tag_invalid":
-            msg = f"unknown source {_short(e.get('input'))}"
+            msg = f"unknown kubeconfig source {_short((e.get('ctx') or {}).get('tag'))}"
             hint = "use from: stack-secret, or from: context with context: <name>"
         elif kind == "union_tag_not_found":
             msg = "missing key 'from'"

@@ -409,9 +409,10 @@ def _check_paths(r: _Resolver, services: dict[str, ServiceTopology]) -> None:
                 k = (cluster, rule.path, rule.path_type)
                 if k in owners:
                     other = owners[k]
+                    who = f"{ref} exports" if other == ref else f"{ref} and {other} both export"
                     r.problem(settings.path_loc,
-                              f"{ref} and {other} both export path {rule.path} ({rule.path_type}) in cluster "
-                              f"{cluster}; FSM refuses the later one",
+                              f"{who} path {rule.path} ({rule.path_type}) twice in cluster {cluster}; "
+                              "FSM refuses the later one",
                               "give each export its own path, e.g. with {name} or {port} in the template")
                 else:
                     owners[k] = ref

@@ -1,0 +1,104 @@
+"""Seeded synthetic fleets of any size, for benchmarks and property tests.
+
+Why: the planner must be checked and measured on fleets far larger and stranger than the demo:
+clusters across regions, zones and groups, services exported from several clusters and imported
+everywhere or by selector, traffic policies and access rules. The same seed gives the same fleet.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+LB_TYPES = ("FailOver", "ActiveActive", "Locality")
+
+
+@dataclass(frozen=True)
+class FleetShape:
+    clusters: int = 6
+    services: int = 8
+    exporters: int = 3
+    """Exporting clusters per service (at most the member count)."""
+    regions: int = 3
+    zones: int = 2
+    groups: int = 2
+    control_plane: bool = True
+    selector_share: float = 0.25
+    """Share of services exported by label selector rather than by name."""
+    access_share: float = 0.5
+    permissive_share: float = 0.5
+    multi_port_share: float = 0.2
+
+
+def generate(shape: FleetShape, seed: int) -> dict[str, Any]:
+    """A valid fleet document (plain data, as a YAML loader would give it)."""
+    rng = random.Random(seed)
+    clusters: dict[str, Any] = {}
+    names = [f"c{i:03d}" for i in range(shape.clusters)]
+    for i, name in enumerate(names):
+        region = f"r{i % shape.regions}"
+        c: dict[str, Any] = {
+            "region": region,
+            "zone": f"z{(i // shape.regions) % shape.zones}",
+            "group": f"g{rng.randrange(shape.groups)}",
+            "labels": {"region": region, "tier": rng.choice(["gold", "silver"])},
+            "gateway": {"host": f"10.{i // 250}.{i % 250}.1", "port": 8000 + (i % 1000)},
+            "kubeconfig": {"from": "stack-secret"},
+        }
+        if rng.random() < shape.permissive_share:
+            c["fsm"] = {"permissive": rng.random() < 0.5}
+        clusters[name] = c
+    doc: dict[str, Any] = {"clusters": clusters}
+    if shape.control_plane:
+        doc["controlPlane"] = "hub"
+        clusters["hub"] = {"kubeconfig": {"from": "stack-secret"}}
+
+    services: dict[str, Any] = {}
+    access: dict[str, Any] = {}
+    exporters = max(1, min(shape.exporters, shape.clusters))
+    for s in range(shape.services):
+        ns, name = f"ns{s % 7}", f"svc{s:04d}"
+        if rng.random() < shape.multi_port_share:
+            ports = [{"port": 8080, "name": "http"}, {"port": 9090, "name": "metrics"}]
+            path = "/{cluster}/{name}/{port}"
+        else:
+            ports = [{"port": 8080}]
+            path = "/{cluster}/{name}"
+        svc: dict[str, Any] = {"ports": ports, "serviceAccount": f"sa-{name}"}
+        chosen = sorted(rng.sample(names, exporters))
+        if rng.random() < shape.selector_share:
+            region = clusters[chosen[0]]["region"]
+            svc["export"] = {"clusters": {"matchLabels": {"region": region}}, "path": path}
+            chosen = [n for n in names if clusters[n]["region"] == region]
+        else:
+            svc["export"] = {"clusters": chosen, "path": path}
+        if len(names) > 1:
+            lb = rng.choice(LB_TYPES)
+            policy: dict[str, Any] = {"lbType": lb}
+            if lb == "ActiveActive" and rng.random() < 0.5:
+                policy["targets"] = [{"cluster": e, "weight": rng.randrange(0, 100)} for e in chosen]
+            elif lb == "Locality":
+                policy["targets"] = [chosen[0]]
+                # A cluster whose only candidate is itself gets no Locality target list problem:
+                # Locality allows zero targets.
+            svc["trafficPolicy"] = policy
+        if rng.random() < 0.2:
+            local = rng.choice(names)
+            svc["localServiceAccounts"] = {local: "default"}
+        services[f"{ns}/{name}"] = svc
+        if rng.random() < shape.access_share:
+            access[f"to-{name}"] = {
+                "from": [f"client{s % 3}/client"],
+                "to": f"{ns}/{name}",
+                "http": [{"name": "read", "pathRegex": "/", "methods": ["GET", "HEAD"]}],
+            }
+    doc["services"] = services
+    if access:
+        doc["access"] = access
+    return doc
+
+
+def object_count_estimate(shape: FleetShape) -> int:
+    """Roughly how many objects a shape plans (imports dominate: services x clusters)."""
+    return shape.services * (shape.clusters + 2 * shape.exporters) + shape.clusters

@@ -21,7 +21,10 @@ def format_loc(loc: Loc) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + part
+            shown = part if part.isprintable() and part.isascii() else repr(part)
+            out += ("." if out else "") + shown
+    if len(out) > 160:
+        out = "..." + out[-157:]
     return out or "(document)"
 
 

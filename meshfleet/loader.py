@@ -58,10 +58,23 @@ class Document:
 
 
 class _TooBig(Exception):
-    def __init__(self, loc: Loc, message: str) -> None:
+    def __init__(self, loc: Loc, message: str, hint: str) -> None:
         super().__init__(message)
         self.loc = loc
         self.message = message
+        self.hint = hint
+
+
+def _nesting(text: str) -> int:
+    """Deepest flow-collection nesting, cheaply, so a bracket bomb fails before the parser recurses."""
+    depth = deepest = 0
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
 
 def _fail(file: str, line: int, col: int, loc: Loc, message: str, hint: str = "") -> FleetError:
@@ -106,6 +119,10 @@ def parse_bytes(raw: bytes, file: str) -> Document:
     if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
         raise _fail(file, 1, 1, (), "the file is empty", "write at least `clusters:` with one member")
 
+    if _nesting(text) > MAX_DEPTH:
+        raise _fail(file, 1, 1, (), f"the document is nested more than {MAX_DEPTH} levels deep",
+                    "a fleet file needs a handful of levels; flatten it")
+
     yaml = YAML(typ="rt", pure=True)
     yaml.allow_duplicate_keys = False
     try:
@@ -137,8 +154,7 @@ def parse_bytes(raw: bytes, file: str) -> Document:
         data = _plain(root, (), keys, values, budget, 0)
     except _TooBig as e:
         pos = Document(file, None, keys, values).position(e.loc)
-        raise _fail(file, pos.line, pos.column, e.loc, e.message,
-                    "remove the aliases that multiply the document, or flatten it") from None
+        raise _fail(file, pos.line, pos.column, e.loc, e.message, e.hint) from None
     if data is None:
         raise _fail(file, 1, 1, (), "the file is empty", "write at least `clusters:` with one member")
     if not isinstance(data, dict):
@@ -152,8 +168,11 @@ def _first_line(text: object) -> str:
 
 
 def _kind(v: object) -> str:
-    return {dict: "mapping", list: "list", str: "string", bool: "boolean", int: "number", float: "number"}.get(
-        type(v), type(v).__name__)
+    for t, name in ((bool, "boolean"), (dict, "mapping"), (list, "list"), (tuple, "list"), (str, "string"),
+                    (int, "number"), (float, "number")):
+        if isinstance(v, t):
+            return name
+    return "null" if v is None else type(v).__name__
 
 
 def _plain(node: Any, loc: Loc, keys: dict[Loc, tuple[int, int]], values: dict[Loc, tuple[int, int]],
@@ -161,16 +180,19 @@ def _plain(node: Any, loc: Loc, keys: dict[Loc, tuple[int, int]], values: dict[L
     """Turn ruamel's round-trip nodes into plain Python, recording positions; bound size and depth."""
     budget[0] -= 1
     if budget[0] < 0:
-        raise _TooBig(loc, f"the document expands to more than {MAX_NODES:,} values (aliases?)")
+        raise _TooBig(loc, f"the document expands to more than {MAX_NODES:,} values through its aliases",
+                      "remove the aliases that multiply the document")
     if depth > MAX_DEPTH:
-        raise _TooBig(loc, f"the document is nested more than {MAX_DEPTH} levels deep")
+        raise _TooBig(loc, f"the document is nested more than {MAX_DEPTH} levels deep",
+                      "a fleet file needs a handful of levels; flatten it")
     if isinstance(node, CommentedMap):
         out: dict[Any, Any] = {}
         for k in node:
             key = k if isinstance(k, str) else _plain(k, loc, keys, values, budget, depth + 1)
             if not isinstance(key, str):
                 keys[(*loc, str(key))] = node.lc.key(k)
-                raise _TooBig((*loc, str(key)), f"key {key!r} is a {_kind(key)}; keys here are strings")
+                raise _TooBig((*loc, str(key)), f"key {key!r} is a {_kind(key)}; keys here are strings",
+                              "quote the key")
             sub = (*loc, key)
             try:
                 keys[sub] = node.lc.key(k)

@@ -65,11 +65,9 @@ def _service_account(v: str) -> str:
 def _gateway_host(v: str) -> str:
     try:
         ipaddress.ip_address(v)
-        return v
     except ValueError:
-        pass
-    names.dns_subdomain(v, "gateway host")
-    return v
+        return names.dns_subdomain(v, "gateway host")
+    return _ip(v)
 
 
 def _ip(v: str) -> str:

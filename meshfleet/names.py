@@ -16,7 +16,11 @@ _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 
 def _shown(value: str) -> str:
-    return repr(value) if len(value) <= 80 else repr(value[:77]) + "..."
+    text = repr(value) if len(value) <= 80 else repr(value[:77]) + "..."
+    odd = next((c for c in value if not c.isascii()), None)
+    if odd is not None:
+        text += f" (it contains the non-ASCII character U+{ord(odd):04X} at position {value.index(odd) + 1})"
+    return text
 
 
 def dns_label(value: str, what: str = "name") -> str:

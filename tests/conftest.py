@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -29,12 +30,23 @@ class Result:
     err: str
 
 
-def run_cli(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None, timeout: float = 60) -> Result:
-    """Run `meshfleet` as a user would: a separate process, its exit code and both streams."""
+MEMORY_LIMIT = 1 << 30
+"""Address space allowed to one meshfleet run in tests: hostile input must stay within 1 GiB."""
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def run_cli(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None, timeout: float = 120) -> Result:
+    """Run `meshfleet` as a user would: a separate process under a 1 GiB memory limit.
+
+    The timeout only guards against a hang; how long things take is measured by `make bench`.
+    """
     full_env = {**os.environ, **(env or {})}
     proc = subprocess.run(
         [sys.executable, "-m", "meshfleet.cli", *args],
-        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout,
+        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, preexec_fn=_limit_memory,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 

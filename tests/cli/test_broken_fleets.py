@@ -3,6 +3,8 @@ nothing written and an existing output untouched."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,22 @@ CASES = sorted((ROOT / "tests/cases/broken").glob("*.yaml"))
 
 
 def test_the_corpus_is_there() -> None:
-    assert len(CASES) >= 25
+    assert len(CASES) >= 40
+
+
+@pytest.mark.parametrize(("name", "make"), [
+    ("a 300 MB file", lambda p: os.truncate(p, 300 * 1024 * 1024)),
+    ("a 3 MB scalar", lambda p: p.write_text('clusters:\n  c1:\n    id: "' + "x" * 3_000_000 + '"\n')),
+    ("a 5 MB file of comments", lambda p: p.write_text("# x\n" * 1_300_000)),
+])
+def test_huge_input_is_refused_within_bounds(name: str, make: Callable[[Path], object], tmp_path: Path) -> None:
+    fleet = tmp_path / "fleet.yaml"
+    fleet.touch()
+    make(fleet)
+    result = run_cli("validate", str(fleet))
+    assert result.code == 1, (name, result)
+    assert f"{fleet}:1:" in result.err or f"{fleet}:3:" in result.err, result.err
+    assert "Traceback" not in result.err
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])

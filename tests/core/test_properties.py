@@ -1,0 +1,103 @@
+"""Properties of the plan over generated fleets: deterministic, order-blind, consistent across clusters."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from meshfleet.generate import FleetShape, generate
+from meshfleet.model import Fleet
+from meshfleet.plan import Plan, plan
+from meshfleet.topology import cluster_key
+
+settings.register_profile("default", max_examples=500, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("nightly", max_examples=5000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("default")
+
+shapes = st.builds(
+    FleetShape,
+    clusters=st.integers(1, 7),
+    services=st.integers(1, 6),
+    exporters=st.integers(1, 3),
+    regions=st.integers(1, 3),
+    zones=st.integers(1, 2),
+    groups=st.integers(1, 2),
+    control_plane=st.booleans(),
+    selector_share=st.sampled_from([0.0, 0.5, 1.0]),
+    access_share=st.sampled_from([0.0, 0.5, 1.0]),
+    permissive_share=st.sampled_from([0.0, 1.0]),
+    multi_port_share=st.sampled_from([0.0, 0.5]),
+)
+
+
+def shuffled(node: Any, rng: random.Random) -> Any:
+    if isinstance(node, dict):
+        items = list(node.items())
+        rng.shuffle(items)
+        return {k: shuffled(v, rng) for k, v in items}
+    if isinstance(node, list):
+        return [shuffled(v, rng) for v in node]
+    return node
+
+
+def flat(p: Plan) -> list[tuple[str, str, bool, Any]]:
+    return [(c, o.role, o.patch, o.body) for c, o in p.objects()]
+
+
+@given(shape=shapes, seed=st.integers(0, 2**32 - 1), order_seed=st.integers(0, 1000))
+def test_plan_is_deterministic_consistent_and_order_blind(shape: FleetShape, seed: int, order_seed: int) -> None:
+    doc = generate(shape, seed)
+    fleet = Fleet.model_validate(doc)
+    p = plan(fleet)
+
+    # Same fleet, any key order: the same plan, object for object and in the same order.
+    again = plan(Fleet.model_validate(shuffled(doc, random.Random(order_seed))))
+    assert flat(again) == flat(p)
+
+    members = [n for n in fleet.clusters if n != fleet.controlPlane]
+    keys = {n: cluster_key(n, fleet.clusters[n]) for n in members}
+    by_cluster = {c.name: c for c in p.clusters}
+
+    for c in p.clusters:
+        # Each identity at most once per cluster.
+        counts = Counter(o.id for o in c.objects)
+        assert all(n == 1 for n in counts.values()), counts.most_common(1)
+        ids = {(o.kind, o.namespace, o.name): o for o in c.objects}
+        for o in c.objects:
+            spec = o.body.get("spec", {})
+            if o.kind == "TrafficTarget":
+                assert o.namespace == spec["destination"]["namespace"]
+                for rule in spec["rules"]:
+                    assert (rule["kind"], o.namespace, rule["name"]) in ids, "TrafficTarget names a missing route"
+            if o.kind == "GlobalTrafficPolicy":
+                imp = ids.get(("ServiceImport", o.namespace, o.name))
+                assert imp is not None, "a policy without an import"
+                endpoint_keys = {ep["clusterKey"] for port in imp.body["spec"]["ports"] for ep in port["endpoints"]}
+                assert {t["clusterKey"] for t in spec.get("targets", [])} <= endpoint_keys
+                assert c.key not in {t["clusterKey"] for t in spec.get("targets", [])}
+
+    # Every import's endpoints are exactly the service's exporters minus the importing cluster.
+    exporters: dict[tuple[str, str], set[str]] = {}
+    for cname, o in p.objects():
+        if o.kind == "ServiceExport":
+            exporters.setdefault((o.namespace, o.name), set()).add(cname)
+    for cname, o in p.objects():
+        if o.kind != "ServiceImport":
+            continue
+        expected = sorted(keys[e] for e in exporters[(o.namespace, o.name)] - {cname})
+        for port in o.body["spec"]["ports"]:
+            got = [ep["clusterKey"] for ep in port["endpoints"]]
+            assert got == expected
+        assert o.role == ("applied" if fleet.controlPlane is None else "derived")
+    # Without a control plane every other member imports; with one, FSM does the same.
+    for (ns, name), exp in exporters.items():
+        for m in members:
+            has = any(o.kind == "ServiceImport" and (o.namespace, o.name) == (ns, name)
+                      for o in by_cluster[m].objects)
+            assert has == bool(exp - {m})

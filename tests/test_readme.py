@@ -1,0 +1,65 @@
+"""The README's examples are real: YAML excerpts stand in their files, commands run, outputs match."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, run_cli
+
+README = (ROOT / "README.md").read_text()
+BLOCK = re.compile(r"<!-- (?P<tag>[^>]*?) -->\n```(?P<lang>\w*)\n(?P<body>.*?)```", re.S)
+
+
+def blocks(tag: str) -> list[tuple[str, str]]:
+    return [(m["tag"], m["body"]) for m in BLOCK.finditer(README) if m["tag"].startswith(tag)]
+
+
+def test_the_quickstart_is_two_commands() -> None:
+    quick = README.split("## Quickstart", 1)[1].split("##", 1)[0]
+    commands = [ln.split("#")[0].strip() for ln in quick.splitlines() if ln.startswith("$ ")]
+    assert commands == ["$ make demo", "$ make test"]
+
+
+@pytest.mark.parametrize(("tag", "body"), blocks("from:"), ids=lambda v: str(v)[:40])
+def test_yaml_excerpts_stand_in_their_files(tag: str, body: str) -> None:
+    source = ROOT / tag.removeprefix("from:").strip()
+    assert body in source.read_text(), f"README excerpt is not in {source}"
+
+
+def test_every_command_block_is_tested() -> None:
+    untagged = re.findall(r"(?<!-->\n)```console\n", README)
+    assert len(untagged) == 1, "only the quickstart may show commands that this file does not run"
+
+
+@pytest.mark.parametrize("line", [ln[2:] for _, b in blocks("run") for ln in b.splitlines() if ln.startswith("$ ")])
+def test_cli_examples_run(line: str, tmp_path: Path) -> None:
+    args = shlex.split(line)
+    assert args[0] == "meshfleet"
+    args = [str(tmp_path / "out") if a == "out" else a for a in args[1:]]
+    result = run_cli(*args)
+    assert result.code == 0, result.err
+
+
+@pytest.mark.parametrize(("tag", "body"), blocks("output of:"))
+def test_shown_outputs_are_what_the_command_prints(tag: str, body: str) -> None:
+    args = shlex.split(tag.removeprefix("output of:").strip())
+    result = run_cli(*args[1:])
+    assert (result.out + result.err) == body
+
+
+def test_kubectl_examples_point_at_directories_that_build(tmp_path: Path) -> None:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed")
+    assert run_cli("render", "fleet/demo.yaml", "--out", str(tmp_path / "out")).code == 0
+    lines = [ln for _, b in blocks("kustomize") for ln in b.splitlines() if ln.startswith("$ kubectl")]
+    assert lines
+    for line in lines:
+        directory = shlex.split(line)[-1]
+        subprocess.run([kubectl, "kustomize", str(tmp_path / directory)], check=True, capture_output=True)

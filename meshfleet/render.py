@@ -108,12 +108,28 @@ def render(plan: Plan, out: str | Path, *, kubeconfigs: Mapping[str, str] | None
     `extra` may add files (GitOps hand-off objects) to the staged tree before it is swapped in.
     """
     target = Path(out)
+    try:
+        return _render(plan, target, kubeconfigs, extra)
+    except OSError as e:
+        where = e.filename if isinstance(e.filename, str) else str(target)
+        raise UsageError(f"cannot write {where}: {e.strerror or e}; the previous output is untouched") from None
+
+
+def _render(plan: Plan, target: Path, kubeconfigs: Mapping[str, str] | None,
+            extra: Callable[[Path], None] | None) -> list[str]:
     _check_target(target)
     parent = target.parent if str(target.parent) else Path(".")
     parent.mkdir(parents=True, exist_ok=True)
     lock_path = parent / f".{target.name}.meshfleet-lock"
     with _locked(lock_path):
         _check_target(target)  # again, under the lock
+        olds = sorted(parent.glob(f".{target.name}.meshfleet-old-*"))
+        if not target.exists() and olds:
+            os.rename(olds[-1], target)  # a swap without renameat2 was cut between its two renames
+        for stale in parent.glob(f".{target.name}.meshfleet-*"):
+            # Left by a render that was killed; no render is running now (we hold the lock).
+            if stale.is_dir() and not stale.is_symlink():
+                shutil.rmtree(stale, ignore_errors=True)
         stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.meshfleet-", dir=parent))
         try:
             written = []

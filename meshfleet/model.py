@@ -210,7 +210,30 @@ class KubeconfigFromContext(Strict):
 KubeconfigSource = Annotated[KubeconfigFromStackSecret | KubeconfigFromContext, Field(discriminator="source")]
 
 
+class LinkerdSettings(Strict):
+    """How consumers reach this cluster's Linkerd multicluster gateway (static service mirroring)."""
+
+    gatewayPort: PortNumber = 4143
+    gatewayIdentity: Annotated[str, Field(min_length=1)] = (
+        "linkerd-gateway.linkerd-multicluster.serviceaccount.identity.linkerd.cluster.local"
+    )
+    clusterDomain: Annotated[str, AfterValidator(lambda v: names.dns_subdomain(v, "cluster domain"))] = "cluster.local"
+
+
+McsApiVersion = Literal["multicluster.x-k8s.io/v1beta1", "multicluster.x-k8s.io/v1alpha1"]
+
+
+class McsSettings(Strict):
+    """The KEP-1645 implementation's API version (Submariner, Istio and AWS still read v1alpha1)."""
+
+    apiVersion: McsApiVersion = "multicluster.x-k8s.io/v1beta1"
+
+
+Mesh = Literal["fsm", "linkerd", "mcs"]
+
+
 class Cluster(Strict):
+    mesh: Mesh = Field(default="fsm", description="How services cross into and out of this cluster.")
     id: Annotated[str, Field(min_length=1, max_length=253)] | None = Field(
         default=None,
         description="Stable identity of the cluster for Pulumi's provider (default: the cluster's name).",
@@ -221,6 +244,8 @@ class Cluster(Strict):
     labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
     gateway: Gateway | None = None
     fsm: FsmSettings = Field(default_factory=FsmSettings)
+    linkerd: LinkerdSettings = Field(default_factory=LinkerdSettings)
+    mcs: McsSettings = Field(default_factory=McsSettings)
     kubeconfig: KubeconfigSource = Field(
         default_factory=lambda: KubeconfigFromStackSecret.model_validate({"from": "stack-secret"})
     )

@@ -111,6 +111,7 @@ class ClusterPlan:
     key: str | None
     """FSM clusterKey; None for the control-plane cluster, which is not a member."""
     role: Literal["member", "control-plane"]
+    mesh: str
     kubeconfig: KubeconfigFromStackSecret | KubeconfigFromContext
     objects: tuple[PlannedObject, ...]
 
@@ -170,7 +171,8 @@ class _Planner:
         if fleet.controlPlane is not None:
             self._registrations(fleet.controlPlane)
         for m in topo.members:
-            self._mesh_config(m)
+            if fleet.clusters[m].mesh == "fsm":
+                self._mesh_config(m)
         for ref, svc in topo.services.items():
             self._service(ref, svc)
         for rule_name in sorted(fleet.access):
@@ -189,6 +191,7 @@ class _Planner:
                 id=c.id or name,
                 key=None if is_cp else topo.keys[name],
                 role="control-plane" if is_cp else "member",
+                mesh=c.mesh,
                 kubeconfig=c.kubeconfig,
                 objects=tuple(objects),
             ))
@@ -201,8 +204,8 @@ class _Planner:
     def _registrations(self, cp: str) -> None:
         for m in self.topo.members:
             c = self.fleet.clusters[m]
-            if c.gateway is None:
-                continue  # reported by the topology checks
+            if c.gateway is None or c.mesh != "fsm":
+                continue  # FSM's control plane federates FSM members only; a missing gateway is reported
             body = {
                 "apiVersion": MCS_FSM,
                 "kind": "Cluster",
@@ -254,6 +257,15 @@ class _Planner:
             self._policy(c, svc, loc)
 
     def _export(self, e: str, svc: ServiceTopology, loc: Loc) -> None:
+        mesh = self.topo.meshes[e]
+        if mesh == "mcs":
+            version = self.fleet.clusters[e].mcs.apiVersion
+            body = {"apiVersion": version, "kind": "ServiceExport",
+                    "metadata": {"name": svc.name, "namespace": svc.namespace}}
+            self.add(e, PlannedObject("applied", body), (*loc, "export"))
+            return
+        if mesh == "linkerd":
+            return  # static mirroring: consumers get the mirror objects; the exporter only runs its gateway
         settings = svc.exports[e]
         spec: dict[str, Any] = {
             "serviceAccountName": settings.service_account,
@@ -308,6 +320,14 @@ class _Planner:
             self.add(e, PlannedObject("applied", own), ("clusters", e, "gateway", "ingressClass"))
 
     def _import(self, c: str, svc: ServiceTopology, loc: Loc) -> None:
+        mesh = self.topo.meshes[c]
+        if mesh == "linkerd":
+            for e in svc.endpoints_for(c):
+                self._mirror(c, e, svc, loc)
+            return
+        if mesh == "mcs":
+            self._mcs_import(c, svc, loc)
+            return
         sources = svc.endpoints_for(c)
         first = svc.exports[sources[0]]
         ports = []
@@ -332,6 +352,68 @@ class _Planner:
             "spec": {"type": "ClusterSetIP", "serviceAccountName": first.service_account, "ports": ports},
         }
         self.add(c, PlannedObject("derived" if not self.standalone else "applied", body), (*loc, "export"))
+
+    def _mirror(self, c: str, e: str, svc: ServiceTopology, loc: Loc) -> None:
+        """What Linkerd's service-mirror controller would write in `c` for `svc` exported from `e`:
+        a selector-less Service `<name>-<e>` with the service's ports, and Endpoints at e's gateway."""
+        exporter = self.fleet.clusters[e]
+        gw = exporter.gateway
+        assert gw is not None
+        name = f"{svc.name}-{e}"
+        fq_name = f"{svc.name}.{svc.namespace}.svc.{exporter.linkerd.clusterDomain}"
+        labels = {"mirror.linkerd.io/cluster-name": e, "mirror.linkerd.io/mirrored-service": "true"}
+        ports = svc.ports[e]
+        service_ports = []
+        endpoint_ports = []
+        for p in ports:
+            named = {"name": p.name} if p.name is not None else {}
+            service_ports.append({**named, "port": p.port, "protocol": p.protocol, "targetPort": p.port})
+            endpoint_ports.append({**named, "port": exporter.linkerd.gatewayPort, "protocol": p.protocol})
+        service = {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": name, "namespace": svc.namespace, "labels": dict(labels),
+                         "annotations": {"mirror.linkerd.io/remote-svc-fq-name": fq_name}},
+            "spec": {"ports": service_ports},
+        }
+        endpoints = {
+            "apiVersion": "v1",
+            "kind": "Endpoints",
+            "metadata": {
+                "name": name,
+                "namespace": svc.namespace,
+                "labels": dict(labels),
+                "annotations": {
+                    "mirror.linkerd.io/remote-gateway-identity": exporter.linkerd.gatewayIdentity,
+                    "mirror.linkerd.io/remote-svc-fq-name": fq_name,
+                },
+            },
+            "subsets": [{"addresses": [{"ip": gw.ip or gw.host}], "ports": endpoint_ports}],
+        }
+        self.add(c, PlannedObject("applied", service), (*loc, "export"))
+        self.add(c, PlannedObject("applied", endpoints), (*loc, "export"))
+
+    def _mcs_import(self, c: str, svc: ServiceTopology, loc: Loc) -> None:
+        """The ServiceImport a KEP-1645 implementation derives in every cluster of the clusterset:
+        the union of the exporters' ports (they must agree; an offline tool cannot pick the oldest)."""
+        first = svc.endpoints_for(c)[0]
+        ports = []
+        for p in svc.ports[first]:
+            entry: dict[str, Any] = {}
+            if p.name is not None:
+                entry["name"] = p.name
+            entry["port"] = p.port
+            entry["protocol"] = p.protocol
+            if p.appProtocol is not None:
+                entry["appProtocol"] = p.appProtocol
+            ports.append(entry)
+        body = {
+            "apiVersion": self.fleet.clusters[c].mcs.apiVersion,
+            "kind": "ServiceImport",
+            "metadata": {"name": svc.name, "namespace": svc.namespace},
+            "spec": {"type": "ClusterSetIP", "ports": ports},
+        }
+        self.add(c, PlannedObject("derived", body), (*loc, "export"))
 
     def _target(self, e: str, path: str) -> dict[str, Any]:
         gw = self.fleet.clusters[e].gateway
@@ -405,7 +487,11 @@ class _Planner:
     def _namespaces(self) -> None:
         wanted = {svc.namespace for svc in self.topo.services.values() if svc.spec.createNamespace}
         for cluster, objects in self.objects.items():
-            used = sorted({o.namespace for o in objects if o.role == "applied" and not o.patch} & wanted)
+            # Our own objects need their namespace; so do MCS imports, which a KEP-1645 controller
+            # only creates where the namespace already exists.
+            needing = {o.namespace for o in objects if (o.role == "applied" and not o.patch)
+                       or (o.kind == "ServiceImport" and o.api_version.startswith("multicluster.x-k8s.io/"))}
+            used = sorted(needing & wanted)
             for ns in used:
                 body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
                 self.add(cluster, PlannedObject("applied", body, retain=True), ("services",))

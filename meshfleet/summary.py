@@ -45,7 +45,7 @@ def text(plan: Plan, source: str) -> str:
     applied = sum(len(c.applied()) for c in plan.clusters)
     derived = sum(len(c.derived()) for c in plan.clusters)
     mode = ("with an FSM control plane" if plan.mode == "control-plane"
-            else "standalone: meshfleet writes what a control plane would")
+            else "no FSM control plane: meshfleet writes the imports")
     out = [f"{source}: {len(plan.clusters)} clusters, {mode}; {applied} objects applied, {derived} predicted", ""]
     for c in plan.clusters:
         out.extend(_cluster_lines(c))

@@ -70,6 +70,7 @@ class ServiceTopology:
     namespace: str
     name: str
     spec: Service
+    meshes: dict[str, str]
     exporters: list[str] = field(default_factory=list)
     exports: dict[str, ExportSettings] = field(default_factory=dict)
     ports: dict[str, tuple[Port, ...]] = field(default_factory=dict)
@@ -77,8 +78,10 @@ class ServiceTopology:
     policies: dict[str, PolicySettings] = field(default_factory=dict)
 
     def endpoints_for(self, cluster: str) -> list[str]:
-        """Exporting clusters whose endpoints `cluster` sees: every exporter but itself."""
-        return [e for e in self.exporters if e != cluster]
+        """Exporting clusters whose endpoints `cluster` sees: the exporters of its own mesh, itself
+        excluded (FSM and Linkerd never import their own export; MCS imports include it)."""
+        mesh = self.meshes[cluster]
+        return [e for e in self.exporters if self.meshes[e] == mesh and (e != cluster or mesh == "mcs")]
 
 
 @dataclass
@@ -87,6 +90,7 @@ class Topology:
     members: list[str]
     keys: dict[str, str]
     services: dict[str, ServiceTopology]
+    meshes: dict[str, str]
     access_in: dict[str, list[str] | None] = field(default_factory=dict)
     """Each access rule's chosen clusters (None: wherever the service is reachable)."""
     findings: list[Finding] = field(default_factory=list)
@@ -103,6 +107,10 @@ class _Resolver:
         cp = fleet.controlPlane
         self.members = sorted(n for n in fleet.clusters if n != cp)
         self.access_in: dict[str, list[str] | None] = {}
+        self.meshes: dict[str, str] = {n: str(c.mesh) for n, c in fleet.clusters.items()}
+
+    def mesh(self, cluster: str) -> str:
+        return self.meshes[cluster]
 
     def problem(self, loc: Loc, message: str, hint: str = "") -> None:
         self.findings.append(Finding(loc, message, hint))
@@ -154,9 +162,21 @@ def resolve(fleet: Fleet) -> Topology:
     if not r.members:
         r.problem(("clusters",), "the fleet has no member cluster", "add the clusters that run services")
     keys = {name: cluster_key(name, c) for name, c in fleet.clusters.items() if name != cp}
+    for name, c in sorted(fleet.clusters.items()):
+        if c.mesh != "fsm" and "fsm" in c.model_fields_set:
+            r.problem(("clusters", name, "fsm"), f"cluster {name!r} runs {c.mesh}; fsm settings do not apply",
+                      "remove fsm, or set mesh: fsm")
+        if c.mesh != "linkerd" and "linkerd" in c.model_fields_set:
+            r.problem(("clusters", name, "linkerd"), f"cluster {name!r} runs {c.mesh}; linkerd settings do not "
+                      "apply", "remove linkerd, or set mesh: linkerd")
+        if c.mesh != "mcs" and "mcs" in c.model_fields_set:
+            r.problem(("clusters", name, "mcs"), f"cluster {name!r} runs {c.mesh}; mcs settings do not apply",
+                      "remove mcs, or set mesh: mcs")
     if cp is not None:
+        if fleet.clusters.get(cp) is not None and fleet.clusters[cp].mesh != "fsm":
+            r.problem(("clusters", cp, "mesh"), "the FSM control-plane cluster must run FSM", "remove mesh")
         for m in r.members:
-            if fleet.clusters[m].gateway is None:
+            if fleet.clusters[m].mesh == "fsm" and fleet.clusters[m].gateway is None:
                 r.problem(("clusters", m), f"member {m!r} has no gateway; FSM's control plane refuses a Cluster "
                           "without gatewayHost", f"add clusters.{m}.gateway with host and port")
 
@@ -166,7 +186,8 @@ def resolve(fleet: Fleet) -> Topology:
 
     _check_paths(r, services)
     _check_access(r, services)
-    return Topology(fleet=fleet, members=r.members, keys=keys, services=services, access_in=r.access_in,
+    return Topology(fleet=fleet, members=r.members, keys=keys, services=services, meshes=r.meshes,
+                    access_in=r.access_in,
                     findings=r.findings)
 
 
@@ -188,7 +209,7 @@ def _override_matches(r: _Resolver, svc: Service, base: Loc) -> list[set[str]]:
 def _resolve_service(r: _Resolver, ref: str, svc: Service) -> ServiceTopology:
     ns, _, name = ref.partition("/")
     base: Loc = ("services", ref)
-    topo = ServiceTopology(ref=ref, namespace=ns, name=name, spec=svc)
+    topo = ServiceTopology(ref=ref, namespace=ns, name=name, spec=svc, meshes=r.meshes)
     matches = _override_matches(r, svc, base)
     fleet = r.fleet
 
@@ -214,42 +235,66 @@ def _resolve_service(r: _Resolver, ref: str, svc: Service) -> ServiceTopology:
             r.problem((*exp_loc, "clusters"), "the export selects no member cluster",
                       "name the exporting clusters, or fix the label selector")
         for e in topo.exporters:
-            settings = _export_settings(r, svc, ref, e, topo.ports[e], matches, base)
-            if settings is not None:
-                topo.exports[e] = settings
-            if fleet.clusters[e].gateway is None:
-                r.problem((*exp_loc, "clusters"), f"cluster {e!r} exports {ref} but has no gateway",
-                          f"add clusters.{e}.gateway (host and port other clusters reach it on)")
+            topo.exports[e] = _export_settings(r, svc, ref, e, topo.ports[e], matches, base)
+            _check_exporter(r, topo, e, (*exp_loc, "clusters"))
         _check_exporters_agree(r, topo, exp_loc)
     elif svc.import_ is not None or svc.trafficPolicy is not None:
         what = "import" if svc.import_ is not None else "trafficPolicy"
         r.problem((*base, what), f"{ref} has {what} but no export", "add export, or remove " + what)
 
-    # Importers: FSM's control plane writes imports into every other member; without one, the fleet
-    # chooses. A cluster never imports its own export, so it imports only where another exports.
-    importers = list(r.members)
+    # Importers follow their own mesh: a cluster imports what exporters of its mesh publish. FSM's
+    # control plane writes imports into every other FSM member, so with one the fleet cannot narrow
+    # them; a cluster never imports its own FSM or Linkerd export (MCS imports everywhere).
+    reachable = [m for m in r.members if topo.endpoints_for(m)] if topo.exporters else []
     if svc.import_ is not None:
         imp_loc = (*base, "import", "clusters")
         chosen = r.select(svc.import_.clusters, imp_loc, "import services")
-        if fleet.controlPlane is not None and set(chosen) != set(r.members):
-            r.problem(imp_loc, "FSM's control plane imports every export into every other member; "
+        for c in chosen:
+            if c not in reachable and topo.exporters:
+                mesh = r.mesh(c)
+                found = ", ".join(f"{e} ({r.mesh(e)})" for e in topo.exporters)
+                if any(r.mesh(e) == mesh for e in topo.exporters if e != c):
+                    continue
+                why = "it is the only exporter" if topo.exporters == [c] else \
+                    f"its mesh ({mesh}) cannot reach the exporters: {found}"
+                r.problem(imp_loc, f"cluster {c!r} cannot import {ref}: {why}",
+                          f"export {ref} from a {mesh} cluster, or do not import it into {c}")
+        fsm_reachable = {c for c in reachable if r.mesh(c) == "fsm"}
+        if fleet.controlPlane is not None and {c for c in chosen if r.mesh(c) == "fsm"} != fsm_reachable:
+            r.problem(imp_loc, "FSM's control plane imports every export into every other FSM member; "
                       "it cannot restrict importers",
                       "remove import (use trafficPolicy.clusters to choose consumers), or run without controlPlane")
-        importers = chosen
-    topo.importers = [c for c in importers if topo.endpoints_for(c)] if topo.exporters else []
+        topo.importers = [c for c in chosen if c in reachable]
+    else:
+        topo.importers = reachable
 
     if svc.trafficPolicy is not None and topo.exporters:
         _resolve_policies(r, topo, matches, base)
 
-    if fleet.controlPlane is None:
-        for c in topo.importers:
-            for e in topo.endpoints_for(c):
-                gw = fleet.clusters[e].gateway
-                if gw is not None and gw.ip is None and not is_ip(gw.host):
-                    r.problem(("clusters", e, "gateway", "host"),
-                              f"gateway host {gw.host!r} is a DNS name and meshfleet writes the imports of {ref}",
-                              f"add clusters.{e}.gateway.ip (the address {gw.host} resolves to)")
+    for c in topo.importers:
+        if r.mesh(c) == "mcs" or (r.mesh(c) == "fsm" and fleet.controlPlane is not None):
+            continue  # imports written by the mesh's own controllers, who resolve gateway names
+        for e in topo.endpoints_for(c):
+            gw = fleet.clusters[e].gateway
+            if gw is not None and gw.ip is None and not is_ip(gw.host):
+                r.problem(("clusters", e, "gateway", "host"),
+                          f"gateway host {gw.host!r} is a DNS name and meshfleet writes the imports of {ref}",
+                          f"add clusters.{e}.gateway.ip (the address {gw.host} resolves to)")
     return topo
+
+
+def _check_exporter(r: _Resolver, topo: ServiceTopology, e: str, loc: Loc) -> None:
+    mesh = r.mesh(e)
+    if mesh == "mcs":
+        return  # the MCS implementation carries the traffic; no gateway of ours is involved
+    if r.fleet.clusters[e].gateway is None:
+        r.problem(loc, f"cluster {e!r} exports {topo.ref} but has no gateway",
+                  f"add clusters.{e}.gateway (host and port other clusters reach it on)")
+    if mesh == "linkerd":
+        mirror = f"{topo.name}-{e}"
+        if len(mirror) > 63:
+            r.problem(loc, f"the mirror Service {mirror!r} of {topo.ref} from {e} is {len(mirror)} characters; "
+                      "Kubernetes allows 63", "shorten the service or the cluster name")
 
 
 def _check_port_list(r: _Resolver, ports: tuple[Port, ...], loc: Loc) -> None:
@@ -268,7 +313,7 @@ def _check_port_list(r: _Resolver, ports: tuple[Port, ...], loc: Loc) -> None:
 
 
 def _export_settings(r: _Resolver, svc: Service, ref: str, cluster: str, ports: tuple[Port, ...],
-                     matches: list[set[str]], base: Loc) -> ExportSettings | None:
+                     matches: list[set[str]], base: Loc) -> ExportSettings:
     assert svc.export is not None
     exp = svc.export
     path, path_type, port_list = exp.path, exp.pathType, exp.ports
@@ -353,13 +398,16 @@ def _resolve_policies(r: _Resolver, topo: ServiceTopology, matches: list[set[str
     if tp.clusters is not None:
         consumers = r.select(tp.clusters, (*loc, "clusters"), "consume services")
         for c in consumers:
-            if c not in topo.importers:
+            if r.mesh(c) != "fsm":
+                r.problem((*loc, "clusters"), f"cluster {c!r} runs {r.mesh(c)}; a GlobalTrafficPolicy is FSM's",
+                          "choose FSM clusters, or leave clusters out")
+            elif c not in topo.importers:
                 r.problem((*loc, "clusters"), f"cluster {c!r} gets a traffic policy for {topo.ref} but imports "
                           "nothing of it" + (" (it is the only exporter)" if c in topo.exporters else ""),
                           "choose clusters that import the service")
-        consumers = [c for c in consumers if c in topo.importers]
+        consumers = [c for c in consumers if c in topo.importers and r.mesh(c) == "fsm"]
     else:
-        consumers = list(topo.importers)
+        consumers = [c for c in topo.importers if r.mesh(c) == "fsm"]
 
     for c in consumers:
         lb_type, targets, targets_loc = tp.lbType, tp.targets, (*loc, "targets")
@@ -405,6 +453,8 @@ def _check_paths(r: _Resolver, services: dict[str, ServiceTopology]) -> None:
     owners: dict[tuple[str, str, str], str] = {}
     for ref, topo in services.items():
         for cluster, settings in topo.exports.items():
+            if r.mesh(cluster) != "fsm":
+                continue  # only FSM turns exports into Ingress paths
             for rule in settings.rules:
                 k = (cluster, rule.path, rule.path_type)
                 if k in owners:
@@ -432,7 +482,10 @@ def _check_access(r: _Resolver, services: dict[str, ServiceTopology]) -> None:
             clusters = r.select(rule.in_, (*loc, "in"), "hold access rules")
             r.access_in[rule_name] = clusters
             for c in clusters:
-                if c not in reachable:
+                if r.mesh(c) != "fsm":
+                    r.problem((*loc, "in"), f"cluster {c!r} runs {r.mesh(c)}; access rules become SMI "
+                              "TrafficTargets, which only FSM clusters enforce", "choose FSM clusters")
+                elif c not in reachable:
                     r.problem((*loc, "in"), f"{rule.to} does not exist in cluster {c!r}: it neither runs "
                               "there nor is imported there", "add it to localServiceAccounts, or import it there")
         names_seen: set[str] = set()
@@ -444,8 +497,9 @@ def _check_access(r: _Resolver, services: dict[str, ServiceTopology]) -> None:
 
 
 def reachable_clusters(topo: ServiceTopology) -> list[str]:
-    """Clusters where a service answers: where it runs, plus where it is imported."""
-    return sorted(set(topo.spec.localServiceAccounts) | set(topo.exporters) | set(topo.importers))
+    """FSM clusters where a service answers: where it runs, plus where it is imported."""
+    found = set(topo.spec.localServiceAccounts) | set(topo.exporters) | set(topo.importers)
+    return sorted(c for c in found if topo.meshes.get(c) == "fsm")
 
 
 def access_clusters(topo: ServiceTopology, chosen: list[str] | None) -> list[str]:

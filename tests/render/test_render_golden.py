@@ -17,9 +17,10 @@ from tests.golden import GOLDEN, compare_tree, tree
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMOS = ["demo", "demo-standalone"]
+FLEETS = sorted(p.stem for p in (ROOT / "fleet").glob("*.yaml"))
 
 
-@pytest.mark.parametrize("name", DEMOS)
+@pytest.mark.parametrize("name", FLEETS)
 def test_render_matches_golden(name: str, tmp_path: Path, update_golden: bool) -> None:
     out = tmp_path / "out"
     render(load_plan(ROOT / f"fleet/{name}.yaml"), out)

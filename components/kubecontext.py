@@ -1,0 +1,167 @@
+"""Cut a user's kubeconfig down to the one context a cluster of the fleet names.
+
+Why: a kubeconfig file usually holds every cluster the user can reach, with credentials. Only the
+named context's cluster and user may reach Pulumi's state (the provider input) or, for a member of
+an FSM control plane, the `Cluster` object. The result must also stand on its own, because the
+control plane that receives it has none of the user's files: this is `kubectl config view
+--minify --flatten --context <name>` (files referenced by the entries are inlined as `*-data`,
+other relative paths made absolute against the file that names them, as kubectl resolves them).
+
+Pure: the caller reads the files; `read` is only asked for certificate and key files the chosen
+entries reference. Error messages name files, contexts and keys, never a byte of their content
+(PyYAML's own messages quote the offending line, so they are not passed on).
+"""
+
+from __future__ import annotations
+
+import base64
+import posixpath
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Any
+
+import yaml
+
+
+class ContextError(Exception):
+    """The kubeconfig cannot give the named context; the message is safe to show (no content)."""
+
+
+@dataclass(frozen=True)
+class KubeconfigFile:
+    """One kubeconfig file as read: where it is (to resolve its relative paths) and its text."""
+
+    path: PurePath
+    text: str
+
+
+# Entry section -> (file field, inlined data field); kubectl's --flatten inlines exactly these.
+_INLINED = {
+    "cluster": (("certificate-authority", "certificate-authority-data"),),
+    "user": (("client-certificate", "client-certificate-data"), ("client-key", "client-key-data")),
+}
+# Paths kubectl resolves against the kubeconfig's directory but --flatten leaves as paths.
+_RESOLVED = {"user": ("tokenFile",)}
+
+
+def reduce_to_context(
+    files: Sequence[KubeconfigFile],
+    context: str,
+    read: Callable[[PurePath], bytes],
+) -> str:
+    """The kubeconfig text holding only `context`, its cluster and its user, current-context set.
+
+    `files` are merged as kubectl merges $KUBECONFIG: for each context, cluster and user name,
+    the first file that defines it wins.
+    """
+    if not files:
+        raise ContextError("no kubeconfig file to read")
+    docs = [(f.path, _parse(f)) for f in files]
+    ctx_path, ctx_entry = _find(docs, "contexts", context)
+    if ctx_entry is None:
+        known = sorted({n for _, d in docs for n in _names(d, "contexts")})
+        where = ", ".join(str(f.path) for f in files)
+        listed = ", ".join(known) if known else "none"
+        raise ContextError(f"context {context!r} is not in {where} (contexts there: {listed})")
+    body = ctx_entry.get("context")
+    if not isinstance(body, dict):
+        raise ContextError(f"context {context!r} in {ctx_path} has no 'context' mapping")
+
+    out: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "preferences": {},
+        "clusters": [],
+        "users": [],
+        "contexts": [{"name": context, "context": dict(body)}],
+        "current-context": context,
+    }
+    for section, field in (("clusters", "cluster"), ("users", "user")):
+        ref = body.get(field)
+        if ref is None or ref == "":
+            if field == "cluster":
+                raise ContextError(f"context {context!r} in {ctx_path} names no cluster")
+            continue  # a context without a user connects anonymously
+        if not isinstance(ref, str):
+            raise ContextError(f"context {context!r} in {ctx_path}: '{field}' is not a name")
+        path, entry = _find(docs, section, ref)
+        if path is None or entry is None:
+            raise ContextError(f"context {context!r} names {field} {ref!r}, which no kubeconfig file defines")
+        inner = entry.get(field)
+        if not isinstance(inner, dict):
+            raise ContextError(f"{field} {ref!r} in {path} has no '{field}' mapping")
+        out[section].append({"name": ref, field: _self_contained(field, ref, inner, path, read)})
+    return yaml.safe_dump(out, sort_keys=False, default_flow_style=False)
+
+
+def _parse(f: KubeconfigFile) -> dict[str, Any]:
+    try:
+        doc = yaml.safe_load(f.text)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ContextError(f"{f.path} is not valid YAML{at}") from None
+    except yaml.YAMLError:
+        raise ContextError(f"{f.path} is not valid YAML") from None
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise ContextError(f"{f.path} is not a kubeconfig (the top level is not a mapping)")
+    return doc
+
+
+def _names(doc: dict[str, Any], section: str) -> list[str]:
+    entries = doc.get(section) or []
+    if not isinstance(entries, list):
+        return []
+    return [str(e["name"]) for e in entries if isinstance(e, dict) and "name" in e]
+
+
+def _find(
+    docs: Sequence[tuple[PurePath, dict[str, Any]]], section: str, name: str
+) -> tuple[PurePath | None, dict[str, Any] | None]:
+    for path, doc in docs:
+        entries = doc.get(section) or []
+        if not isinstance(entries, list):
+            raise ContextError(f"{path}: '{section}' is not a list")
+        for e in entries:
+            if isinstance(e, dict) and e.get("name") == name:
+                return path, e
+    return None, None
+
+
+def _self_contained(
+    field: str, name: str, entry: dict[str, Any], origin: PurePath, read: Callable[[PurePath], bytes]
+) -> dict[str, Any]:
+    result = dict(entry)
+    base = origin.parent
+    for file_key, data_key in _INLINED[field]:
+        ref = result.pop(file_key, None)
+        if ref is None or ref == "":
+            continue
+        if data_key in result:
+            continue  # kubectl prefers the inline data; the file is ignored
+        target = _resolve(str(ref), base)
+        try:
+            raw = read(target)
+        except OSError as e:
+            raise ContextError(
+                f"{field} {name!r}: cannot read its {file_key} file {target} ({e.strerror or type(e).__name__})"
+            ) from None
+        result[data_key] = base64.b64encode(raw).decode("ascii")
+    for key in _RESOLVED.get(field, ()):
+        if isinstance(result.get(key), str) and result[key]:
+            result[key] = str(_resolve(result[key], base))
+    exec_ = result.get("exec")
+    if isinstance(exec_, dict) and isinstance(exec_.get("command"), str):
+        command = exec_["command"]
+        # kubectl resolves a relative command only when it is a path, not a name looked up in $PATH.
+        if "/" in command and not posixpath.isabs(command):
+            result["exec"] = {**exec_, "command": str(_resolve(command, base))}
+    return result
+
+
+def _resolve(ref: str, base: PurePath) -> PurePath:
+    p = PurePath(ref)
+    return p if p.is_absolute() else base / p

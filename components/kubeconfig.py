@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
 import pulumi
 
-from components.kubecontext import ContextError, KubeconfigFile, reduce_to_context
 from components.settings import StackConfigError
+from meshfleet.kubeconfigs import KubeconfigUnavailable, read_context
 from meshfleet.model import KubeconfigFromContext
 from meshfleet.plan import Plan
 
@@ -87,45 +87,12 @@ class Kubeconfigs:
         return self._stack_secret.apply(lambda kubeconfigs: str(kubeconfigs[cluster]))
 
     def _from_context(self, cluster: str, source: KubeconfigFromContext, needed_for: str) -> str:
-        paths = self._context_files(source)
-        files: list[KubeconfigFile] = []
-        for p in paths:
-            try:
-                files.append(KubeconfigFile(p, p.read_text(encoding="utf-8")))
-            except FileNotFoundError:
-                if source.file is not None:
-                    break  # named in the fleet file: reported below
-            except (OSError, UnicodeDecodeError) as e:
-                reason = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
-                raise KubeconfigError(
-                    f"cluster {cluster}: cannot read the kubeconfig file {p} ({reason}).\n{_both_ways(cluster)}"
-                ) from None
-        if not files:
-            where = ", ".join(str(p) for p in paths)
-            raise KubeconfigError(
-                f"cluster {cluster} has no kubeconfig (needed for {needed_for}): the fleet file takes context "
-                f"{source.context!r}, but there is no kubeconfig file at {where}.\n{_both_ways(cluster)}"
-            )
         try:
-            return reduce_to_context(files, source.context, _read_bytes)
-        except ContextError as e:
+            return read_context(source, self._fleet_dir, self._environ)
+        except KubeconfigUnavailable as e:
             raise KubeconfigError(
                 f"cluster {cluster} has no usable kubeconfig (needed for {needed_for}): {e}.\n{_both_ways(cluster)}"
             ) from None
-
-    def _context_files(self, source: KubeconfigFromContext) -> list[Path]:
-        if source.file is not None:
-            named = Path(source.file).expanduser()
-            return [named if named.is_absolute() else self._fleet_dir / named]
-        env = self._environ.get("KUBECONFIG", "")
-        listed = [Path(p).expanduser() for p in env.split(os.pathsep) if p.strip()]
-        if listed:
-            return listed
-        return [Path(self._environ.get("HOME", str(Path.home()))) / ".kube" / "config"]
-
-
-def _read_bytes(path: PurePath) -> bytes:
-    return Path(path).read_bytes()
 
 
 def _stack_secret_names(config: pulumi.Config) -> frozenset[str]:

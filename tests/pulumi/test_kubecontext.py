@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.kubecontext import ContextError, KubeconfigFile, reduce_to_context
+from meshfleet.kubecontext import ContextError, KubeconfigFile, reduce_to_context
 
 SECRET = "SECRET-BYTES"
 

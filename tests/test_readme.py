@@ -63,3 +63,21 @@ def test_kubectl_examples_point_at_directories_that_build(tmp_path: Path) -> Non
     for line in lines:
         directory = shlex.split(line)[-1]
         subprocess.run([kubectl, "kustomize", str(tmp_path / directory)], check=True, capture_output=True)
+
+
+def test_the_pulumi_walkthrough_names_real_stacks_keys_and_targets() -> None:
+    """No Pulumi CLI runs here; the walkthrough is checked against the files it relies on."""
+    walk = re.search(r"```shell\n(.*?)```", README, re.S)
+    assert walk is not None
+    lines = [ln.split("#")[0].strip() for ln in walk.group(1).splitlines()]
+    stacks = [ln.split()[-1] for ln in lines if ln.startswith("pulumi stack init")]
+    assert stacks and all((ROOT / "stacks" / f"Pulumi.{s}.yaml").is_file() for s in stacks)
+    pulumi_yaml = (ROOT / "Pulumi.yaml").read_text()
+    for ln in lines:
+        found = re.search(r"--path '(\w+)\.", ln)
+        if found:
+            assert f"`meshfleet:{found.group(1)}`" in pulumi_yaml
+    makefile = (ROOT / "Makefile").read_text()
+    for target in (ln.split()[1] for ln in lines if ln.startswith("make ")):
+        assert re.search(rf"^{target}:", makefile, re.M), target
+    assert "virtualenv: .venv" in pulumi_yaml

@@ -37,6 +37,11 @@ PATCH_ANNOTATIONS = {
     "kustomize.toolkit.fluxcd.io/prune": "disabled",
     "kustomize.toolkit.fluxcd.io/ssa": "Merge",
 }
+# Namespaces hold what others own: GitOps engines create them but never prune or delete them.
+RETAIN_ANNOTATIONS = {
+    "argocd.argoproj.io/sync-options": "Prune=false,Delete=false",
+    "kustomize.toolkit.fluxcd.io/prune": "disabled",
+}
 
 # Apply order: what others live in first, then registrations, exports, imports, policies.
 KIND_ORDER = {
@@ -105,6 +110,15 @@ class PlannedObject:
 
 
 @dataclass(frozen=True)
+class GatewayAddress:
+    """Where other clusters reach a member (FSM ingress or Linkerd gateway); for diffs and reviews."""
+
+    host: str
+    ip: str | None
+    port: int
+
+
+@dataclass(frozen=True)
 class ClusterPlan:
     name: str
     id: str
@@ -114,6 +128,7 @@ class ClusterPlan:
     mesh: str
     kubeconfig: KubeconfigFromStackSecret | KubeconfigFromContext
     objects: tuple[PlannedObject, ...]
+    gateway: GatewayAddress | None = None
 
     def applied(self) -> list[PlannedObject]:
         return [o for o in self.objects if o.role == "applied"]
@@ -194,6 +209,9 @@ class _Planner:
                 mesh=c.mesh,
                 kubeconfig=c.kubeconfig,
                 objects=tuple(objects),
+                gateway=None if c.gateway is None else GatewayAddress(
+                    c.gateway.host, c.gateway.ip,
+                    c.linkerd.gatewayPort if c.mesh == "linkerd" else c.gateway.port),
             ))
         labels = {n: dict(sorted(c.labels.items())) for n, c in sorted(fleet.clusters.items())}
         return Plan(mode="standalone" if self.standalone else "control-plane", clusters=tuple(clusters),
@@ -493,7 +511,8 @@ class _Planner:
                        or (o.kind == "ServiceImport" and o.api_version.startswith("multicluster.x-k8s.io/"))}
             used = sorted(needing & wanted)
             for ns in used:
-                body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
+                body = {"apiVersion": "v1", "kind": "Namespace",
+                        "metadata": {"name": ns, "annotations": dict(RETAIN_ANNOTATIONS)}}
                 self.add(cluster, PlannedObject("applied", body, retain=True), ("services",))
 
 

@@ -13,6 +13,7 @@ from meshfleet.generate import FleetShape, generate
 from meshfleet.model import Fleet
 from meshfleet.plan import Plan, plan
 from meshfleet.topology import cluster_key
+from tests.support.fleets import shuffled
 
 settings.register_profile("default", max_examples=500, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -36,14 +37,6 @@ shapes = st.builds(
 )
 
 
-def shuffled(node: Any, rng: random.Random) -> Any:
-    if isinstance(node, dict):
-        items = list(node.items())
-        rng.shuffle(items)
-        return {k: shuffled(v, rng) for k, v in items}
-    if isinstance(node, list):
-        return [shuffled(v, rng) for v in node]
-    return node
 
 
 def flat(p: Plan) -> list[tuple[str, str, bool, Any]]:

@@ -6,7 +6,6 @@ import random
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -14,6 +13,7 @@ import yaml
 from meshfleet.loader import load_plan
 from meshfleet.render import MARKER, render
 from tests.golden import GOLDEN, compare_tree, tree
+from tests.support.fleets import shuffled
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMOS = ["demo", "demo-standalone"]
@@ -48,15 +48,6 @@ def test_every_cluster_directory_builds_with_kustomize(name: str, tmp_path: Path
         assert sorted(listed) == applied_on_disk
 
 
-def shuffled(node: Any, rng: random.Random) -> Any:
-    """The same document with every mapping's keys in another order (lists keep theirs)."""
-    if isinstance(node, dict):
-        items = list(node.items())
-        rng.shuffle(items)
-        return {k: shuffled(v, rng) for k, v in items}
-    if isinstance(node, list):
-        return [shuffled(v, rng) for v in node]
-    return node
 
 
 @pytest.mark.parametrize("name", DEMOS)

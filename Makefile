@@ -49,5 +49,10 @@ schema: venv
 crd-schemas: venv
 	$(PY) scripts/vendor_schemas.py --crds ../shared/crds --out schemas/crds
 
+## make bench: plan+render, its floor, kubectl kustomize, memory and Pulumi registration at ~1k/10k/100k
+## objects; prints the table and writes bench/results.json (6 to 11 minutes on 2 cores, by load)
+bench: venv
+	$(PY) -m bench.run
+
 clean:
 	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache .hypothesis

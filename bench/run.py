@@ -50,13 +50,13 @@ MACHINE_KEYS = ("cpu", "cores", "python", "platform", "pyyaml", "libyaml", "kube
 METHOD = {
     "time": "wall clock (perf_counter), best of `repeats` runs per size, os.sync() before each timed step",
     "plan": "Fleet.model_validate + plan() of the generated fleet document (no YAML parsing)",
-    "render": "meshfleet.render.render() into a new directory: staging, one file per object with fsync, "
-              "kustomization.yaml, marker, atomic swap",
+    "render": "meshfleet.render.render() into a new directory: staging, one file per object, "
+              "kustomization.yaml, marker, one syncfs of the staged tree, atomic swap",
     "floor": "yaml.dump(CSafeDumper) of the same documents to the same file names with plain writes: "
-             "no header, fsync, lock, staging or swap",
+             "no header, sync, lock, staging or swap",
     "kustomize": "kubectl kustomize over every rendered cluster directory, sequentially, times summed",
-    "memory": "render_peak_bytes: tracemalloc peak of one render after the plan exists (fsync stubbed in that "
-              "run only); rss_*: ru_maxrss of the size's fresh interpreter after planning and after its first "
+    "memory": "render_peak_bytes: tracemalloc peak of one render after the plan exists; "
+              "rss_*: ru_maxrss of the size's fresh interpreter after planning and after its first "
               "render",
     "pulumi": "the real __main__.py under pulumi.runtime.set_mocks with a minimal Mocks (id, no state), every "
               "kubeconfig from the stack secret; registration_s excludes components.load (YAML load + plan). "

@@ -73,7 +73,7 @@ class MemberCluster(pulumi.ComponentResource):
         opts = pulumi.ResourceOptions(
             parent=self,
             provider=self.provider,
-            depends_on=depends_on,
+            depends_on=depends_on or None,
             # A patch only ever owns fields of an object FSM owns; protecting it would only block
             # handing those fields back.
             protect=settings.protect and not obj.patch,

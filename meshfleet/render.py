@@ -47,6 +47,97 @@ def dump_yaml(obj: Any) -> str:
                      allow_unicode=True)
 
 
+class _Unusual(Exception):
+    """A value the block writer leaves to PyYAML (multi-line or very long text, nested lists...)."""
+
+
+class BlockWriter:
+    """Writes plan bodies as the same bytes as `dump_yaml`, an order of magnitude faster.
+
+    Why: rendering 100k objects spent most of its time in PyYAML's Python representer, resolving
+    the same few thousand scalars again and again. Plan bodies hold only mappings with string keys,
+    lists, strings, numbers and booleans, in block style. The writer lays out that structure itself
+    and asks PyYAML once for the text of each distinct key and scalar (so quoting is PyYAML's own),
+    and hands anything unusual back to `dump_yaml`. A property test holds it to `dump_yaml` byte for
+    byte.
+    """
+
+    def __init__(self) -> None:
+        self._scalars: dict[tuple[type, Any], str] = {}
+        self._keys: dict[str, str] = {}
+
+    def dump(self, obj: Any) -> str:
+        if not isinstance(obj, dict) or not obj:
+            return dump_yaml(obj)
+        out: list[str] = []
+        try:
+            self._mapping(obj, "", out)
+        except _Unusual:
+            return dump_yaml(obj)
+        return "".join(out)
+
+    def _scalar(self, value: Any) -> str:
+        if not isinstance(value, (str, int, float, bool)) and value is not None:
+            raise _Unusual
+        key = (type(value), value)
+        text = self._scalars.get(key)
+        if text is None:
+            if isinstance(value, str) and len(value) > 512:
+                raise _Unusual
+            dumped = dump_yaml({"k": value})
+            if not dumped.startswith("k: ") or dumped.count("\n") != 1:
+                raise _Unusual
+            text = dumped[3:-1]
+            self._scalars[key] = text
+        return text
+
+    def _key(self, key: Any) -> str:
+        if not isinstance(key, str):
+            raise _Unusual
+        text = self._keys.get(key)
+        if text is None:
+            dumped = dump_yaml({key: 0})
+            if not dumped.endswith(": 0\n") or dumped.count("\n") != 1 or dumped.startswith("?"):
+                raise _Unusual
+            text = dumped[:-4]
+            self._keys[key] = text
+        return text
+
+    def _mapping(self, obj: dict[Any, Any], indent: str, out: list[str], first: str | None = None) -> None:
+        """A block mapping at `indent`; `first` replaces the indent of its first line (`- ` items)."""
+        lead = indent if first is None else first
+        for k, v in obj.items():
+            head = lead + self._key(k) + ":"
+            lead = indent
+            if isinstance(v, dict):
+                if v:
+                    out.append(head + "\n")
+                    self._mapping(v, indent + "  ", out)
+                else:
+                    out.append(head + " {}\n")
+            elif isinstance(v, list):
+                if v:
+                    out.append(head + "\n")
+                    self._sequence(v, indent, out)
+                else:
+                    out.append(head + " []\n")
+            else:
+                out.append(head + " " + self._scalar(v) + "\n")
+
+    def _sequence(self, items: list[Any], indent: str, out: list[str]) -> None:
+        """A block sequence at `indent` (PyYAML does not indent a sequence inside a mapping)."""
+        for item in items:
+            if isinstance(item, dict):
+                if item:
+                    self._mapping(item, indent + "  ", out, first=indent + "- ")
+                else:
+                    out.append(indent + "- {}\n")
+            elif isinstance(item, list):
+                raise _Unusual
+            else:
+                out.append(indent + "- " + self._scalar(item) + "\n")
+
+
 def file_name(obj: PlannedObject) -> str:
     """A stable file name per object: `<kind>.<namespace>.<name>.yaml` (`_` for cluster scope)."""
     parts = [obj.kind.lower(), obj.namespace or "_", obj.name]
@@ -71,9 +162,10 @@ class RenderedFile:
     text: str
 
 
-def render_cluster(plan: Plan, cluster: ClusterPlan,
-                   kubeconfigs: Mapping[str, str] | None = None) -> Iterator[RenderedFile]:
+def render_cluster(plan: Plan, cluster: ClusterPlan, kubeconfigs: Mapping[str, str] | None = None,
+                   writer: BlockWriter | None = None) -> Iterator[RenderedFile]:
     """The files of one cluster's directory, in a stable order (streamed: one cluster at a time)."""
+    dump = (writer or BlockWriter()).dump
     applied: list[str] = []
     for obj in cluster.objects:
         body = obj.body
@@ -88,7 +180,7 @@ def render_cluster(plan: Plan, cluster: ClusterPlan,
         name = file_name(obj)
         header = "# applied by meshfleet\n" if obj.role == "applied" else \
             "# predicted: written by FSM's controllers, not applied; kept for review and diffs\n"
-        yield RenderedFile(cluster.name, name, header + dump_yaml(body))
+        yield RenderedFile(cluster.name, name, header + dump(body))
         if obj.role == "applied":
             applied.append(name)
     kustomization = {
@@ -133,18 +225,19 @@ def _render(plan: Plan, target: Path, kubeconfigs: Mapping[str, str] | None,
         stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.meshfleet-", dir=parent))
         try:
             written = []
+            writer = BlockWriter()
             for cluster in plan.clusters:
                 if not cluster.objects:
                     continue
                 d = stage / cluster.name
                 d.mkdir()
-                for f in render_cluster(plan, cluster, kubeconfigs):
+                for f in render_cluster(plan, cluster, kubeconfigs, writer):
                     _write(d / f.name, f.text)
                 written.append(cluster.name)
             _write(stage / MARKER, MARKER_TEXT)
             if extra is not None:
                 extra(stage)
-            _fsync_dir(stage)
+            _sync_tree(stage)  # everything staged is on disk before it replaces the old output
             _swap_in(stage, target)
         except BaseException:
             shutil.rmtree(stage, ignore_errors=True)
@@ -168,14 +261,17 @@ def _check_target(target: Path) -> None:
 def _write(path: Path, text: str) -> None:
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
         fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
 
 
-def _fsync_dir(path: Path) -> None:
+def _sync_tree(path: Path) -> None:
+    """Make the staged tree durable with one syncfs of its filesystem (one fsync per file cost
+    more than writing the files); where syncfs is missing, sync everything."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        os.fsync(fd)
+        libc_name = ctypes.util.find_library("c")
+        syncfs = getattr(ctypes.CDLL(libc_name, use_errno=True), "syncfs", None) if libc_name else None
+        if syncfs is None or syncfs(fd) != 0:
+            os.sync()
     finally:
         os.close(fd)
 

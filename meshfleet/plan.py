@@ -8,6 +8,7 @@ controller in the fleet writes it; we predict it for previews and conflict check
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -157,9 +158,19 @@ class Plan:
 
 
 def plan(fleet: Fleet) -> Plan:
-    """Plan a fleet; raises FindingsError when the fleet's pieces disagree."""
-    topo = resolve_or_raise(fleet)
-    return _Planner(topo).build()
+    """Plan a fleet; raises FindingsError when the fleet's pieces disagree.
+
+    The cyclic garbage collector is paused while planning: a large fleet builds millions of small
+    dicts with no reference cycles, and the collector rescanning them cost 40% of planning time.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        topo = resolve_or_raise(fleet)
+        return _Planner(topo).build()
+    finally:
+        if paused:
+            gc.enable()
 
 
 class _Planner:

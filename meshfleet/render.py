@@ -51,6 +51,12 @@ class _Unusual(Exception):
     """A value the block writer leaves to PyYAML (multi-line or very long text, nested lists...)."""
 
 
+# Strings PyYAML writes plain: a letter or `/` first, then letters, digits and `_./-`; and none of
+# the words YAML 1.1 reads as booleans or null.
+_PLAIN = re.compile(r"[A-Za-z/][A-Za-z0-9_./-]*\Z")
+_RESOLVED_WORDS = frozenset({"yes", "no", "true", "false", "on", "off", "null", "y", "n"})
+
+
 class BlockWriter:
     """Writes plan bodies as the same bytes as `dump_yaml`, an order of magnitude faster.
 
@@ -77,6 +83,10 @@ class BlockWriter:
         return "".join(out)
 
     def _scalar(self, value: Any) -> str:
+        if type(value) is str and _PLAIN.match(value) and value.lower() not in _RESOLVED_WORDS:
+            return value  # PyYAML writes such a string as it is (the property test holds this)
+        if type(value) is int:
+            return str(value)
         if not isinstance(value, (str, int, float, bool)) and value is not None:
             raise _Unusual
         key = (type(value), value)
@@ -225,13 +235,13 @@ def _render(plan: Plan, target: Path, kubeconfigs: Mapping[str, str] | None,
         stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.meshfleet-", dir=parent))
         try:
             written = []
-            writer = BlockWriter()
             for cluster in plan.clusters:
                 if not cluster.objects:
                     continue
                 d = stage / cluster.name
                 d.mkdir()
-                for f in render_cluster(plan, cluster, kubeconfigs, writer):
+                # One writer (and scalar cache) per cluster: memory stays bounded by one cluster.
+                for f in render_cluster(plan, cluster, kubeconfigs, BlockWriter()):
                     _write(d / f.name, f.text)
                 written.append(cluster.name)
             _write(stage / MARKER, MARKER_TEXT)

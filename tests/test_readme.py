@@ -9,7 +9,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
+from meshfleet.loader import load_plan
 from tests.conftest import ROOT, run_cli
 
 README = (ROOT / "README.md").read_text()
@@ -38,13 +40,13 @@ def test_every_command_block_is_tested() -> None:
     start = README.index("## Previews and guardrails")
     end = README.index("\n## ", README.index("## GitOps hand-off") + 1)
     outside = README[:start] + README[end:]
-    untagged = re.findall(r"(?<!-->\n)```console\n", outside)
+    untagged = re.findall(r"(?<!-->\n)```(?:console|yaml)\n", outside)
     assert len(untagged) == 1, "only the quickstart may show commands that no test runs"
 
 
 @pytest.mark.parametrize("line", [ln[2:] for _, b in blocks("run") for ln in b.splitlines() if ln.startswith("$ ")])
 def test_cli_examples_run(line: str, tmp_path: Path) -> None:
-    args = shlex.split(line)
+    args = shlex.split(line, comments=True)
     assert args[0] == "meshfleet"
     args = [str(tmp_path / "out") if a == "out" else a for a in args[1:]]
     result = run_cli(*args)
@@ -86,3 +88,24 @@ def test_the_pulumi_walkthrough_names_real_stacks_keys_and_targets() -> None:
     for target in (ln.split()[1] for ln in lines if ln.startswith("make ")):
         assert re.search(rf"^{target}:", makefile, re.M), target
     assert "virtualenv: .venv" in pulumi_yaml
+
+
+def test_the_stack_file_example_is_a_valid_shard_of_its_fleet() -> None:
+    [(_, body)] = blocks("stack file")
+    config = yaml.safe_load(body)["config"]
+    fleet = load_plan(ROOT / config["meshfleet:fleet"])
+    assert set(config["meshfleet:clusters"]) <= {c.name for c in fleet.clusters}
+    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    assert all(k.removeprefix("meshfleet:") in declared for k in config)
+
+
+def test_the_workflow_example_passes_actionlint(tmp_path: Path) -> None:
+    from tests.gitops.test_workflows import actionlint
+
+    [(_, body)] = blocks("workflow jobs")
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "shards.yml").write_text("name: shards\non:\n  push:\n    branches: [main]\n" + body)
+    found = subprocess.run([actionlint(), "-no-color", str(workflows / "shards.yml")], cwd=tmp_path,
+                           capture_output=True, text=True)
+    assert found.returncode == 0, found.stdout + found.stderr

@@ -17,7 +17,8 @@ scalars = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=40),
     st.sampled_from(["true", "no", "null", "~", "123", "0x1f", "1e3", "", " ", "a: b", "- x", "#c", "*", "'", '"',
-                     "yes", "on", "2026-11-22", "/cluster-1/httpbin", "ServerSideApply=true,Prune=false",
+                     "yes", "on", "Yes", "OFF", "NULL", "e5", ".inf", "/", "a/b.c-d_e", "y", "N", "=", "<<",
+                     "2026-11-22", "/cluster-1/httpbin", "ServerSideApply=true,Prune=false",
                      "line\nbreak", "x" * 600, "é ü 中", "\t", "@x", "`x", "{a}", "[a]", "%x", "!x", "a #b"]),
 )
 keys = st.one_of(st.text(max_size=20), st.sampled_from(["apiVersion", "on", "yes", "1", "a b", "? x", "-", "k:"]))

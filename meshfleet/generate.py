@@ -29,6 +29,8 @@ class FleetShape:
     access_share: float = 0.5
     permissive_share: float = 0.5
     multi_port_share: float = 0.2
+    mesh_share: float = 0.0
+    """Share of clusters that run Linkerd or the MCS API instead of FSM (half each)."""
 
 
 def generate(shape: FleetShape, seed: int) -> dict[str, Any]:
@@ -46,7 +48,10 @@ def generate(shape: FleetShape, seed: int) -> dict[str, Any]:
             "gateway": {"host": f"10.{i // 250}.{i % 250}.1", "port": 8000 + (i % 1000)},
             "kubeconfig": {"from": "stack-secret"},
         }
-        if rng.random() < shape.permissive_share:
+        if rng.random() < shape.mesh_share:
+            c["mesh"] = rng.choice(["linkerd", "mcs"])
+            c["labels"]["mesh"] = c["mesh"]
+        elif rng.random() < shape.permissive_share:
             c["fsm"] = {"permissive": rng.random() < 0.5}
         clusters[name] = c
     doc: dict[str, Any] = {"clusters": clusters}
@@ -73,18 +78,18 @@ def generate(shape: FleetShape, seed: int) -> dict[str, Any]:
             chosen = [n for n in names if clusters[n]["region"] == region]
         else:
             svc["export"] = {"clusters": chosen, "path": path}
-        if len(names) > 1:
+        fsm_chosen = [e for e in chosen if "mesh" not in clusters[e]]
+        if len(names) > 1 and fsm_chosen:
             lb = rng.choice(LB_TYPES)
             policy: dict[str, Any] = {"lbType": lb}
             if lb == "ActiveActive" and rng.random() < 0.5:
-                policy["targets"] = [{"cluster": e, "weight": rng.randrange(0, 100)} for e in chosen]
+                policy["targets"] = [{"cluster": e, "weight": rng.randrange(0, 100)} for e in fsm_chosen]
             elif lb == "Locality":
-                policy["targets"] = [chosen[0]]
-                # A cluster whose only candidate is itself gets no Locality target list problem:
-                # Locality allows zero targets.
+                policy["targets"] = [fsm_chosen[0]]  # Locality allows zero targets where it is the only one
             svc["trafficPolicy"] = policy
-        if rng.random() < 0.2:
-            local = rng.choice(names)
+        fsm_names = [n for n in names if "mesh" not in clusters[n]]
+        if rng.random() < 0.2 and fsm_names:
+            local = rng.choice(fsm_names)
             svc["localServiceAccounts"] = {local: "default"}
         services[f"{ns}/{name}"] = svc
         if rng.random() < shape.access_share:

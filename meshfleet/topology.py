@@ -428,10 +428,13 @@ def _resolve_policies(r: _Resolver, topo: ServiceTopology, matches: list[set[str
             checked.add(pol.targets_loc)
             for i, t in enumerate(pol.targets):
                 tloc = (*pol.targets_loc, i)
+                fsm_exporters = [e for e in topo.exporters if r.mesh(e) == "fsm"]
                 if r.cluster_ref(t.cluster, (*tloc, "cluster"), "be a traffic target") and \
-                        t.cluster not in topo.exporters:
-                    r.problem((*tloc, "cluster"), f"traffic target {t.cluster!r} does not export {topo.ref}",
-                              f"use an exporter: {', '.join(topo.exporters)}")
+                        t.cluster not in fsm_exporters:
+                    what = "does not export" if t.cluster not in topo.exporters else \
+                        f"runs {r.mesh(t.cluster)}, so FSM consumers cannot reach its export of"
+                    r.problem((*tloc, "cluster"), f"traffic target {t.cluster!r} {what} {topo.ref}",
+                              f"use an FSM exporter: {', '.join(fsm_exporters) or '(none)'}")
                 if t.weight is not None and t.weight < 0:
                     r.problem((*tloc, "weight"), f"weight {t.weight} is negative", "use a weight of 0 or more")
                 if t.weight is not None and pol.lb_type != "ActiveActive":

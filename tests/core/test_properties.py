@@ -34,6 +34,7 @@ shapes = st.builds(
     access_share=st.sampled_from([0.0, 0.5, 1.0]),
     permissive_share=st.sampled_from([0.0, 1.0]),
     multi_port_share=st.sampled_from([0.0, 0.5]),
+    mesh_share=st.sampled_from([0.0, 0.0, 0.5]),
 )
 
 
@@ -75,22 +76,37 @@ def test_plan_is_deterministic_consistent_and_order_blind(shape: FleetShape, see
                 assert {t["clusterKey"] for t in spec.get("targets", [])} <= endpoint_keys
                 assert c.key not in {t["clusterKey"] for t in spec.get("targets", [])}
 
-    # Every import's endpoints are exactly the service's exporters minus the importing cluster.
+    # Every FSM import's endpoints are exactly the service's FSM exporters minus the importing
+    # cluster; every Linkerd consumer mirrors each other Linkerd exporter; MCS imports are everywhere.
+    mesh = {n: c.mesh for n, c in fleet.clusters.items()}
     exporters: dict[tuple[str, str], set[str]] = {}
     for cname, o in p.objects():
         if o.kind == "ServiceExport":
             exporters.setdefault((o.namespace, o.name), set()).add(cname)
     for cname, o in p.objects():
+        if o.kind == "Service":  # a Linkerd mirror: from another Linkerd cluster that exports it
+            source = o.body["metadata"]["labels"]["mirror.linkerd.io/cluster-name"]
+            assert mesh[cname] == mesh[source] == "linkerd" and source != cname
+            service = o.name.removesuffix(f"-{source}")
+            assert f"{o.namespace}/{service}" in fleet.services
+    for cname, o in p.objects():
         if o.kind != "ServiceImport":
             continue
-        expected = sorted(keys[e] for e in exporters[(o.namespace, o.name)] - {cname})
+        if o.api_version.startswith("multicluster.x-k8s.io/"):
+            assert o.role == "derived" and mesh[cname] == "mcs"
+            continue
+        fsm_exporters = {e for e in exporters[(o.namespace, o.name)] if mesh[e] == "fsm"}
+        expected = sorted(keys[e] for e in fsm_exporters - {cname})
         for port in o.body["spec"]["ports"]:
             got = [ep["clusterKey"] for ep in port["endpoints"]]
             assert got == expected
         assert o.role == ("applied" if fleet.controlPlane is None else "derived")
-    # Without a control plane every other member imports; with one, FSM does the same.
+    # Without a control plane every other FSM member imports; with one, FSM does the same.
     for (ns, name), exp in exporters.items():
+        fsm_exp = {e for e in exp if mesh[e] == "fsm"}
         for m in members:
+            if mesh[m] != "fsm":
+                continue
             has = any(o.kind == "ServiceImport" and (o.namespace, o.name) == (ns, name)
                       for o in by_cluster[m].objects)
-            assert has == bool(exp - {m})
+            assert has == bool(fsm_exp - {m})

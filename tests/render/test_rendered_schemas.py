@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from meshfleet.generate import FleetShape, generate
 from meshfleet.loader import load_plan
@@ -57,3 +59,13 @@ def test_the_validator_is_not_blind() -> None:
     _, export = next((c, o) for c, o in p.objects() if o.kind == "ServiceExport")
     broken = {**export.body, "spec": {**export.body["spec"], "rules": [{"portNumber": 8080, "path": "/x"}]}}
     assert validate_object(broken), "a rule without pathType must be refused"
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), clusters=st.integers(1, 6), services=st.integers(1, 5),
+       control_plane=st.booleans(), multi_port=st.sampled_from([0.0, 1.0]), meshes=st.sampled_from([0.0, 0.6]))
+def test_every_object_of_any_generated_fleet_validates(seed: int, clusters: int, services: int,
+                                                      control_plane: bool, multi_port: float, meshes: float) -> None:
+    shape = FleetShape(clusters=clusters, services=services, control_plane=control_plane,
+                       multi_port_share=multi_port, mesh_share=meshes)
+    assert problems_of(plan(Fleet.model_validate(generate(shape, seed)))) == []

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from meshfleet.model import KubeconfigFromContext, KubeconfigFromStackSecret
 from meshfleet.plan import ClusterPlan, ObjectId, Plan, PlannedObject, Role
@@ -43,16 +43,7 @@ RiskKind = Literal[
     "mass-delete",
     "handover",
 ]
-RISK_ORDER: tuple[RiskKind, ...] = (
-    "control-plane-removed",
-    "cluster-removed",
-    "export-removed",
-    "gateway-changed",
-    "kubeconfig-changed",
-    "cluster-id-changed",
-    "mass-delete",
-    "handover",
-)
+RISK_ORDER: tuple[RiskKind, ...] = get_args(RiskKind)  # the most severe first
 
 
 class _Absent:

@@ -93,7 +93,10 @@ def test_every_committed_fleet_registers_exactly_its_applied_objects(
     plan = load_plan(fleet)
     run = run_program(*fleet_config(plan, fleet, isolated_env, monkeypatch))
     assert_same(registered(run), planned(plan))
-    assert set(run.providers()) == {c.name for c in plan.clusters}
+    providers = run.providers()
+    assert set(providers) == {c.name for c in plan.clusters}
+    for reg in run.k8s_objects():  # Linkerd mirrors and MCS exports too: each on its own cluster's provider
+        assert reg.provider_urn == providers[run.cluster_of(reg)].urn, reg.name
 
 
 @pytest.mark.parametrize(

@@ -367,18 +367,25 @@ def _expand(template: str, **values: object) -> str:
 
 
 def _check_exporters_agree(r: _Resolver, topo: ServiceTopology, loc: Loc) -> None:
-    """FSM refuses a later export whose Service ports differ from an existing one's."""
-    seen: dict[tuple[Port, ...], str] = {}
-    for e in topo.exporters:
-        ports = topo.ports[e]
-        if seen and ports not in seen:
-            first = next(iter(seen.values()))
+    """Exporters of one service must agree: FSM refuses a later export whose Service ports differ,
+    and an export without a rule for some port wipes that port's endpoints in every import."""
+    if not topo.exporters:
+        return
+    first = topo.exporters[0]
+    exported = {e: [rule.port.port for rule in topo.exports[e].rules] for e in topo.exporters}
+    for e in topo.exporters[1:]:
+        if topo.ports[e] != topo.ports[first]:
             r.problem((*loc, "clusters"),
                       f"exporters of {topo.ref} have different ports: {first} has "
-                      f"{_ports(topo.ports[first])}, {e} has {_ports(ports)}",
+                      f"{_ports(topo.ports[first])}, {e} has {_ports(topo.ports[e])}",
                       "FSM marks the later export Conflict; give every exporter the same ports")
             return
-        seen.setdefault(ports, e)
+        if exported[e] != exported[first]:
+            r.problem((*loc, "clusters"),
+                      f"exporters of {topo.ref} export different ports: {first} exports "
+                      f"{', '.join(map(str, exported[first]))}, {e} exports {', '.join(map(str, exported[e]))}",
+                      "FSM drops the endpoints of a port one exporter leaves out; export the same ports everywhere")
+            return
     accounts = {s.service_account for s in topo.exports.values()}
     if len(accounts) > 1:
         r.problem((*loc, "clusters"),

@@ -8,7 +8,9 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
+from meshfleet.errors import FindingsError
 from meshfleet.generate import FleetShape, generate
 from meshfleet.model import Fleet
 from meshfleet.plan import Plan, plan
@@ -110,3 +112,47 @@ def test_plan_is_deterministic_consistent_and_order_blind(shape: FleetShape, see
             has = any(o.kind == "ServiceImport" and (o.namespace, o.name) == (ns, name)
                       for o in by_cluster[m].objects)
             assert has == bool(fsm_exp - {m})
+
+
+@settings(max_examples=300, deadline=None)
+@given(shape=shapes, seed=st.integers(0, 2**32 - 1), data=st.data())
+def test_a_mutated_fleet_plans_or_is_refused_never_crashes(shape: FleetShape, seed: int, data: st.DataObject) -> None:
+    """Valid fleets bent at random (overrides, targets, importers, meshes): the checks must catch
+    whatever the planner cannot build, so planning ends in a Plan or in findings, nothing else."""
+    doc = generate(shape, seed)
+    names = sorted(doc["clusters"])
+    refs = sorted(doc["services"])
+    for _ in range(data.draw(st.integers(1, 4))):
+        ref = data.draw(st.sampled_from(refs))
+        svc = doc["services"][ref]
+        some = data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True))
+        change = data.draw(st.sampled_from(["export-ports", "targets", "import", "mesh", "policy-clusters",
+                                            "override-ports", "local"]))
+        numbers = [p["port"] for p in svc["ports"]]
+        if change == "export-ports":
+            svc["overrides"] = [*svc.get("overrides", []), {"clusters": some, "export": {
+                "ports": data.draw(st.lists(st.sampled_from(numbers), min_size=1, unique=True))}}]
+        elif change == "targets":
+            svc["trafficPolicy"] = {"lbType": data.draw(st.sampled_from(["FailOver", "ActiveActive", "Locality"])),
+                                    "targets": some}
+        elif change == "import":
+            svc["import"] = {"clusters": some}
+        elif change == "mesh":
+            cluster = doc["clusters"][some[0]]
+            if some[0] != doc.get("controlPlane"):
+                cluster["mesh"] = data.draw(st.sampled_from(["fsm", "linkerd", "mcs"]))
+                cluster.pop("fsm", None)
+        elif change == "policy-clusters" and "trafficPolicy" in svc:
+            svc["trafficPolicy"]["clusters"] = some
+        elif change == "override-ports":
+            svc["overrides"] = [*svc.get("overrides", []), {"clusters": some, "ports": [{"port": 7000, "name": "x"}]}]
+        elif change == "local":
+            svc["localServiceAccounts"] = dict.fromkeys(some, "default")
+    try:
+        fleet = Fleet.model_validate(doc)
+    except ValidationError:
+        return
+    try:
+        plan(fleet)
+    except FindingsError as e:
+        assert e.findings

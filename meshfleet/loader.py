@@ -57,7 +57,7 @@ class Document:
             probe = probe[:-1]
 
 
-class _TooBig(Exception):
+class _Refused(Exception):
     def __init__(self, loc: Loc, message: str, hint: str) -> None:
         super().__init__(message)
         self.loc = loc
@@ -152,7 +152,7 @@ def parse_bytes(raw: bytes, file: str) -> Document:
     budget = [MAX_NODES]
     try:
         data = _plain(root, (), keys, values, budget, 0)
-    except _TooBig as e:
+    except _Refused as e:
         pos = Document(file, None, keys, values).position(e.loc)
         raise _fail(file, pos.line, pos.column, e.loc, e.message, e.hint) from None
     if data is None:
@@ -180,10 +180,10 @@ def _plain(node: Any, loc: Loc, keys: dict[Loc, tuple[int, int]], values: dict[L
     """Turn ruamel's round-trip nodes into plain Python, recording positions; bound size and depth."""
     budget[0] -= 1
     if budget[0] < 0:
-        raise _TooBig(loc, f"the document expands to more than {MAX_NODES:,} values through its aliases",
+        raise _Refused(loc, f"the document expands to more than {MAX_NODES:,} values through its aliases",
                       "remove the aliases that multiply the document")
     if depth > MAX_DEPTH:
-        raise _TooBig(loc, f"the document is nested more than {MAX_DEPTH} levels deep",
+        raise _Refused(loc, f"the document is nested more than {MAX_DEPTH} levels deep",
                       "a fleet file needs a handful of levels; flatten it")
     if isinstance(node, CommentedMap):
         out: dict[Any, Any] = {}
@@ -191,7 +191,7 @@ def _plain(node: Any, loc: Loc, keys: dict[Loc, tuple[int, int]], values: dict[L
             key = k if isinstance(k, str) else _plain(k, loc, keys, values, budget, depth + 1)
             if not isinstance(key, str):
                 keys[(*loc, str(key))] = node.lc.key(k)
-                raise _TooBig((*loc, str(key)), f"key {key!r} is a {_kind(key)}; keys here are strings",
+                raise _Refused((*loc, str(key)), f"key {key!r} is a {_kind(key)}; keys here are strings",
                               "quote the key")
             sub = (*loc, key)
             try:

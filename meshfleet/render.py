@@ -15,6 +15,7 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import functools
 import os
 import re
 import shutil
@@ -273,13 +274,19 @@ def _write(path: Path, text: str) -> None:
         fh.write(text)
 
 
+@functools.cache
+def _libc_function(name: str) -> Any | None:
+    """A libc function the os module does not offer (syncfs, renameat2), or None where absent."""
+    libc_name = ctypes.util.find_library("c")
+    return getattr(ctypes.CDLL(libc_name, use_errno=True), name, None) if libc_name else None
+
+
 def _sync_tree(path: Path) -> None:
     """Make the staged tree durable with one syncfs of its filesystem (one fsync per file cost
     more than writing the files); where syncfs is missing, sync everything."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        libc_name = ctypes.util.find_library("c")
-        syncfs = getattr(ctypes.CDLL(libc_name, use_errno=True), "syncfs", None) if libc_name else None
+        syncfs = _libc_function("syncfs")
         if syncfs is None or syncfs(fd) != 0:
             os.sync()
     finally:
@@ -304,11 +311,7 @@ _AT_FDCWD = -100
 
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically swap two paths (Linux renameat2); False where the system cannot."""
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is None:
-        return False
-    libc = ctypes.CDLL(libc_name, use_errno=True)
-    fn = getattr(libc, "renameat2", None)
+    fn = _libc_function("renameat2")
     if fn is None:
         return False
     rc = fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)

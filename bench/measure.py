@@ -24,10 +24,11 @@ from typing import Any
 
 import yaml
 
-from meshfleet.generate import FleetShape, generate
-from meshfleet.model import Fleet
-from meshfleet.plan import Plan, plan
-from meshfleet.render import KUBECONFIG_ANNOTATION, file_name, kubeconfig_note, render
+from meshfleet.core.plan import Plan, plan
+from meshfleet.fleet.generate import FleetShape, generate
+from meshfleet.fleet.model import Fleet
+from meshfleet.sinks.layout import KUBECONFIG_ANNOTATION, file_name, kubeconfig_note
+from meshfleet.sinks.render import render
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 1

@@ -24,7 +24,7 @@ import yaml
 from pulumi.runtime import mocks
 
 from bench.measure import ROOT, Size, fleet_doc
-from meshfleet.loader import load_plan
+from meshfleet.fleet.load import load_plan
 
 PROJECT = "meshfleet"
 MAIN = ROOT / "__main__.py"

@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from bench.measure import ROOT, SIZES, Size, fleet_doc, measure, plan_of, size_named, work_dir
-from meshfleet.render import render
+from meshfleet.sinks.render import render
 
 RESULTS = ROOT / "bench" / "results.json"
 PULUMI_SIZE = "10k"
@@ -50,7 +50,7 @@ MACHINE_KEYS = ("cpu", "cores", "python", "platform", "pyyaml", "libyaml", "kube
 METHOD = {
     "time": "wall clock (perf_counter), best of `repeats` runs per size, os.sync() before each timed step",
     "plan": "Fleet.model_validate + plan() of the generated fleet document (no YAML parsing)",
-    "render": "meshfleet.render.render() into a new directory: staging, one file per object, "
+    "render": "meshfleet.sinks.render.render() into a new directory: staging, one file per object, "
               "kustomization.yaml, marker, one syncfs of the staged tree, atomic swap",
     "floor": "yaml.dump(CSafeDumper) of the same documents to the same file names with plain writes: "
              "no header, sync, lock, staging or swap",

@@ -1,6 +1,6 @@
 """The Pulumi sink: one `MemberCluster` component per cluster of the stack's shard of the plan.
 
-Only this package imports pulumi; it consumes a `meshfleet.plan.Plan` and nothing else.
+Only this package imports pulumi; it consumes a `meshfleet.core.plan.Plan` and nothing else.
 """
 
 from components.settings import Settings, StackConfigError, read_settings

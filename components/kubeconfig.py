@@ -24,9 +24,9 @@ from typing import Any
 import pulumi
 
 from components.settings import StackConfigError
-from meshfleet.kubeconfigs import KubeconfigUnavailable, read_context
-from meshfleet.model import KubeconfigFromContext
-from meshfleet.plan import Plan
+from meshfleet.core.plan import Plan
+from meshfleet.fleet.model import KubeconfigFromContext
+from meshfleet.kube.kubeconfigs import KubeconfigUnavailable, read_context
 
 CONFIG_KEY = "kubeconfigs"
 

@@ -15,7 +15,7 @@ import pulumi_kubernetes as k8s
 
 from components.objects import ignore_changes, logical_name, register, sink_body
 from components.settings import Settings
-from meshfleet.plan import ClusterPlan, ObjectId, PlannedObject
+from meshfleet.core.plan import ClusterPlan, ObjectId, PlannedObject
 
 
 class MemberCluster(pulumi.ComponentResource):

@@ -18,7 +18,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from meshfleet.plan import PlannedObject
+from meshfleet.core.plan import PlannedObject
 
 FIELD_MANAGER = "meshfleet"
 PATCH_FIELD_MANAGER = "pulumi.com/patchFieldManager"

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pulumi
 
-from meshfleet import names
-from meshfleet.plan import ClusterPlan, Plan
+from meshfleet.core.plan import ClusterPlan, Plan
+from meshfleet.fleet import names
 
 DEFAULT_FLEET = "fleet/demo.yaml"
 

@@ -17,9 +17,9 @@ import pulumi
 from components.kubeconfig import Kubeconfigs
 from components.member import MemberCluster
 from components.settings import Settings, StackConfigError, select_clusters
+from meshfleet.core.plan import ClusterPlan, Plan, PlannedObject
 from meshfleet.errors import FleetError
-from meshfleet.loader import load_plan
-from meshfleet.plan import ClusterPlan, Plan, PlannedObject
+from meshfleet.fleet.load import load_plan
 
 
 def load(settings: Settings, project_dir: Path) -> Plan:

@@ -17,11 +17,14 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from meshfleet import diff, gitops, loader, secrets, shard, summary
+from meshfleet import diff
+from meshfleet.core.plan import Plan
 from meshfleet.errors import FleetError, UsageError
-from meshfleet.model import fleet_json_schema
-from meshfleet.plan import Plan
-from meshfleet.render import render
+from meshfleet.fleet import load as loader
+from meshfleet.fleet.model import fleet_json_schema
+from meshfleet.kube import secrets
+from meshfleet.sinks import gitops, shard, summary
+from meshfleet.sinks.render import render
 
 EXIT_USER = 1
 EXIT_USAGE = 2
@@ -125,7 +128,7 @@ def _render(args: argparse.Namespace) -> int:
     extra = None
     if args.gitops is not None:
         source = gitops.Source(args.repo_url, args.revision, args.path_prefix)
-        extra = gitops.writer(plan, args.gitops, source, gitops.resource_name(Path(args.fleet).stem))
+        extra = gitops.files(plan, args.gitops, source, gitops.resource_name(Path(args.fleet).stem))
     kubeconfigs = None
     if args.with_kubeconfigs:
         given = Path(args.kubeconfigs_file) if args.kubeconfigs_file else None

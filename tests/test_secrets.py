@@ -1,6 +1,6 @@
 """Recognisable kubeconfigs through every command: their bytes appear nowhere they are not asked for.
 
-The Pulumi program's inputs, outputs and errors are covered the same way in tests/pulumi (the
+The Pulumi program's inputs, outputs and errors are covered the same way in tests/components (the
 marker must be secret wherever it reaches Pulumi); this file covers the CLI and its files.
 """
 

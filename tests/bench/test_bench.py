@@ -13,7 +13,7 @@ import yaml
 
 from bench import run
 from bench.measure import SIZES, TINY, fleet_doc, floor_files, measure, plan_of, write_floor, yaml_files
-from meshfleet.render import render
+from meshfleet.sinks.render import render
 from tests.conftest import ROOT
 
 NOMINAL = {"1k": 1_000, "10k": 10_000, "100k": 100_000}

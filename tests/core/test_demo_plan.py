@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from meshfleet.loader import load_plan
-from meshfleet.plan import Plan, PlannedObject
+from meshfleet.core.plan import Plan, PlannedObject
+from meshfleet.fleet.load import load_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "192.168.1.110"

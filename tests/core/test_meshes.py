@@ -8,9 +8,9 @@ from typing import Any
 
 import yaml
 
-from meshfleet.loader import load_plan
-from meshfleet.model import Fleet
-from meshfleet.plan import Plan, plan
+from meshfleet.core.plan import Plan, plan
+from meshfleet.fleet.load import load_plan
+from meshfleet.fleet.model import Fleet
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from meshfleet.core.plan import Plan, plan
+from meshfleet.core.topology import cluster_key
 from meshfleet.errors import FindingsError
-from meshfleet.generate import FleetShape, generate
-from meshfleet.model import Fleet
-from meshfleet.plan import Plan, plan
-from meshfleet.topology import cluster_key
+from meshfleet.fleet.generate import FleetShape, generate
+from meshfleet.fleet.model import Fleet
 from tests.support.fleets import shuffled
 
 settings.register_profile("default", max_examples=500, deadline=None,

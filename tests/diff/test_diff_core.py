@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from meshfleet import diff
-from meshfleet.model import KubeconfigFromContext
-from meshfleet.plan import ClusterPlan, Plan, PlannedObject
+from meshfleet.core.plan import ClusterPlan, Plan, PlannedObject
+from meshfleet.fleet.model import KubeconfigFromContext
 
 CONTEXT = KubeconfigFromContext.model_validate({"from": "context", "context": "ctx"})
 

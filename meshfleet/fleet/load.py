@@ -1,0 +1,43 @@
+"""Load a fleet file: parse it, validate it, resolve and plan it, with every problem at its line.
+
+Why: the CLI and the Pulumi program need one entry point that turns a path into a Plan or into a
+FleetError naming `file:line:col`, the key and the fix for every problem at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from meshfleet.core.plan import Plan, plan
+from meshfleet.errors import Finding, FindingsError, FleetError, LocatedFinding
+from meshfleet.fleet.document import Document, parse
+from meshfleet.fleet.model import Fleet
+from meshfleet.fleet.validation import validation_findings
+
+
+def locate(doc: Document, findings: list[Finding] | tuple[Finding, ...]) -> FleetError:
+    """The pure core's findings, placed at their lines in the document."""
+    return FleetError([LocatedFinding(f, doc.position(f.loc)) for f in findings])
+
+
+def load_document(doc: Document) -> Fleet:
+    """The fleet in a parsed document, or a FleetError with every type and key problem at its line."""
+    try:
+        return Fleet.model_validate(doc.data)
+    except ValidationError as err:
+        raise FleetError(validation_findings(doc, err)) from None
+
+
+def load_plan(path: str | Path, *, display: str | None = None) -> Plan:
+    """Parse, validate and plan a fleet file: a Plan, or a FleetError with every problem at its line."""
+    doc = parse(path, display=display)
+    fleet = load_document(doc)
+    try:
+        return plan(fleet)
+    except FindingsError as e:
+        raise locate(doc, list(e.findings)) from None
+
+
+__all__ = ["Document", "load_plan", "locate", "parse"]

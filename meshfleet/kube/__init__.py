@@ -1,0 +1,1 @@
+"""Kubeconfigs: reading contexts, cutting them to one, handing them to the renderer."""

@@ -1,0 +1,1 @@
+"""Consumers of a plan: rendered manifests, GitOps hand-off, summaries, shard proposals."""

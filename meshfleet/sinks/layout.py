@@ -1,0 +1,87 @@
+"""The per-cluster file layout of a rendered plan: which file holds which object, and its text.
+
+Why: the layout is plain data (relative path -> text), so that the renderer, the GitOps hand-off and
+a stream to standard output share it, and only the output module touches the disk.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from meshfleet.core.plan import ClusterPlan, Plan, PlannedObject
+from meshfleet.fleet.model import KubeconfigFromContext
+from meshfleet.sinks.yaml_text import BlockWriter, dump_yaml
+
+KUBECONFIG_ANNOTATION = "meshfleet.io/kubeconfig-from"
+_SAFE = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
+
+
+def file_name(obj: PlannedObject) -> str:
+    """A stable file name per object: `<kind>.<namespace>.<name>.yaml` (`_` for cluster scope)."""
+    parts = [obj.kind.lower(), obj.namespace or "_", obj.name]
+    for p in parts[1:]:
+        if p != "_" and not _SAFE.match(p):
+            raise ValueError(f"refusing to derive a file name from {p!r}")
+    name = ".".join(parts) + ".yaml"
+    return name if obj.role == "applied" else "predicted." + name
+
+
+def kubeconfig_note(cluster: ClusterPlan) -> str:
+    source = cluster.kubeconfig
+    if isinstance(source, KubeconfigFromContext):
+        return f"context {source.context} of the user's kubeconfig"
+    return f"stack secret meshfleet:kubeconfigs.{cluster.name}"
+
+
+@dataclass(frozen=True)
+class RenderedFile:
+    cluster: str
+    name: str
+    text: str
+
+
+def render_cluster(plan: Plan, cluster: ClusterPlan, kubeconfigs: Mapping[str, str] | None = None,
+                   writer: BlockWriter | None = None) -> Iterator[RenderedFile]:
+    """The files of one cluster's directory, in a stable order (streamed: one cluster at a time)."""
+    dump = (writer or BlockWriter()).dump
+    applied: list[str] = []
+    for obj in cluster.objects:
+        body = obj.body
+        if obj.kubeconfig_of is not None:
+            body = copy.deepcopy(body)
+            member = plan.cluster(obj.kubeconfig_of)
+            if kubeconfigs is not None:
+                body["spec"]["kubeconfig"] = kubeconfigs[obj.kubeconfig_of]
+            else:
+                meta = body["metadata"]
+                meta["annotations"] = {**meta.get("annotations", {}), KUBECONFIG_ANNOTATION: kubeconfig_note(member)}
+        name = file_name(obj)
+        header = "# applied by meshfleet\n" if obj.role == "applied" else \
+            "# predicted: written by FSM's controllers, not applied; kept for review and diffs\n"
+        yield RenderedFile(cluster.name, name, header + dump(body))
+        if obj.role == "applied":
+            applied.append(name)
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": applied,
+    }
+    yield RenderedFile(cluster.name, "kustomization.yaml",
+                       "# applied objects of cluster " + cluster.name + "; predicted.* files are not listed\n"
+                       + dump_yaml(kustomization))
+
+
+def files(plan: Plan, kubeconfigs: Mapping[str, str] | None = None) -> Iterator[tuple[str, str]]:
+    """Every cluster's files as (`<cluster>/<file>`, text), one cluster at a time.
+
+    One writer (and scalar cache) per cluster, so memory stays bounded by one cluster's output.
+    Clusters with nothing to apply or predict get no directory.
+    """
+    for cluster in plan.clusters:
+        if not cluster.objects:
+            continue
+        for f in render_cluster(plan, cluster, kubeconfigs, BlockWriter()):
+            yield f"{cluster.name}/{f.name}", f.text

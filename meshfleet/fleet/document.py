@@ -18,7 +18,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from meshfleet.errors import Finding, FleetError, Loc, LocatedFinding, Position
+from meshfleet import codes
+from meshfleet.errors import Code, Finding, FleetError, Loc, Position
 
 MAX_BYTES = 4 * 1024 * 1024
 """A fleet of hundreds of clusters is well under a megabyte; anything far larger is not a fleet."""
@@ -52,11 +53,12 @@ class Document:
 
 
 class _Refused(Exception):
-    def __init__(self, loc: Loc, message: str, hint: str) -> None:
+    def __init__(self, loc: Loc, message: str, hint: str, code: Code) -> None:
         super().__init__(message)
         self.loc = loc
         self.message = message
         self.hint = hint
+        self.code = code
 
 
 def _nesting(text: str) -> int:
@@ -71,8 +73,8 @@ def _nesting(text: str) -> int:
     return deepest
 
 
-def _fail(file: str, line: int, col: int, loc: Loc, message: str, hint: str = "") -> FleetError:
-    return FleetError([LocatedFinding(Finding(loc, message, hint), Position(file, line, col))])
+def _fail(file: str, line: int, col: int, loc: Loc, message: str, hint: str, code: Code) -> FleetError:
+    return FleetError([Finding(loc, message, hint, code=code, position=Position(file, line, col))])
 
 
 def parse(path: str | Path, *, display: str | None = None) -> Document:
@@ -83,39 +85,40 @@ def parse(path: str | Path, *, display: str | None = None) -> Document:
         size = p.stat().st_size
         if size > MAX_BYTES:
             raise _fail(file, 1, 1, (), f"the file is {size:,} bytes; a fleet file may be at most {MAX_BYTES:,}",
-                        "split the fleet, or check that this is the right file")
+                        "split the fleet, or check that this is the right file", codes.FILE_TOO_LARGE)
         raw = p.read_bytes()
     except FleetError:
         raise
     except OSError as e:
-        raise _fail(file, 1, 1, (), f"cannot read the file: {e.strerror or e}", "check the path") from None
+        raise _fail(file, 1, 1, (), f"cannot read the file: {e.strerror or e}", "check the path",
+                    codes.UNREADABLE_FILE) from None
     return parse_bytes(raw, file)
 
 
 def parse_bytes(raw: bytes, file: str) -> Document:
     if len(raw) > MAX_BYTES:
         raise _fail(file, 1, 1, (), f"the file is {len(raw):,} bytes; a fleet file may be at most {MAX_BYTES:,}",
-                    "split the fleet, or check that this is the right file")
+                    "split the fleet, or check that this is the right file", codes.FILE_TOO_LARGE)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
         raise _fail(file, line, col, (), f"byte 0x{raw[e.start]:02x} is not UTF-8",
-                    "save the file as UTF-8") from None
+                    "save the file as UTF-8", codes.NOT_UTF8) from None
     bad = _CONTROL.search(text)
     if bad is not None:
         i, ch = bad.start(), bad.group()
         line = text.count("\n", 0, i) + 1
         col = i - (text.rfind("\n", 0, i) + 1) + 1
         raise _fail(file, line, col, (), f"control character U+{ord(ch):04X} in the file",
-                    "remove it; fleet files are plain text")
+                    "remove it; fleet files are plain text", codes.CONTROL_CHARACTER)
     if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
-        raise _fail(file, 1, 1, (), "the file is empty", "write at least `clusters:` with one member")
+        raise _fail(file, 1, 1, (), "the file is empty", "write at least `clusters:` with one member", codes.EMPTY_FILE)
 
     if _nesting(text) > MAX_DEPTH:
         raise _fail(file, 1, 1, (), f"the document is nested more than {MAX_DEPTH} levels deep",
-                    "a fleet file needs a handful of levels; flatten it")
+                    "a fleet file needs a handful of levels; flatten it", codes.TOO_DEEP)
 
     yaml = YAML(typ="rt", pure=True)
     yaml.allow_duplicate_keys = False
@@ -127,19 +130,20 @@ def parse_bytes(raw: bytes, file: str) -> Document:
         found = re.search(r'duplicate key "([^"]*)"', str(e.problem))
         what = repr(found.group(1)) if found else "a key"
         raise _fail(file, line, col, (), f"duplicate key {what}: it is already set above in the same mapping",
-                    "keep one of the two entries") from None
+                    "keep one of the two entries", codes.DUPLICATE_KEY) from None
     except MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         what = e.problem or e.context or "invalid YAML"
         hint = "indent with spaces, not tabs" if "\\t" in str(what) or "tab" in str(what) else \
             "fix the YAML syntax at this point"
-        raise _fail(file, line, col, (), f"YAML syntax error: {_first_line(what)}", hint) from None
+        raise _fail(file, line, col, (), f"YAML syntax error: {_first_line(what)}", hint, codes.YAML_SYNTAX) from None
     except YAMLError as e:
-        raise _fail(file, 1, 1, (), f"YAML error: {_first_line(str(e))}", "fix the YAML syntax") from None
+        raise _fail(file, 1, 1, (), f"YAML error: {_first_line(str(e))}", "fix the YAML syntax",
+                    codes.YAML_SYNTAX) from None
     except RecursionError:
-        raise _fail(file, 1, 1, (), "the document is nested too deeply", f"keep nesting under {MAX_DEPTH} levels") \
-            from None
+        raise _fail(file, 1, 1, (), "the document is nested too deeply", f"keep nesting under {MAX_DEPTH} levels",
+                    codes.TOO_DEEP) from None
 
     keys: dict[Loc, tuple[int, int]] = {}
     values: dict[Loc, tuple[int, int]] = {}
@@ -148,12 +152,12 @@ def parse_bytes(raw: bytes, file: str) -> Document:
         data = _plain(root, (), keys, values, budget, 0)
     except _Refused as e:
         pos = Document(file, None, keys, values).position(e.loc)
-        raise _fail(file, pos.line, pos.column, e.loc, e.message, e.hint) from None
+        raise _fail(file, pos.line, pos.column, e.loc, e.message, e.hint, e.code) from None
     if data is None:
-        raise _fail(file, 1, 1, (), "the file is empty", "write at least `clusters:` with one member")
+        raise _fail(file, 1, 1, (), "the file is empty", "write at least `clusters:` with one member", codes.EMPTY_FILE)
     if not isinstance(data, dict):
         raise _fail(file, 1, 1, (), f"the top level is a {kind_of(data)}, not a mapping",
-                    "start with `clusters:` (see fleet/demo.yaml)")
+                    "start with `clusters:` (see fleet/demo.yaml)", codes.NOT_A_MAPPING)
     return Document(file, data, keys, values)
 
 
@@ -175,10 +179,10 @@ def _plain(node: Any, loc: Loc, keys: dict[Loc, tuple[int, int]], values: dict[L
     budget[0] -= 1
     if budget[0] < 0:
         raise _Refused(loc, f"the document expands to more than {MAX_NODES:,} values through its aliases",
-                      "remove the aliases that multiply the document")
+                      "remove the aliases that multiply the document", codes.TOO_MANY_VALUES)
     if depth > MAX_DEPTH:
         raise _Refused(loc, f"the document is nested more than {MAX_DEPTH} levels deep",
-                      "a fleet file needs a handful of levels; flatten it")
+                      "a fleet file needs a handful of levels; flatten it", codes.TOO_DEEP)
     if isinstance(node, CommentedMap):
         out: dict[Any, Any] = {}
         for k in node:
@@ -186,7 +190,7 @@ def _plain(node: Any, loc: Loc, keys: dict[Loc, tuple[int, int]], values: dict[L
             if not isinstance(key, str):
                 keys[(*loc, str(key))] = node.lc.key(k)
                 raise _Refused((*loc, str(key)), f"key {key!r} is a {kind_of(key)}; keys here are strings",
-                              "quote the key")
+                              "quote the key", codes.NON_STRING_KEY)
             sub = (*loc, key)
             try:
                 keys[sub] = node.lc.key(k)

@@ -105,6 +105,12 @@ LabelValue = Annotated[str, AfterValidator(names.label_value)]
 PathTemplate = Annotated[str, AfterValidator(_path_template)]
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
 Locality = Annotated[str, AfterValidator(lambda v: names.dns_label(v, "region/zone/group"))]
+FindingCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")]
+
+
+def _acknowledge() -> Any:
+    return Field(default_factory=list, description="Warning codes meant here: shown as acknowledged, "
+                 "they do not fail --strict. A code that matches no warning here is itself a warning.")
 
 
 class Strict(BaseModel):
@@ -249,6 +255,7 @@ class Cluster(Strict):
     kubeconfig: KubeconfigSource = Field(
         default_factory=lambda: KubeconfigFromStackSecret.model_validate({"from": "stack-secret"})
     )
+    acknowledge: list[FindingCode] = _acknowledge()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -348,6 +355,7 @@ class Service(Strict):
     import_: Import | None = Field(default=None, alias="import")
     trafficPolicy: TrafficPolicy | None = None
     overrides: list[Override] = Field(default_factory=list)
+    acknowledge: list[FindingCode] = _acknowledge()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -375,6 +383,7 @@ class AccessRule(Strict):
     http: Annotated[list[HttpMatch], Field(min_length=1)] = Field(
         default_factory=lambda: [HttpMatch(name="all")]
     )
+    acknowledge: list[FindingCode] = _acknowledge()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -388,6 +397,9 @@ class Fleet(Strict):
     clusters: Annotated[dict[ClusterName, Cluster], Field(min_length=1)]
     services: dict[ServiceRef, Service] = Field(default_factory=dict)
     access: dict[ObjectName, AccessRule] = Field(default_factory=dict)
+    acknowledge: list[FindingCode] = Field(
+        default_factory=list, description="Warning codes meant everywhere in the fleet (see each entry's acknowledge)."
+    )
 
 
 def fleet_json_schema() -> dict[str, Any]:

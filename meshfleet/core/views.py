@@ -177,8 +177,8 @@ class GrantView:
 class MeshSettingsView:
     """A member's mesh settings that meshfleet sets; None leaves what is installed."""
 
-    mesh: str
     permissive: bool | None = None
+    """Whether the mesh lets every workload call every other (no access rule enforced)."""
 
 
 @dataclass(frozen=True)

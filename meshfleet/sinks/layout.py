@@ -12,7 +12,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from meshfleet.core.plan import ClusterPlan, Plan, PlannedObject
-from meshfleet.fleet.model import KubeconfigFromContext
 from meshfleet.sinks.yaml_text import BlockWriter, dump_yaml
 
 KUBECONFIG_ANNOTATION = "meshfleet.io/kubeconfig-from"
@@ -30,10 +29,8 @@ def file_name(obj: PlannedObject) -> str:
 
 
 def kubeconfig_note(cluster: ClusterPlan) -> str:
-    source = cluster.kubeconfig
-    if isinstance(source, KubeconfigFromContext):
-        return f"context {source.context} of the user's kubeconfig"
-    return f"stack secret meshfleet:kubeconfigs.{cluster.name}"
+    """Where the member's kubeconfig must come from (the plan's one wording for it)."""
+    return cluster.kubeconfig_source()
 
 
 @dataclass(frozen=True)

@@ -157,7 +157,7 @@ class Mesh(ABC):
 
     def plan_cluster(self, ctx: PlanContext, name: str) -> MeshSettingsView:
         """A member's own objects (and any it needs elsewhere); its mesh settings."""
-        return MeshSettingsView(self.name)
+        return MeshSettingsView()
 
     @abstractmethod
     def plan_export(self, ctx: PlanContext, svc: ServiceTopology, exporter: str) -> ExportView:

@@ -131,8 +131,8 @@ class Fsm(Mesh):
         if policy.lb_type == "FailOver" and len(targets) > 1:
             # fsm-runtime-semantics.md §3: FailOver targets are balanced round-robin (codebase/utils.js).
             checks.problem(policy.targets_loc if policy.targets is not None else policy.lb_type_loc,
-                           f"FSM balances {svc.ref} in {consumer} across the FailOver targets "
-                           f"{', '.join(targets)} round-robin, in no order: no target is tried first",
+                           f"FSM balances {svc.ref} across the FailOver targets {', '.join(targets)} "
+                           "round-robin, in no order: no target is tried first",
                            "to prefer one cluster, use ActiveActive with weights; acknowledge failover-unordered "
                            "where round-robin is meant", FAILOVER_UNORDERED)
 
@@ -184,7 +184,7 @@ class Fsm(Mesh):
                                  "annotations": dict(PATCH_ANNOTATIONS)},
                     "spec": spec}
             ctx.objects.add(name, PlannedObject("applied", body, patch=True), ("clusters", name, "fsm"))
-        return MeshSettingsView(self.name, c.fsm.permissive)
+        return MeshSettingsView(c.fsm.permissive)
 
     def plan_export(self, ctx: PlanContext, svc: ServiceTopology, exporter: str) -> ExportView:
         settings = svc.exports[exporter]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from meshfleet import diff
 from meshfleet.core.plan import Plan
-from meshfleet.errors import FleetError, UsageError
+from meshfleet.errors import FleetError, UsageError, render_findings
 from meshfleet.fleet import load as loader
 from meshfleet.fleet.model import fleet_json_schema
 from meshfleet.kube import secrets
@@ -58,10 +58,12 @@ def _parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="check fleet files; report every problem with file:line")
     v.add_argument("fleets", nargs="+", metavar="FLEET")
+    v.add_argument("--strict", action="store_true", help=STRICT_HELP)
 
     pl = sub.add_parser("plan", help="show per cluster what is applied, what FSM derives, every import")
     pl.add_argument("fleet", metavar="FLEET")
     pl.add_argument("--format", choices=("text", "json"), default="text")
+    pl.add_argument("--strict", action="store_true", help=STRICT_HELP)
     stacks = pl.add_mutually_exclusive_group()
     stacks.add_argument("--shards", type=_positive, metavar="N",
                         help="propose N Pulumi stacks: clusters packed by applied objects, with their config")
@@ -71,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("render", help="write DIR/<cluster>/ manifests (kustomize-ready), replaced atomically")
     r.add_argument("fleet", metavar="FLEET")
     r.add_argument("--out", required=True, metavar="DIR")
+    r.add_argument("--strict", action="store_true", help=STRICT_HELP)
     r.add_argument("--gitops", choices=gitops.ENGINES, help="also write DIR/argocd/ or DIR/flux/: one app per cluster")
     r.add_argument("--repo-url", metavar="URL", help="the git repository the engine pulls DIR from (with --gitops)")
     r.add_argument("--revision", default="main", metavar="REV", help="the branch it follows (default: main)")
@@ -85,12 +88,30 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--base", metavar="REV", help="compare FLEET with its version at git revision REV")
     d.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     d.add_argument("--fail-on-risk", action="store_true", help="exit 3 when the diff names a risk")
+    d.add_argument("--strict", action="store_true", help="exit 1 when the new fleet has a warning it does not "
+                   "acknowledge (the diff is printed first)")
     d.add_argument("--max-delete-share", type=_share, default=diff.DEFAULT_MAX_DELETE_SHARE, metavar="SHARE",
                    help="flag a cluster losing more than this share of its objects (default: 0.5)")
 
     s = sub.add_parser("schema", help="print the fleet file's JSON Schema")
     s.add_argument("--out", metavar="FILE", help="write it to FILE instead of standard output")
     return p
+
+
+STRICT_HELP = "fail (exit 1) on a warning the fleet does not acknowledge"
+
+
+def _refused(plan: Plan, strict: bool) -> bool:
+    """Print the plan's warnings on stderr; True when --strict refuses the fleet for them."""
+    if plan.warnings:
+        print(render_findings(plan.warnings), file=sys.stderr)
+    open_ = sum(1 for w in plan.warnings if not w.acknowledged)
+    if strict and open_:
+        print(f"meshfleet: --strict: {open_} warning{'s' if open_ > 1 else ''} not acknowledged; fix "
+              f"{'them' if open_ > 1 else 'it'}, or acknowledge the code where the fleet means it "
+              "(acknowledge: [code])", file=sys.stderr)
+        return True
+    return False
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -102,6 +123,9 @@ def _validate(args: argparse.Namespace) -> int:
             print(e.render(), file=sys.stderr)
             failed = True
             continue
+        if _refused(plan, args.strict):
+            failed = True
+            continue
         applied = sum(len(c.applied()) for c in plan.clusters)
         derived = sum(len(c.derived()) for c in plan.clusters)
         print(f"{path}: ok ({len(plan.clusters)} clusters, {applied} objects applied, {derived} predicted)")
@@ -110,6 +134,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _plan(args: argparse.Namespace) -> int:
     plan = loader.load_plan(args.fleet)
+    if _refused(plan, args.strict):
+        return EXIT_USER
     if args.shards is not None or args.budget is not None:
         proposal = shard.propose(plan, shards=args.shards, budget=args.budget)
         out = json.dumps(shard.as_json(proposal), indent=2) + "\n" if args.format == "json" else \
@@ -125,6 +151,8 @@ def _plan(args: argparse.Namespace) -> int:
 
 def _render(args: argparse.Namespace) -> int:
     plan = loader.load_plan(args.fleet)
+    if _refused(plan, args.strict):
+        return EXIT_USER
     extra = None
     if args.gitops is not None:
         source = gitops.Source(args.repo_url, args.revision, args.path_prefix)
@@ -191,6 +219,8 @@ def _diff(args: argparse.Namespace) -> int:
         sys.stdout.write(diff.markdown(result, old_name, new_name))
     else:
         sys.stdout.write(diff.text(result, old_name, new_name))
+    if args.strict and any(not w.acknowledged for w in new.warnings):
+        return EXIT_USER
     return EXIT_RISK if args.fail_on_risk and result.risks else 0
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 
 from meshfleet import codes
 from meshfleet.core.meshes import all_codes
-from meshfleet.errors import Finding, Loc
+from meshfleet.errors import Finding, Loc, format_loc
 from meshfleet.fleet.model import AccessRule, Cluster, Fleet, Service
 
 _ENTRIES = ("clusters", "services", "access")
@@ -63,7 +63,7 @@ def acknowledge(fleet: Fleet, findings: Iterable[Finding], *, complete: bool) ->
                 out.append(Finding(loc, f"{name!r} is {what}", f"acknowledge one of: {', '.join(warnings)}",
                                    code=codes.NOT_A_WARNING))
             elif complete and (scope, name) not in used:
-                where = "in the fleet" if not scope else "under " + ".".join(str(p) for p in scope)
+                where = "in the fleet" if not scope else f"under {format_loc(scope)}"
                 out.append(Finding(loc, f"no {name} warning is reported {where}; the acknowledgement is stale",
                                    "remove it from acknowledge", code=codes.STALE_ACKNOWLEDGEMENT))
     return out

@@ -48,7 +48,9 @@ class PlanDiff:
 
     @property
     def changed(self) -> bool:
-        return self.old_mode != self.new_mode or any(c.status != "unchanged" for c in self.clusters)
+        """Something changes: the mode, a cluster or object, or what a view means."""
+        return (self.old_mode != self.new_mode or any(c.status != "unchanged" for c in self.clusters)
+                or bool(self.changes or self.grants or self.mesh))
 
     @property
     def imports(self) -> tuple[ServiceChange, ...]:

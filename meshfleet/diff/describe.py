@@ -22,7 +22,7 @@ EXPORT_FIELD_CAP = 3
 
 def field(f: FieldChange) -> Phrase:
     """A field that differs, as it is: `path old -> new`."""
-    return cat(f.path, " ", value(show(f.old)), " -> ", value(show(f.new)))
+    return cat(name(f.path), " ", value(show(f.old)), " -> ", value(show(f.new)))
 
 
 def service(ch: ServiceChange) -> Phrase:

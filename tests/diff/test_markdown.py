@@ -80,7 +80,7 @@ def test_service_table_comes_before_the_clusters() -> None:
 
 
 def test_the_checker_catches_a_broken_table() -> None:
-    with pytest.raises(AssertionError):
+    with pytest.raises(AssertionError, match=r"^\| 1 \| 2 \| 3 \|\n"):
         check_tables(["", "| a | b |", "| --- | --- |", "| 1 | 2 | 3 |", ""])
-    with pytest.raises(AssertionError):
+    with pytest.raises(AssertionError, match=r"^\| --- \|\n"):
         check_tables(["", "| a | b |", "| --- |", ""])

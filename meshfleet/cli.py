@@ -8,6 +8,7 @@ under MESHFLEET_DEBUG=1).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import subprocess
@@ -208,6 +209,7 @@ def _diff(args: argparse.Namespace) -> int:
         return EXIT_USER
     old, new = plans
     assert new is not None
+    gc.freeze()  # both plans live until exit: keep the cyclic collector from rescanning them while the diff renders
     old_name = f"{args.fleets[0]}@{args.base}" if args.base is not None else args.fleets[0]
     if old is None:
         old, old_name = Plan(mode=new.mode, clusters=()), f"{old_name} (absent)"

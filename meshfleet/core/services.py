@@ -16,12 +16,6 @@ from meshfleet.errors import Loc
 from meshfleet.fleet.model import Port, Service
 
 
-def reaches(checks: Checks, consumer: str, exporter: str) -> bool:
-    """Whether `consumer`'s mesh imports what `exporter` exports."""
-    caps = mesh(checks.mesh(consumer)).capabilities
-    return checks.mesh(exporter) in caps.reaches and (exporter != consumer or caps.imports_own_export)
-
-
 def resolve_service(checks: Checks, ref: str, svc: Service) -> ServiceTopology:
     ns, _, name = ref.partition("/")
     base: Loc = ("services", ref)
@@ -65,8 +59,14 @@ def resolve_service(checks: Checks, ref: str, svc: Service) -> ServiceTopology:
                        codes.NO_EXPORT)
 
     # Importers follow their own mesh: a cluster imports what the exporters its mesh reaches publish.
+    reached: dict[str, list[str]] = {}  # per mesh: the exporters its consumers reach
     for m in checks.members:
-        topo.endpoints[m] = [e for e in topo.exporters if reaches(checks, m, e)]
+        adapter = mesh(checks.mesh(m))
+        if adapter.name not in reached:
+            reached[adapter.name] = [e for e in topo.exporters if checks.mesh(e) in adapter.capabilities.reaches]
+        others = reached[adapter.name]
+        own = adapter.capabilities.imports_own_export or m not in others
+        topo.endpoints[m] = others if own else [e for e in others if e != m]
     reachable = [m for m in checks.members if topo.endpoints_for(m)]
     if svc.import_ is not None:
         imp_loc = (*base, "import", "clusters")

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from meshfleet.core.checks import Checks
 from meshfleet.core.objects import Objects
@@ -63,6 +63,8 @@ class PlanContext:
 
     topology: Topology
     objects: Objects
+    memo: dict[tuple[str, ...], Any] = field(default_factory=dict)
+    """Values an adapter builds once per plan and shares between consumers (an export's endpoints)."""
 
     @property
     def fleet(self) -> Fleet:

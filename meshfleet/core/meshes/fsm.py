@@ -243,23 +243,28 @@ class Fsm(Mesh):
             load_balancer=settings.load_balancer, session_sticky=settings.session_sticky,
             path_rewrite=None if rw is None else PathRewriteView(rw.from_, rw.to), objects=tuple(ids))
 
+    def _endpoints(self, ctx: PlanContext, svc: ServiceTopology, exporter: str) -> dict[int, EndpointView]:
+        """`exporter`'s endpoint of `svc` per port, as every FSM consumer sees it (built once per plan)."""
+        memo = (self.name, svc.ref, exporter)
+        found: dict[int, EndpointView] | None = ctx.memo.get(memo)
+        if found is None:
+            gw = ctx.cluster(exporter).gateway
+            assert gw is not None
+            key, name = ctx.key(exporter), called_as(svc.ref)
+            # A DNS host without `ip` is resolved by FSM's control plane; offline we can only repeat it.
+            found = {r.port.port: EndpointView(exporter, key, r.port.port,
+                                               Address(gw.host, gw.ip or gw.host, gw.port, r.path), name)
+                     for r in svc.exports[exporter].rules}
+            ctx.memo[memo] = found
+        return found
+
     def plan_import(self, ctx: PlanContext, svc: ServiceTopology, consumer: str) -> ImportView:
-        first = svc.exports[svc.endpoints_for(consumer)[0]]
-        sources = sorted(svc.endpoints_for(consumer), key=ctx.key)
+        exporters = svc.endpoints_for(consumer)
+        first = svc.exports[exporters[0]]
+        by_exporter = {e: self._endpoints(ctx, svc, e) for e in exporters}
+        in_key_order = sorted(exporters, key=ctx.key)
         ports = []
-        endpoints: list[EndpointView] = []
         for rule in first.rules:
-            entries = []
-            for e in sources:
-                path = next(r.path for r in svc.exports[e].rules if r.port.port == rule.port.port)
-                gw = ctx.cluster(e).gateway
-                assert gw is not None
-                # A DNS host without `ip` is resolved by FSM's control plane; offline we can only repeat it.
-                target = Address(gw.host, gw.ip or gw.host, gw.port, path)
-                entries.append({"clusterKey": ctx.key(e),
-                                "target": {"host": target.host, "ip": target.ip, "port": target.port,
-                                           "path": target.path}})
-                endpoints.append(EndpointView(e, ctx.key(e), rule.port.port, target, called_as(svc.ref)))
             p = rule.port
             entry: dict[str, Any] = {}
             if p.name is not None:
@@ -268,7 +273,9 @@ class Fsm(Mesh):
             entry["protocol"] = p.protocol
             if p.appProtocol is not None:
                 entry["appProtocol"] = p.appProtocol
-            entry["endpoints"] = entries
+            entry["endpoints"] = [
+                {"clusterKey": ep.cluster_key, "target": {"host": t.host, "ip": t.ip, "port": t.port, "path": t.path}}
+                for ep in (by_exporter[e][p.port] for e in in_key_order) if (t := ep.target) is not None]
             ports.append(entry)
         body = {
             "apiVersion": API,
@@ -278,10 +285,11 @@ class Fsm(Mesh):
         }
         role: Role = "applied" if ctx.control_plane is None else "derived"
         oid = ctx.objects.add(consumer, PlannedObject(role, body), ("services", svc.ref, "export"))
+        numbers = sorted(r.port.port for r in first.rules)
         return ImportView(
             service=svc.ref,
             ports=tuple(PortView(r.port.port, r.port.protocol, r.port.name, r.port.appProtocol) for r in first.rules),
-            endpoints=tuple(sorted(endpoints, key=lambda ep: (ep.cluster, ep.port))),
+            endpoints=tuple(by_exporter[e][n] for e in sorted(exporters) for n in numbers),
             service_account=first.service_account, objects=(oid,))
 
     def plan_policy(self, ctx: PlanContext, svc: ServiceTopology, consumer: str) -> PolicyView:

@@ -91,10 +91,10 @@ class RecordingMonitor(mocks.MockMonitor):
         self.reads: list[Read] = []
 
     def ReadResource(self, request: Any) -> Any:
-        response = super().ReadResource(request)
-        self.reads.append(Read(request.type, request.name, request.id, response.urn, request.parent,
-                               request.provider))
-        return response
+        # Recorded before the mock answers: a read that fails is a read all the same.
+        urn = self.make_urn(request.parent, request.type, request.name)
+        self.reads.append(Read(request.type, request.name, request.id, urn, request.parent, request.provider))
+        return super().ReadResource(request)
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
@@ -123,7 +123,7 @@ VENDORED = ROOT / "schemas" / "crds"
 def served_versions(crd: str) -> list[str]:
     """What a cluster with the upstream CRDs serves for `crd` (the vendored schemas: one file per
     served version, `<group>/<Kind>_<version>.json`)."""
-    plural, _, group = crd.partition(".")
+    group = crd.partition(".")[2]
     from components.objects import crd_name
     from meshfleet.core.plan import PlannedObject
 

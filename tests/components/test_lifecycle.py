@@ -108,6 +108,13 @@ def test_a_rename_with_former_names_keeps_every_address_of_the_cluster(stack: St
     assert before.providers()["cluster-3"].inputs["clusterIdentifier"] == "cluster-3"
 
 
+@pytest.mark.parametrize(("name", "change"), [("renamed", renamed), ("decommissioned", lambda t: without_cluster_3(t))])
+def test_the_readmes_example_fleets_are_these_changes(name: str, change: Any) -> None:
+    committed = (ROOT / "tests" / "cases" / "pulumi" / f"{name}.yaml").read_text(encoding="utf-8")
+    body = committed.split("controlPlane:", 1)[1]
+    assert body == change(demo_text()).split("controlPlane:", 1)[1]
+
+
 def test_adding_an_id_equal_to_the_name_changes_nothing(stack: Stack) -> None:
     text = with_namespaces_and_ingress(standalone(demo_text()))
     before = stack(text)
@@ -115,7 +122,7 @@ def test_adding_an_id_equal_to_the_name_changes_nothing(stack: Stack) -> None:
 
     def shape(run: Run) -> list[tuple[Any, ...]]:
         return sorted((r.urn, r.type, r.parent, r.provider, r.protect, r.retain_on_delete, tuple(r.aliases),
-                       tuple(r.dependencies), repr(r.inputs)) for r in run.registrations)
+                       tuple(sorted(r.dependencies)), repr(r.inputs)) for r in run.registrations)
 
     assert shape(after) == shape(before)
     assert after.providers()["cluster-1"].inputs["clusterIdentifier"] == "cluster-1"

@@ -117,7 +117,7 @@ class RecordingMonitor(mocks.MockMonitor):
 
 
 CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
-VENDORED = ROOT / "schemas" / "crds"
+VENDORED = ROOT / "schemas" / "crds" / "current"
 
 
 def served_versions(crd: str) -> list[str]:

@@ -44,7 +44,7 @@ def load_plan(path: str | Path, *, display: str | None = None) -> Plan:
     doc = parse(path, display=display)
     fleet = load_document(doc)
     try:
-        planned = plan(fleet)
+        planned = plan(fleet.active())  # decommissioned clusters are gone: nothing is planned for them
     except FindingsError as e:
         raise locate(doc, e.findings) from None
     return dataclasses.replace(planned, warnings=place(doc, planned.warnings))

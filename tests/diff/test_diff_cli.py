@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
 import shutil
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from meshfleet.cli import main
 from tests.conftest import ROOT, Result, run_cli
 from tests.golden import GOLDEN, compare_text
 
@@ -28,9 +31,23 @@ PAIRS = {
 
 
 def diff(*args: str, cwd: Path = ROOT) -> Result:
-    result = run_cli("diff", *args, cwd=cwd)
+    """`meshfleet diff ARGS` run in this process (fast); tests of --base run it as a user would."""
+    if cwd == ROOT and "--base" not in args:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.chdir(ROOT), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(["diff", *args])
+            except SystemExit as e:  # argparse's usage errors
+                code = int(e.code or 0)
+        result = Result(code, out.getvalue(), err.getvalue())
+    else:
+        result = run_cli("diff", *args, cwd=cwd)
     assert "Traceback" not in result.err, result.err
     return result
+
+
+def test_the_installed_command_diffs_as_in_process() -> None:
+    assert run_cli("diff", DEMO, WITHOUT_3).out == diff(DEMO, WITHOUT_3).out
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from meshfleet.core.meshes import mesh
 from meshfleet.core.plan import ClusterPlan, Plan, plan
 from meshfleet.core.views import Route, Share
@@ -25,11 +27,11 @@ def test_fsm_active_active_shares_between_the_local_copy_and_the_targets() -> No
     assert route.local_down == (Share("cluster-1", 100), Share("cluster-3", 100))
 
 
-def plan_of(doc: dict[str, object]) -> Plan:
+def plan_of(doc: dict[str, Any]) -> Plan:
     return plan(Fleet.model_validate(doc))
 
 
-FLEET = {
+FLEET: dict[str, Any] = {
     "clusters": {"eu": {"gateway": {"host": "10.0.0.1"}}, "us": {"gateway": {"host": "10.0.0.2"}},
                  "ap": {"gateway": {"host": "10.0.0.3"}}},
     "services": {"shop/api": {"ports": [{"port": 80}], "export": {"clusters": ["eu", "us"]},

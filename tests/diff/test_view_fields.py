@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from meshfleet import diff
-from meshfleet.core.plan import Plan
+from meshfleet.core.plan import ClusterPlan, Plan
 from meshfleet.core.views import EndpointView, ExportView, GrantView, ImportView, PolicyView
+from meshfleet.diff.services import GrantChange, ServiceChange
 from meshfleet.fleet.load import load_plan
 from tests.conftest import ROOT
 
@@ -52,9 +54,12 @@ def grown(view: Any, cls: type, **extra: Any) -> Any:
     return cls(**{f.name: getattr(view, f.name) for f in dataclasses.fields(view)}, **extra)
 
 
-def with_views(plan: Plan, cluster: str, attr: str, change: Any) -> Plan:
-    clusters = tuple(dataclasses.replace(c, **{attr: tuple(change(v) for v in getattr(c, attr))})
-                     if c.name == cluster else c for c in plan.clusters)
+def with_views(plan: Plan, cluster: str, attr: str, change: Callable[[Any], Any]) -> Plan:
+    def changed(c: ClusterPlan) -> ClusterPlan:
+        views: dict[str, Any] = {attr: tuple(change(v) for v in getattr(c, attr))}
+        return dataclasses.replace(c, **views)
+
+    clusters = tuple(changed(c) if c.name == cluster else c for c in plan.clusters)
     return dataclasses.replace(plan, clusters=clusters)
 
 
@@ -63,7 +68,8 @@ def outputs(old: Plan, new: Plan) -> tuple[diff.PlanDiff, str, str, dict[str, An
     return d, diff.text(d, "a", "b"), diff.markdown(d, "a", "b"), diff.as_json(d, "a", "b")
 
 
-CASES = {
+Case = tuple[str, str, Callable[[Any, int], Any], str, str, str]
+CASES: dict[str, Case] = {
     "import": ("cluster-2", "imports", lambda v, n: grown(v, ImportWithZone, zone=f"z{n}"), "zone", '"z1"', '"z2"'),
     "endpoint": ("cluster-2", "imports",
                  lambda v, n: dataclasses.replace(v, endpoints=tuple(
@@ -85,7 +91,8 @@ def test_a_new_view_field_is_compared_and_shown(case: str) -> None:
     new = with_views(DEMO, cluster, attr, lambda v: grow(v, 2))
     d, text, markdown, data = outputs(old, new)
     assert d.changed and not any(c.objects for c in d.clusters), "no object changes: only a view's meaning does"
-    fields = [f for c in (*d.changes, *d.grants) for f in c.fields]
+    changes: list[ServiceChange | GrantChange] = [*d.changes, *d.grants]
+    fields = [f for c in changes for f in c.fields]
     assert fields and {(f.path, json.dumps(f.old), json.dumps(f.new)) for f in fields} == {(path, before, after)}
     assert f"{path} {before} -> {after}" in text
     assert f"`{path}` `{before}` → `{after}`" in markdown

@@ -51,6 +51,12 @@ def qualified(namespace: str, name: str) -> str:
     return f"{namespace}/{name}" if namespace else name
 
 
+def split(ref: str) -> tuple[str, str]:
+    """A `namespace/name` reference (a service, a service account) as (namespace, name)."""
+    namespace, _, name = ref.partition("/")
+    return namespace, name
+
+
 @dataclass(frozen=True, order=True)
 class ObjectId:
     """The identity of an object inside one cluster."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from meshfleet import codes
 from meshfleet.core.checks import Checks
 from meshfleet.core.meshes import MESHES, mesh
+from meshfleet.core.objects import split
 from meshfleet.core.policies import resolve_policies
 from meshfleet.core.resolved import ExportRule, ExportSettings, ServiceTopology
 from meshfleet.errors import Loc
@@ -17,7 +18,7 @@ from meshfleet.fleet.model import Port, Service
 
 
 def resolve_service(checks: Checks, ref: str, svc: Service) -> ServiceTopology:
-    ns, _, name = ref.partition("/")
+    ns, name = split(ref)
     base: Loc = ("services", ref)
     topo = ServiceTopology(ref=ref, namespace=ns, name=name, spec=svc, meshes=checks.meshes)
     matches = [set(checks.select(o.clusters, (*base, "overrides", i, "clusters"), "be overridden"))
@@ -147,7 +148,7 @@ def _export_settings(checks: Checks, svc: Service, ref: str, cluster: str, ports
                                f"use one of: {', '.join(str(p) for p in sorted(by_number))}", codes.UNKNOWN_PORT)
             else:
                 chosen.append(by_number[number])
-    ns, _, name = ref.partition("/")
+    ns, name = split(ref)
     rules = tuple(
         ExportRule(port=p, path=_expand(path, cluster=cluster, namespace=ns, name=name, port=p.port),
                    path_type=path_type)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from meshfleet.core.objects import split
 from meshfleet.core.plan import ClusterPlan, ObjectId, Plan
 from meshfleet.core.views import EndpointView, ImportView
 from meshfleet.core.views import as_json as view_json
@@ -16,7 +17,7 @@ from meshfleet.core.views import as_json as view_json
 def _endpoint(imported: ImportView, e: EndpointView) -> str:
     assert e.target is not None
     t = e.target
-    own = e.called_as.split(".", 1)[0] == imported.service.partition("/")[2]
+    own = e.called_as.split(".", 1)[0] == split(imported.service)[1]
     called = "" if own else f" (as {e.called_as})"
     return f"{e.port} <- {e.cluster_key} via {t.host}:{t.port}{t.path}{called}"
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from meshfleet.core.checks import Checks
-from meshfleet.core.objects import Objects
+from meshfleet.core.objects import Objects, split
 from meshfleet.core.resolved import PolicySettings, ServiceTopology, Topology, is_ip
 from meshfleet.core.views import (
     Enforcement,
@@ -185,7 +185,7 @@ class Mesh(ABC):
 
 def called_as(service: str) -> str:
     """How a client calls a service by its own name: `name.namespace`."""
-    namespace, _, name = service.partition("/")
+    namespace, name = split(service)
     return f"{name}.{namespace}"
 
 

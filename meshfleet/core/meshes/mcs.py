@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from meshfleet.core.meshes.base import Capabilities, Mesh, PlanContext
-from meshfleet.core.objects import PlannedObject
+from meshfleet.core.objects import PlannedObject, split
 from meshfleet.core.resolved import ServiceTopology
 from meshfleet.core.views import (
     EndpointView,
@@ -28,7 +28,7 @@ from meshfleet.errors import Loc
 
 def clusterset_name(service: str) -> str:
     """The name a client calls to reach the clusterset's service: `name.namespace.svc.clusterset.local`."""
-    namespace, _, name = service.partition("/")
+    namespace, name = split(service)
     return f"{name}.{namespace}.svc.clusterset.local"
 
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from meshfleet.core.meshes.base import AccessAdapter, PlanContext
-from meshfleet.core.objects import PlannedObject
+from meshfleet.core.objects import PlannedObject, qualified, split
 from meshfleet.core.resolved import ServiceTopology
 from meshfleet.core.views import GrantView, HttpMatchView
 from meshfleet.errors import Loc
@@ -43,7 +43,7 @@ class Smi(AccessAdapter):
                 match["headers"] = [dict(h) for h in headers]
             matches.append(match)
             views.append(HttpMatchView(m.name, m.pathRegex, tuple(m.methods), headers))
-        sources = [s.partition("/") for s in rule.from_]
+        sources = [split(s) for s in rule.from_]
         routes = {"apiVersion": SPECS_API, "kind": "HTTPRouteGroup",
                   "metadata": {"name": rule_name, "namespace": ns}, "spec": {"matches": matches}}
         route_id = ctx.objects.add(cluster, PlannedObject("applied", routes), loc)
@@ -57,10 +57,10 @@ class Smi(AccessAdapter):
                     "destination": {"kind": "ServiceAccount", "name": sa, "namespace": ns},
                     "rules": [{"kind": "HTTPRouteGroup", "name": rule_name, "matches": [m.name for m in rule.http]}],
                     "sources": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}
-                                for namespace, _, name in sources],
+                                for namespace, name in sources],
                 },
             }
             target_id = ctx.objects.add(cluster, PlannedObject("applied", target), loc)
-            grants.append(GrantView(rule_name, f"{ns}/{sa}", svc.ref, tuple(rule.from_), tuple(views),
+            grants.append(GrantView(rule_name, qualified(ns, sa), svc.ref, tuple(rule.from_), tuple(views),
                                     self.enforcement, objects=(route_id, target_id)))
         return tuple(grants)

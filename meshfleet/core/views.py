@@ -110,6 +110,8 @@ class ExportView:
     keys: ClassVar[tuple[str, ...]] = ('service',)
 
     service: str
+    ports: tuple[PortView, ...]
+    """The exported ports as the service defines them (protocol, name, appProtocol)."""
     service_account_name: str
     rules: tuple[ExportRuleView, ...]
     load_balancer: str | None = None

@@ -19,7 +19,7 @@ A mesh adapter answers four questions:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -34,10 +34,11 @@ from meshfleet.core.views import (
     ImportView,
     MeshSettingsView,
     PolicyView,
+    PortView,
     Route,
 )
 from meshfleet.errors import Code, Loc
-from meshfleet.fleet.model import AccessRule, Cluster, Fleet
+from meshfleet.fleet.model import AccessRule, Cluster, Fleet, Port
 
 GATEWAY_NEEDS_IP = Code("gateway-needs-ip", "error",
                         "meshfleet writes an import's addresses, and an exporter's gateway is a DNS name without ip")
@@ -181,6 +182,11 @@ class Mesh(ABC):
         """Where `consumer`'s calls to `service` (`namespace/name`) go: per name it calls, the serving
         clusters and their weights, while its own copy answers and when that copy is absent or failing
         (`local`: the service runs in `consumer`)."""
+
+
+def port_views(ports: Iterable[Port]) -> tuple[PortView, ...]:
+    """A service's ports as views (the same values the objects carry)."""
+    return tuple(PortView(p.port, p.protocol, p.name, p.appProtocol) for p in ports)
 
 
 def called_as(service: str) -> str:

@@ -18,7 +18,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from meshfleet.core.checks import Checks
-from meshfleet.core.meshes.base import Capabilities, Mesh, PlanContext, called_as, require_gateway_ips
+from meshfleet.core.meshes.base import (
+    Capabilities,
+    Mesh,
+    PlanContext,
+    called_as,
+    port_views,
+    require_gateway_ips,
+)
 from meshfleet.core.objects import PATCH_ANNOTATIONS, PlannedObject, Role
 from meshfleet.core.resolved import PolicySettings, ServiceTopology
 from meshfleet.core.views import (
@@ -30,7 +37,6 @@ from meshfleet.core.views import (
     MeshSettingsView,
     PathRewriteView,
     PolicyView,
-    PortView,
     Route,
     Share,
     TargetView,
@@ -238,7 +244,8 @@ class Fsm(Mesh):
             ids.append(ctx.objects.add(exporter, PlannedObject("applied", own),
                                        ("clusters", exporter, "gateway", "ingressClass")))
         return ExportView(
-            service=svc.ref, service_account_name=settings.service_account,
+            service=svc.ref, ports=port_views(r.port for r in settings.rules),
+            service_account_name=settings.service_account,
             rules=tuple(ExportRuleView(r.port.port, r.path, r.path_type) for r in settings.rules),
             load_balancer=settings.load_balancer, session_sticky=settings.session_sticky,
             path_rewrite=None if rw is None else PathRewriteView(rw.from_, rw.to), objects=tuple(ids))
@@ -288,7 +295,7 @@ class Fsm(Mesh):
         numbers = sorted(r.port.port for r in first.rules)
         return ImportView(
             service=svc.ref,
-            ports=tuple(PortView(r.port.port, r.port.protocol, r.port.name, r.port.appProtocol) for r in first.rules),
+            ports=port_views(r.port for r in first.rules),
             endpoints=tuple(by_exporter[e][n] for e in sorted(exporters) for n in numbers),
             service_account=first.service_account, objects=(oid,))
 

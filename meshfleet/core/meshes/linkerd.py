@@ -10,7 +10,14 @@ the exporter) is needed; the exporter needs nothing but its gateway. Facts:
 from __future__ import annotations
 
 from meshfleet.core.checks import Checks
-from meshfleet.core.meshes.base import Capabilities, Mesh, PlanContext, called_as, require_gateway_ips
+from meshfleet.core.meshes.base import (
+    Capabilities,
+    Mesh,
+    PlanContext,
+    called_as,
+    port_views,
+    require_gateway_ips,
+)
 from meshfleet.core.objects import PlannedObject
 from meshfleet.core.resolved import ServiceTopology
 from meshfleet.core.views import (
@@ -21,7 +28,6 @@ from meshfleet.core.views import (
     GatewayView,
     ImportView,
     PolicyView,
-    PortView,
     Route,
     Share,
 )
@@ -64,7 +70,7 @@ class Linkerd(Mesh):
     def plan_export(self, ctx: PlanContext, svc: ServiceTopology, exporter: str) -> ExportView:
         # Static mirroring: consumers get the mirror objects; the exporter only runs its gateway.
         settings = svc.exports[exporter]
-        return ExportView(svc.ref, settings.service_account,
+        return ExportView(svc.ref, port_views(r.port for r in settings.rules), settings.service_account,
                           tuple(ExportRuleView(r.port.port) for r in settings.rules))
 
     def plan_import(self, ctx: PlanContext, svc: ServiceTopology, consumer: str) -> ImportView:
@@ -104,7 +110,7 @@ class Linkerd(Mesh):
             ids.append(ctx.objects.add(consumer, PlannedObject("applied", service), loc))
             ids.append(ctx.objects.add(consumer, PlannedObject("applied", mirror_endpoints), loc))
         first = svc.endpoints_for(consumer)[0]
-        ports = tuple(PortView(p.port, p.protocol, p.name, p.appProtocol) for p in svc.ports[first])
+        ports = port_views(svc.ports[first])
         return ImportView(svc.ref, ports, tuple(sorted(endpoints, key=lambda ep: (ep.cluster, ep.port))),
                           objects=tuple(ids))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from meshfleet.core.meshes.base import Capabilities, Mesh, PlanContext
+from meshfleet.core.meshes.base import Capabilities, Mesh, PlanContext, port_views
 from meshfleet.core.objects import PlannedObject, split
 from meshfleet.core.resolved import ServiceTopology
 from meshfleet.core.views import (
@@ -19,7 +19,6 @@ from meshfleet.core.views import (
     ExportView,
     ImportView,
     PolicyView,
-    PortView,
     Route,
     Share,
 )
@@ -44,7 +43,7 @@ class Mcs(Mesh):
                 "metadata": {"name": svc.name, "namespace": svc.namespace}}
         oid = ctx.objects.add(exporter, PlannedObject("applied", body), ("services", svc.ref, "export"))
         settings = svc.exports[exporter]
-        return ExportView(svc.ref, settings.service_account,
+        return ExportView(svc.ref, port_views(r.port for r in settings.rules), settings.service_account,
                           tuple(ExportRuleView(r.port.port) for r in settings.rules), objects=(oid,))
 
     def plan_import(self, ctx: PlanContext, svc: ServiceTopology, consumer: str) -> ImportView:
@@ -73,7 +72,7 @@ class Mcs(Mesh):
         oid = ctx.objects.add(consumer, PlannedObject("derived", body), loc, needs_namespace=True)
         endpoints = tuple(EndpointView(e, ctx.key(e), p.port, None, clusterset_name(svc.ref))
                           for e in sorted(exporters) for p in port_list)
-        return ImportView(svc.ref, tuple(PortView(p.port, p.protocol, p.name, p.appProtocol) for p in port_list),
+        return ImportView(svc.ref, port_views(port_list),
                           tuple(sorted(endpoints, key=lambda ep: (ep.cluster, ep.port))), objects=(oid,))
 
     def routes(self, service: str, consumer: str, local: bool, imported: ImportView | None,

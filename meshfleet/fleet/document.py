@@ -390,14 +390,14 @@ def _tagged_scalar(tag: str, text: str) -> Any:
             return float(value)
         what = "an empty value" if not text else _shown(text)
         raise _Malformed(f"{what} is tagged !!float but is not a number", "write a number, e.g. 1.5")
+    if tag in (_MAP, _SEQ):
+        raise _Malformed(f"{_shown(text)} is tagged {_TAG_NAMES[tag]} but is not a "
+                         f"{'mapping' if tag == _MAP else 'list'}", "remove the tag")
     raise _Malformed(f"the tag {_tag_name(tag)} is not supported here", "remove the tag: meshfleet reads plain "
                      "YAML values (strings, numbers, true/false, lists and mappings)")
 
 
 def _tag_name(tag: str) -> str:
-    name = _TAG_NAMES.get(tag)
-    if name is not None:
-        return name
     short = tag.replace("tag:yaml.org,2002:", "!!")
     return repr(short) if len(short) <= 40 else repr(short[:37] + "...")
 
@@ -494,8 +494,10 @@ class _Reader:
                          "an alias may only refer to a node that is complete where the alias stands")
             return _BAD
         if node.tag != _NONSPECIFIC and node.tag != (_MAP if cls is MappingNode else _SEQ):
-            self.problem(node, path, f"the tag {_tag_name(node.tag)} is not supported here",
-                         "remove the tag: meshfleet reads plain YAML lists and mappings")
+            what = "mapping" if cls is MappingNode else "list"
+            message = f"a {what} is tagged {_TAG_NAMES[node.tag]}" if node.tag in _TAG_NAMES else \
+                f"the tag {_tag_name(node.tag)} is not supported here"
+            self.problem(node, path, message, "remove the tag: meshfleet reads plain YAML lists and mappings")
             return _BAD
         self._open.add(key)
         try:

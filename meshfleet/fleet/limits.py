@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from meshfleet.errors import Finding, Loc
-from meshfleet.fleet.model import Fleet, Selection, Service
+from meshfleet.fleet.model import Cluster, Fleet, Selection, Service
 
 MAX_OBJECTS = 250_000
 """Objects one fleet may plan (applied and predicted, every cluster): about 2.7 times the largest
@@ -54,6 +54,9 @@ class _Chooser:
         self.mesh = {n: str(c.mesh) for n, c in fleet.clusters.items()}
         self.by_mesh = Counter(self.mesh[m] for m in self.members)
         self._cache: dict[str, list[str]] = {}
+        # What one export makes in a cluster: FSM a ServiceExport and the Ingress it derives (and our
+        # own Ingress for another ingress class), MCS a ServiceExport, Linkerd nothing.
+        self.export_objects = {n: _export_objects(c) for n, c in fleet.clusters.items()}
 
     def select(self, sel: Selection) -> list[str]:
         if sel.all:
@@ -67,6 +70,12 @@ class _Chooser:
                 self._cache[key] = found
             return found
         return sorted({n for n in sel.names or () if n in self.member_set})
+
+
+def _export_objects(cluster: Cluster) -> int:
+    if cluster.mesh == "fsm":
+        return 3 if cluster.gateway is not None and cluster.gateway.ingressClass != "pipy" else 2
+    return 1 if cluster.mesh == "mcs" else 0
 
 
 def estimate(fleet: Fleet) -> Estimate:
@@ -92,7 +101,7 @@ def estimate(fleet: Fleet) -> Estimate:
         exporting = Counter(ch.mesh[e] for e in exporters)
         exporter_set = set(exporters)
         ports = max([len(svc.ports), *(len(o.ports) for o in svc.overrides if o.ports is not None)])
-        objects += 3 * len(exporters)  # ServiceExport, the Ingress FSM derives, our own Ingress
+        objects += sum(ch.export_objects[e] for e in exporters)
         if svc.import_ is None or svc.import_.clusters.all:
             importing: Counter[str] = Counter(ch.by_mesh)
             own = Counter(ch.mesh[e] for e in exporters)  # exporters that also import (all do)
@@ -105,17 +114,19 @@ def estimate(fleet: Fleet) -> Estimate:
             sources = exporting.get(mesh, 0)
             if not sources:
                 continue
-            if mesh == "mcs":  # an MCS import includes the cluster's own export
+            if mesh == "mcs":  # one ServiceImport per cluster, its own export included; no endpoint list
+                objects += count
                 svc_imports += count
-                svc_endpoints += count * sources * ports
                 continue
-            # Each importer lists every other exporter; an importer that is the only exporter gets none.
+            # Each importer lists every other exporter; an importer that is the only exporter gets nothing.
             listed = count * sources - own.get(mesh, 0)
-            svc_imports += count - (own.get(mesh, 0) if sources == 1 else 0)
-            svc_endpoints += listed * ports
+            got = count - (own.get(mesh, 0) if sources == 1 else 0)
+            svc_imports += got
             if mesh == "linkerd":
                 objects += 2 * listed  # a mirror Service and its Endpoints per exporter
-        objects += svc_imports * (2 if svc.trafficPolicy is not None else 1)
+            else:
+                objects += got * (2 if svc.trafficPolicy is not None else 1)  # the import, its policy
+                svc_endpoints += listed * ports
         imports += svc_imports
         endpoints += svc_endpoints
         if svc_endpoints > widest[0]:

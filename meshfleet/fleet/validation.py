@@ -6,6 +6,7 @@ This module follows the location through the user's data and words the message a
 
 from __future__ import annotations
 
+import difflib
 import types
 import typing
 from typing import Any
@@ -109,7 +110,7 @@ def validation_findings(doc: Document, err: ValidationError) -> list[LocatedFind
             e = {**e, "input": _Hidden(e.get("input"))}
             if kind == "union_tag_invalid":
                 tag = (e.get("ctx") or {}).get("tag")
-                e["ctx"] = {"tag": tag if _plain_word(tag) else _Hidden(tag)}
+                e["ctx"] = {"tag": tag if _near_a_source(tag) else _Hidden(tag)}
         msg = str(e["msg"])
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
@@ -160,8 +161,12 @@ class _Hidden:
         return f"(a {kind_of(self.value)}, not shown)"
 
 
-def _plain_word(v: Any) -> bool:
-    return isinstance(v, str) and len(v) <= 32 and v.replace("-", "").isalnum() and v.isascii()
+_SOURCES = ("stack-secret", "context")
+
+
+def _near_a_source(v: Any) -> bool:
+    """A misspelt kubeconfig source (`stack-secrets`) is worth showing; anything else may be a secret."""
+    return isinstance(v, str) and bool(difflib.get_close_matches(v, _SOURCES, n=1, cutoff=0.6))
 
 
 def kind_of(v: Any) -> str:

@@ -12,21 +12,23 @@ its line.
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, BinaryIO, Optional
 
 import yaml
 from yaml._yaml import CParser
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
-from meshfleet.errors import Finding, FleetError, Loc, LocatedFinding, Position, format_loc
+from meshfleet.errors import Finding, FleetError, Loc, LocatedFinding, Position
 
 MAX_BYTES = 1024 * 1024
-"""Largest fleet file read. At 1 MiB the parse costs about a second and 200 MiB at worst (a file of
-one-character list items); the largest fleets measured (hundreds of clusters) are a few hundred KiB."""
+"""Largest fleet file read. The worst 1 MiB measured (95,000 one-line entries) parses in under two
+seconds, and validates, every entry a finding, in about five seconds and 260 MB; the 100k-object
+fleet `make bench` measures is 139 KiB, and a 1 MiB fleet of real shape plans past MAX_OBJECTS."""
 MAX_NODES = 500_000
 """Bound on values after alias expansion (an alias bomb expands to billions), checked before expanding."""
 MAX_DEPTH = 64
@@ -156,10 +158,19 @@ def _fail(file: str, line: int, col: int, loc: Loc, message: str, hint: str = ""
     return FleetError([LocatedFinding(Finding(loc, message, hint), Position(file, line, col))])
 
 
-def _too_big(file: str, size: int) -> FleetError:
-    return _fail(file, 1, 1, (), f"the file is {size:,} bytes; a fleet file may be at most {MAX_BYTES:,} "
+def _too_big(file: str, size: int | None) -> FleetError:
+    told = f"{size:,} bytes" if size is not None and size > MAX_BYTES else f"more than {MAX_BYTES:,} bytes"
+    return _fail(file, 1, 1, (), f"the file is {told}; a fleet file may be at most {MAX_BYTES:,} "
                  f"({MAX_BYTES // 1024 // 1024} MiB)", "split the fleet into several files, or check that this is "
                  "the right file")
+
+
+def _size(fh: BinaryIO) -> int | None:
+    """The size of an open file, or None for a pipe or a device (which may never end)."""
+    try:
+        return fh.seek(0, os.SEEK_END)
+    except OSError:
+        return None
 
 
 def parse(path: str | Path, *, display: str | None = None) -> Document:
@@ -170,8 +181,7 @@ def parse(path: str | Path, *, display: str | None = None) -> Document:
         with p.open("rb") as fh:
             raw = fh.read(MAX_BYTES + 1)
             if len(raw) > MAX_BYTES:
-                fh.seek(0, 2)
-                raise _too_big(file, fh.tell())
+                raise _too_big(file, _size(fh))
     except OSError as e:
         raise _fail(file, 1, 1, (), f"cannot read the file: {e.strerror or type(e).__name__}", "check the path") \
             from None
@@ -204,8 +214,6 @@ def parse_text(text: str, file: str) -> Document:
         line, col = _line_col(text, bad.start())
         raise _fail(file, line, col, (), f"{_char_kind(bad.group())} U+{ord(bad.group()):04X} in the file",
                     "remove it; fleet files are plain text")
-    if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
-        raise _fail(file, 1, 1, (), "the file is empty", "write at least `clusters:` with one member")
     for m in _DIRECTIVE.finditer(text):
         if m.group(1) != YAML_VERSION:
             line, col = _line_col(text, m.start())
@@ -595,5 +603,4 @@ def _children(node: Node) -> list[Node]:
     return []
 
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "Document", "format_loc", "kind_of", "parse", "parse_bytes",
-           "parse_text"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "Document", "kind_of", "parse", "parse_bytes", "parse_text"]

@@ -64,7 +64,7 @@ def qualified_name(value: str, what: str) -> str:
     if prefix:
         dns_subdomain(prefix, f"{what} prefix")
     if len(name) > 63 or not _QUALIFIED_NAME.fullmatch(name):
-        raise ValueError(f"{what} {shown(value)} is not a Kubernetes qualified name: at most 63 letters, digits, "
+        raise ValueError(f"{what} {shown(value)} is not a valid Kubernetes {what}: at most 63 letters, digits, "
                          "'-', '_' and '.', starting and ending with a letter or digit, after an optional "
                          "'prefix/'")
     return value

@@ -7,6 +7,7 @@ This module follows the location through the user's data and words the message a
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from typing import Any
@@ -164,9 +165,14 @@ class _Hidden:
 _SOURCES = ("stack-secret", "context")
 
 
+_SOURCE_WORD = re.compile(r"[a-z][a-z-]{0,15}")
+
+
 def _near_a_source(v: Any) -> bool:
-    """A misspelt kubeconfig source (`stack-secrets`) is worth showing; anything else may be a secret."""
-    return isinstance(v, str) and bool(difflib.get_close_matches(v, _SOURCES, n=1, cutoff=0.6))
+    """A short word (`file`) or a misspelt source (`stack-secrets`) is worth showing; anything else
+    written where a kubeconfig source goes may be a credential."""
+    return isinstance(v, str) and (bool(_SOURCE_WORD.fullmatch(v))
+                                   or bool(difflib.get_close_matches(v, _SOURCES, n=1, cutoff=0.6)))
 
 
 def kind_of(v: Any) -> str:

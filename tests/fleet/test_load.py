@@ -67,7 +67,7 @@ def test_locate_places_core_findings_at_their_lines() -> None:
     (("host: 10.0.0.1", "host: 239.1.1.1"), "3:21", "multicast address"),
     (("clusters: [c1, c2]", "clusters: []"), "9:24", "the export lists no cluster"),
     (("clusters: [c1, c2]", "clusters: [c1], path: '/{cluster}//x'"), "9:36", "contains '//'"),
-    (("port: 80", "port: 80, appProtocol: 'http 2'"), "8:37", "appProtocol 'http 2' is not a valid Kubernetes appProtocol"),
+    (("port: 80", "port: 80, appProtocol: 'http 2'"), "8:37", "'http 2' is not a valid Kubernetes appProtocol"),
 ])
 def test_model_checks_are_strict_and_located(edit: tuple[str, str], at: str, words: str) -> None:
     message = problems(BASE.replace(*edit, 1))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import reprlib
 import types
 import typing
 from typing import Any
@@ -184,5 +185,9 @@ def _short(v: Any) -> str:
         return "true" if v else "false"
     if v is None:
         return "null"
-    text = repr(v)
+    text = _REPR.repr(v)  # bounded: a value may be a list of 500,000 items
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxlong = 2, 4, 4, 60, 40

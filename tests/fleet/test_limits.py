@@ -168,3 +168,24 @@ def test_derived_file_names_at_the_file_system_limit_pass_and_one_more_byte_is_r
     assert derived_name_findings(access_fleet(rule, account(FILE_NAME_MAX - overhead), namespace)) == []
     [finding] = derived_name_findings(access_fleet(rule, account(FILE_NAME_MAX - overhead + 1), namespace))
     assert f"a file name of {FILE_NAME_MAX + 1} bytes; file systems allow {FILE_NAME_MAX}" in finding.message
+
+
+def test_every_name_a_fleet_of_longest_names_derives_fits() -> None:
+    """Names at their limits everywhere: what validates renders to names Kubernetes and file systems take."""
+    ns, svc, rule = "n" * 63, "s" + "v" * 62, "r" * 63
+    fits = account(FILE_NAME_MAX - len(rendered_file_name("TrafficTarget", ns, "")) - len(rule) - 1)
+    clusters = {f"{c * 62}{i}": {"gateway": {"host": f"10.0.0.{i + 1}", "ingressClass": "x" * 63},
+                                 "fsm": {"namespace": "f" * 63, "meshConfig": "m" * 63}}
+                for i, c in enumerate("ab")}
+    doc = {"controlPlane": "h" * 63, "clusters": {**clusters, "h" * 63: {}},
+           "services": {f"{ns}/{svc}": {"ports": [{"port": 80, "name": "p" * 63}], "serviceAccount": fits,
+                                       "createNamespace": True, "export": {"clusters": "all"},
+                                       "trafficPolicy": {"lbType": "ActiveActive"}}},
+           "access": {rule: {"from": [f"{ns}/{fits}"], "to": f"{ns}/{svc}",
+                             "http": [{"name": "h" * 63}]}}}
+    fleet = Fleet.model_validate(doc)
+    assert derived_name_findings(fleet) == [] and size_findings(fleet) == []
+    for _, obj in plan(fleet).objects():
+        limit = 63 if obj.kind in ("Service", "Namespace") else OBJECT_NAME_MAX
+        assert len(obj.name) <= limit, (obj.kind, len(obj.name))
+        assert len(file_name(obj).encode()) <= FILE_NAME_MAX, file_name(obj)

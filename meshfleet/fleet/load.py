@@ -40,7 +40,7 @@ def plan_document(doc: Document) -> Plan:
     """Validate and plan a parsed document: a Plan, or a FleetError with every problem at its line."""
     fleet = load_document(doc)
     try:
-        return plan(fleet)
+        return plan(fleet.active())  # decommissioned clusters are gone: nothing is planned for them
     except FindingsError as e:
         raise locate(doc, list(e.findings)) from None
 

@@ -30,7 +30,7 @@ def load_document(doc: Document) -> Fleet:
         fleet = Fleet.model_validate(doc.data)
     except ValidationError as err:
         raise FleetError(validation_findings(doc, err)) from None
-    problems = size_findings(fleet) + derived_name_findings(fleet)
+    problems = size_findings(fleet.active()) + derived_name_findings(fleet)
     if problems:
         raise locate(doc, problems)
     return fleet

@@ -35,7 +35,7 @@ def load_plan(path: str | Path, *, display: str | None = None) -> Plan:
     doc = parse(path, display=display)
     fleet = load_document(doc)
     try:
-        return plan(fleet)
+        return plan(fleet.active())  # decommissioned clusters are gone: nothing is planned for them
     except FindingsError as e:
         raise locate(doc, list(e.findings)) from None
 

@@ -17,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    field_validator,
     model_validator,
 )
 
@@ -249,6 +250,25 @@ class Cluster(Strict):
     kubeconfig: KubeconfigSource = Field(
         default_factory=lambda: KubeconfigFromStackSecret.model_validate({"from": "stack-secret"})
     )
+    formerNames: list[ClusterName] = Field(
+        default_factory=list,
+        description="Names this cluster had before; Pulumi keeps its resources' addresses through aliases.",
+    )
+    decommissioned: bool = Field(
+        default=False,
+        description="The cluster is gone: nothing is planned for it and Pulumi forgets its objects unread.",
+    )
+
+    @model_validator(mode="after")
+    def _renamed_keeps_its_id(self) -> Cluster:
+        if self.formerNames and self.id is None:
+            raise ValueError(
+                f"formerNames needs id: set `id: {self.formerNames[0]}` (the id it had: its first name unless "
+                "it had an id), or its provider's cluster_identifier changes and Pulumi replaces every object"
+            )
+        if len(set(self.formerNames)) != len(self.formerNames):
+            raise ValueError("formerNames lists a name twice; list each former name once")
+        return self
 
 
 # ---------------------------------------------------------------------------------------------
@@ -388,6 +408,51 @@ class Fleet(Strict):
     clusters: Annotated[dict[ClusterName, Cluster], Field(min_length=1)]
     services: dict[ServiceRef, Service] = Field(default_factory=dict)
     access: dict[ObjectName, AccessRule] = Field(default_factory=dict)
+
+    @field_validator("clusters")
+    @classmethod
+    def _names_are_unique_over_time(cls, clusters: dict[str, Cluster]) -> dict[str, Cluster]:
+        owner: dict[str, str] = {name: name for name in clusters}
+        for name, c in sorted(clusters.items()):
+            for old in c.formerNames:
+                if old == name:
+                    raise ValueError(f"{name}: formerNames lists its own name; list only the names it had before")
+                if owner.setdefault(old, name) != name:
+                    other = owner[old]
+                    what = "the name of" if old == other else "also a former name of"
+                    raise ValueError(f"{name}: former name {old!r} is {what} cluster {other}; a name belongs to one "
+                                     "cluster, or two clusters' Pulumi resources would claim one address")
+        return clusters
+
+    @model_validator(mode="after")
+    def _decommissioned_are_not_named(self) -> Fleet:
+        gone = {n for n, c in self.clusters.items() if c.decommissioned}
+        named = {self.controlPlane} | _named_clusters([self.services, self.access])
+        if gone & named:
+            raise ValueError(f"decommissioned cluster(s) {', '.join(sorted(gone & named))} still named elsewhere in "
+                             "the fleet (controlPlane, services, access); remove them there")
+        return self
+
+    def active(self) -> Fleet:
+        """The fleet without its decommissioned clusters: what is planned."""
+        kept = {n: c for n, c in self.clusters.items() if not c.decommissioned}
+        return self if len(kept) == len(self.clusters) else self.model_copy(update={"clusters": kept})
+
+
+def _named_clusters(value: Any) -> set[str | None]:
+    """Every cluster a part of the fleet names explicitly (selections by name, targets, local accounts)."""
+    if isinstance(value, Selection):
+        return set(value.names or ())
+    if isinstance(value, Target):
+        return {value.cluster}
+    if isinstance(value, BaseModel):
+        found = _named_clusters([getattr(value, f) for f in type(value).model_fields])
+        return found | set(value.localServiceAccounts) if isinstance(value, Service) else found
+    if isinstance(value, dict):
+        return _named_clusters(list(value.values()))
+    if isinstance(value, list):
+        return set().union(*(_named_clusters(v) for v in value)) if value else set()
+    return set()
 
 
 def fleet_json_schema() -> dict[str, Any]:

@@ -18,7 +18,8 @@ from meshfleet.sinks.yaml_text import BlockWriter, dump_yaml
 
 KUBECONFIG_ANNOTATION = "meshfleet.io/kubeconfig-from"
 KUBECONFIG_FIELDS: dict[str, tuple[str, ...]] = {"Cluster": ("spec", "kubeconfig")}
-"""Where an object of each kind holds the kubeconfig of the member `PlannedObject.kubeconfig_of` names."""
+"""Where an object of each kind holds the kubeconfig of the member `PlannedObject.kubeconfig_of` names;
+a `{member}` part stands for that member's name (as a Secret keyed by cluster would need)."""
 _SAFE = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 
 
@@ -42,9 +43,10 @@ def kubeconfig_note(cluster: ClusterPlan) -> str:
 def kubeconfig_field(obj: PlannedObject) -> tuple[str, ...]:
     """The key path of the member's kubeconfig in `obj`'s body (a bug when the kind has none)."""
     try:
-        return KUBECONFIG_FIELDS[obj.kind]
+        path = KUBECONFIG_FIELDS[obj.kind]
     except KeyError:
         raise ValueError(f"a {obj.kind} holds a kubeconfig, but no field for it is known") from None
+    return tuple((obj.kubeconfig_of or "") if part == "{member}" else part for part in path)
 
 
 def with_field(body: dict[str, Any], path: tuple[str, ...], value: str) -> dict[str, Any]:

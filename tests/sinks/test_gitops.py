@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from meshfleet.core.plan import PlannedObject
 from meshfleet.fleet.load import load_plan
-from meshfleet.sinks import gitops
+from meshfleet.sinks import gitops, layout
 from meshfleet.sinks.render import render as render_plan
 from tests.conftest import ROOT, run_cli
 from tests.golden import GOLDEN, compare_tree, tree
@@ -231,6 +231,25 @@ def test_substituted_objects_keep_their_other_dollars_and_others_opt_out(tmp_pat
     assert applied[first.name]["metadata"]["annotations"] == odd["metadata"]["annotations"]
     assert applied[first.name]["metadata"]["labels"] == {"note": "a$b"}
     assert applied[first.name]["spec"]["kubeconfig"] == kubeconfigs[first.kubeconfig_of]
+
+
+def test_a_secret_keyed_by_member_takes_the_same_substitution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mechanism is per field, not per FSM kind: a Secret holding a member's kubeconfig under the
+    member's name (the shape of a remote secret) is filled the same way."""
+    monkeypatch.setitem(layout.KUBECONFIG_FIELDS, "Secret", ("stringData", "{member}"))
+    plan = load_plan(ROOT / "fleet/demo.yaml")
+    remote = PlannedObject(role="applied", kubeconfig_of="cluster-3", body={
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "remote-cluster-3", "namespace": "default"},
+        "stringData": {"cluster-3": ""}})
+    plan = dataclasses.replace(plan, clusters=tuple(
+        dataclasses.replace(c, objects=(*c.objects, remote)) if c.name == "cluster-1" else c for c in plan.clusters))
+    out = tmp_path / "out"
+    render_plan(plan, out, rewrite=gitops.flux_rewrite(plan))
+    assert set(gitops.kubeconfig_holders(plan)) == {"control-plane", "cluster-1"}
+    applied = flux.substitute(kustomize_text(out / "cluster-1"), {"MESHFLEET_KUBECONFIG_CLUSTER_3": json.dumps("kc\n")})
+    by_kind = {d["kind"]: d for d in applied}
+    assert by_kind["Secret"]["stringData"] == {"cluster-3": "kc\n"}
+    assert by_kind["ServiceExport"]["metadata"]["annotations"] == {gitops.SUBSTITUTE_ANNOTATION: "disabled"}
 
 
 @pytest.mark.parametrize("engine", ["argocd", "flux"])

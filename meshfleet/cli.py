@@ -1,4 +1,4 @@
-"""The `meshfleet` command: validate, plan, render, diff, schema.
+"""The `meshfleet` command: validate, plan, render, diff, schema, kubeconfig-secret.
 
 Exit codes: 0 success, 1 a problem in the user's input (reported with file:line), 2 bad usage,
 3 a risky diff under --fail-on-risk, 70 a bug in meshfleet (reported as such, with the traceback only
@@ -26,6 +26,7 @@ from meshfleet.fleet.model import fleet_json_schema
 from meshfleet.kube import secrets
 from meshfleet.sinks import gitops, shard, summary
 from meshfleet.sinks.render import render
+from meshfleet.sinks.yaml_text import dump_yaml
 
 EXIT_USER = 1
 EXIT_USAGE = 2
@@ -96,6 +97,12 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("schema", help="print the fleet file's JSON Schema")
     s.add_argument("--out", metavar="FILE", help="write it to FILE instead of standard output")
+
+    k = sub.add_parser("kubeconfig-secret",
+                       help="print the Secret Flux fills FSM Cluster kubeconfigs from (pipe it to kubectl apply -f -)")
+    k.add_argument("fleet", metavar="FLEET")
+    k.add_argument("--kubeconfigs-file", metavar="FILE",
+                   help="a YAML map cluster -> kubeconfig text for stack-secret clusters")
     return p
 
 
@@ -162,8 +169,26 @@ def _render(args: argparse.Namespace) -> int:
     if args.with_kubeconfigs:
         given = Path(args.kubeconfigs_file) if args.kubeconfigs_file else None
         kubeconfigs = secrets.kubeconfigs_for_render(plan, Path(args.fleet), given)
-    written = render(plan, args.out, extra=extra, kubeconfigs=kubeconfigs)
+    rewrite = gitops.flux_rewrite(plan) if args.gitops == "flux" else None
+    written = render(plan, args.out, extra=extra, kubeconfigs=kubeconfigs, rewrite=rewrite)
     print(f"{args.fleet}: wrote {', '.join(written) or 'nothing'} under {args.out}")
+    for note in gitops.notes(plan, args.gitops, args.with_kubeconfigs, args.fleet, args.out):
+        print(note, file=sys.stderr)
+    return 0
+
+
+def _kubeconfig_secret(args: argparse.Namespace) -> int:
+    plan = loader.load_plan(args.fleet)
+    if not gitops.kubeconfig_holders(plan):
+        raise UsageError(f"{args.fleet}: no object of this fleet holds a member's kubeconfig (no FSM control plane)")
+    if sys.stdout.isatty():
+        raise UsageError("the Secret holds kubeconfigs, so it is not printed to a terminal; pipe it, e.g. "
+                         f"`meshfleet kubeconfig-secret {args.fleet} | kubectl apply --server-side -f -`")
+    given = Path(args.kubeconfigs_file) if args.kubeconfigs_file else None
+    kubeconfigs = secrets.kubeconfigs_for_render(plan, Path(args.fleet), given)
+    secret = gitops.substitution_secret(gitops.resource_name(Path(args.fleet).stem), kubeconfigs)
+    sys.stdout.write(f"# meshfleet kubeconfig-secret {Path(args.fleet).name}: the values Flux substitutes into "
+                     "its rendered objects\n" + dump_yaml(secret))
     return 0
 
 
@@ -238,7 +263,8 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"validate": _validate, "plan": _plan, "render": _render, "diff": _diff, "schema": _schema}
+COMMANDS = {"validate": _validate, "plan": _plan, "render": _render, "diff": _diff, "schema": _schema,
+            "kubeconfig-secret": _kubeconfig_secret}
 
 
 def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -257,6 +283,9 @@ def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
             return
         if not args.repo_url:
             parser.error(f"--gitops {args.gitops} needs --repo-url: the repository the engine pulls from")
+        if args.with_kubeconfigs:
+            parser.error(f"--with-kubeconfigs writes kubeconfigs into the tree, which --gitops {args.gitops} hands to "
+                         "git; with --gitops flux they come from a Secret instead (meshfleet kubeconfig-secret)")
         try:
             gitops.check_repo_url(args.repo_url, args.gitops)
             if args.path_prefix is None and Path(args.out).is_absolute():

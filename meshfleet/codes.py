@@ -21,6 +21,10 @@ DUPLICATE_KEY = Code("duplicate-key", "error", "a key is set twice in one mappin
 YAML_SYNTAX = Code("yaml-syntax", "error", "the YAML does not parse")
 NON_STRING_KEY = Code("non-string-key", "error", "a key is not a string")
 NOT_A_MAPPING = Code("not-a-mapping", "error", "the top level is not a mapping")
+RECURSIVE_ALIAS = Code("recursive-alias", "error", "an alias refers to a node that contains it")
+UNSUPPORTED_TAG = Code("unsupported-tag", "error", "a YAML tag meshfleet does not read")
+MALFORMED_VALUE = Code("malformed-value", "error", "a value that does not read as what it says (a number, a tag)")
+BAD_MERGE = Code("bad-merge", "error", "a `<<` merge key that merges something other than mappings")
 
 # --- types and values (the fleet model) ----------------------------------------------------------
 UNKNOWN_KEY = Code("unknown-key", "error", "a key the fleet format does not know")
@@ -30,6 +34,10 @@ NOT_ALLOWED = Code("not-allowed", "error", "a value is not one of the allowed wo
 INVALID_VALUE = Code("invalid-value", "error", "a value breaks a rule of its own (a name, path, port, address...)")
 UNKNOWN_KUBECONFIG_SOURCE = Code("unknown-kubeconfig-source", "error", "a kubeconfig `from` meshfleet does not know")
 MISSING_KUBECONFIG_SOURCE = Code("missing-kubeconfig-source", "error", "a kubeconfig without `from`")
+
+FLEET_TOO_LARGE = Code("fleet-too-large", "error", "the fleet would plan more objects or endpoints than a fleet may")
+DERIVED_NAME_INVALID = Code("derived-name-invalid", "error",
+                            "a name meshfleet derives from the fleet's words is too long for Kubernetes or a file")
 
 # --- the fleet's pieces agree (topology) ---------------------------------------------------------
 UNKNOWN_CONTROL_PLANE = Code("unknown-control-plane", "error", "`controlPlane` names no cluster of the fleet")

@@ -103,21 +103,29 @@ class Finding:
                 "key": format_loc(self.loc), "message": self.message, "fix": self.hint}
 
 
+MAX_SHOWN = 100
+"""Findings printed for one fleet file; a file with thousands of mistakes prints the first ones and a count."""
+
+
 def count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def render_findings(findings: Sequence[Finding]) -> str:
-    """Errors first in the head count ("2 problems in the fleet"), then every finding in file order."""
+    """Errors first in the head count ("2 problems in the fleet"), then the findings in file order."""
     errors = sum(1 for f in findings if f.severity == "error")
     warnings = len(findings) - errors
     acknowledged = sum(1 for f in findings if f.acknowledged)
     head = count(errors, "problem") if errors else ""
     if warnings:
-        ack = f" ({acknowledged} acknowledged)" if acknowledged else ""
+        ack = f" ({acknowledged:,} acknowledged)" if acknowledged else ""
         head += (" and " if head else "") + count(warnings, "warning") + ack
     ordered = sorted(findings, key=Finding.sort_key)
-    return "\n".join([f"{head} in the fleet:", *(f.render() for f in ordered)])
+    lines = [f"{head} in the fleet:", *(f.render() for f in ordered[:MAX_SHOWN])]
+    if len(ordered) > MAX_SHOWN:
+        lines.append(f"... and {len(ordered) - MAX_SHOWN:,} more, not shown: fix the first {MAX_SHOWN} (several may "
+                     "share one cause) and run again")
+    return "\n".join(lines)
 
 
 class FleetError(Exception):

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from meshfleet.core.plan import Plan, plan
 from meshfleet.errors import Finding, FindingsError, FleetError
 from meshfleet.fleet.document import Document, parse
+from meshfleet.fleet.limits import derived_name_findings, size_findings
 from meshfleet.fleet.model import Fleet
 from meshfleet.fleet.validation import validation_findings
 
@@ -31,17 +32,21 @@ def locate(doc: Document, findings: Iterable[Finding]) -> FleetError:
 
 
 def load_document(doc: Document) -> Fleet:
-    """The fleet in a parsed document, or a FleetError with every type and key problem at its line."""
+    """The fleet in a parsed document, or a FleetError with every type and key problem at its line,
+    every name it would derive that Kubernetes refuses, and a plan too large to make."""
     try:
-        return Fleet.model_validate(doc.data)
+        fleet = Fleet.model_validate(doc.data)
     except ValidationError as err:
         raise FleetError(validation_findings(doc, err)) from None
+    problems = size_findings(fleet.active()) + derived_name_findings(fleet)
+    if problems:
+        raise locate(doc, problems)
+    return fleet
 
 
-def load_plan(path: str | Path, *, display: str | None = None) -> Plan:
-    """Parse, validate and plan a fleet file: a Plan whose warnings carry their positions, or a
+def plan_document(doc: Document) -> Plan:
+    """Validate and plan a parsed document: a Plan whose warnings carry their positions, or a
     FleetError with every problem (and the warnings beside them) at its line."""
-    doc = parse(path, display=display)
     fleet = load_document(doc)
     try:
         planned = plan(fleet.active())  # decommissioned clusters are gone: nothing is planned for them
@@ -50,4 +55,10 @@ def load_plan(path: str | Path, *, display: str | None = None) -> Plan:
     return dataclasses.replace(planned, warnings=place(doc, planned.warnings))
 
 
-__all__ = ["Document", "load_plan", "locate", "parse", "place"]
+def load_plan(path: str | Path, *, display: str | None = None) -> Plan:
+    """Parse, validate and plan a fleet file: a Plan whose warnings carry their positions, or a
+    FleetError with every problem (and the warnings beside them) at its line."""
+    return plan_document(parse(path, display=display))
+
+
+__all__ = ["Document", "load_document", "load_plan", "locate", "parse", "place", "plan_document"]

@@ -76,8 +76,13 @@ def _ip(v: str) -> str:
         addr = ipaddress.ip_address(v)
     except ValueError:
         raise ValueError(f"{v!r} is not an IP address") from None
-    if addr.is_loopback or addr.is_unspecified:
-        raise ValueError(f"{v!r} is loopback or unspecified; other clusters cannot reach it (FSM refuses it)")
+    # An IPv4 address written as IPv6 (::ffff:127.0.0.1) is the IPv4 address to every stack that reaches it.
+    plain = addr.ipv4_mapped if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped else addr
+    if plain.is_loopback or plain.is_unspecified:
+        mapped = f" (the IPv4 address {plain} written as IPv6)" if plain is not addr else ""
+        raise ValueError(f"{v!r} is loopback or unspecified{mapped}; other clusters cannot reach it (FSM refuses it)")
+    if plain.is_multicast:
+        raise ValueError(f"{v!r} is a multicast address; a gateway needs the address of one host")
     return v
 
 
@@ -92,7 +97,19 @@ def _path_template(v: str) -> str:
         if found not in PATH_PLACEHOLDERS:
             allowed = ", ".join("{" + p + "}" for p in PATH_PLACEHOLDERS)
             raise ValueError(f"unknown placeholder {{{found}}} in path {v!r}; use {allowed}")
+    # Placeholders become DNS labels and port numbers: check the path as Kubernetes will see it.
+    names.ingress_path(_PLACEHOLDER.sub("x", v), shown=v)
     return v
+
+
+def _weight(v: int) -> int:
+    if v > WEIGHT_MAX:
+        raise ValueError(f"weight {v:,} is over {WEIGHT_MAX:,}: FSM hands weights to pipy's balancer, which reads "
+                         "them as 32-bit integers")
+    return v
+
+
+WEIGHT_MAX = 2**31 - 1
 
 
 ClusterName = Annotated[str, AfterValidator(_cluster_name)]
@@ -286,11 +303,12 @@ class Port(Strict):
     port: PortNumber
     protocol: Literal["TCP", "UDP", "SCTP"] = "TCP"
     name: ObjectName | None = None
-    appProtocol: str | None = None
+    appProtocol: Annotated[str, AfterValidator(lambda v: names.qualified_name(v, "appProtocol"))] | None = None
 
 
 class PathRewrite(Strict):
-    from_: Annotated[str, Field(min_length=1, alias="from")]
+    from_: Annotated[str, Field(min_length=1, alias="from"),
+                     AfterValidator(lambda v: names.regex(v, "pathRewrite.from"))]
     to: Annotated[str, Field(min_length=1)]
 
 
@@ -298,8 +316,15 @@ LoadBalancer = Literal["RoundRobinLoadBalancer", "HashingLoadBalancer", "LeastWo
 PathType = Literal["Prefix", "Exact"]
 
 
+def _some_clusters(sel: Selection) -> Selection:
+    if sel.names == []:
+        raise ValueError("the export lists no cluster, so nothing is exported (and a traffic policy would apply "
+                         "nowhere); list the exporting clusters, or remove export")
+    return sel
+
+
 class Export(Strict):
-    clusters: ClusterSelection
+    clusters: Annotated[ClusterSelection, AfterValidator(_some_clusters)]
     path: PathTemplate = "/{cluster}/{name}"
     pathType: PathType = "Prefix"
     ports: list[PortNumber] | None = Field(default=None, description="Service ports to export; default all.")
@@ -314,7 +339,7 @@ class Import(Strict):
 
 class Target(Strict):
     cluster: ClusterName
-    weight: int | None = None
+    weight: Annotated[int, AfterValidator(_weight)] | None = None
 
 
 def _to_target(v: Any) -> Any:
@@ -385,11 +410,15 @@ class Service(Strict):
 HttpMethod = Literal["*", "GET", "HEAD", "PUT", "POST", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
 
 
+HeaderName = Annotated[str, AfterValidator(names.http_header_name)]
+HeaderRegex = Annotated[str, AfterValidator(lambda v: names.regex(v, "header value"))]
+
+
 class HttpMatch(Strict):
     name: ObjectName
-    pathRegex: str = ".*"
+    pathRegex: Annotated[str, AfterValidator(lambda v: names.regex(v, "pathRegex"))] = ".*"
     methods: Annotated[list[HttpMethod], Field(min_length=1)] = Field(default_factory=lambda: ["*"])  # type: ignore[arg-type]
-    headers: list[dict[str, str]] | None = None
+    headers: list[dict[HeaderName, HeaderRegex]] | None = None
 
 
 class AccessRule(Strict):

@@ -170,6 +170,16 @@ class Mesh(ABC):
     def plan_import(self, ctx: PlanContext, svc: ServiceTopology, consumer: str) -> ImportView:
         """The objects that import `svc` into `consumer`."""
 
+    @abstractmethod
+    def export_size(self, cluster: Cluster) -> int:
+        """At most how many objects one export from `cluster` plans (for the size bound checked on
+        the fleet file before anything is planned)."""
+
+    @abstractmethod
+    def import_size(self, importers: int, listed: int, ports: int, policy: bool) -> tuple[int, int]:
+        """At most how many objects and import endpoints `importers` consumers of one service plan,
+        listing `listed` exporters between them, over `ports` ports, with a traffic policy or not."""
+
     def plan_policy(self, ctx: PlanContext, svc: ServiceTopology, consumer: str) -> PolicyView:
         """The objects that apply `svc`'s traffic policy in `consumer` (meshes that apply policies)."""
         raise TypeError(f"{self.title} applies no traffic policies; topology gives it none")

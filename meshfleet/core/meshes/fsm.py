@@ -42,6 +42,7 @@ from meshfleet.core.views import (
     TargetView,
 )
 from meshfleet.errors import Code, Loc
+from meshfleet.fleet.model import Cluster
 
 API = "multicluster.flomesh.io/v1alpha1"
 MESHCONFIG_API = "config.flomesh.io/v1alpha3"
@@ -316,6 +317,14 @@ class Fsm(Mesh):
                 "metadata": {"name": svc.name, "namespace": svc.namespace}, "spec": spec}
         oid = ctx.objects.add(consumer, PlannedObject("applied", body), pol.loc)
         return PolicyView(svc.ref, pol.lb_type, targets, objects=(oid,))
+
+    def export_size(self, cluster: Cluster) -> int:
+        # The ServiceExport, the Ingress FSM derives, and our own Ingress for another ingress class.
+        return 3 if cluster.gateway is not None and cluster.gateway.ingressClass != PIPY else 2
+
+    def import_size(self, importers: int, listed: int, ports: int, policy: bool) -> tuple[int, int]:
+        # Each consumer's ServiceImport (and GlobalTrafficPolicy) lists every other exporter per port.
+        return importers * (2 if policy else 1), listed * ports
 
     # --- runtime rules (fsm-runtime-semantics.md §3) -----------------------------------------------
 

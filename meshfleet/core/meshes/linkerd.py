@@ -114,6 +114,12 @@ class Linkerd(Mesh):
         return ImportView(svc.ref, ports, tuple(sorted(endpoints, key=lambda ep: (ep.cluster, ep.port))),
                           objects=tuple(ids))
 
+    def export_size(self, cluster: Cluster) -> int:
+        return 0  # static mirroring: the exporter gets nothing
+
+    def import_size(self, importers: int, listed: int, ports: int, policy: bool) -> tuple[int, int]:
+        return 2 * listed, 0  # a mirror Service and its Endpoints per exporter; no endpoint list
+
     def routes(self, service: str, consumer: str, local: bool, imported: ImportView | None,
                policy: PolicyView | None) -> tuple[Route, ...]:
         out = []

@@ -23,6 +23,7 @@ from meshfleet.core.views import (
     Share,
 )
 from meshfleet.errors import Loc
+from meshfleet.fleet.model import Cluster
 
 
 def clusterset_name(service: str) -> str:
@@ -74,6 +75,12 @@ class Mcs(Mesh):
                           for e in sorted(exporters) for p in port_list)
         return ImportView(svc.ref, port_views(port_list),
                           tuple(sorted(endpoints, key=lambda ep: (ep.cluster, ep.port))), objects=(oid,))
+
+    def export_size(self, cluster: Cluster) -> int:
+        return 1  # the ServiceExport
+
+    def import_size(self, importers: int, listed: int, ports: int, policy: bool) -> tuple[int, int]:
+        return importers, 0  # one predicted ServiceImport per cluster; the implementation holds endpoints
 
     def routes(self, service: str, consumer: str, local: bool, imported: ImportView | None,
                policy: PolicyView | None) -> tuple[Route, ...]:

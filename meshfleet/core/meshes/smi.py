@@ -25,6 +25,11 @@ ACCESS_API = "access.smi-spec.io/v1alpha3"
 SPECS_API = "specs.smi-spec.io/v1alpha4"
 
 
+def target_name(rule: str, account: str) -> str:
+    """The TrafficTarget written for an access rule and one service account of its service."""
+    return f"{rule}-{'any' if account == '*' else account}"
+
+
 class Smi(AccessAdapter):
     name = "smi"
     objects_word = "SMI TrafficTargets"
@@ -52,7 +57,7 @@ class Smi(AccessAdapter):
             target = {
                 "apiVersion": ACCESS_API,
                 "kind": "TrafficTarget",
-                "metadata": {"name": f"{rule_name}-{'any' if sa == '*' else sa}", "namespace": ns},
+                "metadata": {"name": target_name(rule_name, sa), "namespace": ns},
                 "spec": {
                     "destination": {"kind": "ServiceAccount", "name": sa, "namespace": ns},
                     "rules": [{"kind": "HTTPRouteGroup", "name": rule_name, "matches": [m.name for m in rule.http]}],

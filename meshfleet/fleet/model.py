@@ -22,6 +22,8 @@ from pydantic import (
 )
 
 from meshfleet.fleet import names
+from meshfleet.fleet import resources as _resources
+from meshfleet.fleet.resources import Resource
 
 # ---------------------------------------------------------------------------------------------
 # Small value types
@@ -197,6 +199,7 @@ ClusterSelection = Annotated[
     Selection,
     BeforeValidator(_to_selection, json_schema_input_type=list[ClusterName] | Literal["all"] | LabelSelector),
 ]
+_resources.resolve_types(ClusterSelection)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -215,6 +218,9 @@ class Gateway(Strict):
 class FsmSettings(Strict):
     namespace: Namespace = "fsm-system"
     meshConfig: ObjectName = "fsm-mesh-config"
+    meshName: ObjectName = Field(
+        default="fsm", description="The mesh name FSM was installed with (`fsm install --mesh-name`); namespaces "
+        "meshfleet creates are put in this mesh.")
     permissive: bool | None = Field(
         default=None,
         description="Set spec.traffic.enablePermissiveTrafficPolicyMode; leave out to keep what is installed.",
@@ -446,6 +452,8 @@ class Fleet(Strict):
     clusters: Annotated[dict[ClusterName, Cluster], Field(min_length=1)]
     services: dict[ServiceRef, Service] = Field(default_factory=dict)
     access: dict[ObjectName, AccessRule] = Field(default_factory=dict)
+    resources: dict[ObjectName, Resource] = Field(
+        default_factory=dict, description="Kubernetes objects placed on members, with per-cluster overrides.")
     acknowledge: list[FindingCode] = Field(
         default_factory=list, description="Warning codes meant everywhere in the fleet (see each entry's acknowledge)."
     )
@@ -468,10 +476,10 @@ class Fleet(Strict):
     @model_validator(mode="after")
     def _decommissioned_are_not_named(self) -> Fleet:
         gone = {n for n, c in self.clusters.items() if c.decommissioned}
-        named = {self.controlPlane} | _named_clusters([self.services, self.access])
+        named = {self.controlPlane} | _named_clusters([self.services, self.access, self.resources])
         if gone & named:
             raise ValueError(f"decommissioned cluster(s) {', '.join(sorted(gone & named))} still named elsewhere in "
-                             "the fleet (controlPlane, services, access); remove them there")
+                             "the fleet (controlPlane, services, access, resources); remove them there")
         return self
 
     def active(self) -> Fleet:

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
+from meshfleet.core.objects import SYNC_WAVE
 from meshfleet.core.plan import ClusterPlan, Plan, PlannedObject
 from meshfleet.errors import UsageError
 from meshfleet.sinks.layout import Rewrite, kubeconfig_field, with_field
@@ -216,25 +217,58 @@ def flux_objects(plan: Plan, source: Source, name: str) -> list[dict[str, Any]]:
     out = [repo]
     holders = kubeconfig_holders(plan)
     for cluster in clusters_with_output(plan):
-        ks: dict[str, Any] = {
-            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-            "kind": "Kustomization",
-            "metadata": {"name": f"{name}-{cluster}", "namespace": FLUX_NAMESPACE,
-                         "labels": {"app.kubernetes.io/managed-by": "meshfleet", "meshfleet.io/cluster": cluster}},
-            "spec": {
-                "interval": "10m",
-                "retryInterval": "1m",
-                "timeout": "2m",
-                "path": f"./{source.cluster_path(cluster)}",
-                "prune": True,
-                "sourceRef": {"kind": "GitRepository", "name": name},
-                "kubeConfig": {"secretRef": {"name": f"{cluster}-kubeconfig", "key": "value"}},
-            },
-        }
+        ks = _kustomization(name, cluster, source)
         if cluster in holders:
             ks["spec"]["postBuild"] = {"substituteFrom": [{"kind": "Secret", "name": secret_name(name)}]}
+        waves = sync_waves(plan.cluster(cluster))
+        if waves:
+            # Objects that must wait for others (an FSM export for its Service) go in one Kustomization
+            # per wave, each waiting for the one before to be ready (`wait`, `dependsOn`); every
+            # Kustomization builds the same directory and deletes the other waves' objects from its build.
+            ks["spec"]["wait"] = True
+            ks["spec"]["patches"] = [_drop(SYNC_WAVE)]
+            out.append(ks)
+            before = ks["metadata"]["name"]
+            for wave in waves:
+                later = _kustomization(name, cluster, source, f"-wave-{wave}")
+                later["spec"]["dependsOn"] = [{"name": before}]
+                later["spec"]["wait"] = True
+                later["spec"]["patches"] = [_drop(f"{SYNC_WAVE}!={wave}")]
+                out.append(later)
+                before = later["metadata"]["name"]
+            continue
         out.append(ks)
     return out
+
+
+def sync_waves(cluster: ClusterPlan) -> list[int]:
+    """The sync waves after the first that a cluster's applied objects are in (none: one apply does)."""
+    return sorted({int(o.body["metadata"]["annotations"][SYNC_WAVE]) for o in cluster.applied()
+                   if SYNC_WAVE in o.body["metadata"].get("annotations", {})})
+
+
+def _drop(selector: str) -> dict[str, Any]:
+    """A kustomize patch that deletes every object whose annotations match `selector` from the build."""
+    return {"patch": "$patch: delete\napiVersion: any\nkind: any\nmetadata:\n  name: any\n",
+            "target": {"annotationSelector": selector}}
+
+
+def _kustomization(name: str, cluster: str, source: Source, suffix: str = "") -> dict[str, Any]:
+    return {
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": f"{name}-{cluster}{suffix}", "namespace": FLUX_NAMESPACE,
+                     "labels": {"app.kubernetes.io/managed-by": "meshfleet", "meshfleet.io/cluster": cluster}},
+        "spec": {
+            "interval": "10m",
+            "retryInterval": "1m",
+            "timeout": "2m",
+            "path": f"./{source.cluster_path(cluster)}",
+            "prune": True,
+            "sourceRef": {"kind": "GitRepository", "name": name},
+            "kubeConfig": {"secretRef": {"name": f"{cluster}-kubeconfig", "key": "value"}},
+        },
+    }
 
 
 def _comments(plan: Plan, engine: Engine, name: str) -> dict[str, list[str]]:

@@ -125,6 +125,11 @@ class Mesh(ABC):
         gw = cluster.gateway
         return None if gw is None else GatewayView(gw.host, gw.ip, gw.port)
 
+    def namespace_metadata(self, cluster: Cluster) -> tuple[dict[str, str], dict[str, str]]:
+        """The labels and annotations that put a namespace meshfleet creates in this mesh, as the mesh's
+        own CLI does (by default none)."""
+        return {}, {}
+
     # --- checks (each reports through `checks`; by default a mesh adds none) ----------------------
 
     def check_fleet(self, checks: Checks) -> None:

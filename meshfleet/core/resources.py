@@ -413,9 +413,10 @@ class _Placing:
             try:
                 rule(value)
             except ValueError as e:
-                where = f" in cluster {obj.cluster}" if value != _raw(t.body, path) else ""
-                self.problem((*t.loc, *path), f"{e}{where}", "fix it (after placeholders are replaced)",
-                             codes.INVALID_VALUE, once="/".join(map(str, path)))
+                expanded = value != _raw(t.body, path)
+                where = f"in cluster {obj.cluster}, with its placeholders replaced: " if expanded else ""
+                self.problem((*t.loc, *path), f"{where}{e}", "fix the value (placeholders included)" if expanded
+                             else "fix the value", codes.INVALID_VALUE, once="/".join(map(str, path)))
                 ok = False
         file_name = f"{obj.kind.lower()}.{ns or '_'}.{name}.yaml"
         if ok and len(file_name.encode()) > FILE_NAME_MAX:

@@ -66,6 +66,23 @@ def _workload(obj: PlacedObject) -> Workload | None:
     return Workload(obj, path, dict(labels), account, account_field, frozenset(port_names))
 
 
+class _Report:
+    """Findings that differ only in their cluster, reported once naming every cluster (`{where}`)."""
+
+    def __init__(self, checks: Checks) -> None:
+        self.checks = checks
+        self.found: dict[tuple[Loc, str, str, codes.Code], list[str]] = {}
+
+    def __call__(self, loc: Loc, cluster: str, message: str, hint: str, code: codes.Code) -> None:
+        self.found.setdefault((loc, message, hint, code), []).append(cluster)
+
+    def flush(self) -> None:
+        for (loc, message, hint, code), clusters in self.found.items():
+            shown = sorted(set(clusters))
+            where = "in " + (shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}")
+            self.checks.problem(loc, message.replace("{where}", where), hint, code)
+
+
 @dataclass
 class _Cluster:
     """What the resources place in one cluster, by kind and name."""
@@ -96,8 +113,10 @@ def check_workloads(checks: Checks, services: Mapping[str, ServiceTopology], acc
                     placed: Mapping[str, list[PlacedObject]]) -> None:
     """Report where the placed workloads contradict the services and access rules (see the module)."""
     index = _index(placed)
+    report = _Report(checks)
     for _ref, topo in sorted(services.items()):
-        _check_service(checks, topo, index)
+        _check_service(checks, report, topo, index)
+    report.flush()
     for rule_name, rule in sorted(checks.fleet.access.items()):
         topo = services.get(rule.to)
         if topo is None or rule_name not in access_in:
@@ -117,7 +136,7 @@ def check_workloads(checks: Checks, services: Mapping[str, ServiceTopology], acc
                                    codes.IDENTITY_MISSING)
 
 
-def _check_service(checks: Checks, topo: ServiceTopology, index: Mapping[str, _Cluster]) -> None:
+def _check_service(checks: Checks, report: _Report, topo: ServiceTopology, index: Mapping[str, _Cluster]) -> None:
     key = (topo.namespace, topo.name)
     held = {c: here.services[key] for c, here in sorted(index.items()) if key in here.services}
     if not held:
@@ -135,7 +154,7 @@ def _check_service(checks: Checks, topo: ServiceTopology, index: Mapping[str, _C
     for cluster, svc in held.items():
         if cluster not in identities:
             continue
-        shape = _check_ports(checks, topo, cluster, svc, topo.ports.get(cluster, tuple(topo.spec.ports)))
+        shape = _check_ports(report, topo, cluster, svc, topo.ports.get(cluster, tuple(topo.spec.ports)))
         if shape is not None:
             if first is None:
                 first = (cluster, shape)
@@ -144,16 +163,16 @@ def _check_service(checks: Checks, topo: ServiceTopology, index: Mapping[str, _C
                                f"the Service {topo.ref} in {cluster} differs from its copy in {first[0]} in type, "
                                "ports or targetPort; FSM's control plane marks such an export Conflict",
                                "give the Service the same type and ports in every cluster", codes.SERVICE_PORTS_DIFFER)
-        _check_pods(checks, topo, cluster, svc, identities[cluster], index[cluster])
+        _check_pods(report, topo, cluster, svc, identities[cluster], index[cluster])
 
 
-def _check_ports(checks: Checks, topo: ServiceTopology, cluster: str, svc: PlacedObject,
+def _check_ports(report: _Report, topo: ServiceTopology, cluster: str, svc: PlacedObject,
                  ports: tuple[Port, ...]) -> tuple[Any, ...] | None:
     """The fleet's ports against the Service's; the Service's type and ports as FSM compares them."""
     spec = svc.body.get("spec") if isinstance(svc.body.get("spec"), dict) else {}
     if spec.get("type") == "ExternalName":
-        checks.problem((*svc.loc, "spec", "type"), f"the Service {topo.ref} is an ExternalName Service, which "
-                       "FSM does not export", "export a Service with a selector", codes.SERVICE_SELECTS_NOTHING)
+        report((*svc.loc, "spec", "type"), cluster, f"the Service {topo.ref} {{where}} is an ExternalName Service, "
+               "which FSM does not export", "export a Service with a selector", codes.SERVICE_SELECTS_NOTHING)
         return None
     listed = [p for p in spec.get("ports") or () if isinstance(p, dict)]
     by_number = {p.get("port"): (i, p) for i, p in enumerate(listed)}
@@ -161,26 +180,25 @@ def _check_ports(checks: Checks, topo: ServiceTopology, cluster: str, svc: Place
         found = by_number.get(want.port)
         if found is None:
             have = ", ".join(str(p.get("port")) for p in listed) or "none"
-            checks.problem((*svc.loc, "spec", "ports"),
-                           f"the Service {topo.ref} in {cluster} has no port {want.port} (it has {have}), which "
-                           f"services.{topo.ref}.ports lists", "give the Service and the fleet the same ports",
-                           codes.SERVICE_PORTS_DIFFER)
+            report((*svc.loc, "spec", "ports"), cluster, f"the Service {topo.ref} {{where}} has no port {want.port} "
+                   f"(it has {have}), which services.{topo.ref}.ports lists",
+                   "give the Service and the fleet the same ports", codes.SERVICE_PORTS_DIFFER)
             continue
         i, p = found
         for name, theirs, mine in (("protocol", p.get("protocol", "TCP"), want.protocol),
-                                   ("name", p.get("name"), want.name), ("appProtocol", p.get("appProtocol"),
-                                                                        want.appProtocol)):
+                                   ("name", p.get("name"), want.name),
+                                   ("appProtocol", p.get("appProtocol"), want.appProtocol)):
             if mine is not None and theirs != mine:
-                checks.problem((*svc.loc, "spec", "ports", i, name) if name in p else (*svc.loc, "spec", "ports", i),
-                               f"port {want.port} of the Service {topo.ref} in {cluster} has {name} {theirs!r}; "
-                               f"services.{topo.ref}.ports says {mine!r}",
-                               f"write the same {name} in the Service and the fleet", codes.SERVICE_PORTS_DIFFER)
+                report((*svc.loc, "spec", "ports", i, name) if name in p else (*svc.loc, "spec", "ports", i), cluster,
+                       f"port {want.port} of the Service {topo.ref} {{where}} has {name} {theirs!r}; "
+                       f"services.{topo.ref}.ports says {mine!r}", f"write the same {name} in the Service and the fleet",
+                       codes.SERVICE_PORTS_DIFFER)
     shape = tuple(sorted((p.get("port"), p.get("protocol", "TCP"), str(p.get("targetPort", p.get("port"))),
                           p.get("nodePort")) for p in listed if isinstance(p.get("port"), int)))
     return (spec.get("type", "ClusterIP"), shape)
 
 
-def _check_pods(checks: Checks, topo: ServiceTopology, cluster: str, svc: PlacedObject, identity: str,
+def _check_pods(report: _Report, topo: ServiceTopology, cluster: str, svc: PlacedObject, identity: str,
                 here: _Cluster) -> None:
     """The Service's selector picks the fleet's pods there, which run as the service's identity."""
     spec = svc.body.get("spec") if isinstance(svc.body.get("spec"), dict) else {}
@@ -189,39 +207,38 @@ def _check_pods(checks: Checks, topo: ServiceTopology, cluster: str, svc: Placed
         return  # the pods are someone else's: nothing to compare
     selector = spec.get("selector")
     if not isinstance(selector, dict) or not selector:
-        checks.problem((*svc.loc, "spec"), f"the Service {topo.ref} in {cluster} has no selector, so it has no "
-                       "endpoints for FSM to export", "select the pods of its workload (spec.selector)",
-                       codes.SERVICE_SELECTS_NOTHING)
+        report((*svc.loc, "spec"), cluster, f"the Service {topo.ref} {{where}} has no selector, so it has no "
+               "endpoints for FSM to export", "select the pods of its workload (spec.selector)",
+               codes.SERVICE_SELECTS_NOTHING)
         return
     chosen = [w for w in workloads if all(w.labels.get(k) == v for k, v in selector.items())]
     if not chosen:
         shown = ", ".join(f"{w.obj.kind} {w.obj.name}" for w in workloads)
-        checks.problem((*svc.loc, "spec", "selector"), f"the selector of the Service {topo.ref} in {cluster} matches "
-                       f"the pods of no workload the fleet places in {topo.namespace} ({shown})",
-                       "make the selector match the pod template's labels", codes.SERVICE_SELECTS_NOTHING)
+        report((*svc.loc, "spec", "selector"), cluster, f"the selector of the Service {topo.ref} {{where}} matches "
+               f"the pods of no workload the fleet places in {topo.namespace} ({shown})",
+               "make the selector match the pod template's labels", codes.SERVICE_SELECTS_NOTHING)
         return
     listed = [p for p in spec.get("ports") or () if isinstance(p, dict)]
     for i, p in enumerate(listed):
         target = p.get("targetPort")
         if isinstance(target, str) and not any(target in w.port_names for w in chosen):
-            checks.problem((*svc.loc, "spec", "ports", i, "targetPort"),
-                           f"targetPort {target!r} of the Service {topo.ref} in {cluster} names no container port of "
-                           "its pods", "name the container port, or give the number", codes.SERVICE_PORTS_DIFFER)
+            report((*svc.loc, "spec", "ports", i, "targetPort"), cluster, f"targetPort {target!r} of the Service "
+                   f"{topo.ref} {{where}} names no container port of its pods",
+                   "name the container port, or give the number", codes.SERVICE_PORTS_DIFFER)
     if identity == "*":
         return
     for w in chosen:
+        where = w.loc("spec", w.account_field) if w.account_field else w.loc("spec")
         if w.service_account != identity:
-            where = w.loc("spec", w.account_field) if w.account_field else w.loc("spec")
-            runs = f"runs as {w.service_account}" + ("" if w.account_field else " (no serviceAccountName)")
-            checks.problem(where, f"the pods of {w.obj.kind} {w.obj.name} in {cluster} {runs}, but the fleet says "
-                           f"{topo.ref} answers there as {identity}; access rules for {identity} would not reach them",
-                           f"set serviceAccountName: {identity}, or the service's serviceAccount", codes.IDENTITY_MISMATCH)
+            runs = f"run as {w.service_account}" + ("" if w.account_field else " (no serviceAccountName)")
+            report(where, cluster, f"the pods of {w.obj.kind} {w.obj.name} {{where}} {runs}, but the fleet says "
+                   f"{topo.ref} answers there as {identity}; access rules for {identity} would not reach them",
+                   f"set serviceAccountName: {identity}, or the service's serviceAccount", codes.IDENTITY_MISMATCH)
         elif identity != "default" and (topo.namespace, identity) not in here.accounts:
-            where = w.loc("spec", w.account_field) if w.account_field else w.loc("spec")
-            checks.problem(where, f"the pods of {w.obj.kind} {w.obj.name} in {cluster} run as {identity}, which the "
-                           f"resources do not place there: Kubernetes refuses to start them",
-                           f"place the ServiceAccount {topo.namespace}/{identity} in {cluster} with the workload",
-                           codes.IDENTITY_MISSING)
+            report(where, cluster, f"the pods of {w.obj.kind} {w.obj.name} {{where}} run as {identity}, which the "
+                   "resources do not place there: Kubernetes refuses to start them",
+                   f"place the ServiceAccount {topo.namespace}/{identity} there with the workload",
+                   codes.IDENTITY_MISSING)
 
 
 __all__ = ["check_workloads"]

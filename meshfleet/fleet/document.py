@@ -11,6 +11,7 @@ its line.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
@@ -312,7 +313,10 @@ def parse_manifests_bytes(raw: bytes, file: str, prefix: Loc, budget: Budget) ->
         while composer.check_node():
             roots.append(composer.get_node())
     except yaml.MarkedYAMLError as e:
-        raise _syntax_error(file, text, e) from None
+        found = _syntax_error(file, text, e).problems
+        raise FleetError([dataclasses.replace(f, loc=prefix) for f in found]) from None
+    except FleetError as e:  # nested too deep
+        raise FleetError([dataclasses.replace(f, loc=prefix) for f in e.problems]) from None
     except yaml.YAMLError as e:
         raise _fail(file, 1, 1, prefix, f"YAML error: {_first_line(str(e)) or 'invalid YAML'}",
                     "fix the YAML syntax", codes.YAML_SYNTAX) from None

@@ -36,6 +36,9 @@ class Sources:
         if len(loc) >= 5 and loc[0] == "resources" and loc[2] == "manifests" and isinstance(loc[3], str):
             doc = self.included.get(loc[:5])
             if doc is not None:
+                if len(loc) == 5 and doc.root is not None:  # the object itself: where its document starts
+                    mark = doc.root.start_mark
+                    return Position(doc.file, mark.line + 1, mark.column + 1)
                 return doc.position(loc[5:], prefer_key=prefer_key)
         return self.fleet.position(loc, prefer_key=prefer_key)
 

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from meshfleet.errors import Loc
 from meshfleet.fleet import names
@@ -73,6 +73,10 @@ def _json_pointer(v: str) -> str:
 
 def _cluster_or_default(v: str) -> str:
     return v if v == "*" else names.dns_label(v, "cluster name")
+
+
+def _one_or_many(v: Any) -> str:
+    return "many" if isinstance(v, list) else "one"
 
 
 ManifestPath = Annotated[str, AfterValidator(_manifest_path)]
@@ -181,9 +185,15 @@ class Resource(_Strict):
 
     clusters: ClusterSelection = Field(
         description="Placement: cluster names, `all`, or a label selector, as for exports.")
-    template: PlainMapping | Annotated[list[PlainMapping], Field(min_length=1)] | None = Field(
+    # One or several: the discriminator sends a value to the one branch it can be, so that a problem is
+    # reported once, in the form the user wrote.
+    template: Annotated[Annotated[PlainMapping, Tag("one")] | Annotated[list[PlainMapping], Field(min_length=1),
+                                                                        Tag("many")],
+                        Discriminator(_one_or_many)] | None = Field(
         default=None, description="The objects, written inline: one object, or a list of them.")
-    manifests: ManifestPath | Annotated[list[ManifestPath], Field(min_length=1)] | None = Field(
+    manifests: Annotated[Annotated[ManifestPath, Tag("one")] | Annotated[list[ManifestPath], Field(min_length=1),
+                                                                         Tag("many")],
+                         Discriminator(_one_or_many)] | None = Field(
         default=None, description="Manifest files or directories (.yaml, .yml, .json) beside or below the fleet file.")
     namespace: Annotated[str, AfterValidator(lambda v: names.dns_label(v, "namespace"))] | None = Field(
         default=None, description="The namespace of objects that name none (as `kubectl apply -n`).")

@@ -61,9 +61,10 @@ def _step(node: Any, token: str, tokens: list[str], upto: int) -> Any:
                              f"{shown(tokens[:upto])} has {len(node)} item{'s' if len(node) != 1 else ''})",
                              "use an index of the list, or op add with `-` to append")
         return node[int(token)]
-    raise PatchError(f"{shown(tokens[:upto + 1])} does not exist: {shown(tokens[:upto])} is a "
-                     f"{'string' if isinstance(node, str) else type(node).__name__}, not a mapping or a list",
-                     "patch a path the object has")
+    what = "null" if node is None else "a boolean" if isinstance(node, bool) else "a string" if isinstance(
+        node, str) else "a number"
+    raise PatchError(f"{shown(tokens[:upto + 1])} does not exist: {shown(tokens[:upto])} is {what}, not a mapping "
+                     "or a list", "patch a path the object has")
 
 
 def json_patch(body: Body, op: str, path: str, value: Any = None) -> Body:

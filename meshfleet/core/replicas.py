@@ -14,9 +14,10 @@ in, which gives the properties the tests check:
 
 - **sums to the total** and **respects min/max** whenever that is possible (else `Infeasible`);
 - **deterministic**: the bids and their order depend on names, weights and bounds only;
-- **stable when a cluster is added** (same total): no existing cluster gains a replica; the replicas
-  the new cluster receives are exactly those the others lose. And if the total grows by what the new
-  cluster receives, the others keep exactly what they had (no replica moves between old clusters).
+- **stable when a cluster is added** (same total): no existing cluster gains a replica, and the new
+  cluster receives exactly the replicas the others lose; the existing clusters then hold exactly what
+  they would hold alone with the total lowered by the new cluster's share (to them an added cluster is
+  a smaller total, nothing else); and raising the total never takes a replica from any cluster.
 """
 
 from __future__ import annotations

@@ -155,14 +155,15 @@ def _check_service(checks: Checks, report: _Report, topo: ServiceTopology, index
         if cluster not in identities:
             continue
         shape = _check_ports(report, topo, cluster, svc, topo.ports.get(cluster, tuple(topo.spec.ports)))
-        if shape is not None:
-            if first is None:
-                first = (cluster, shape)
-            elif shape != first[1]:
-                checks.problem((*svc.loc, "spec", "ports"),
-                               f"the Service {topo.ref} in {cluster} differs from its copy in {first[0]} in type, "
-                               "ports or targetPort; FSM's control plane marks such an export Conflict",
-                               "give the Service the same type and ports in every cluster", codes.SERVICE_PORTS_DIFFER)
+        if shape is None:
+            continue  # an ExternalName Service: nothing behind it to check
+        if first is None:
+            first = (cluster, shape)
+        elif shape != first[1]:
+            checks.problem((*svc.loc, "spec", "ports"),
+                           f"the Service {topo.ref} in {cluster} differs from its copy in {first[0]} in type, "
+                           "ports or targetPort; FSM's control plane marks such an export Conflict",
+                           "give the Service the same type and ports in every cluster", codes.SERVICE_PORTS_DIFFER)
         _check_pods(report, topo, cluster, svc, identities[cluster], index[cluster])
 
 

@@ -8,6 +8,7 @@ changed a field (beyond the annotations that steer pulumi-kubernetes and the Clu
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,8 @@ def test_every_committed_fleet_registers_exactly_its_applied_objects(
     # A copy: the committed stack files that apply this very file claim its clusters already.
     copy = isolated_env.parent / fleet.name
     copy.write_text(fleet.read_text(encoding="utf-8"), encoding="utf-8")
+    for manifests in (p for p in fleet.parent.iterdir() if p.is_dir()):  # the manifest files resources name
+        shutil.copytree(manifests, isolated_env.parent / manifests.name, dirs_exist_ok=True)
     run = run_program(*fleet_config(plan, copy, isolated_env, monkeypatch))
     assert_same(registered(run), planned(plan))
     providers = run.providers()

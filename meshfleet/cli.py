@@ -22,6 +22,7 @@ from meshfleet import diff
 from meshfleet.core.plan import Plan
 from meshfleet.errors import FleetError, UsageError, render_findings
 from meshfleet.fleet import load as loader
+from meshfleet.fleet.includes import GitFiles
 from meshfleet.fleet.model import fleet_json_schema
 from meshfleet.kube import secrets
 from meshfleet.sinks import gitops, shard, summary
@@ -215,7 +216,8 @@ def _base_plan(path: str, rev: str) -> Plan | None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(shown.stdout)
-        return loader.load_plan(tmp, display=f"{path}@{rev}")
+        manifests = GitFiles(where, rev, str(fleet.parent))  # the resources' manifests as they were at REV
+        return loader.load_plan(tmp, display=f"{path}@{rev}", files=manifests)
     finally:
         os.unlink(tmp)
 

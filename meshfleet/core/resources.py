@@ -56,6 +56,22 @@ def placeholders(value: Any, words: Mapping[str, str]) -> Any:
     return value
 
 
+_FIRST = {(): ("apiVersion", "kind", "metadata"), ("metadata",): ("name", "namespace")}
+
+
+def canonical(value: Any, at: tuple[str, ...] = ()) -> Any:
+    """`value` with its mappings' keys in one order (apiVersion, kind, metadata, name and namespace first,
+    then by name, as `kubectl get -o yaml` prints them): how a template is written (its key order) does not
+    change a byte of what is planned; lists keep their order, which means something."""
+    if isinstance(value, dict):
+        first = [k for k in _FIRST.get(at, ()) if k in value]
+        keys = first + sorted(k for k in value if k not in first)
+        return {k: canonical(value[k], (*at, k) if len(at) < 1 else ("*",)) for k in keys}
+    if isinstance(value, list):
+        return [canonical(v, ("*",)) for v in value]
+    return value
+
+
 @dataclass(frozen=True)
 class Template:
     """One object of a resource as written, with its namespace settled."""
@@ -287,7 +303,7 @@ class _Placing:
                     spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
                     body["spec"] = {"replicas": replicas[1][cluster], **{k: v for k, v in spec.items()
                                                                           if k != "replicas"}}
-                self.add(PlacedObject(name, cluster, copy.deepcopy(body), t.loc), t)
+                self.add(PlacedObject(name, cluster, canonical(body), t.loc), t)
 
     def override(self, name: str, i: int, o: ResourceOverride, templates: list[Template],
                  placement: list[str]) -> tuple[ResourceOverride, list[str], Template | None]:

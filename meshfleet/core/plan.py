@@ -16,11 +16,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from meshfleet import codes
 from meshfleet.core.access import access_clusters, identities
 from meshfleet.core.acknowledge import acknowledge
 from meshfleet.core.meshes import mesh
 from meshfleet.core.meshes.base import PlanContext
-from meshfleet import codes
 from meshfleet.core.objects import RETAIN_ANNOTATIONS, SYNC_WAVE, ObjectId, Objects, PlannedObject, Role
 from meshfleet.core.topology import Topology, resolve
 from meshfleet.core.views import ExportView, GatewayView, GrantView, ImportView, MeshSettingsView, PolicyView

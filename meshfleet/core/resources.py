@@ -13,7 +13,6 @@ that cannot be split, and two resources writing the same object in one cluster.
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -300,9 +299,8 @@ class _Placing:
                     continue
                 body = placeholders(body, words)
                 if replicas is not None and replicas[0] is t:
-                    spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
-                    body["spec"] = {"replicas": replicas[1][cluster], **{k: v for k, v in spec.items()
-                                                                          if k != "replicas"}}
+                    spec = body.get("spec")
+                    body["spec"] = {**(spec if isinstance(spec, dict) else {}), "replicas": replicas[1][cluster]}
                 self.add(PlacedObject(name, cluster, canonical(body), t.loc), t)
 
     def override(self, name: str, i: int, o: ResourceOverride, templates: list[Template],
@@ -346,9 +344,11 @@ class _Placing:
                              fits=lambda t: (t.group, t.kind) in SCALABLE)
         for key in sorted(rs.clusters):
             if key != "*" and key not in placement:
-                what = "unknown cluster" if key not in self.fleet.clusters else "a cluster the resource is not placed in"
-                self.problem((*loc, "clusters", key), f"{key!r} is {what} (placed in: {', '.join(placement) or 'none'})",
-                             "list placed clusters, or `*` for every other", codes.NOT_PLACED)
+                what = "unknown cluster" if key not in self.fleet.clusters else \
+                    "a cluster the resource is not placed in"
+                self.problem((*loc, "clusters", key), f"{key!r} is {what} (placed in: "
+                             f"{', '.join(placement) or 'none'})", "list placed clusters, or `*` for every other",
+                             codes.NOT_PLACED)
         if target is None:
             return None
         for i, (o, _clusters, t) in enumerate(overrides):
@@ -406,8 +406,8 @@ class _Placing:
             if block is None:
                 continue
             if not isinstance(block, dict):
-                self.problem((*t.loc, "metadata", key), f"metadata.{key} is not a mapping", f"write {key} as key: value",
-                             codes.BAD_OBJECT, once=key)
+                self.problem((*t.loc, "metadata", key), f"metadata.{key} is not a mapping",
+                             f"write {key} as key: value", codes.BAD_OBJECT, once=key)
                 return False
             for k, v in block.items():
                 checks.append((("metadata", key, k), k, rule))
@@ -458,7 +458,8 @@ def _name_rule(group: str, kind: str) -> Any:
     return lambda v: names.dns_subdomain(v, f"{kind} name")
 
 
-def place_resources(checks: Checks, included: Mapping[str, tuple[IncludedObject, ...]]) -> dict[str, list[PlacedObject]]:
+def place_resources(checks: Checks,
+                    included: Mapping[str, tuple[IncludedObject, ...]]) -> dict[str, list[PlacedObject]]:
     """Every resource's objects per cluster (findings go to `checks`)."""
     placing = _Placing(checks)
     for name in sorted(checks.fleet.resources):

@@ -27,7 +27,7 @@ from meshfleet.core.checks import Checks
 from meshfleet.core.kinds import pod_template
 from meshfleet.core.objects import split
 from meshfleet.core.resolved import PlacedObject, ServiceTopology
-from meshfleet.errors import Loc
+from meshfleet.errors import Code, Loc
 from meshfleet.fleet.model import Port
 
 
@@ -47,6 +47,10 @@ class Workload:
         return (*self.obj.loc, *self.template, *path)
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _workload(obj: PlacedObject) -> Workload | None:
     path = pod_template(obj.api_version, obj.kind)
     if path is None:
@@ -56,9 +60,8 @@ def _workload(obj: PlacedObject) -> Workload | None:
         node = node.get(part) if isinstance(node, dict) else None
     if not isinstance(node, dict):
         return None
-    meta = node.get("metadata") if isinstance(node.get("metadata"), dict) else {}
-    spec = node.get("spec") if isinstance(node.get("spec"), dict) else {}
-    labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+    meta, spec = _mapping(node.get("metadata")), _mapping(node.get("spec"))
+    labels = _mapping(meta.get("labels"))
     account_field = next((f for f in ("serviceAccountName", "serviceAccount") if isinstance(spec.get(f), str)), None)
     account = str(spec[account_field]) if account_field is not None else "default"
     port_names = {str(p["name"]) for c in spec.get("containers") or () if isinstance(c, dict)
@@ -71,9 +74,9 @@ class _Report:
 
     def __init__(self, checks: Checks) -> None:
         self.checks = checks
-        self.found: dict[tuple[Loc, str, str, codes.Code], list[str]] = {}
+        self.found: dict[tuple[Loc, str, str, Code], list[str]] = {}
 
-    def __call__(self, loc: Loc, cluster: str, message: str, hint: str, code: codes.Code) -> None:
+    def __call__(self, loc: Loc, cluster: str, message: str, hint: str, code: Code) -> None:
         self.found.setdefault((loc, message, hint, code), []).append(cluster)
 
     def flush(self) -> None:
@@ -118,10 +121,10 @@ def check_workloads(checks: Checks, services: Mapping[str, ServiceTopology], acc
         _check_service(checks, report, topo, index)
     report.flush()
     for rule_name, rule in sorted(checks.fleet.access.items()):
-        topo = services.get(rule.to)
-        if topo is None or rule_name not in access_in:
+        target = services.get(rule.to)
+        if target is None or rule_name not in access_in:
             continue
-        granted = access_clusters(topo, access_in[rule_name])
+        granted = access_clusters(target, access_in[rule_name])
         for i, source in enumerate(rule.from_):
             key = split(source)
             held = sorted(c for c, here in index.items() if key in here.accounts)
@@ -170,7 +173,7 @@ def _check_service(checks: Checks, report: _Report, topo: ServiceTopology, index
 def _check_ports(report: _Report, topo: ServiceTopology, cluster: str, svc: PlacedObject,
                  ports: tuple[Port, ...]) -> tuple[Any, ...] | None:
     """The fleet's ports against the Service's; the Service's type and ports as FSM compares them."""
-    spec = svc.body.get("spec") if isinstance(svc.body.get("spec"), dict) else {}
+    spec = _mapping(svc.body.get("spec"))
     if spec.get("type") == "ExternalName":
         report((*svc.loc, "spec", "type"), cluster, f"the Service {topo.ref} {{where}} is an ExternalName Service, "
                "which FSM does not export", "export a Service with a selector", codes.SERVICE_SELECTS_NOTHING)
@@ -192,8 +195,8 @@ def _check_ports(report: _Report, topo: ServiceTopology, cluster: str, svc: Plac
             if mine is not None and theirs != mine:
                 report((*svc.loc, "spec", "ports", i, name) if name in p else (*svc.loc, "spec", "ports", i), cluster,
                        f"port {want.port} of the Service {topo.ref} {{where}} has {name} {theirs!r}; "
-                       f"services.{topo.ref}.ports says {mine!r}", f"write the same {name} in the Service and the fleet",
-                       codes.SERVICE_PORTS_DIFFER)
+                       f"services.{topo.ref}.ports says {mine!r}",
+                       f"write the same {name} in the Service and the fleet", codes.SERVICE_PORTS_DIFFER)
     shape = tuple(sorted((p.get("port"), p.get("protocol", "TCP"), str(p.get("targetPort", p.get("port"))),
                           p.get("nodePort")) for p in listed if isinstance(p.get("port"), int)))
     return (spec.get("type", "ClusterIP"), shape)
@@ -202,7 +205,7 @@ def _check_ports(report: _Report, topo: ServiceTopology, cluster: str, svc: Plac
 def _check_pods(report: _Report, topo: ServiceTopology, cluster: str, svc: PlacedObject, identity: str,
                 here: _Cluster) -> None:
     """The Service's selector picks the fleet's pods there, which run as the service's identity."""
-    spec = svc.body.get("spec") if isinstance(svc.body.get("spec"), dict) else {}
+    spec = _mapping(svc.body.get("spec"))
     workloads = here.workloads.get(topo.namespace, [])
     if not workloads:
         return  # the pods are someone else's: nothing to compare

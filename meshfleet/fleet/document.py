@@ -15,9 +15,9 @@ import dataclasses
 import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any, BinaryIO, Optional
 
 import yaml
@@ -334,11 +334,11 @@ def parse_manifests_bytes(raw: bytes, file: str, prefix: Loc, budget: Budget) ->
             out.append(None)
         elif not isinstance(data, dict):
             if data is not _BAD:
-                m = root.start_mark
+                start = root.start_mark
                 reader.findings.append(Finding(
                     (*prefix, index), f"this document is a {kind_of(data)}, not a Kubernetes object",
                     "write each object as a mapping with apiVersion, kind and metadata, one per `---` document",
-                    code=codes.NOT_A_MAPPING, position=Position(file, m.line + 1, m.column + 1)))
+                    code=codes.NOT_A_MAPPING, position=Position(file, start.line + 1, start.column + 1)))
             out.append(None)
         else:
             out.append(Document(file, data, root))

@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Literal, Protocol
 
 from meshfleet import codes
-from meshfleet.errors import Finding, FleetError, Loc
+from meshfleet.errors import Code, Finding, FleetError, Loc
 from meshfleet.fleet.document import MAX_BYTES, Budget, Document, parse_manifests_bytes
 from meshfleet.fleet.model import Fleet
 from meshfleet.fleet.resources import MANIFEST_SUFFIXES, IncludedObject, manifest_loc
@@ -149,7 +149,7 @@ class _Reading:
         self.count = 0
         self.parsed: dict[str, list[Document | None] | None] = {}
 
-    def problem(self, loc: Loc, message: str, hint: str, code: codes.Code) -> None:
+    def problem(self, loc: Loc, message: str, hint: str, code: Code) -> None:
         self.findings.append(Finding(loc, message, hint, code=code))
 
     def paths(self, loc: Loc, rel: str) -> list[str]:

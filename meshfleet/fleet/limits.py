@@ -195,9 +195,10 @@ def size_findings(fleet: Fleet, included: Mapping[str, tuple[IncludedObject, ...
                              f"{est.widest_importers} clusters from {est.widest_exporters} exporters", split,
                              code=codes.FLEET_TOO_LARGE))
     if est.resource_values > MAX_RESOURCE_VALUES:
-        found.append(Finding(("resources", est.widest_resource or ""), f"the resources would plan {est.resource_values:,} "
-                             "values (each object's values times the clusters it is placed in); a fleet file may plan "
-                             f"at most {MAX_RESOURCE_VALUES:,}. This resource places the most",
+        found.append(Finding(("resources", est.widest_resource or ""), "the resources would plan "
+                             f"{est.resource_values:,} values (each object's values times the clusters it is placed "
+                             f"in); a fleet file may plan at most {MAX_RESOURCE_VALUES:,}. This resource places the "
+                             "most",
                              "place large objects in fewer clusters, or split the fleet into several fleet files",
                              code=codes.FLEET_TOO_LARGE))
     if est.objects > MAX_OBJECTS:

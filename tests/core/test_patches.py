@@ -10,7 +10,8 @@ from typing import Any
 import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 
-from meshfleet.core.kinds import MERGE_LISTS, STATUS_LISTS, Path as FieldPath
+from meshfleet.core.kinds import MERGE_LISTS, STATUS_LISTS
+from meshfleet.core.kinds import Path as FieldPath
 from meshfleet.core.patches import PatchError, json_patch, pointer, strategic_merge
 
 DEPLOYMENT: dict[str, Any] = {
@@ -123,7 +124,7 @@ def merged_lists(defs: dict[str, Any], name: str, at: FieldPath = (), seen: froz
             continue
         here = (*at, field)
         kinds = prop.get("type")
-        refs = [prop] + prop.get("allOf", [])
+        refs = [prop, *prop.get("allOf", [])]
         if kinds == "array" or (isinstance(kinds, list) and "array" in kinds):
             if "merge" in prop.get("x-kubernetes-patch-strategy", ""):
                 found[here] = prop.get("x-kubernetes-patch-merge-key", "")

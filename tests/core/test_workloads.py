@@ -102,7 +102,8 @@ def test_the_pods_account_must_be_placed_beside_them() -> None:
          "ExternalName Service, which FSM does not export"),
     ],
 )
-def test_a_service_that_does_not_serve_the_export_is_refused_at_its_field(change: dict[str, Any], expected: str) -> None:
+def test_a_service_that_does_not_serve_the_export_is_refused_at_its_field(change: dict[str, Any],
+                                                                          expected: str) -> None:
     assert problems(fleet([{**SERVICE, **change}, ACCOUNT, DEPLOYMENT])) == [expected]
 
 

@@ -30,9 +30,8 @@ def load_document(doc: Document) -> Fleet:
         raise FleetError(validation_findings(doc, err)) from None
 
 
-def load_plan(path: str | Path, *, display: str | None = None) -> Plan:
-    """Parse, validate and plan a fleet file: a Plan, or a FleetError with every problem at its line."""
-    doc = parse(path, display=display)
+def plan_document(doc: Document) -> Plan:
+    """Validate and plan a parsed document (a file, standard input, a git revision's blob)."""
     fleet = load_document(doc)
     try:
         return plan(fleet)
@@ -40,4 +39,9 @@ def load_plan(path: str | Path, *, display: str | None = None) -> Plan:
         raise locate(doc, list(e.findings)) from None
 
 
-__all__ = ["Document", "load_plan", "locate", "parse"]
+def load_plan(path: str | Path, *, display: str | None = None) -> Plan:
+    """Parse, validate and plan a fleet file: a Plan, or a FleetError with every problem at its line."""
+    return plan_document(parse(path, display=display))
+
+
+__all__ = ["Document", "load_plan", "locate", "parse", "plan_document"]

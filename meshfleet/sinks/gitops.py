@@ -19,7 +19,7 @@ from pathlib import PurePosixPath
 from typing import Any, Literal
 
 from meshfleet.core.plan import Plan
-from meshfleet.errors import UsageError
+from meshfleet.errors import InputError, UsageError
 from meshfleet.sinks.yaml_text import dump_yaml
 
 Engine = Literal["argocd", "flux"]
@@ -135,7 +135,7 @@ def flux_objects(plan: Plan, source: Source, name: str) -> list[dict[str, Any]]:
 def files(plan: Plan, engine: Engine, source: Source, name: str) -> dict[str, str]:
     """Relative path -> text of every hand-off file, with a kustomization to apply them with -k."""
     if engine in {c.name for c in plan.clusters}:
-        raise UsageError(f"a cluster is named {engine!r}, like the GitOps directory {engine}/; rename the cluster")
+        raise InputError(f"a cluster is named {engine!r}, like the GitOps directory {engine}/; rename the cluster")
     if engine == "argocd":
         docs = {"applicationset.yaml": [applicationset(plan, source, name)]}
     else:

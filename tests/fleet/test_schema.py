@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 import yaml
 
-from meshfleet.fleet.model import fleet_json_schema
+from meshfleet.fleet.schema import fleet_json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = ROOT / "fleet/schema.json"

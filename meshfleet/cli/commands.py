@@ -162,7 +162,7 @@ def select_clusters(plan: Plan, wanted: list[str] | None, source: str) -> Plan:
 
 
 def _role(cluster: ClusterPlan) -> str:
-    return "control plane" if cluster.role == "control-plane" else cluster.mesh
+    return "control plane" if cluster.role == "control-plane" else "member"
 
 
 def summary_rows(plan: Plan) -> list[dict[str, Any]]:
@@ -179,12 +179,13 @@ def summary_rows(plan: Plan) -> list[dict[str, Any]]:
 def summary_text(plan: Plan, source: str) -> str:
     applied, derived = _counts(plan)
     head = f"{source}: {_plural(len(plan.clusters), 'cluster')}, {applied} objects applied, {derived} predicted"
-    table = [("CLUSTER", "ROLE", "CLUSTER KEY", "APPLIED", "PREDICTED")]
-    table += [(c.name, _role(c), c.key or "-", str(len(c.applied())), str(len(c.derived()))) for c in plan.clusters]
-    widths = [max(len(row[i]) for row in table) for i in range(5)]
+    table = [("CLUSTER", "ROLE", "MESH", "CLUSTER KEY", "APPLIED", "PREDICTED")]
+    table += [(c.name, _role(c), c.mesh, c.key or "-", str(len(c.applied())), str(len(c.derived())))
+              for c in plan.clusters]
+    widths = [max(len(row[i]) for row in table) for i in range(6)]
     lines = []
     for row in table:
-        cells = [row[i].ljust(widths[i]) if i < 3 else row[i].rjust(widths[i]) for i in range(5)]
+        cells = [row[i].ljust(widths[i]) if i < 4 else row[i].rjust(widths[i]) for i in range(6)]
         lines.append("  ".join(cells).rstrip())
     return head + "\n\n" + "\n".join(lines) + "\n"
 

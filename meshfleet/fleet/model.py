@@ -100,7 +100,7 @@ _JS_LABEL = "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
 _JS_DNS1035 = "[a-z]([-a-z0-9]{0,61}[a-z0-9])?"
 _JS_SUBDOMAIN = "(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
 _JS_LABEL_NAME = "(?=.{1,63}$)([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
-_JS_LABEL_PREFIX = "(?=[^/]{1,253}/)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/"
+_JS_LABEL_PREFIX = "(?=[^/]{1,253}/)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
 
 
 def _schema(pattern: str, **extra: Any) -> Any:
@@ -118,11 +118,12 @@ ServiceAccountRef = Annotated[str, AfterValidator(_service_account_ref),
                               _schema(f"^{_JS_LABEL}/{_JS_SUBDOMAIN}$", examples=["curl/curl"])]
 ServiceAccount = Annotated[str, AfterValidator(_service_account), _schema(f"^(\\*|{_JS_SUBDOMAIN})$")]
 LabelKey = Annotated[str, AfterValidator(names.label_key),
-                     _schema(f"^({_JS_LABEL_PREFIX})?{_JS_LABEL_NAME}$", examples=["region"])]
+                     _schema(f"^(({_JS_LABEL_PREFIX})?/)?{_JS_LABEL_NAME}$", examples=["region"])]
 LabelValue = Annotated[str, AfterValidator(names.label_value),
                        _schema("^((?=.{1,63}$)([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$", examples=["eu"])]
 PathTemplate = Annotated[str, AfterValidator(_path_template),
-                         _schema("^/([^{}]|\\{(cluster|namespace|name|port)\\})*$", examples=["/{cluster}/{name}"])]
+                         _schema("^/(?![\\s\\S]*\\{(?!(cluster|namespace|name|port)\\})[^{}]*\\})",
+                                 examples=["/{cluster}/{name}"])]
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
 Locality = Annotated[str, AfterValidator(lambda v: names.dns_label(v, "region/zone/group")),
                      _schema(f"^{_JS_LABEL}$")]
@@ -434,7 +435,8 @@ class TrafficPolicy(Strict):
 
     lbType: LbType = Field(description=_LB_TYPE, examples=["ActiveActive"])
     clusters: ClusterSelection | None = Field(
-        default=None, description="Consuming clusters that get the policy; default every importing cluster.",
+        default=None,
+        description=f"Consuming clusters that get the policy: {_SELECTION}; default every importing cluster.",
         examples=[["cluster-2"]],
     )
     targets: list[TargetEntry] | None = Field(
@@ -517,7 +519,8 @@ class HttpMatch(Strict):
                            "`.*`, any path).", examples=["/"])
     methods: Annotated[list[HttpMethod], Field(min_length=1)] = Field(
         default_factory=lambda: ["*"],  # type: ignore[arg-type]
-        description="The HTTP methods allowed (default `*`, any).",
+        description="The HTTP methods allowed: `GET`, `HEAD`, `PUT`, `POST`, `DELETE`, `CONNECT`, `OPTIONS`, `TRACE`, "
+                    "`PATCH`, or `*` for any (the default).",
         examples=[["GET"]],
     )
     headers: list[dict[str, str]] | None = Field(default=None, description="Header matches: each maps header "
@@ -533,7 +536,8 @@ class AccessRule(Strict):
     )
     to: ServiceRef = Field(description="The service they may call, as `namespace/name`, one of `services`.")
     in_: ClusterSelection | None = Field(
-        default=None, alias="in", description="Clusters where the grant holds; default where the service is reachable.",
+        default=None, alias="in",
+        description=f"Clusters where the grant holds: {_SELECTION}; default where the service is reachable.",
         examples=[["cluster-2"]],
     )
     http: Annotated[list[HttpMatch], Field(min_length=1)] = Field(

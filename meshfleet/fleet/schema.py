@@ -83,6 +83,10 @@ class _FleetSchema(GenerateJsonSchema):
     def get_title_from_name(self, name: str) -> str:
         return title_of(name)
 
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        # Pydantic leaves out the title of a key that holds a model; editors show a key's own title.
+        return True
+
     def dict_schema(self, schema: core_schema.DictSchema) -> JsonSchemaValue:
         # Pydantic puts a key pattern in patternProperties, which lets keys that do not match through;
         # propertyNames refuses them, as `validate` does.

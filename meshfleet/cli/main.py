@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 
 from meshfleet.cli import exitcodes, parser, terminal
@@ -128,5 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"meshfleet: internal error ({type(e).__name__}); this is a bug in meshfleet, please report it "
               "with the command you ran", file=sys.stderr)
         if os.environ.get("MESHFLEET_DEBUG"):
+            import traceback
+
             traceback.print_exc()
         return exitcodes.EXIT_BUG

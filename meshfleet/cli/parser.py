@@ -8,7 +8,6 @@ usage error exits 2 and names the closest valid word when there is one.
 from __future__ import annotations
 
 import argparse
-import difflib
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -32,6 +31,8 @@ FLEET_HELP = "a fleet file (YAML), or - to read it from standard input"
 
 def suggestion(word: str, choices: Iterable[str]) -> str | None:
     """The closest of `choices` to a mistyped `word`, if one is close enough to be what was meant."""
+    import difflib
+
     found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return found[0] if found else None
 

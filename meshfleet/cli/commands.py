@@ -108,7 +108,7 @@ def problems_json(error: FleetError) -> list[dict[str, Any]]:
 
 def report(run: Run, error: FleetError) -> None:
     """A fleet's problems on standard error, each at its file:line:column with its fix."""
-    run.progress.done()
+    run.progress.clear()
     print(terminal.paint_problems(error.render(), run.err), file=sys.stderr)
 
 
@@ -137,7 +137,7 @@ def validate(run: Run) -> int:
             files.append({"file": name, "ok": True, "clusters": len(plan.clusters), "applied": applied,
                           "predicted": derived, "problems": []})
             if args.format == "text" and not run.quiet:
-                run.progress.done()
+                run.progress.clear()
                 print(f"{name}: ok ({_plural(len(plan.clusters), 'cluster')}, {applied} objects applied, "
                       f"{derived} predicted)")
     if args.format == "json":
@@ -217,7 +217,8 @@ def plan(run: Run) -> int:
             return EXIT_OK
         if args.format == "json":
             data = versioned({"fleet": source, **summary.as_json(chosen)})
-            run.progress.done()
+            if terminal.isatty(sys.stdout):
+                run.progress.clear()  # the progress line and the JSON share the terminal
             write_json(data)
         else:
             text = summary.text(chosen, source)

@@ -26,10 +26,10 @@ def wants_color(choice: str, stream: TextIO) -> bool:
         return False
     if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
         return False
-    return _isatty(stream)
+    return isatty(stream)
 
 
-def _isatty(stream: TextIO) -> bool:
+def isatty(stream: TextIO) -> bool:
     try:
         return stream.isatty()
     except (AttributeError, ValueError):
@@ -122,7 +122,7 @@ class Progress:
 
     @classmethod
     def for_terminal(cls, stream: TextIO, quiet: bool) -> Progress:
-        return cls(stream, enabled=not quiet and _isatty(stream) and os.environ.get("TERM") != "dumb")
+        return cls(stream, enabled=not quiet and isatty(stream) and os.environ.get("TERM") != "dumb")
 
     def step(self, text: str) -> None:
         """Start a step: `reading fleet/prod.yaml`, `planning 100 clusters`..."""
@@ -139,7 +139,8 @@ class Progress:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             with self._lock:
-                self._draw()
+                if self._text:
+                    self._draw()
 
     def _draw(self) -> None:
         self._tick += 1
@@ -151,6 +152,19 @@ class Progress:
         except (OSError, ValueError):
             self._stop.set()
 
+    def clear(self) -> None:
+        """Erase the line until the next step, so that a message can be printed on the terminal."""
+        if not self.enabled:
+            return
+        with self._lock:
+            if self._text:
+                self._text = ""
+                try:
+                    self.stream.write("\r\x1b[K")
+                    self.stream.flush()
+                except (OSError, ValueError):
+                    self._stop.set()
+
     def done(self) -> None:
         """Stop and erase the line."""
         if not self.enabled:
@@ -158,12 +172,7 @@ class Progress:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        with self._lock:
-            try:
-                self.stream.write("\r\x1b[K")
-                self.stream.flush()
-            except (OSError, ValueError):
-                pass
+        self.clear()
         self.enabled = False
 
     def __enter__(self) -> Progress:

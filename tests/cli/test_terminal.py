@@ -142,3 +142,15 @@ def test_progress_redraws_in_place_and_stops() -> None:
     with terminal.Progress(silent, enabled=False) as off:
         off.step("anything")
     assert silent.getvalue() == ""
+
+
+def test_progress_steps_aside_for_each_message_and_comes_back() -> None:
+    code, shown, _ = run_on_pty("validate", DEMO, "fleet/prod.yaml", stdout_tty=True)
+    assert code == 0
+    first_ok = shown.index("fleet/demo.yaml: ok")
+    assert "reading fleet/prod.yaml" in shown[first_ok:], "progress resumes after a message"
+    for line in shown.replace("\r\n", "\n").split("\n"):
+        if ": ok (" in line:
+            assert line.rsplit("\r\x1b[K", 1)[-1].startswith("fleet/"), "each message starts on a clean line"
+    tail = shown[shown.rindex("fleet/prod.yaml: ok"):]
+    assert "reading" not in tail and "checking" not in tail, "no progress is left behind"

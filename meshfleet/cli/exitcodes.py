@@ -2,10 +2,13 @@
 
 EXIT_OK = 0
 EXIT_USER = 1
-"""A problem in the user's input (reported with file:line), or with `diff --exit-code`: something changed."""
+"""A problem in the user's input: a fleet (reported with file:line), a kubeconfig, a missing file."""
 EXIT_CHANGED = 1
+"""`diff --exit-code`: something changes, as with `git diff --exit-code`."""
 EXIT_USAGE = 2
+"""Bad usage: a wrong option or combination, an unknown cluster or git revision, a refused output path."""
 EXIT_RISK = 3
+"""`diff --fail-on-risk`: the diff names a risk."""
 EXIT_BUG = 70
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141

@@ -140,7 +140,8 @@ LabelKey = Annotated[str, AfterValidator(names.label_key),
 LabelValue = Annotated[str, AfterValidator(names.label_value),
                        _schema("^((?=.{1,63}$)([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$", examples=["eu"])]
 PathTemplate = Annotated[str, AfterValidator(_path_template),
-                         _schema("^/(?![\\s\\S]*\\{(?!(cluster|namespace|name|port)\\})[^{}]*\\})",
+                         _schema("^(?![\\s\\S]*(//|/\\./|/\\.\\./|%2[fF]))(?![\\s\\S]*/\\.\\.?$)"
+                                 "/([A-Za-z0-9/\\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2}|\\{(cluster|namespace|name|port)\\})*$",
                                  examples=["/{cluster}/{name}"])]
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
 Locality = Annotated[str, AfterValidator(lambda v: names.dns_label(v, "region/zone/group")),

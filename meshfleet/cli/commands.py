@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import json
 import os
 import sys
@@ -49,16 +50,12 @@ def display_name(path: str) -> str:
 
 
 def _read_stdin() -> Document:
-    from meshfleet.errors import Finding, LocatedFinding, Position
-    from meshfleet.fleet.document import MAX_BYTES, parse_bytes
+    """The fleet on standard input, with the reader's own bound: a pipe is read up to the limit and no further."""
+    from meshfleet.fleet.document import MAX_BYTES, parse, parse_bytes
 
-    raw = sys.stdin.buffer.read(MAX_BYTES + 1)
-    if len(raw) > MAX_BYTES:
-        raise FleetError([LocatedFinding(
-            Finding((), f"standard input holds more than {MAX_BYTES:,} bytes; a fleet file may be at most that",
-                    "check what is piped in"),
-            Position(STDIN_NAME, 1, 1))])
-    return parse_bytes(raw, STDIN_NAME)
+    if os.path.exists("/dev/stdin"):
+        return parse("/dev/stdin", display=STDIN_NAME)
+    return parse_bytes(sys.stdin.buffer.read(MAX_BYTES + 1), STDIN_NAME)  # systems without /dev/stdin
 
 
 def load(run: Run, path: str) -> Plan:
@@ -92,24 +89,32 @@ def versioned(data: dict[str, Any]) -> dict[str, Any]:
     return {"meshfleetVersion": __version__, **data}
 
 
-def problems_json(error: FleetError) -> list[dict[str, Any]]:
-    from meshfleet.errors import format_loc
-
-    return [{
-        "file": p.position.file,
-        "line": p.position.line,
-        "column": p.position.column,
-        "path": format_loc(p.finding.loc),
-        "loc": list(p.finding.loc),
-        "message": p.finding.message,
-        "hint": p.finding.hint,
-    } for p in error.problems]
-
-
 def report(run: Run, error: FleetError) -> None:
     """A fleet's problems on standard error, each at its file:line:column with its fix."""
     run.progress.clear()
     print(terminal.paint_problems(error.render(), run.err), file=sys.stderr)
+
+
+def open_warnings(plan: Plan) -> int:
+    return sum(1 for w in plan.warnings if not w.acknowledged)
+
+
+def refused(run: Run, plan: Plan, *, show: bool = True) -> bool:
+    """Print the plan's warnings on standard error; True when --strict refuses the fleet for them."""
+    from meshfleet.errors import render_findings
+
+    if plan.warnings and show:
+        run.progress.clear()
+        print(terminal.paint_problems(render_findings(plan.warnings), run.err), file=sys.stderr)
+    unacknowledged = open_warnings(plan)
+    if run.args.strict and unacknowledged:
+        if show:
+            many = unacknowledged > 1
+            print(f"meshfleet: --strict: {unacknowledged} warning{'s' if many else ''} not acknowledged; fix "
+                  f"{'them' if many else 'it'}, or acknowledge the code where the fleet means it "
+                  "(acknowledge: [code])", file=sys.stderr)
+        return True
+    return False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -129,13 +134,18 @@ def validate(run: Run) -> int:
                 plan = load(run, path)
             except FleetError as e:
                 failed = True
-                files.append({"file": name, "ok": False, "problems": problems_json(e)})
+                files.append({"file": name, "ok": False, "problems": [f.as_json() for f in e.problems]})
                 if args.format == "text":
                     report(run, e)
                 continue
+            warnings = [w.as_json() for w in plan.warnings]
+            if refused(run, plan, show=args.format == "text"):
+                failed = True
+                files.append({"file": name, "ok": False, "problems": warnings})
+                continue
             applied, derived = _counts(plan)
             files.append({"file": name, "ok": True, "clusters": len(plan.clusters), "applied": applied,
-                          "predicted": derived, "problems": []})
+                          "predicted": derived, "problems": warnings})
             if args.format == "text" and not run.quiet:
                 run.progress.clear()
                 print(f"{name}: ok ({_plural(len(plan.clusters), 'cluster')}, {applied} objects applied, "
@@ -197,6 +207,8 @@ def plan(run: Run) -> int:
     source = display_name(args.fleet)
     with run.progress:
         full = load(run, args.fleet)
+        if refused(run, full):
+            return EXIT_USER
         if args.shards is not None or args.budget is not None:
             run.progress.step(f"packing {_plural(len(full.clusters), 'cluster')} into stacks")
             proposal = shard.propose(full, shards=args.shards, budget=args.budget)
@@ -211,7 +223,8 @@ def plan(run: Run) -> int:
         if args.summary:
             run.progress.done()
             if args.format == "json":
-                write_json(versioned({"fleet": source, "mode": chosen.mode, "clusters": summary_rows(chosen)}))
+                write_json(versioned({"fleet": source, "mode": chosen.mode, "clusters": summary_rows(chosen),
+                                  "warnings": [w.as_json() for w in chosen.warnings]}))
             else:
                 sys.stdout.write(summary_text(chosen, source))
             return EXIT_OK
@@ -232,7 +245,9 @@ def plan(run: Run) -> int:
 
 
 def stream_cluster(plan: Plan, name: str) -> Iterator[str]:
-    """One cluster's applied objects as YAML documents, in the kustomization's order (for kubectl -f -)."""
+    """One cluster's applied objects as YAML documents, in the kustomization's order (for kubectl -f -).
+
+    Objects that would hold a member's kubeconfig carry the annotation naming its source instead."""
     from meshfleet.sinks import layout
 
     cluster = plan.cluster(name)
@@ -250,6 +265,8 @@ def render(run: Run) -> int:
     source = display_name(args.fleet)
     with run.progress:
         plan = load(run, args.fleet)
+        if refused(run, plan):
+            return EXIT_USER
         if args.stdout:
             [name] = args.clusters
             select_clusters(plan, [name], source)
@@ -270,10 +287,13 @@ def render(run: Run) -> int:
             given = Path(args.kubeconfigs_file) if args.kubeconfigs_file else None
             fleet_file = Path.cwd() / "fleet.yaml" if args.fleet == STDIN else Path(args.fleet)
             kubeconfigs = secrets.kubeconfigs_for_render(plan, fleet_file, given)
+        rewrite = gitops.flux_rewrite(plan) if args.gitops == "flux" else None
         run.progress.step(f"rendering {_plural(len(plan.clusters), 'cluster')} into {args.out}")
-        written = write_tree(plan, args.out, extra=extra, kubeconfigs=kubeconfigs)
+        written = write_tree(plan, args.out, extra=extra, kubeconfigs=kubeconfigs, rewrite=rewrite)
     if not run.quiet:
         print(render_summary(source, args.out, written, [c.name for c in plan.clusters]))
+    for note in gitops.notes(plan, args.gitops, args.with_kubeconfigs, source, args.out):
+        print(note, file=sys.stderr)
     return EXIT_OK
 
 
@@ -344,6 +364,7 @@ def diff(run: Run) -> int:
                 report(run, problem)
             return EXIT_USER
         assert new is not None
+        gc.freeze()  # both plans live until exit: keep the cyclic collector from rescanning them while diffing
         if old is None:
             old = Plan(mode=new.mode, clusters=())
         run.progress.step(f"comparing {_plural(max(len(old.clusters), len(new.clusters)), 'cluster')}")
@@ -355,6 +376,8 @@ def diff(run: Run) -> int:
         else:
             out = terminal.paint_diff(compare.text(result, old_name, new_name), run.out)
     sys.stdout.write(out)
+    if args.strict and open_warnings(new):
+        return EXIT_USER
     if args.fail_on_risk and result.risks:
         return EXIT_RISK
     if args.exit_code and result.changed:
@@ -383,6 +406,28 @@ def schema(run: Run) -> int:
     return EXIT_OK
 
 
+def kubeconfig_secret(run: Run) -> int:
+    """The Secret Flux substitutes member kubeconfigs from; never printed to a terminal."""
+    from meshfleet.kube import secrets
+    from meshfleet.sinks import gitops
+    from meshfleet.sinks.yaml_text import dump_yaml
+
+    args = run.args
+    with run.progress:
+        plan = load(run, args.fleet)
+    if not gitops.kubeconfig_holders(plan):
+        raise UsageError(f"{args.fleet}: no object of this fleet holds a member's kubeconfig (no FSM control plane)")
+    if terminal.isatty(sys.stdout):
+        raise UsageError("the Secret holds kubeconfigs, so it is not printed to a terminal; pipe it, e.g. "
+                         f"`meshfleet kubeconfig-secret {args.fleet} | kubectl apply --server-side -f -`")
+    given = Path(args.kubeconfigs_file) if args.kubeconfigs_file else None
+    kubeconfigs = secrets.kubeconfigs_for_render(plan, Path(args.fleet), given)
+    secret = gitops.substitution_secret(gitops.resource_name(Path(args.fleet).stem), kubeconfigs)
+    sys.stdout.write(f"# meshfleet kubeconfig-secret {Path(args.fleet).name}: the values Flux substitutes into "
+                     "its rendered objects\n" + dump_yaml(secret))
+    return EXIT_OK
+
+
 def completion(run: Run) -> int:
     from argcomplete.shell_integration import shellcode
 
@@ -396,5 +441,6 @@ COMMANDS = {
     "render": render,
     "diff": diff,
     "schema": schema,
+    "kubeconfig-secret": kubeconfig_secret,
     "completion": completion,
 }

@@ -52,6 +52,9 @@ def _check_render(command: argparse.ArgumentParser, args: argparse.Namespace) ->
         return
     if not args.repo_url:
         command.error(f"--gitops {args.gitops} needs --repo-url: the repository the engine pulls from")
+    if args.with_kubeconfigs:
+        command.error(f"--with-kubeconfigs writes kubeconfigs into the tree, which --gitops {args.gitops} hands to "
+                      "git; with --gitops flux they come from a Secret instead (meshfleet kubeconfig-secret)")
     from pathlib import Path
 
     from meshfleet.sinks import gitops

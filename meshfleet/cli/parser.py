@@ -108,10 +108,12 @@ def _common(suppress: bool) -> Parser:
     return common
 
 
-def add_check_options(parser: argparse.ArgumentParser) -> None:
+STRICT_HELP = "fail (exit 1) on a warning the fleet does not acknowledge"
+
+
+def add_check_options(parser: argparse.ArgumentParser, strict_help: str = STRICT_HELP) -> None:
     """Options about how strictly a fleet is judged, shared by every command that loads one."""
-    parser.add_argument("--strict", action="store_true",
-                        help="treat warnings about the fleet as problems (exit 1)")
+    parser.add_argument("--strict", action="store_true", help=strict_help)
 
 
 def _format(parser: argparse.ArgumentParser, choices: Sequence[str]) -> None:
@@ -231,7 +233,7 @@ def build_parser() -> Parser:
     d.add_argument("--max-delete-share", type=_share, default=DEFAULT_MAX_DELETE_SHARE, metavar="SHARE",
                    help="flag a cluster losing more than this share of its objects "
                         f"(default: {DEFAULT_MAX_DELETE_SHARE})")
-    add_check_options(d)
+    add_check_options(d, "exit 1 when the new fleet has a warning it does not acknowledge (the diff is printed first)")
 
     s = sub.add_parser(
         "schema", parents=[sub_common], help="print the fleet file's JSON Schema",
@@ -239,6 +241,19 @@ def build_parser() -> Parser:
         epilog=_examples("meshfleet schema --out fleet/schema.json"),
     )
     s.add_argument("--out", metavar="FILE", help="write it to FILE (replaced atomically) instead of standard output")
+
+    k = sub.add_parser(
+        "kubeconfig-secret", parents=[sub_common],
+        help="print the Secret Flux fills FSM Cluster kubeconfigs from (pipe it to kubectl apply -f -)",
+        description="Print the Secret the Flux Kustomizations of `render --gitops flux` substitute the members' "
+                    "kubeconfigs from. It holds kubeconfigs, so it is never printed to a terminal: pipe it.",
+        epilog=_examples("meshfleet kubeconfig-secret fleet/demo.yaml | kubectl apply --server-side -f -",
+                         "meshfleet kubeconfig-secret fleet/prod.yaml --kubeconfigs-file kubeconfigs.yaml | "
+                         "kubectl apply --server-side -f -"),
+    )
+    k.add_argument("fleet", metavar="FLEET", help="a fleet file (YAML)")
+    k.add_argument("--kubeconfigs-file", metavar="FILE",
+                   help="a YAML map cluster -> kubeconfig text for stack-secret clusters")
 
     c = sub.add_parser(
         "completion", parents=[sub_common], help="print the shell completion script for bash, zsh or fish",

@@ -23,7 +23,8 @@ from yaml._yaml import CParser
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
-from meshfleet.errors import Finding, FleetError, Loc, LocatedFinding, Position
+from meshfleet import codes
+from meshfleet.errors import Code, Finding, FleetError, Loc, Position
 
 MAX_BYTES = 1024 * 1024
 """Largest fleet file read. The worst 1 MiB measured (95,000 one-line entries) parses in under two
@@ -154,15 +155,15 @@ class _Composer(CParser, BaseResolver):
         return _PLAIN if kind is ScalarNode and implicit[0] else _NONSPECIFIC
 
 
-def _fail(file: str, line: int, col: int, loc: Loc, message: str, hint: str = "") -> FleetError:
-    return FleetError([LocatedFinding(Finding(loc, message, hint), Position(file, line, col))])
+def _fail(file: str, line: int, col: int, loc: Loc, message: str, hint: str, code: Code) -> FleetError:
+    return FleetError([Finding(loc, message, hint, code=code, position=Position(file, line, col))])
 
 
 def _too_big(file: str, size: int | None) -> FleetError:
     told = f"{size:,} bytes" if size is not None and size > MAX_BYTES else f"more than {MAX_BYTES:,} bytes"
     return _fail(file, 1, 1, (), f"the file is {told}; a fleet file may be at most {MAX_BYTES:,} "
                  f"({MAX_BYTES // 1024 // 1024} MiB)", "split the fleet into several files, or check that this is "
-                 "the right file")
+                 "the right file", codes.FILE_TOO_LARGE)
 
 
 def _size(fh: BinaryIO) -> int | None:
@@ -183,8 +184,8 @@ def parse(path: str | Path, *, display: str | None = None) -> Document:
             if len(raw) > MAX_BYTES:
                 raise _too_big(file, _size(fh))
     except OSError as e:
-        raise _fail(file, 1, 1, (), f"cannot read the file: {e.strerror or type(e).__name__}", "check the path") \
-            from None
+        raise _fail(file, 1, 1, (), f"cannot read the file: {e.strerror or type(e).__name__}", "check the path",
+                    codes.UNREADABLE_FILE) from None
     return parse_bytes(raw, file)
 
 
@@ -202,7 +203,8 @@ def parse_bytes(raw: bytes, file: str) -> Document:
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
-        raise _fail(file, line, col, (), f"byte 0x{raw[e.start]:02x} is not UTF-8", "save the file as UTF-8") from None
+        raise _fail(file, line, col, (), f"byte 0x{raw[e.start]:02x} is not UTF-8", "save the file as UTF-8",
+                    codes.NOT_UTF8) from None
     text = text.removeprefix("\ufeff")
     return parse_text(text, file)
 
@@ -213,13 +215,13 @@ def parse_text(text: str, file: str) -> Document:
     if bad is not None:
         line, col = _line_col(text, bad.start())
         raise _fail(file, line, col, (), f"{_char_kind(bad.group())} U+{ord(bad.group()):04X} in the file",
-                    "remove it; fleet files are plain text")
+                    "remove it; fleet files are plain text", codes.CONTROL_CHARACTER)
     for m in _DIRECTIVE.finditer(text):
         if m.group(1) != YAML_VERSION:
             line, col = _line_col(text, m.start())
             raise _fail(file, line, col, (), f"the file declares YAML {m.group(1) or '(no version)'}; "
                         f"meshfleet reads YAML {YAML_VERSION}, where yes, no, on and off are strings",
-                        f"remove the %YAML line, or write %YAML {YAML_VERSION}")
+                        f"remove the %YAML line, or write %YAML {YAML_VERSION}", codes.YAML_SYNTAX)
 
     try:
         if _may_nest_deeply(text):
@@ -230,12 +232,12 @@ def parse_text(text: str, file: str) -> Document:
     except yaml.reader.ReaderError as e:
         line, col = _line_col(text, e.position)
         raise _fail(file, line, col, (), f"character U+{e.character:04X} cannot appear in YAML",
-                    "remove it; fleet files are plain text") from None
+                    "remove it; fleet files are plain text", codes.CONTROL_CHARACTER) from None
     except yaml.YAMLError as e:
-        raise _fail(file, 1, 1, (), f"YAML error: {_first_line(str(e)) or 'invalid YAML'}", "fix the YAML syntax") \
-            from None
+        raise _fail(file, 1, 1, (), f"YAML error: {_first_line(str(e)) or 'invalid YAML'}", "fix the YAML syntax",
+                    codes.YAML_SYNTAX) from None
     if root is None:
-        raise _fail(file, 1, 1, (), "the file is empty", "write at least `clusters:` with one member")
+        raise _fail(file, 1, 1, (), "the file is empty", "write at least `clusters:` with one member", codes.EMPTY_FILE)
 
     reader = _Reader(file)
     if _MAYBE_ALIAS.search(text):
@@ -244,10 +246,10 @@ def parse_text(text: str, file: str) -> Document:
     if reader.findings:
         raise FleetError(reader.findings)
     if data is None:
-        raise _fail(file, 1, 1, (), "the file is empty", "write at least `clusters:` with one member")
+        raise _fail(file, 1, 1, (), "the file is empty", "write at least `clusters:` with one member", codes.EMPTY_FILE)
     if not isinstance(data, dict):
         raise _fail(file, 1, 1, (), f"the top level is a {kind_of(data)}, not a mapping",
-                    "start with `clusters:` (see fleet/demo.yaml)")
+                    "start with `clusters:` (see fleet/demo.yaml)", codes.NOT_A_MAPPING)
     return Document(file, data, root)
 
 
@@ -285,7 +287,7 @@ def _check_nesting(text: str, file: str) -> None:
             if depth > MAX_DEPTH:
                 line, col = (ev.start_mark.line + 1, ev.start_mark.column + 1) if ev.start_mark else (1, 1)
                 raise _fail(file, line, col, (), f"the document is nested more than {MAX_DEPTH} "
-                            "levels deep", "a fleet file needs a handful of levels; flatten it")
+                            "levels deep", "a fleet file needs a handful of levels; flatten it", codes.TOO_DEEP)
         elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
 
@@ -310,7 +312,7 @@ def _syntax_error(file: str, text: str, e: yaml.MarkedYAMLError) -> FleetError:
         hint = "write each entry as `key: value`, or close the quote or bracket opened above"
     elif "flow" in said:
         hint = "close the bracket opened above, or quote a value that holds '[', ']', '{', '}' or ','"
-    return _fail(file, line, col, (), f"YAML syntax error: {what}", hint)
+    return _fail(file, line, col, (), f"YAML syntax error: {what}", hint, codes.YAML_SYNTAX)
 
 
 def _first_line(text: object) -> str:
@@ -326,10 +328,13 @@ def kind_of(v: object) -> str:
 
 
 class _Malformed(Exception):
-    def __init__(self, message: str, hint: str) -> None:
+    """A scalar that does not read as what it says (code `malformed-value` unless another is given)."""
+
+    def __init__(self, message: str, hint: str, code: Code = codes.MALFORMED_VALUE) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.code = code
 
 
 def _shown(text: str) -> str:
@@ -402,7 +407,7 @@ def _tagged_scalar(tag: str, text: str) -> Any:
         raise _Malformed(f"{_shown(text)} is tagged {_TAG_NAMES[tag]} but is not a "
                          f"{'mapping' if tag == _MAP else 'list'}", "remove the tag")
     raise _Malformed(f"the tag {_tag_name(tag)} is not supported here", "remove the tag: meshfleet reads plain "
-                     "YAML values (strings, numbers, true/false, lists and mappings)")
+                     "YAML values (strings, numbers, true/false, lists and mappings)", codes.UNSUPPORTED_TAG)
 
 
 def _tag_name(tag: str) -> str:
@@ -440,17 +445,17 @@ class _Reader:
 
     def __init__(self, file: str) -> None:
         self.file = file
-        self.findings: list[LocatedFinding] = []
+        self.findings: list[Finding] = []
         self._seen: set[tuple[int, int, str]] = set()
         self._open: set[int] = set()
 
-    def problem(self, node: Node, path: _Trail, message: str, hint: str) -> None:
+    def problem(self, node: Node, path: _Trail, message: str, hint: str, code: Code) -> None:
         m = node.start_mark
         key = (m.line, m.column, message)
         if key not in self._seen:
             self._seen.add(key)
-            self.findings.append(LocatedFinding(Finding(_flat(path), message, hint),
-                                                Position(self.file, m.line + 1, m.column + 1)))
+            self.findings.append(Finding(_flat(path), message, hint, code=code,
+                                         position=Position(self.file, m.line + 1, m.column + 1)))
 
     # --- the graph, before anything is expanded ------------------------------------------------
 
@@ -471,14 +476,15 @@ class _Reader:
                 if size[key] > MAX_NODES:
                     self.problem(node, None, f"the document expands to more than {MAX_NODES:,} values through its "
                                  "aliases (the node here is repeated that often)",
-                                 "remove the aliases that multiply the document")
+                                 "remove the aliases that multiply the document", codes.TOO_MANY_VALUES)
                     raise FleetError(self.findings)
                 continue
             if state.get(key) == 2:
                 continue
             if state.get(key) == 1:
                 self.problem(node, None, "this anchored node contains an alias to itself (a recursive alias)",
-                             "an alias may only refer to a node that is complete where the alias stands")
+                             "an alias may only refer to a node that is complete where the alias stands",
+                             codes.RECURSIVE_ALIAS)
                 raise FleetError(self.findings)
             state[key] = 1
             stack.append((node, True))
@@ -494,18 +500,20 @@ class _Reader:
             return self.scalar(node, path)  # type: ignore[arg-type]
         if depth >= MAX_DEPTH:
             self.problem(node, path, f"the document is nested more than {MAX_DEPTH} levels deep",
-                         "a fleet file needs a handful of levels; flatten it")
+                         "a fleet file needs a handful of levels; flatten it", codes.TOO_DEEP)
             return _BAD
         key = id(node)
         if key in self._open:  # a recursive alias (only reachable when check_graph did not run)
             self.problem(node, path, "this anchored node contains an alias to itself (a recursive alias)",
-                         "an alias may only refer to a node that is complete where the alias stands")
+                         "an alias may only refer to a node that is complete where the alias stands",
+                         codes.RECURSIVE_ALIAS)
             return _BAD
         if node.tag != _NONSPECIFIC and node.tag != (_MAP if cls is MappingNode else _SEQ):
             what = "mapping" if cls is MappingNode else "list"
             message = f"a {what} is tagged {_TAG_NAMES[node.tag]}" if node.tag in _TAG_NAMES else \
                 f"the tag {_tag_name(node.tag)} is not supported here"
-            self.problem(node, path, message, "remove the tag: meshfleet reads plain YAML lists and mappings")
+            self.problem(node, path, message, "remove the tag: meshfleet reads plain YAML lists and mappings",
+                         codes.UNSUPPORTED_TAG)
             return _BAD
         self._open.add(key)
         try:
@@ -522,13 +530,13 @@ class _Reader:
             if type(knode) is not ScalarNode:
                 what = "mapping" if isinstance(knode, MappingNode) else "list"
                 self.problem(knode, path, f"a key here is a {what}; keys are plain strings",
-                             "write the key as a string (`? ` complex keys are not supported)")
+                             "write the key as a string (`? ` complex keys are not supported)", codes.NON_STRING_KEY)
                 continue
             text = knode.value
             if knode.tag == _PLAIN and text == "<<":
                 if merges:
                     self.problem(knode, path, "duplicate key '<<': it is already set above in the same mapping",
-                                 "merge several mappings with one key: `<<: [*first, *second]`")
+                                 "merge several mappings with one key: `<<: [*first, *second]`", codes.DUPLICATE_KEY)
                 merges = [*(merges or ()), (knode, vnode)]
                 continue
             sub = (path, text)
@@ -538,11 +546,11 @@ class _Reader:
             if type(name) is not str:
                 shown = "null" if name is None else str(name).lower() if isinstance(name, bool) else repr(name)
                 self.problem(knode, (path, shown), f"key {shown} is a {kind_of(name)}; keys here are strings",
-                             f'quote the key: "{text}"')
+                             f'quote the key: "{text}"', codes.NON_STRING_KEY)
                 continue
             if name in out:
                 self.problem(knode, sub, f"duplicate key {_shown(name)}: it is already set above in the same "
-                             "mapping", "keep one of the two entries")
+                             "mapping", "keep one of the two entries", codes.DUPLICATE_KEY)
                 continue
             out[name] = self.scalar(vnode, sub) if type(vnode) is ScalarNode else \
                 self.value(vnode, sub, depth + 1)
@@ -555,7 +563,8 @@ class _Reader:
             for source in sources:
                 if not isinstance(source, MappingNode):
                     self.problem(knode, path, "`<<` merges a mapping (an alias such as *common) or a list of them; "
-                                 "this is not a mapping", "point `<<` at an anchored mapping, e.g. `<<: *common`")
+                                 "this is not a mapping", "point `<<` at an anchored mapping, e.g. `<<: *common`",
+                                 codes.BAD_MERGE)
                     continue
                 entries = self.value(source, path, depth)
                 if isinstance(entries, dict):
@@ -575,7 +584,8 @@ class _Reader:
                 else:
                     what = f"the {_char_kind(ch)} U+{ord(ch):04X}"
                     hint = "remove it; values in a fleet file are plain, visible text"
-                self.problem(node, path, f"the value holds {what} (character {i + 1} of {len(text):,})", hint)
+                self.problem(node, path, f"the value holds {what} (character {i + 1} of {len(text):,})", hint,
+                             codes.CONTROL_CHARACTER)
                 return _BAD
         tag = node.tag
         if tag == _PLAIN:
@@ -584,14 +594,14 @@ class _Reader:
             try:
                 return _plain_scalar(text)
             except _Malformed as e:
-                self.problem(node, path, e.message, e.hint)
+                self.problem(node, path, e.message, e.hint, e.code)
                 return _BAD
         if tag == _NONSPECIFIC:
             return text
         try:
             return _tagged_scalar(tag, text)
         except _Malformed as e:
-            self.problem(node, path, e.message, e.hint)
+            self.problem(node, path, e.message, e.hint, e.code)
             return _BAD
 
 

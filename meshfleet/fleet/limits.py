@@ -13,8 +13,11 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from meshfleet import codes
+from meshfleet.core.meshes import MESHES
+from meshfleet.core.meshes.smi import target_name as traffic_target_name
 from meshfleet.errors import Finding, Loc
-from meshfleet.fleet.model import Cluster, Fleet, Selection, Service
+from meshfleet.fleet.model import Fleet, Selection, Service
 
 MAX_OBJECTS = 250_000
 """Objects one fleet may plan (applied and predicted, every cluster): about 2.7 times the largest
@@ -54,9 +57,8 @@ class _Chooser:
         self.mesh = {n: str(c.mesh) for n, c in fleet.clusters.items()}
         self.by_mesh = Counter(self.mesh[m] for m in self.members)
         self._cache: dict[str, list[str]] = {}
-        # What one export makes in a cluster: FSM a ServiceExport and the Ingress it derives (and our
-        # own Ingress for another ingress class), MCS a ServiceExport, Linkerd nothing.
-        self.export_objects = {n: _export_objects(c) for n, c in fleet.clusters.items()}
+        # What one export makes in a cluster: its mesh says (Mesh.export_size).
+        self.export_objects = {n: MESHES[c.mesh].export_size(c) for n, c in fleet.clusters.items()}
 
     def select(self, sel: Selection) -> list[str]:
         if sel.all:
@@ -72,12 +74,6 @@ class _Chooser:
         return sorted({n for n in sel.names or () if n in self.member_set})
 
 
-def _export_objects(cluster: Cluster) -> int:
-    if cluster.mesh == "fsm":
-        return 3 if cluster.gateway is not None and cluster.gateway.ingressClass != "pipy" else 2
-    return 1 if cluster.mesh == "mcs" else 0
-
-
 def estimate(fleet: Fleet) -> Estimate:
     """How many objects and import endpoints planning `fleet` creates, at most, without planning it.
 
@@ -85,7 +81,7 @@ def estimate(fleet: Fleet) -> Estimate:
     and each distinct label selector one pass over the members.
     """
     ch = _Chooser(fleet)
-    fsm_members = ch.by_mesh.get("fsm", 0)
+    enforcing = sum(n for mesh, n in ch.by_mesh.items() if MESHES[mesh].access is not None)
     objects = 2 * len(ch.members)  # MeshConfig patches and control-plane Cluster registrations
     endpoints = imports = 0
     widest: tuple[int, str | None, int, int] = (0, None, 0, 0)
@@ -111,22 +107,20 @@ def estimate(fleet: Fleet) -> Estimate:
             own = Counter(ch.mesh[c] for c in chosen if c in exporter_set)
         svc_imports = svc_endpoints = 0
         for mesh, count in importing.items():
-            sources = exporting.get(mesh, 0)
+            adapter = MESHES[mesh]
+            sources = sum(exporting.get(m, 0) for m in adapter.capabilities.reaches)
             if not sources:
                 continue
-            if mesh == "mcs":  # one ServiceImport per cluster, its own export included; no endpoint list
-                objects += count
-                svc_imports += count
-                continue
-            # Each importer lists every other exporter; an importer that is the only exporter gets nothing.
-            listed = count * sources - own.get(mesh, 0)
-            got = count - (own.get(mesh, 0) if sources == 1 else 0)
-            svc_imports += got
-            if mesh == "linkerd":
-                objects += 2 * listed  # a mirror Service and its Endpoints per exporter
+            if adapter.capabilities.imports_own_export:
+                got, listed = count, count * sources
             else:
-                objects += got * (2 if svc.trafficPolicy is not None else 1)  # the import, its policy
-                svc_endpoints += listed * ports
+                # Each importer lists every other exporter; an importer that is the only exporter gets nothing.
+                listed = count * sources - own.get(mesh, 0)
+                got = count - (own.get(mesh, 0) if sources == 1 else 0)
+            svc_imports += got
+            planned, listed_endpoints = adapter.import_size(got, listed, ports, svc.trafficPolicy is not None)
+            objects += planned
+            svc_endpoints += listed_endpoints
         imports += svc_imports
         endpoints += svc_endpoints
         if svc_endpoints > widest[0]:
@@ -136,7 +130,7 @@ def estimate(fleet: Fleet) -> Estimate:
         target = fleet.services.get(rule.to)
         if target is None:
             continue
-        where = len(ch.select(rule.in_)) if rule.in_ is not None else fsm_members
+        where = len(ch.select(rule.in_)) if rule.in_ is not None else enforcing
         access += where * (1 + len(_accounts(target)))  # an HTTPRouteGroup, a TrafficTarget per account
     objects += access + len(namespaces) * len(ch.members)
     return Estimate(objects=objects, access_objects=access, endpoints=endpoints, imports=imports,
@@ -157,14 +151,16 @@ def size_findings(fleet: Fleet) -> list[Finding]:
         found.append(Finding(widest, f"the fleet would plan {est.endpoints:,} import endpoints (services x importing "
                              "clusters x exporting clusters: each import lists every exporter, per port); a fleet "
                              f"file may plan at most {MAX_ENDPOINTS:,}. The widest service, here, is imported by "
-                             f"{est.widest_importers} clusters from {est.widest_exporters} exporters", split))
+                             f"{est.widest_importers} clusters from {est.widest_exporters} exporters", split,
+                             code=codes.FLEET_TOO_LARGE))
     if est.objects > MAX_OBJECTS:
         rest = est.objects - est.access_objects
         parts = f"{rest:,} for {est.services:,} service{'s' if est.services != 1 else ''} x their importing " \
             f"clusters, {est.access_objects:,} for {len(fleet.access):,} access rules x the clusters they hold in"
         where: Loc = ("access",) if est.access_objects > rest else ("services",)
         found.append(Finding(where, f"the fleet would plan about {est.objects:,} objects ({parts}); a fleet file may "
-                             f"plan at most {MAX_OBJECTS:,}", split_access if where == ("access",) else split))
+                             f"plan at most {MAX_OBJECTS:,}", split_access if where == ("access",) else split,
+                             code=codes.FLEET_TOO_LARGE))
     return found
 
 
@@ -173,11 +169,6 @@ def _accounts(svc: Service) -> set[str]:
     found = {svc.serviceAccount, *svc.localServiceAccounts.values()}
     found.update(o.serviceAccount for o in svc.overrides if o.serviceAccount is not None)
     return found
-
-
-def traffic_target_name(rule: str, account: str) -> str:
-    """The TrafficTarget meshfleet writes for an access rule and one service account of its service."""
-    return f"{rule}-{'any' if account == '*' else account}"
 
 
 def rendered_file_name(kind: str, namespace: str, name: str, *, predicted: bool = False) -> str:
@@ -201,12 +192,13 @@ def derived_name_findings(fleet: Fleet) -> list[Finding]:
                 found.append(Finding(("access", rule_name), f"the TrafficTarget name {_short(name)} (rule "
                                      f"{rule_name!r} and the service account at {where}) is {len(name)} characters; "
                                      f"Kubernetes allows {OBJECT_NAME_MAX}",
-                                     "shorten the rule name or the service account"))
+                                     "shorten the rule name or the service account", code=codes.DERIVED_NAME_INVALID))
             elif len(file_name.encode()) > FILE_NAME_MAX:
                 found.append(Finding(("access", rule_name), f"the TrafficTarget {_short(name)} (rule {rule_name!r} "
                                      f"and the service account at {where}) would be rendered to a file name of "
                                      f"{len(file_name.encode())} bytes; file systems allow {FILE_NAME_MAX}",
-                                     "shorten the rule name, the service account or the namespace"))
+                                     "shorten the rule name, the service account or the namespace",
+                                     code=codes.DERIVED_NAME_INVALID))
     return found
 
 

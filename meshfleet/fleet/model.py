@@ -146,6 +146,12 @@ PathTemplate = Annotated[str, AfterValidator(_path_template),
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
 Locality = Annotated[str, AfterValidator(lambda v: names.dns_label(v, "region/zone/group")),
                      _schema(f"^{_JS_LABEL}$")]
+FindingCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", examples=["failover-unordered"])]
+
+
+def _acknowledge() -> Any:
+    return Field(default_factory=list, description="Warning codes meant here: shown as acknowledged, "
+                 "they do not fail --strict. A code that matches no warning here is itself a warning.")
 
 
 class Strict(BaseModel):
@@ -361,6 +367,7 @@ class Cluster(Strict):
                     "stack secret meshfleet:kubeconfigs.<cluster>). A kubeconfig is never written in the fleet file.",
         examples=[{"from": "context", "context": "k3d-cluster-1"}, {"from": "stack-secret"}],
     )
+    acknowledge: list[FindingCode] = _acknowledge()
     formerNames: list[ClusterName] = Field(
         default_factory=list,
         description="Names this cluster had before; Pulumi keeps its resources' addresses through aliases.",
@@ -553,6 +560,7 @@ class Service(Strict):
                                                 "clusters get: lbType, targets and weights.")
     overrides: list[Override] = Field(default_factory=list, description="Settings that differ in some clusters "
                                       "(another path in one region, other weights in another).")
+    acknowledge: list[FindingCode] = _acknowledge()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -602,6 +610,7 @@ class AccessRule(Strict):
         default_factory=lambda: [HttpMatch(name="all")],
         description="The requests the grant lets through (default one match `all`: any path, any method).",
     )
+    acknowledge: list[FindingCode] = _acknowledge()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -628,6 +637,9 @@ class Fleet(Strict):
         default_factory=dict,
         description="Access rules by name: which service accounts may call which service, in which clusters "
                     "(meshfleet derives an HTTPRouteGroup and SMI TrafficTargets from each).",
+    )
+    acknowledge: list[FindingCode] = Field(
+        default_factory=list, description="Warning codes meant everywhere in the fleet (see each entry's acknowledge)."
     )
 
     @field_validator("clusters")

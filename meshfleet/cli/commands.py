@@ -408,6 +408,7 @@ def schema(run: Run) -> int:
 
 def kubeconfig_secret(run: Run) -> int:
     """The Secret Flux substitutes member kubeconfigs from; never printed to a terminal."""
+    from meshfleet.errors import InputError
     from meshfleet.kube import secrets
     from meshfleet.sinks import gitops
     from meshfleet.sinks.yaml_text import dump_yaml
@@ -416,9 +417,9 @@ def kubeconfig_secret(run: Run) -> int:
     with run.progress:
         plan = load(run, args.fleet)
     if not gitops.kubeconfig_holders(plan):
-        raise UsageError(f"{args.fleet}: no object of this fleet holds a member's kubeconfig (no FSM control plane)")
+        raise InputError(f"{args.fleet}: no object of this fleet holds a member's kubeconfig (no FSM control plane)")
     if terminal.isatty(sys.stdout):
-        raise UsageError("the Secret holds kubeconfigs, so it is not printed to a terminal; pipe it, e.g. "
+        raise InputError("the Secret holds kubeconfigs, so it is not printed to a terminal; pipe it, e.g. "
                          f"`meshfleet kubeconfig-secret {args.fleet} | kubectl apply --server-side -f -`")
     given = Path(args.kubeconfigs_file) if args.kubeconfigs_file else None
     kubeconfigs = secrets.kubeconfigs_for_render(plan, Path(args.fleet), given)

@@ -18,7 +18,7 @@ from tests.conftest import ROOT, run_cli
 
 DEMO = "fleet/demo.yaml"
 STANDALONE = "fleet/demo-standalone.yaml"
-COMMANDS = ("validate", "plan", "render", "diff", "schema", "completion")
+COMMANDS = ("validate", "plan", "render", "diff", "schema", "kubeconfig-secret", "completion")
 
 
 def stdin_cli(*args: str, data: bytes) -> subprocess.CompletedProcess[bytes]:
@@ -40,7 +40,7 @@ def test_bare_meshfleet_prints_help_and_succeeds() -> None:
     assert result.code == 0, result
     assert result.out.startswith("usage: meshfleet")
     for command in COMMANDS:
-        assert f"    {command} " in result.out
+        assert re.search(rf"^    {command}\b", result.out, re.M), command
     assert "examples:" in result.out and "exit codes:" in result.out
 
 
@@ -177,7 +177,8 @@ def test_dash_reads_the_fleet_from_standard_input() -> None:
 def test_problems_on_standard_input_are_named_stdin() -> None:
     broken = stdin_cli("validate", "-", data=(ROOT / "tests/cases/broken/unknown-key.yaml").read_bytes())
     assert broken.returncode == 1
-    assert re.search(r"^<stdin>:7:5: clusters\.c3\.gatway: unknown key", broken.stderr.decode(), re.M)
+    assert re.search(r"^<stdin>:7:5: error\[unknown-key\]: clusters\.c3\.gatway: unknown key", broken.stderr.decode(),
+                     re.M)
     empty = stdin_cli("validate", "-", data=b"")
     assert empty.returncode == 1 and b"<stdin>:1:1: " in empty.stderr
 
@@ -207,10 +208,13 @@ def test_validate_json_lists_every_file_and_problem() -> None:
     assert data["ok"] is False
     ok, broken = data["files"]
     assert ok == {"file": DEMO, "ok": True, "clusters": 4, "applied": 12, "predicted": 11, "problems": []}
-    assert [(p["line"], p["column"], p["path"]) for p in broken["problems"]] == [
-        (5, 37, "clusters.c2.gateway.port"), (7, 5, "clusters.c3.gatway")]
-    assert broken["problems"][1]["loc"] == ["clusters", "c3", "gatway"]
-    assert "did you mean 'gateway'?" in broken["problems"][1]["hint"]
+    assert [(p["line"], p["column"], p["key"], p["code"]) for p in broken["problems"]] == [
+        (5, 37, "clusters.c2.gateway.port", "wrong-type"), (7, 5, "clusters.c3.gatway", "unknown-key")]
+    assert all(p["severity"] == "error" and p["file"] == broken["file"] for p in broken["problems"])
+    assert "did you mean 'gateway'?" in broken["problems"][1]["fix"]
+    warned = json.loads(run_cli("validate", "-o", "json", "fleet/prod.yaml").out)["files"][0]
+    assert warned["ok"] is True and [w["code"] for w in warned["problems"]] == ["failover-unordered"]
+    assert warned["problems"][0]["acknowledged"] is True
 
 
 def test_plan_cluster_shows_only_that_cluster() -> None:

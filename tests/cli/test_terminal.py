@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import pty
+import re
 import subprocess
 import sys
 
@@ -60,18 +61,21 @@ def test_progress_is_shown_on_a_terminal_and_erased(args: list[str], step: str, 
     code, terminal_text, out = run_on_pty(*args)
     assert code == 0, terminal_text
     assert step in terminal_text and "reading " in terminal_text
-    assert terminal_text.endswith("\r\x1b[K"), "the progress line is erased before the command ends"
+    last_draw = max(m.end() for m in re.finditer(r"\(\d+\.\ds\)", terminal_text))
+    assert terminal_text[last_draw:].startswith("\r\x1b[K"), "the progress line is erased before anything else"
     assert out and "\r" not in out and ESC not in out, "standard output stays plain"
 
 
 def test_no_progress_when_standard_error_is_not_a_terminal() -> None:
     result = run_cli("plan", "fleet/prod.yaml", "--summary")
-    assert result.code == 0 and result.err == ""
+    assert result.code == 0 and "\r" not in result.err and ESC not in result.err
+    assert result.err.startswith("1 warning (1 acknowledged) in the fleet:"), "warnings are reported, not progress"
+    assert run_cli("render", "fleet/mixed.yaml", "--cluster", "fsm-eu", "--stdout").err == ""
 
 
 def test_quiet_silences_progress_on_a_terminal() -> None:
-    code, terminal_text, out = run_on_pty("plan", "fleet/prod.yaml", "--summary", "--quiet")
-    assert code == 0 and terminal_text == "" and out.startswith("fleet/prod.yaml: 6 clusters")
+    code, terminal_text, out = run_on_pty("plan", "fleet/mixed.yaml", "--summary", "--quiet")
+    assert code == 0 and terminal_text == "" and out.startswith("fleet/mixed.yaml: 7 clusters")
     code, terminal_text, out = run_on_pty("validate", DEMO, "-q")
     assert code == 0 and terminal_text == "" and out == ""
 
@@ -105,8 +109,6 @@ def test_colour_only_adds_escapes() -> None:
 
 
 def terminal_strip(text: str) -> str:
-    import re
-
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 

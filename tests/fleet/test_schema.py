@@ -140,7 +140,7 @@ def test_names_validate_refuses_for_their_pattern_the_schema_refuses_too() -> No
         try:
             load_plan(case)
         except FleetError as e:
-            refused = [p.finding.loc for p in e.problems if any(r in p.finding.message for r in NAME_RULES)]
+            refused = [p.loc for p in e.problems if any(r in p.message for r in NAME_RULES)]
         else:
             continue
         if not refused:

@@ -354,12 +354,13 @@ class Cluster(Strict):
     )
     gateway: Gateway | None = Field(default=None, description="The cluster's ingress gateway as other clusters "
                                     "reach it; a cluster that exports a service needs one.")
-    fsm: FsmSettings = Field(default_factory=FsmSettings, description="FSM's namespace, MeshConfig and permissive "
-                             "mode in this cluster (mesh: fsm).")
-    linkerd: LinkerdSettings = Field(default_factory=LinkerdSettings, description="How consumers reach this "
-                                     "cluster's Linkerd multicluster gateway (mesh: linkerd).")
-    mcs: McsSettings = Field(default_factory=McsSettings, description="The MCS API version this cluster's "
-                             "implementation reads (mesh: mcs).")
+    fsm: FsmSettings = Field(default_factory=FsmSettings, title="FSM settings",
+                             description="FSM's namespace, MeshConfig and permissive mode in this cluster (mesh: fsm).")
+    linkerd: LinkerdSettings = Field(default_factory=LinkerdSettings, title="Linkerd settings",
+                                     description="How consumers reach this cluster's Linkerd multicluster gateway "
+                                                 "(mesh: linkerd).")
+    mcs: McsSettings = Field(default_factory=McsSettings, title="MCS API settings",
+                             description="The MCS API version this cluster's implementation reads (mesh: mcs).")
     kubeconfig: KubeconfigSource = Field(
         default_factory=lambda: KubeconfigFromStackSecret.model_validate({"from": "stack-secret"}),
         description="Where the cluster's kubeconfig comes from: `{from: context, context: NAME}` (a context of "

@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from meshfleet import codes
 from meshfleet.errors import Code, Finding, FleetError, Loc
 from meshfleet.fleet.document import MAX_BYTES, Budget, Document, parse_manifests_bytes
 from meshfleet.fleet.model import Fleet
 from meshfleet.fleet.resources import MANIFEST_SUFFIXES, IncludedObject, manifest_loc
+
+if TYPE_CHECKING:
+    import subprocess
 
 MAX_FILES = 500
 """Manifest files one fleet may read: enough for a directory per team; a bound on work for a small fleet file."""
@@ -105,6 +107,8 @@ class GitFiles:
     _cache: dict[str, Kind] = field(default_factory=dict)
 
     def _git(self, *args: str) -> subprocess.CompletedProcess[bytes]:
+        import subprocess  # only `diff --base` reads from git: the other commands never load it
+
         return subprocess.run(["git", *args], cwd=self.where, capture_output=True)
 
     def kind(self, rel: str) -> Kind:

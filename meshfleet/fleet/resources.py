@@ -88,9 +88,12 @@ Replicas = Annotated[int, Field(ge=0, le=REPLICAS_MAX)]
 class ObjectRef(_Strict):
     """Which object of a resource a setting is about (needed when the resource holds several objects)."""
 
-    kind: Kind
-    name: Annotated[str, Field(min_length=1)]
-    namespace: Annotated[str, AfterValidator(lambda v: names.dns_label(v, "namespace"))] | None = None
+    kind: Kind = Field(description="The object's kind, as its template writes it.", examples=["Deployment"])
+    name: Annotated[str, Field(min_length=1)] = Field(
+        description="The object's name as its template writes it, placeholders included.",
+        examples=["httpbin", "httpbin-{cluster}"])
+    namespace: Annotated[str, AfterValidator(lambda v: names.dns_label(v, "namespace"))] | None = Field(
+        default=None, description="The object's namespace, when two objects of the resource share kind and name.")
 
     def shown(self) -> str:
         return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
@@ -99,9 +102,12 @@ class ObjectRef(_Strict):
 class PatchOperation(_Strict):
     """One of KubeFed's `clusterOverrides`: a JSON-patch operation (add, replace, remove) at a path."""
 
-    op: Literal["add", "replace", "remove"] = Field(default="replace", description="KubeFed's default: replace.")
-    path: JsonPointer
-    value: Any = Field(default=None, description="The new value (add, replace); remove takes none.")
+    op: Literal["add", "replace", "remove"] = Field(
+        default="replace", description="`replace` a value the object has (KubeFed's default), `add` a key or list "
+        "item under a parent it has (`-` appends to a list), or `remove` what it has.")
+    path: JsonPointer = Field(description="A JSON pointer into the object, from its root (`~1` for '/' in a key).",
+                              examples=["/spec/replicas", "/metadata/annotations/example.com~1team"])
+    value: Any = Field(default=None, description="The new value (add, replace); remove takes none.", examples=[3])
 
     @model_validator(mode="after")
     def _value_fits_op(self) -> PatchOperation:
@@ -138,7 +144,8 @@ PlainMapping = Annotated[dict[str, Any], AfterValidator(_plain_mapping)]
 class ResourceOverride(_Strict):
     """Per-cluster variation of a resource's objects (KubeFed's `overrides`), for the clusters selected."""
 
-    clusters: ClusterSelection = Field(description="The clusters it applies to: names, `all`, or a label selector.")
+    clusters: ClusterSelection = Field(description="The clusters it applies to, among those the resource is placed "
+                                       "in: names, `all`, or a label selector.")
     object: ObjectRef | None = Field(
         default=None, description="The object it changes; may be left out when the resource holds one object.")
     patch: Annotated[list[PatchOperation], Field(min_length=1)] | None = Field(
@@ -157,9 +164,10 @@ class ResourceOverride(_Strict):
 class ReplicaPreference(_Strict):
     """One cluster's share of a scheduled workload (KubeFed's ClusterPreferences)."""
 
-    weight: Annotated[int, Field(ge=0, le=REPLICAS_MAX)] = 1
-    minReplicas: Replicas = 0
-    maxReplicas: Replicas | None = None
+    weight: Annotated[int, Field(ge=0, le=REPLICAS_MAX)] = Field(
+        default=1, description="The cluster's share of the replicas beyond the minimums (0: its minimum only).")
+    minReplicas: Replicas = Field(default=0, description="Replicas the cluster gets first, whatever the weights.")
+    maxReplicas: Replicas | None = Field(default=None, description="Replicas the cluster never goes over.")
 
     @model_validator(mode="after")
     def _min_under_max(self) -> ReplicaPreference:
@@ -171,7 +179,7 @@ class ReplicaPreference(_Strict):
 class ReplicaScheduling(_Strict):
     """KubeFed's ReplicaSchedulingPreference: a total split over the placed clusters by weight."""
 
-    totalReplicas: Replicas
+    totalReplicas: Replicas = Field(description="The replicas to split over the placed clusters.", examples=[6])
     object: ObjectRef | None = Field(
         default=None, description="The Deployment or StatefulSet; may be left out when the resource has one.")
     clusters: dict[Annotated[str, AfterValidator(_cluster_or_default)], ReplicaPreference] = Field(
@@ -199,8 +207,10 @@ class Resource(_Strict):
         default=None, description="The namespace of objects that name none (as `kubectl apply -n`).")
     createNamespace: bool = Field(
         default=False, description="Create the objects' namespaces, put in the cluster's mesh (kept on delete).")
-    overrides: list[ResourceOverride] = Field(default_factory=list)
-    replicaScheduling: ReplicaScheduling | None = None
+    overrides: list[ResourceOverride] = Field(
+        default_factory=list, description="Per-cluster changes of the objects, applied in this order.")
+    replicaScheduling: ReplicaScheduling | None = Field(
+        default=None, description="Split a Deployment's (StatefulSet's, ReplicaSet's) replicas over the placement.")
 
     @model_validator(mode="after")
     def _one_source(self) -> Resource:

@@ -326,7 +326,7 @@ def _base_plan(run: Run, path: str, base: str) -> tuple[Plan | None, str]:
         return None, f"{name} (absent)"
     run.progress.step(f"checking and planning {name}")
     # The resources' manifest files as they were at the same commit.
-    manifests = GitFiles(Path(path).resolve().parent, found.commit, str(Path(path).parent))
+    manifests = GitFiles(Path(path).resolve().parent, found.commit, str(Path(path).parent), label=base)
     return plan_document(parse_bytes(found.content, name), manifests), name
 
 

@@ -199,11 +199,14 @@ class _Planner:
     def _place(self) -> None:
         """The resources' objects, each once: an object meshfleet plans itself is refused at the resource."""
         objects = self.ctx.objects
+        if not any(self.topo.placed.values()):
+            return
+        planned: dict[tuple[str, tuple[str, str, str, str]], Loc] = {
+            (c, (oid.api_version.rpartition("/")[0], oid.kind, oid.namespace, oid.name)): loc
+            for (c, oid), loc in objects.origin.items()}
         for cluster, placed in sorted(self.topo.placed.items()):
-            planned = {(oid.api_version.rpartition("/")[0], oid.kind, oid.namespace, oid.name): loc
-                       for (c, oid), loc in objects.origin.items() if c == cluster}
             for o in placed:
-                origin = planned.get(o.identity)
+                origin = planned.get((cluster, o.identity))
                 if origin is not None:
                     what = f"{o.kind} {o.namespace + '/' if o.namespace else ''}{o.name}"
                     hint = "remove it from the template: meshfleet creates the namespace (createNamespace) and puts " \
@@ -217,6 +220,8 @@ class _Planner:
 def _ordered(objects: list[PlannedObject]) -> list[PlannedObject]:
     """Each object's `after` cut to the applied objects of its cluster, and a sync wave for Argo CD where
     it has any (one more than the latest object it waits for)."""
+    if not any(o.after for o in objects):
+        return objects
     applied = {o.id: o for o in objects if o.role == "applied"}
     waves: dict[ObjectId, int] = {}
 

@@ -592,7 +592,9 @@ class _Reader:
                 size[key] = 1 + sum(size[id(c)] for c in _children(node))
                 state[key] = 2
                 if size[key] > bound:
-                    self.problem(node, None, f"the document expands to more than {bound:,} values through its "
+                    told = f"{bound:,} values" if bound == MAX_NODES else f"the {bound:,} values left of the " \
+                        f"{MAX_NODES:,} a fleet's manifest files may expand to together"
+                    self.problem(node, None, f"the document expands to more than {told} through its "
                                  "aliases (the node here is repeated that often)",
                                  "remove the aliases that multiply the document", codes.TOO_MANY_VALUES)
                     raise FleetError(self.findings)

@@ -104,6 +104,8 @@ class GitFiles:
     """The fleet file's directory in the work tree (git runs there)."""
     rev: str
     shown_root: str
+    label: str = ""
+    """How findings name the revision (default: `rev`), e.g. the branch the user gave."""
     _cache: dict[str, Kind] = field(default_factory=dict)
 
     def _git(self, *args: str) -> subprocess.CompletedProcess[bytes]:
@@ -132,7 +134,7 @@ class GitFiles:
 
     def display(self, rel: str) -> str:
         shown = str(PurePosixPath(self.shown_root) / rel) if self.shown_root not in ("", ".") else rel
-        return f"{shown}@{self.rev}"
+        return f"{shown}@{self.label or self.rev}"
 
 
 @dataclass(frozen=True)
@@ -170,8 +172,16 @@ class _Reading:
             return []
         if kind == "file":
             return [rel]
-        found = [f"{rel.rstrip('/')}/{name}" for name in self.files.listing(rel) if name.endswith(MANIFEST_SUFFIXES)]
-        found = [f for f in found if self.files.kind(f) == "file"]
+        found = []
+        for name in self.files.listing(rel):
+            path = f"{rel.rstrip('/')}/{name}"
+            kind = self.files.kind(path) if name.endswith(MANIFEST_SUFFIXES) else "dir"
+            if kind == "file":
+                found.append(path)
+            elif kind == "other":
+                self.problem(loc, f"{path!r} is not a regular file inside the fleet file's directory (a symbolic "
+                             "link leading out of it, a device or a pipe)",
+                             "keep manifests as plain files beside or below the fleet file", codes.UNREADABLE_FILE)
         if not found:
             self.problem(loc, f"the directory {rel!r} holds no manifest file ({', '.join(MANIFEST_SUFFIXES)})",
                          "put the objects' files in it, or name the files", codes.UNREADABLE_FILE)

@@ -143,3 +143,13 @@ def test_diff_base_reads_the_manifests_as_they_were_at_the_revision(tmp_path: Pa
     (tmp_path / "m" / "app.yaml").write_text(CONFIG.format(name="back"))
     assert main(["diff", str(fleet), "--base", "HEAD"]) == 1
     assert "no file or directory 'm' beside the fleet file" in capsys.readouterr().err
+
+
+def test_a_symbolic_link_leading_out_of_a_manifest_directory_is_named(tmp_path: Path) -> None:
+    root = tmp_path / "fleet"
+    (root / "app").mkdir(parents=True)
+    (root / "app" / "a.yaml").write_text(CONFIG.format(name="a"))
+    (tmp_path / "secret.yaml").write_text(CONFIG.format(name="secret"))
+    (root / "app" / "b.yaml").symlink_to(tmp_path / "secret.yaml")
+    out = problems(write_fleet(root, "app"))
+    assert "'app/b.yaml' is not a regular file inside the fleet file's directory" in out

@@ -210,6 +210,47 @@ class Gateway(Strict):
     ip: Annotated[str, AfterValidator(_ip)] | None = None
     port: PortNumber = 80
     ingressClass: ObjectName = "pipy"
+    tls: bool = Field(default=False, description="The port is a TLS listener (FSM's sidecars reach a gateway in "
+                      "plain HTTP, so an FSM member's gateway must not be one).")
+
+
+FSM_RELEASE = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?(?:-[0-9A-Za-z.-]+)?")
+FSM_OLDEST = (1, 2)
+"""The oldest FSM release meshfleet writes for: v1.2 (group flomesh.io), the seeds' walkthroughs."""
+
+
+def fsm_release(version: str) -> tuple[int, int]:
+    """The (major, minor) of an FSM version as written ("v1.2.9", "1.3", "v1.4.0-rc.1")."""
+    m = FSM_RELEASE.fullmatch(version)
+    if m is None:
+        raise ValueError(f"FSM version {version!r} is not a release like v1.2.9 or 1.3")
+    return int(m.group(1)), int(m.group(2))
+
+
+def _fsm_version(v: str) -> str:
+    if fsm_release(v) < FSM_OLDEST:
+        raise ValueError(f"FSM {v} is older than v1.2, which meshfleet does not write for; upgrade the cluster to "
+                         "v1.2 or later")
+    return v
+
+
+FsmVersion = Annotated[str, AfterValidator(_fsm_version)]
+
+
+def _dns_server(v: str) -> str:
+    try:
+        ipaddress.ip_address(v)
+    except ValueError:
+        raise ValueError(f"{v!r} is not an IP address; give the cluster DNS service's ClusterIP") from None
+    return v
+
+
+class LocalDnsProxy(Strict):
+    """FSM's local DNS proxy, which lets a consumer resolve a service it only imports."""
+
+    primaryUpstream: Annotated[str, AfterValidator(_dns_server)] = Field(
+        description="The cluster DNS service's IP (kube-dns), where the proxy forwards every other lookup.")
+    secondaryUpstream: Annotated[str, AfterValidator(_dns_server)] | None = None
 
 
 class FsmSettings(Strict):
@@ -219,6 +260,20 @@ class FsmSettings(Strict):
         default=None,
         description="Set spec.traffic.enablePermissiveTrafficPolicyMode; leave out to keep what is installed.",
     )
+    version: FsmVersion | None = Field(
+        default=None, description="The FSM release the cluster runs (v1.2.9, 1.3...): v1.2.x serves the "
+        "multicluster kinds as flomesh.io, v1.3.0 and later as multicluster.flomesh.io. Default: the fleet's "
+        "fsm.version, else v1.3 or later.")
+    localDNSProxy: LocalDnsProxy | None = Field(
+        default=None, description="Turn FSM's local DNS proxy on in the MeshConfig, forwarding to these upstreams; "
+        "leave out to keep what is installed (Helm fsm.localDNSProxy).")
+
+
+class FleetFsm(Strict):
+    """What every FSM cluster of the fleet shares unless its own `fsm` says otherwise."""
+
+    version: FsmVersion | None = Field(default=None, description="The FSM release of every FSM cluster that "
+                                       "does not name its own (clusters.<name>.fsm.version).")
 
 
 class KubeconfigFromStackSecret(Strict):
@@ -306,10 +361,27 @@ class Port(Strict):
     appProtocol: Annotated[str, AfterValidator(lambda v: names.qualified_name(v, "appProtocol"))] | None = None
 
 
+REWRITE_PLACEHOLDERS = ("cluster", "namespace", "name")
+
+
+def _rewrite_placeholders(v: str) -> str:
+    # One pathRewrite serves every exported port of the export, so {port} has no single value.
+    if "{port}" in v:
+        allowed = ", ".join("{" + p + "}" for p in REWRITE_PLACEHOLDERS)
+        raise ValueError(f"pathRewrite {v!r} uses {{port}}, but one rewrite serves every exported port; use {allowed}")
+    return v
+
+
 class PathRewrite(Strict):
+    """The rewrite FSM's pipy ingress applies to the path: `from` is a regular expression, `to` its replacement.
+
+    `{cluster}`, `{namespace}` and `{name}` are expanded per exporter as in `path` (escaped in `from`).
+    """
+
     from_: Annotated[str, Field(min_length=1, alias="from"),
-                     AfterValidator(lambda v: names.regex(v, "pathRewrite.from"))]
-    to: Annotated[str, Field(min_length=1)]
+                     AfterValidator(lambda v: names.regex(v, "pathRewrite.from")),
+                     AfterValidator(_rewrite_placeholders)]
+    to: Annotated[str, Field(min_length=1), AfterValidator(_rewrite_placeholders)]
 
 
 LoadBalancer = Literal["RoundRobinLoadBalancer", "HashingLoadBalancer", "LeastWorkLoadBalancer"]
@@ -446,6 +518,7 @@ class Fleet(Strict):
     clusters: Annotated[dict[ClusterName, Cluster], Field(min_length=1)]
     services: dict[ServiceRef, Service] = Field(default_factory=dict)
     access: dict[ObjectName, AccessRule] = Field(default_factory=dict)
+    fsm: FleetFsm = Field(default_factory=FleetFsm, description="Settings every FSM cluster shares.")
     acknowledge: list[FindingCode] = Field(
         default_factory=list, description="Warning codes meant everywhere in the fleet (see each entry's acknowledge)."
     )

@@ -186,7 +186,8 @@ class MeshSettingsView:
     local_dns_proxy: str | None = None
     """The mesh's DNS proxy is on, forwarding to this upstream (None: left as installed)."""
     api_group: str | None = None
-    """The API group the member's mesh serves its multicluster kinds in, where releases differ."""
+    """The API group the member's mesh serves its multicluster kinds in, for meshes whose releases differ
+    in it (None: the mesh has one)."""
 
 
 @dataclass(frozen=True)

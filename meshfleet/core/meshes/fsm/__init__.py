@@ -9,7 +9,10 @@ FSM runs in two modes. With a control-plane cluster (`controlPlane:`) meshfleet 
 there (`Cluster`) and predicts the ServiceImports FSM derives. Without one, meshfleet is the control
 plane: it applies those ServiceImports itself and each member's clusterSet identity.
 
-Facts: ../shared/reference/fsm-multicluster.md (fields) and fsm-runtime-semantics.md (behaviour).
+The adapter is here; beside it: `versions` (the API group each FSM release serves), `policies` (what
+a traffic policy may say), `traps` (where FSM does something else than the fleet file reads as) and
+`codes` (their finding codes). Facts: ../shared/reference/fsm-multicluster.md (fields) and
+fsm-runtime-semantics.md (behaviour), each rule citing FSM's source by file and line.
 """
 
 from __future__ import annotations
@@ -26,23 +29,14 @@ from meshfleet.core.meshes.base import (
     port_views,
     require_gateway_ips,
 )
-from meshfleet.core.meshes.fsm import traps, versions
+from meshfleet.core.meshes.fsm import policies, traps, versions
 from meshfleet.core.meshes.fsm.codes import (
     CODES,
     CONTROL_PLANE_MESH,
     DUPLICATE_EXPORT_PATH,
     FAILOVER_UNORDERED,
-    FAILOVER_WITHOUT_TARGET,
     IMPORTERS_NOT_RESTRICTABLE,
-    LOCALITY_IGNORES_TARGETS,
-    LOCALITY_TARGETS,
     MEMBER_WITHOUT_GATEWAY,
-    MISSING_WEIGHT,
-    NEGATIVE_WEIGHT,
-    TARGET_LISTED_TWICE,
-    TARGET_NOT_EXPORTER,
-    WEIGHT_WITHOUT_ACTIVE_ACTIVE,
-    ZERO_WEIGHT,
 )
 from meshfleet.core.meshes.fsm.versions import MESHCONFIG_API, api_version
 from meshfleet.core.objects import PATCH_ANNOTATIONS, PlannedObject, Role, split
@@ -114,69 +108,7 @@ class Fsm(Mesh):
 
     def check_policy(self, checks: Checks, svc: ServiceTopology, consumer: str, policy: PolicySettings) -> None:
         exporters = [e for e in svc.exporters if checks.mesh(e) in self.capabilities.reaches]
-        if policy.targets is not None:
-            for i, t in enumerate(policy.targets):
-                tloc = (*policy.targets_loc, i)
-                if checks.cluster_ref(t.cluster, (*tloc, "cluster"), "be a traffic target") and \
-                        t.cluster not in exporters:
-                    what = "does not export" if t.cluster not in svc.exporters else \
-                        f"runs {checks.mesh(t.cluster)}, so {self.title} consumers cannot reach its export of"
-                    checks.problem((*tloc, "cluster"), f"traffic target {t.cluster!r} {what} {svc.ref}",
-                                   f"use an {self.title} exporter: {', '.join(exporters) or '(none)'}",
-                                   TARGET_NOT_EXPORTER)
-                if t.weight is not None and t.weight < 0:
-                    checks.problem((*tloc, "weight"), f"weight {t.weight} is negative",
-                                   "use a weight of 1 or more, or remove the target to drain it", NEGATIVE_WEIGHT)
-                if t.weight is not None and policy.lb_type != "ActiveActive":
-                    checks.problem((*tloc, "weight"), f"weights only apply to ActiveActive, not {policy.lb_type}",
-                                   "remove the weight, or use lbType: ActiveActive", WEIGHT_WITHOUT_ACTIVE_ACTIVE)
-            if len({t.cluster for t in policy.targets}) != len(policy.targets):
-                checks.problem(policy.targets_loc, "a traffic target is listed twice", "list each cluster once",
-                               TARGET_LISTED_TWICE)
-            if policy.lb_type == "ActiveActive":
-                self._check_weights(checks, svc, policy)
-        effective = policy.effective(consumer)
-        if policy.lb_type == "Locality" and effective is not None and len(effective) > 1:
-            checks.problem(policy.targets_loc, f"Locality takes at most one target; {consumer} would get "
-                           f"{len(effective)}", "keep one target, or use FailOver or ActiveActive", LOCALITY_TARGETS)
-        elif policy.lb_type == "Locality" and effective:
-            # No policy and Locality alike ignore imports, targets included (traffic_policy.go:19-25;
-            # service_import.go:21,90,185).
-            written = ", ".join(t.cluster for t in policy.targets or ())
-            checks.problem(policy.targets_loc, f"FSM's Locality ignores targets and imports: each consumer of "
-                           f"{svc.ref} calls only its own copy, never {written}",
-                           f"to call {written} when the local copy fails, use lbType: FailOver; to share the "
-                           "calls, ActiveActive; to stay local, remove targets", LOCALITY_IGNORES_TARGETS)
-        if policy.lb_type == "FailOver" and effective is not None and not effective:
-            checks.problem(policy.targets_loc, f"FailOver needs at least one target other than {consumer} itself",
-                           "name the exporting clusters to fail over to, or leave targets out to use every exporter",
-                           FAILOVER_WITHOUT_TARGET)
-        targets = [t.cluster for t in effective] if effective is not None else svc.endpoints_for(consumer)
-        if policy.lb_type == "FailOver" and len(targets) > 1:
-            # fsm-runtime-semantics.md §3: FailOver targets are balanced round-robin (codebase/utils.js).
-            checks.problem(policy.targets_loc if policy.targets is not None else policy.lb_type_loc,
-                           f"FSM balances {svc.ref} across the FailOver targets {', '.join(targets)} "
-                           "round-robin, in no order: no target is tried first",
-                           "to prefer one cluster, use ActiveActive with weights; acknowledge failover-unordered "
-                           "where round-robin is meant", FAILOVER_UNORDERED)
-
-    @staticmethod
-    def _check_weights(checks: Checks, svc: ServiceTopology, policy: PolicySettings) -> None:
-        """A weight of 0, and no weight, are full weight (100): traffic_policy.go:56-66,
-        pkg/catalog/outbound_traffic_policies.go:276-278, repo/policy.go:244-247."""
-        targets = policy.targets or ()
-        weighted = [t.cluster for t in targets if t.weight]
-        for i, t in enumerate(targets):
-            tloc = (*policy.targets_loc, i)
-            if t.weight == 0:
-                checks.problem((*tloc, "weight"), f"FSM reads weight 0 as full weight (100): {t.cluster} gets as "
-                               f"many calls to {svc.ref} as a target of weight 100, not none",
-                               f"to drain {t.cluster}, remove it from targets; otherwise give it a weight of 1 or "
-                               "more", ZERO_WEIGHT)
-            elif t.weight is None and weighted:
-                checks.problem(tloc, f"target {t.cluster} has no weight beside weighted targets "
-                               f"({', '.join(weighted)}); FSM gives it full weight (100), not an even share",
-                               f"give {t.cluster} a weight, or remove it from targets to drain it", MISSING_WEIGHT)
+        policies.check_policy(checks, svc, consumer, policy, exporters)
 
     def check_services(self, checks: Checks, services: Mapping[str, ServiceTopology]) -> None:
         """Checks across exporters and consumers of each service, and across services in one cluster."""
@@ -432,3 +364,6 @@ class Fsm(Mesh):
 
 def _ingress_path(path: str, path_type: str, service: str, port: int) -> dict[str, Any]:
     return {"path": path, "pathType": path_type, "backend": {"service": {"name": service, "port": {"number": port}}}}
+
+
+__all__ = ["CODES", "FAILOVER_UNORDERED", "FULL_WEIGHT", "PIPY", "Fsm"]

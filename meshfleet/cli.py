@@ -81,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--revision", default="main", metavar="REV", help="the branch it follows (default: main)")
     r.add_argument("--path-prefix", metavar="PATH", help="DIR's path inside the repository (default: --out)")
     r.add_argument("--with-kubeconfigs", action="store_true",
-                   help="write each member's kubeconfig into its FSM Cluster object (never done otherwise)")
+                   help="write each member's kubeconfig into the objects that need it (never done otherwise)")
     r.add_argument("--kubeconfigs-file", metavar="FILE",
                    help="with --with-kubeconfigs: a YAML map cluster -> kubeconfig text for stack-secret clusters")
 
@@ -99,7 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", metavar="FILE", help="write it to FILE instead of standard output")
 
     k = sub.add_parser("kubeconfig-secret",
-                       help="print the Secret Flux fills FSM Cluster kubeconfigs from (pipe it to kubectl apply -f -)")
+                       help="print the Secret Flux fills member kubeconfigs from (pipe it to kubectl apply -f -)")
     k.add_argument("fleet", metavar="FLEET")
     k.add_argument("--kubeconfigs-file", metavar="FILE",
                    help="a YAML map cluster -> kubeconfig text for stack-secret clusters")
@@ -169,7 +169,7 @@ def _render(args: argparse.Namespace) -> int:
     if args.with_kubeconfigs:
         given = Path(args.kubeconfigs_file) if args.kubeconfigs_file else None
         kubeconfigs = secrets.kubeconfigs_for_render(plan, Path(args.fleet), given)
-    rewrite = gitops.flux_rewrite(plan) if args.gitops == "flux" else None
+    rewrite = {"flux": gitops.flux_rewrite, "argocd": gitops.argocd_rewrite}[args.gitops](plan) if args.gitops else None
     written = render(plan, args.out, extra=extra, kubeconfigs=kubeconfigs, rewrite=rewrite)
     print(f"{args.fleet}: wrote {', '.join(written) or 'nothing'} under {args.out}")
     for note in gitops.notes(plan, args.gitops, args.with_kubeconfigs, args.fleet, args.out):
@@ -180,7 +180,8 @@ def _render(args: argparse.Namespace) -> int:
 def _kubeconfig_secret(args: argparse.Namespace) -> int:
     plan = loader.load_plan(args.fleet)
     if not gitops.kubeconfig_holders(plan):
-        raise UsageError(f"{args.fleet}: no object of this fleet holds a member's kubeconfig (no FSM control plane)")
+        raise UsageError(f"{args.fleet}: no object of this fleet holds a member's kubeconfig "
+                         "(no FSM control plane, no Istio cluster)")
     if sys.stdout.isatty():
         raise UsageError("the Secret holds kubeconfigs, so it is not printed to a terminal; pipe it, e.g. "
                          f"`meshfleet kubeconfig-secret {args.fleet} | kubectl apply --server-side -f -`")

@@ -82,7 +82,9 @@ def estimate(fleet: Fleet) -> Estimate:
     """
     ch = _Chooser(fleet)
     enforcing = sum(n for mesh, n in ch.by_mesh.items() if MESHES[mesh].access is not None)
-    objects = 2 * len(ch.members)  # MeshConfig patches and control-plane Cluster registrations
+    # Each member's own objects (FSM: its MeshConfig patch and Cluster registration; Istio: its mesh
+    # config and a remote secret per other Istio member).
+    objects = sum(MESHES[mesh].cluster_size(n) * n for mesh, n in ch.by_mesh.items())
     endpoints = imports = 0
     widest: tuple[int, str | None, int, int] = (0, None, 0, 0)
     namespaces: set[str] = set()

@@ -253,7 +253,37 @@ class McsSettings(Strict):
     apiVersion: McsApiVersion = "multicluster.x-k8s.io/v1beta1"
 
 
-Mesh = Literal["fsm", "linkerd", "mcs"]
+MeshClusterName = Annotated[str, AfterValidator(lambda v: names.dns_label(v, "mesh cluster name"))]
+
+
+class CiliumSettings(Strict):
+    """How Cilium ClusterMesh names this cluster (its `cluster-name`, the value of the
+    `io.cilium.k8s.policy.cluster` label on every endpoint)."""
+
+    clusterName: MeshClusterName | None = Field(
+        default=None, description="Cilium's cluster-name of this cluster; default: its name in the fleet.")
+
+
+class IstioSettings(Strict):
+    """How this cluster's Istio control plane (a primary of a multi-primary mesh) is installed."""
+
+    clusterName: MeshClusterName | None = Field(
+        default=None, description="Istio's cluster ID (values.global.multiCluster.clusterName); default: its name.")
+    network: Annotated[str, Field(min_length=1), AfterValidator(names.label_value)] | None = Field(
+        default=None, description="Istio's network of this cluster; set it on every Istio cluster when they sit "
+        "on more than one network (each then needs an east-west gateway).")
+    namespace: Namespace = "istio-system"
+    trustDomain: Annotated[str, AfterValidator(lambda v: names.dns_subdomain(v, "trust domain"))] = "cluster.local"
+    clusterDomain: Annotated[str, AfterValidator(lambda v: names.dns_subdomain(v, "cluster domain"))] = "cluster.local"
+    meshConfigMap: ObjectName = Field(
+        default="meshfleet-mesh-config", description="The ConfigMap istiod merges into its mesh config (istiod's "
+        "SHARED_MESH_CONFIG environment variable must name it).")
+    eastWestGateway: dict[LabelKey, LabelValue] = Field(
+        default_factory=lambda: {"istio": "eastwestgateway"},
+        description="Labels of the east-west gateway pods that carry traffic between networks.")
+
+
+Mesh = Literal["fsm", "linkerd", "mcs", "cilium", "istio"]
 
 
 class Cluster(Strict):
@@ -270,6 +300,8 @@ class Cluster(Strict):
     fsm: FsmSettings = Field(default_factory=FsmSettings)
     linkerd: LinkerdSettings = Field(default_factory=LinkerdSettings)
     mcs: McsSettings = Field(default_factory=McsSettings)
+    cilium: CiliumSettings = Field(default_factory=CiliumSettings)
+    istio: IstioSettings = Field(default_factory=IstioSettings)
     kubeconfig: KubeconfigSource = Field(
         default_factory=lambda: KubeconfigFromStackSecret.model_validate({"from": "stack-secret"})
     )
@@ -395,6 +427,11 @@ class Service(Strict):
     )
     createNamespace: bool = Field(
         default=False, description="Create the namespace where meshfleet writes objects into it (kept on delete)."
+    )
+    podLabels: dict[LabelKey, LabelValue] = Field(
+        default_factory=dict,
+        description="Labels every pod of the service carries (its Service's selector): Istio access rules select "
+        "the pods they protect by them, and Cilium's where the service answers as any service account.",
     )
     export: Export | None = None
     import_: Import | None = Field(default=None, alias="import")

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from meshfleet.core.plan import PlannedObject
 from meshfleet.fleet.load import load_plan
-from meshfleet.sinks import gitops, layout
+from meshfleet.sinks import gitops
 from meshfleet.sinks.render import render as render_plan
 from tests.conftest import ROOT, run_cli
 from tests.golden import GOLDEN, compare_tree, tree
@@ -233,12 +233,12 @@ def test_substituted_objects_keep_their_other_dollars_and_others_opt_out(tmp_pat
     assert applied[first.name]["spec"]["kubeconfig"] == kubeconfigs[first.kubeconfig_of]
 
 
-def test_a_secret_keyed_by_member_takes_the_same_substitution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_secret_keyed_by_member_takes_the_same_substitution(tmp_path: Path) -> None:
     """The mechanism is per field, not per FSM kind: a Secret holding a member's kubeconfig under the
     member's name (the shape of a remote secret) is filled the same way."""
-    monkeypatch.setitem(layout.KUBECONFIG_FIELDS, "Secret", ("stringData", "{member}"))
     plan = load_plan(ROOT / "fleet/demo.yaml")
-    remote = PlannedObject(role="applied", kubeconfig_of="cluster-3", body={
+    remote = PlannedObject(role="applied", kubeconfig_of="cluster-3", kubeconfig_field=("stringData", "cluster-3"),
+                           body={
         "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "remote-cluster-3", "namespace": "default"},
         "stringData": {"cluster-3": ""}})
     plan = dataclasses.replace(plan, clusters=tuple(

@@ -91,8 +91,10 @@ class AccessAdapter(ABC):
     enforcement: ClassVar[Enforcement]
     codes: ClassVar[tuple[Code, ...]] = ()
 
-    def check_rule(self, checks: Checks, rule_name: str, rule: AccessRule, cluster: str) -> None:
-        """Report what this adapter cannot express of `rule` in `cluster` (by default: nothing)."""
+    def check_rule(self, checks: Checks, rule_name: str, rule: AccessRule, cluster: str,
+                   svc: ServiceTopology) -> None:
+        """Report what this adapter cannot express of `rule` in `cluster`, where `svc` is its service
+        (by default: nothing)."""
         return None
 
     @abstractmethod
@@ -169,6 +171,11 @@ class Mesh(ABC):
     @abstractmethod
     def plan_import(self, ctx: PlanContext, svc: ServiceTopology, consumer: str) -> ImportView:
         """The objects that import `svc` into `consumer`."""
+
+    def cluster_size(self, members: int) -> int:
+        """At most how many objects one member of this mesh plans for itself (and for it elsewhere, such
+        as a registration in a control plane), in a fleet where `members` clusters run this mesh."""
+        return 2
 
     @abstractmethod
     def export_size(self, cluster: Cluster) -> int:

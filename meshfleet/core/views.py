@@ -176,9 +176,10 @@ class GrantView:
     """The calling service accounts, `namespace/name`."""
     matches: tuple[HttpMatchView, ...]
     enforcement: Enforcement
-    enforced_at: tuple[str, ...] = ()
+    enforced_at: tuple[str, ...] | None = None
     """The other clusters whose objects enforce this grant (meshes that enforce at the destination:
-    the clusters that answer this cluster's calls); `objects` names those objects there too."""
+    the clusters that answer this cluster's calls); `objects` names those objects there too. None:
+    this cluster only."""
     objects: tuple[ObjectId, ...] = field(default=(), compare=False)
 
 

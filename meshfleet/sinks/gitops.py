@@ -257,14 +257,14 @@ def _comments(plan: Plan, engine: Engine, name: str) -> dict[str, list[str]]:
     if not holders:
         return {}
     if engine == "argocd":
-        applied = set(argocd_clusters(plan))
+        idle = [c for c in holders if c not in set(argocd_clusters(plan))]
         return {"applicationset.yaml": [
-            f"left out: the {_kinds(holders)} objects of {', '.join(holders)} (not listed in their kustomization;",
-            "clusters with nothing else to apply are not listed here"
-            + (f": {', '.join(c for c in holders if c not in applied)})" if set(holders) - applied else ")"),
-            "they need member kubeconfigs, which Argo CD cannot fill without a secret-injection plugin; apply",
-            "them with `--gitops flux`, `pulumi up`, or `meshfleet render --with-kubeconfigs` into a directory",
-            "kept out of git",
+            f"not applied by Argo CD: the {_kinds(holders)} objects of {', '.join(holders)} (left out of their",
+            "cluster's kustomization): they need member kubeconfigs, which Argo CD cannot fill without a",
+            "secret-injection plugin" + (f"; not listed below, having nothing else to apply: {', '.join(idle)}"
+                                         if idle else "") + ".",
+            "Apply those objects with `--gitops flux`, `pulumi up`, or `meshfleet render --with-kubeconfigs`",
+            "into a directory kept out of git.",
         ]}
     out: dict[str, list[str]] = {}
     for cluster, objs in holders.items():

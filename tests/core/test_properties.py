@@ -61,8 +61,8 @@ def check_invariants(fleet: Fleet, doc: dict[str, Any], p: Plan, order_seed: int
     enforced: dict[str, set[Any]] = {c.name: set() for c in p.clusters}
     for c in p.clusters:
         for g in c.grants:
-            assert set(g.objects) <= ids_of[c.name].union(*(ids_of[d] for d in g.enforced_at))
-            for d in (c.name, *g.enforced_at):
+            assert set(g.objects) <= ids_of[c.name].union(*(ids_of[d] for d in g.enforced_at or ()))
+            for d in (c.name, *(g.enforced_at or ())):
                 enforced[d].update(oid for oid in g.objects if oid in ids_of[d])
     for c in p.clusters:
         ids = ids_of[c.name]

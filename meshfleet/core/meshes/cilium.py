@@ -296,7 +296,7 @@ class CiliumNetworkPolicies(AccessAdapter):
         for account in identities:
             where = at.get(account, [])
             grants.append(GrantView(rule_name, qualified(svc.namespace, account), svc.ref, tuple(rule.from_), matches,
-                                    self.enforcement, tuple(d for d in where if d != cluster),
+                                    self.enforcement, tuple(d for d in where if d != cluster) or None,
                                     objects=(ids[account],) if account in ids else ()))
         return tuple(grants)
 

@@ -532,7 +532,7 @@ class AuthorizationPolicies(AccessAdapter):
             ids[account] = self._admit(ctx, rule_name, rule, svc, d, domain)
             at.setdefault(account, []).append(d)
         return tuple(GrantView(rule_name, qualified(svc.namespace, account), svc.ref, tuple(rule.from_), matches,
-                               self.enforcement, tuple(d for d in at.get(account, []) if d != cluster),
+                               self.enforcement, tuple(d for d in at.get(account, []) if d != cluster) or None,
                                objects=(ids[account],) if account in ids else ())
                      for account in identities)
 

@@ -220,3 +220,15 @@ def require_gateway_ips(checks: Checks, svc: ServiceTopology, consumer: str) -> 
             checks.problem(("clusters", e, "gateway", "host"),
                            f"gateway host {gw.host!r} is a DNS name and meshfleet writes the imports of {svc.ref}",
                            f"add clusters.{e}.gateway.ip (the address {gw.host} resolves to)", GATEWAY_NEEDS_IP)
+
+
+def export_ports_loc(checks: Checks, svc: ServiceTopology, exporter: str) -> Loc:
+    """Where the list of ports `exporter` exports is written: the last override of it that selects
+    `exporter`, or the export's own `ports`."""
+    base: Loc = ("services", svc.ref)
+    for i in reversed(range(len(svc.spec.overrides))):
+        o = svc.spec.overrides[i]
+        if o.export is not None and o.export.ports is not None and \
+                exporter in checks.select(o.clusters, (*base, "overrides", i, "clusters"), "be overridden"):
+            return (*base, "overrides", i, "export", "ports")
+    return (*base, "export", "ports")

@@ -34,7 +34,15 @@ from typing import Any
 
 from meshfleet.core.checks import Checks
 from meshfleet.core.meshes import patterns
-from meshfleet.core.meshes.base import AccessAdapter, Capabilities, Mesh, PlanContext, called_as, port_views
+from meshfleet.core.meshes.base import (
+    AccessAdapter,
+    Capabilities,
+    Mesh,
+    PlanContext,
+    called_as,
+    export_ports_loc,
+    port_views,
+)
 from meshfleet.core.objects import PATCH_ANNOTATIONS, ObjectId, PlannedObject, qualified, split
 from meshfleet.core.resolved import PolicySettings, ServiceTopology
 from meshfleet.core.views import (
@@ -119,7 +127,7 @@ class Cilium(Mesh):
         exported = {r.port.port for r in svc.exports[exporter].rules}
         left_out = [p.port for p in svc.ports[exporter] if p.port not in exported]
         if left_out:
-            checks.problem(_ports_loc(checks, svc, exporter), f"{exporter} exports {svc.ref} without port(s) "
+            checks.problem(export_ports_loc(checks, svc, exporter), f"{exporter} exports {svc.ref} without port(s) "
                            f"{', '.join(map(str, left_out))}; a Cilium global Service shares every port of the Service",
                            "export every port (leave export.ports out), or move those ports to another Service",
                            CILIUM_PARTIAL_EXPORT)
@@ -145,7 +153,7 @@ class Cilium(Mesh):
             known = checks.cluster_ref(t.cluster, (*tloc, "cluster"), "be a traffic target") and known
             if t.weight is not None:
                 checks.problem((*tloc, "weight"), f"Cilium has no per-cluster weights: a global Service spreads "
-                               f"{consumer}'s calls to {svc.ref} over the backends of every cluster that shares it",
+                               f"the calls to {svc.ref} over the backends of every cluster that shares it",
                                "remove the weight (lbType ActiveActive spreads evenly)", CILIUM_WEIGHTS)
         effective = policy.effective(consumer)
         if effective is None or not known:
@@ -233,17 +241,6 @@ class Cilium(Mesh):
                           "is healthy, then every backend of the other clusters"),)
         return (Route(name, everyone, remote, f"Cilium affinity {affinity}: every backend of every cluster sharing "
                       "it, the local ones included"),)
-
-
-def _ports_loc(checks: Checks, svc: ServiceTopology, exporter: str) -> Loc:
-    """Where `exporter`'s list of exported ports is written (an override's, or the export's)."""
-    base: Loc = ("services", svc.ref)
-    for i in reversed(range(len(svc.spec.overrides))):
-        o = svc.spec.overrides[i]
-        if o.export is not None and o.export.ports is not None and \
-                exporter in checks.select(o.clusters, (*base, "overrides", i, "clusters"), "be overridden"):
-            return (*base, "overrides", i, "export", "ports")
-    return (*base, "export", "ports")
 
 
 class CiliumNetworkPolicies(AccessAdapter):

@@ -43,7 +43,15 @@ from typing import Any
 
 from meshfleet.core.checks import Checks
 from meshfleet.core.meshes import patterns
-from meshfleet.core.meshes.base import AccessAdapter, Capabilities, Mesh, PlanContext, called_as, port_views
+from meshfleet.core.meshes.base import (
+    AccessAdapter,
+    Capabilities,
+    Mesh,
+    PlanContext,
+    called_as,
+    export_ports_loc,
+    port_views,
+)
 from meshfleet.core.objects import PATCH_ANNOTATIONS, ObjectId, PlannedObject, qualified, split
 from meshfleet.core.resolved import PolicySettings, ServiceTopology
 from meshfleet.core.views import (
@@ -242,7 +250,8 @@ class Istio(Mesh):
         exported = {r.port.port for r in svc.exports[exporter].rules}
         left_out = [p.port for p in svc.ports[exporter] if p.port not in exported]
         if left_out:
-            checks.problem(loc, f"{exporter} exports {svc.ref} without port(s) {', '.join(map(str, left_out))}; "
+            checks.problem(export_ports_loc(checks, svc, exporter), f"{exporter} exports {svc.ref} without port(s) "
+                           f"{', '.join(map(str, left_out))}; "
                            "Istio shares a Service's every port with the clusters that import it",
                            "export every port (leave export.ports out), or move those ports to another Service",
                            ISTIO_PARTIAL_EXPORT)
@@ -321,8 +330,9 @@ class Istio(Mesh):
                                "or drop the weights", ISTIO_WEIGHTS)
                 return
             if missing or low:
-                checks.problem(where, f"Istio's distribute needs a weight of at least 1 for every cluster it sends to; "
-                               f"{', '.join(missing + low)} {'has' if len(missing + low) == 1 else 'have'} none",
+                parts = [f"{c} has none" for c in missing] + [f"{c} has {written[c]}" for c in low]
+                checks.problem(where, "Istio's distribute needs a weight of at least 1 for every cluster it sends "
+                               f"to; {', '.join(parts)}",
                                "give every target a weight of 1 or more, or none at all", ISTIO_WEIGHTS)
                 return
         if len(weights) > 100:

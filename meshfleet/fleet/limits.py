@@ -37,7 +37,8 @@ class Estimate:
 
     objects: int
     access_objects: int
-    """Of `objects`, those the access rules make (an HTTPRouteGroup and TrafficTargets per cluster)."""
+    """Of `objects`, those the access rules make (an HTTPRouteGroup and TrafficTargets per cluster, a
+    policy per cluster where the service runs)."""
     endpoints: int
     imports: int
     services: int
@@ -127,6 +128,10 @@ def estimate(fleet: Fleet) -> Estimate:
         endpoints += svc_endpoints
         if svc_endpoints > widest[0]:
             widest = (svc_endpoints, ref, sum(importing.values()), len(exporters))
+    # Meshes that enforce at the destination write one policy per rule in each cluster where the
+    # service runs, whichever clusters the rule holds in.
+    at_destination = sum(n for mesh, n in ch.by_mesh.items()
+                         if (a := MESHES[mesh].access) is not None and a.enforcement == "destination")
     access = 0
     for rule in fleet.access.values():
         target = fleet.services.get(rule.to)
@@ -134,6 +139,9 @@ def estimate(fleet: Fleet) -> Estimate:
             continue
         where = len(ch.select(rule.in_)) if rule.in_ is not None else enforcing
         access += where * (1 + len(_accounts(target)))  # an HTTPRouteGroup, a TrafficTarget per account
+        if at_destination:
+            runs = len(ch.select(target.export.clusters)) if target.export is not None else 0
+            access += min(at_destination, runs + len(target.localServiceAccounts))
     objects += access + len(namespaces) * len(ch.members)
     return Estimate(objects=objects, access_objects=access, endpoints=endpoints, imports=imports,
                     services=len(fleet.services), widest=widest[1], widest_importers=widest[2],

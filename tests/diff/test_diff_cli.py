@@ -230,9 +230,9 @@ def test_a_fleet_new_since_base_is_all_added(repo: Path) -> None:
     assert data["totals"]["added"] == 22 and data["totals"]["removed"] == 0
 
 
-def test_an_unknown_revision_is_a_user_error(repo: Path) -> None:
+def test_an_unknown_revision_is_a_usage_error(repo: Path) -> None:
     result = diff("fleet/demo.yaml", "--base", "no-such-branch", cwd=repo)
-    assert result.code == 1
+    assert result.code == 2
     assert "no-such-branch" in result.err and "no such git revision" in result.err
 
 

@@ -342,9 +342,14 @@ class IstioSettings(Strict):
     network: Annotated[str, Field(min_length=1), AfterValidator(names.label_value)] | None = Field(
         default=None, description="Istio's network of this cluster; set it on every Istio cluster when they sit "
         "on more than one network (each then needs an east-west gateway).")
-    namespace: Namespace = "istio-system"
-    trustDomain: Annotated[str, AfterValidator(lambda v: names.dns_subdomain(v, "trust domain"))] = "cluster.local"
-    clusterDomain: Annotated[str, AfterValidator(lambda v: names.dns_subdomain(v, "cluster domain"))] = "cluster.local"
+    namespace: Namespace = Field(default="istio-system", description="The namespace istiod runs in and reads "
+                                 "its remote secrets and mesh config from.")
+    trustDomain: Annotated[str, AfterValidator(lambda v: names.dns_subdomain(v, "trust domain"))] = Field(
+        default="cluster.local", description="The mesh's trust domain in this cluster: access rules admit the "
+        "principals <trustDomain>/ns/<namespace>/sa/<account> of the callers here.")
+    clusterDomain: Annotated[str, AfterValidator(lambda v: names.dns_subdomain(v, "cluster domain"))] = Field(
+        default="cluster.local", description="The cluster's DNS domain: services are the hosts "
+        "<name>.<namespace>.svc.<clusterDomain>.")
     meshConfigMap: ObjectName = Field(
         default="meshfleet-mesh-config", description="The ConfigMap istiod merges into its mesh config (istiod's "
         "SHARED_MESH_CONFIG environment variable must name it).")
@@ -363,8 +368,10 @@ class Cluster(Strict):
         default="fsm",
         description="How services cross into and out of this cluster: `fsm` Flomesh Service Mesh (the default: "
                     "ServiceExports, ServiceImports, GlobalTrafficPolicies), `linkerd` mirrored Services at the "
-                    "exporters' Linkerd gateways, with no mirror controller, or `mcs` the Multi-Cluster Services "
-                    "API (KEP-1645: Submariner, Cilium, Antrea, Karmada). A fleet may mix them.",
+                    "exporters' Linkerd gateways, with no mirror controller, `mcs` the Multi-Cluster Services "
+                    "API (KEP-1645: Submariner, Cilium, Antrea, Karmada), `cilium` Cilium ClusterMesh (global "
+                    "Services, their affinity, CiliumNetworkPolicies) or `istio` an Istio primary (remote secrets, "
+                    "DestinationRules, AuthorizationPolicies). A fleet may mix them.",
     )
     id: Annotated[str, Field(min_length=1, max_length=253)] | None = Field(
         default=None,

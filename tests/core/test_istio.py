@@ -208,6 +208,8 @@ def test_weights_istio_cannot_distribute_are_refused() -> None:
     zero = refused(with_policy({"lbType": "ActiveActive", "clusters": ["a1"], "targets": [
         {"cluster": "a2", "weight": 0}, {"cluster": "b", "weight": 5}, "c"]}))
     assert any(f[0] == "istio-weights" and f[2].endswith("c has none, a2 has 0") for f in zero)
+    nowhere = refused(with_policy({"lbType": "ActiveActive", "clusters": ["a1"], "targets": []}))
+    assert any(f[0] == "istio-targets" and "no target serves shop/api to a1" in f[2] for f in nowhere)
     on_failover = refused(with_policy({"lbType": "FailOver", "targets": [{"cluster": "a2", "weight": 5}, "b", "c"]}))
     assert ("istio-weights", "services.shop/api.trafficPolicy.targets.0.weight") in {f[:2] for f in on_failover}
 

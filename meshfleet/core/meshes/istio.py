@@ -321,6 +321,11 @@ class Istio(Mesh):
         if weights is None:
             return
         where = policy.targets_loc
+        if not weights:
+            checks.problem(where, f"no target serves {svc.ref} to {consumer}: Istio's distribute would send its "
+                           "calls nowhere", f"list clusters that do: {', '.join(loc.remote) or '(none)'}",
+                           ISTIO_TARGETS)
+            return
         if any(w is not None for w in written.values()):
             missing = [c for c in weights if written.get(c) is None]
             low = [c for c in weights if (written.get(c) or 0) < 1 and c not in missing]

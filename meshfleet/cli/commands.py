@@ -103,9 +103,10 @@ def refused(run: Run, plan: Plan, *, show: bool = True) -> bool:
     """Print the plan's warnings on standard error; True when --strict refuses the fleet for them."""
     from meshfleet.errors import render_findings
 
-    if plan.warnings and show:
+    shown = [w for w in plan.warnings if not (run.quiet and w.acknowledged)]  # -q: the decided ones are known
+    if shown and show:
         run.progress.clear()
-        print(terminal.paint_problems(render_findings(plan.warnings), run.err), file=sys.stderr)
+        print(terminal.paint_problems(render_findings(shown), run.err), file=sys.stderr)
     unacknowledged = open_warnings(plan)
     if run.args.strict and unacknowledged:
         if show:

@@ -53,7 +53,8 @@ def check_access(checks: Checks, services: dict[str, ServiceTopology]) -> dict[s
         for c in access_clusters(topo, access_in[rule_name]):
             adapter = mesh(checks.mesh(c)).access
             assert adapter is not None
-            adapter.check_rule(checks, rule_name, rule, c, topo)
+            adapter.check_rule(checks, rule_name, rule, c)
+            adapter.check_grant(checks, rule_name, rule, topo, c)
     return access_in
 
 

@@ -258,6 +258,49 @@ class Gateway(Strict):
     ingressClass: ObjectName = Field(
         default="pipy", description="The ingress class of the exports' Ingresses (default `pipy`, FSM's ingress)."
     )
+    tls: bool = Field(default=False, description="The port is a TLS listener. FSM's sidecars reach an export's "
+                      "gateway in plain HTTP, so an FSM member's gateway must not be one (error tls-gateway).")
+
+
+FSM_RELEASE = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?(?:-[0-9A-Za-z.-]+)?")
+FSM_OLDEST = (1, 2)
+"""The oldest FSM release meshfleet writes for: v1.2 (group flomesh.io), the seeds' walkthroughs."""
+
+
+def fsm_release(version: str) -> tuple[int, int]:
+    """The (major, minor) of an FSM version as written ("v1.2.9", "1.3", "v1.4.0-rc.1")."""
+    m = FSM_RELEASE.fullmatch(version)
+    if m is None:
+        raise ValueError(f"FSM version {version!r} is not a release like v1.2.9 or 1.3")
+    return int(m.group(1)), int(m.group(2))
+
+
+def _fsm_version(v: str) -> str:
+    if fsm_release(v) < FSM_OLDEST:
+        raise ValueError(f"FSM {v} is older than v1.2, which meshfleet does not write for; upgrade the cluster to "
+                         "v1.2 or later")
+    return v
+
+
+FsmVersion = Annotated[str, AfterValidator(_fsm_version)]
+
+
+def _dns_server(v: str) -> str:
+    try:
+        ipaddress.ip_address(v)
+    except ValueError:
+        raise ValueError(f"{v!r} is not an IP address; give the cluster DNS service's ClusterIP") from None
+    return v
+
+
+class LocalDnsProxy(Strict):
+    """FSM's local DNS proxy, which lets a consumer resolve a service it only imports."""
+
+    primaryUpstream: Annotated[str, AfterValidator(_dns_server)] = Field(
+        description="The cluster DNS service's IP (kube-dns), where the proxy forwards every other lookup.",
+        examples=["10.43.0.10"])
+    secondaryUpstream: Annotated[str, AfterValidator(_dns_server)] | None = Field(
+        default=None, description="A second DNS server the proxy forwards to when the first does not answer.")
 
 
 class FsmSettings(Strict):
@@ -272,6 +315,20 @@ class FsmSettings(Strict):
         description="Set spec.traffic.enablePermissiveTrafficPolicyMode; leave out to keep what is installed. "
                     "`false` lets only the access rules' grants through.",
     )
+    version: FsmVersion | None = Field(
+        default=None, description="The FSM release the cluster runs (v1.2.9, 1.3...): v1.2.x serves the "
+        "multicluster kinds as flomesh.io, v1.3.0 and later as multicluster.flomesh.io. Default: the fleet's "
+        "fsm.version, else v1.3 or later.", examples=["v1.2.9"])
+    localDNSProxy: LocalDnsProxy | None = Field(
+        default=None, description="Turn FSM's local DNS proxy on in the MeshConfig, forwarding to these upstreams; "
+        "leave out to keep what is installed (Helm fsm.localDNSProxy).")
+
+
+class FleetFsm(Strict):
+    """What every FSM cluster of the fleet shares unless its own `fsm` says otherwise."""
+
+    version: FsmVersion | None = Field(default=None, description="The FSM release of every FSM cluster that "
+                                       "does not name its own (clusters.<name>.fsm.version).")
 
 
 class KubeconfigFromStackSecret(Strict):
@@ -449,14 +506,32 @@ class Port(Strict):
     )
 
 
+REWRITE_PLACEHOLDERS = ("cluster", "namespace", "name")
+
+
+def _rewrite_placeholders(v: str) -> str:
+    # One pathRewrite serves every exported port of the export, so {port} has no single value.
+    if "{port}" in v:
+        allowed = ", ".join("{" + p + "}" for p in REWRITE_PLACEHOLDERS)
+        raise ValueError(f"pathRewrite {v!r} uses {{port}}, but one rewrite serves every exported port; use {allowed}")
+    return v
+
+
 class PathRewrite(Strict):
-    """Replace the start of the request path before the request reaches the service."""
+    """The rewrite FSM's pipy ingress applies to the path before the request reaches the service.
+
+    `{cluster}`, `{namespace}` and `{name}` are expanded per exporter as in `path` (escaped in `from`).
+    """
 
     from_: Annotated[str, Field(min_length=1, alias="from"),
-                     AfterValidator(lambda v: names.regex(v, "pathRewrite.from"))] = Field(
-        description="The path prefix to replace (a regular expression).", examples=["^/api"]
+                     AfterValidator(lambda v: names.regex(v, "pathRewrite.from")),
+                     AfterValidator(_rewrite_placeholders)] = Field(
+        description="The path prefix to replace (a regular expression), with the placeholders {cluster}, "
+                    "{namespace} and {name} of the export's path (each exporter's value, escaped).",
+        examples=["^/{cluster}/{name}/?"]
     )
-    to: Annotated[str, Field(min_length=1)] = Field(description="What replaces it.", examples=["/"])
+    to: Annotated[str, Field(min_length=1), AfterValidator(_rewrite_placeholders)] = Field(
+        description="What replaces it.", examples=["/"])
 
 
 LoadBalancer = Literal["RoundRobinLoadBalancer", "HashingLoadBalancer", "LeastWorkLoadBalancer"]
@@ -464,11 +539,13 @@ PathType = Literal["Prefix", "Exact"]
 
 
 _SELECTION = "a list of cluster names, `all`, or a label selector `{matchLabels: ..., matchExpressions: ...}`"
-_LOAD_BALANCER = ("FSM's load balancer for the exported service: `RoundRobinLoadBalancer`, `HashingLoadBalancer` "
-                  "(by a hash of the request) or `LeastWorkLoadBalancer`; leave out for FSM's default.")
+_LOAD_BALANCER = ("The load balancer the export asks of FSM's ingress: `RoundRobinLoadBalancer`, `HashingLoadBalancer` "
+                  "or `LeastWorkLoadBalancer`. FSM's pipy ingress reads none of these and balances round-robin "
+                  "(warning load-balancer-ignored); leave out.")
 _PATH = ("The path of the export's Ingress in the exporting cluster, with the placeholders {cluster}, {namespace}, "
          "{name} and {port}. Two exports in one cluster need different paths.")
-_PATH_TYPE = "`Prefix` (the default): the Ingress path matches as a prefix; `Exact`: only the path itself."
+_PATH_TYPE = ("`Prefix` (the default): the Ingress path matches as a prefix; `Exact`: only the path itself, which "
+              "no call from another FSM cluster matches (error exact-export-path).")
 
 
 def _some_clusters(sel: Selection) -> Selection:
@@ -687,6 +764,8 @@ class Fleet(Strict):
         description="Access rules by name: which service accounts may call which service, in which clusters "
                     "(meshfleet derives an HTTPRouteGroup and SMI TrafficTargets from each).",
     )
+    fsm: FleetFsm = Field(default_factory=FleetFsm, title="FSM settings", description="Settings every FSM "
+                          "cluster shares: the FSM release they run (`version`), unless a cluster names its own.")
     acknowledge: list[FindingCode] = Field(
         default_factory=list, description="Warning codes meant everywhere in the fleet (see each entry's acknowledge)."
     )

@@ -42,6 +42,8 @@ FIELD_TITLES = {
     "import": "Import",
     "meshConfig": "MeshConfig name",
     "sessionSticky": "Sticky sessions",
+    "tls": "TLS listener",
+    "localDNSProxy": "Local DNS proxy",
 }
 MODEL_TITLES = {
     "FsmSettings": "FSM settings",
@@ -59,6 +61,8 @@ MODEL_TITLES = {
     "ExportOverride": "Export override",
     "Port": "Service port",
     "Target": "Traffic target",
+    "FleetFsm": "FSM settings of every cluster",
+    "LocalDnsProxy": "Local DNS proxy",
 }
 
 _WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")

@@ -69,8 +69,8 @@ def test_progress_is_shown_on_a_terminal_and_erased(args: list[str], step: str, 
 def test_no_progress_when_standard_error_is_not_a_terminal() -> None:
     result = run_cli("plan", "fleet/prod.yaml", "--summary")
     assert result.code == 0 and "\r" not in result.err and ESC not in result.err
-    assert result.err.startswith("1 warning (1 acknowledged) in the fleet:"), "warnings are reported, not progress"
-    assert run_cli("render", "fleet/mixed.yaml", "--cluster", "fsm-eu", "--stdout").err == ""
+    assert result.err.startswith("4 warnings (4 acknowledged) in the fleet:"), "warnings are reported, not progress"
+    assert run_cli("render", "fleet/mixed.yaml", "--cluster", "fsm-eu", "--stdout", "-q").err == ""
 
 
 def test_quiet_silences_progress_on_a_terminal() -> None:
@@ -83,7 +83,8 @@ def test_quiet_silences_progress_on_a_terminal() -> None:
 def test_colour_on_a_terminal_and_not_with_no_color() -> None:
     code, shown, _ = run_on_pty("diff", DEMO, STANDALONE, stdout_tty=True, stderr_tty=False)
     assert code == 0
-    assert "\x1b[1;31mRISKS (1):\x1b[0m" in shown and "\x1b[32m    + \x1b[0mMeshConfig" in shown
+    # Every member patches its MeshConfig in both fleets: going standalone changes each (its clusterSet).
+    assert "\x1b[1;31mRISKS (1):\x1b[0m" in shown and "\x1b[33m    ~ \x1b[0mMeshConfig" in shown
     code, plain, _ = run_on_pty("diff", DEMO, STANDALONE, stdout_tty=True, stderr_tty=False, env={"NO_COLOR": "1"})
     assert code == 0 and ESC not in plain and "RISKS (1):" in plain
     code, never, _ = run_on_pty("diff", DEMO, STANDALONE, "--color", "never", stdout_tty=True, stderr_tty=False)

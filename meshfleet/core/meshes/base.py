@@ -91,9 +91,13 @@ class AccessAdapter(ABC):
     enforcement: ClassVar[Enforcement]
     codes: ClassVar[tuple[Code, ...]] = ()
 
-    def check_rule(self, checks: Checks, rule_name: str, rule: AccessRule, cluster: str,
-                   svc: ServiceTopology) -> None:
-        """Report what this adapter cannot express of `rule` in `cluster`, where `svc` is its service
+    def check_rule(self, checks: Checks, rule_name: str, rule: AccessRule, cluster: str) -> None:
+        """Report what this adapter cannot express of `rule` in `cluster` (by default: nothing)."""
+        return None
+
+    def check_grant(self, checks: Checks, rule_name: str, rule: AccessRule, svc: ServiceTopology,
+                    cluster: str) -> None:
+        """Report where `rule`, holding in `cluster` for `svc`, is enforced otherwise than it reads
         (by default: nothing)."""
         return None
 
@@ -190,6 +194,13 @@ class Mesh(ABC):
     def plan_policy(self, ctx: PlanContext, svc: ServiceTopology, consumer: str) -> PolicyView:
         """The objects that apply `svc`'s traffic policy in `consumer` (meshes that apply policies)."""
         raise TypeError(f"{self.title} applies no traffic policies; topology gives it none")
+
+    # --- changes the mesh applies late or never ---------------------------------------------------
+
+    def export_change_risks(self, cluster: str, old: ExportView, new: ExportView) -> tuple[str, ...]:
+        """What of `old` the mesh keeps in effect when `cluster`'s export changes to `new`, each with
+        its fix, for the diff's risks (by default: nothing; the change takes effect)."""
+        return ()
 
     # --- runtime rules ---------------------------------------------------------------------------
 

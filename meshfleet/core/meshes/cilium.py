@@ -251,8 +251,8 @@ class CiliumNetworkPolicies(AccessAdapter):
     enforcement = "destination"
     codes = (CILIUM_ACCESS_IDENTITY, CILIUM_ACCESS_MATCH)
 
-    def check_rule(self, checks: Checks, rule_name: str, rule: AccessRule, cluster: str,
-                   svc: ServiceTopology) -> None:
+    def check_grant(self, checks: Checks, rule_name: str, rule: AccessRule, svc: ServiceTopology,
+                    cluster: str) -> None:
         loc: Loc = ("access", rule_name)
         for i, m in enumerate(rule.http):
             for j, header in enumerate(m.headers or ()):
@@ -359,7 +359,7 @@ def _to_ports(rule: AccessRule, ports: Sequence[Port]) -> list[dict[str, Any]]:
         for method in methods:
             http.append({**({"method": method} if method is not None else {}), **base})
     tcp = [{"port": str(p.port), "protocol": "TCP"} for p in ports if p.protocol == "TCP"]
-    assert tcp, "refused by check_rule: HTTP rules need a TCP port"
+    assert tcp, "refused by check_grant: HTTP rules need a TCP port"
     return [{"ports": tcp, "rules": {"http": http}}]
 
 

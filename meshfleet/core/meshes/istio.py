@@ -500,8 +500,8 @@ class AuthorizationPolicies(AccessAdapter):
     enforcement = "destination"
     codes = (ISTIO_ACCESS_SELECTOR, ISTIO_ACCESS_MATCH, ISTIO_GRANT_ANY_CLUSTER)
 
-    def check_rule(self, checks: Checks, rule_name: str, rule: AccessRule, cluster: str,
-                   svc: ServiceTopology) -> None:
+    def check_grant(self, checks: Checks, rule_name: str, rule: AccessRule, svc: ServiceTopology,
+                    cluster: str) -> None:
         loc: Loc = ("access", rule_name)
         for i, m in enumerate(rule.http):
             if patterns.glob(m.pathRegex) is None:
@@ -586,7 +586,7 @@ def _rule(match: Any) -> dict[str, Any]:
     if "*" not in match.methods:
         operation["methods"] = list(match.methods)
     path = patterns.glob(match.pathRegex)
-    assert path is not None, "refused by check_rule"
+    assert path is not None, "refused by check_grant"
     if path.kind != "any":
         operation["paths"] = [path.istio()]
     if operation:
@@ -595,7 +595,7 @@ def _rule(match: Any) -> dict[str, Any]:
     for header in match.headers or ():
         for key, value in sorted(header.items()):
             value_glob = patterns.glob(value)
-            assert value_glob is not None, "refused by check_rule"
+            assert value_glob is not None, "refused by check_grant"
             when.append({"key": f"request.headers[{key}]", "values": [value_glob.istio()]})
     if when:
         entry["when"] = when

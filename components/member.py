@@ -178,9 +178,13 @@ class MemberCluster(pulumi.ComponentResource):
     ) -> pulumi.CustomResource:
         body = sink_body(obj)
         if obj.kubeconfig_of is not None:
-            # FSM reads the member's kubeconfig from the Cluster object's spec in plain text; here
-            # it stays a secret Output, so only the API server ever sees the bytes.
-            body["spec"] = {**body.get("spec", {}), "kubeconfig": kubeconfigs[obj.kubeconfig_of]}
+            # The mesh reads the member's kubeconfig from the object in plain text (FSM's Cluster spec,
+            # an Istio remote secret's data); here it stays a secret Output, so only the API server
+            # ever sees the bytes.
+            node = body
+            for key in obj.kubeconfig_field[:-1]:
+                node = node.setdefault(key, {})
+            node[obj.kubeconfig_field[-1]] = kubeconfigs[obj.kubeconfig_of]
         patch = is_patch(obj)
         name = logical_name(self.identity.name, obj)
         opts = pulumi.ResourceOptions(
@@ -188,9 +192,10 @@ class MemberCluster(pulumi.ComponentResource):
             provider=self.provider,
             depends_on=depends_on or None,
             # A patch is retained: deleting it would hand back fields a CRD may require, which the
-            # API server rejects (provider.go:2627-2633); so protecting it would add nothing.
+            # API server rejects (provider.go:2627-2633); so protecting it would add nothing. A patch
+            # that only adds annotations (Cilium's global Service) is deleted: its fields go back.
             protect=settings.protect and not patch,
-            retain_on_delete=obj.retain or patch,
+            retain_on_delete=obj.retain or (patch and not obj.relinquish),
             aliases=self.identity.aliases(name),
         )
         resource = register(name, obj, body, opts)

@@ -19,6 +19,7 @@ from components import shards
 from components.kubeconfig import Kubeconfigs, placeholder
 from components.member import Identity, MemberCluster
 from components.settings import Settings, StackConfigError, select_names
+from meshfleet.core.meshes import mesh
 from meshfleet.core.plan import ClusterPlan, Plan, PlannedObject
 from meshfleet.errors import FleetError
 from meshfleet.fleet.includes import LocalFiles
@@ -69,7 +70,8 @@ def deploy(loaded: Loaded, settings: Settings, project_dir: Path) -> dict[str, A
         kubeconfigs[name] = source.get(name, f"the provider of {name}")
         for obj in plans[name].applied():
             if obj.kubeconfig_of is not None:
-                needed_for = f"the FSM Cluster object {obj.name} in {name}"
+                where = f"{obj.namespace}/{obj.name}" if obj.namespace else obj.name
+                needed_for = f"the {mesh(plans[name].mesh).title} {obj.kind} object {where} in {name}"
                 kubeconfigs[obj.kubeconfig_of] = source.get(obj.kubeconfig_of, needed_for, for_fsm=True)
 
     for name in shard:

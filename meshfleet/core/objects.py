@@ -82,6 +82,9 @@ class PlannedObject:
     """A partial object another manager owns (FSM's MeshConfig): applied server-side, never created or deleted."""
     retain: bool = False
     """Left in the cluster when it leaves the fleet (namespaces hold things meshfleet does not own)."""
+    relinquish: bool = False
+    """A patch whose fields are given back when meshfleet stops applying it (annotations it added to a
+    Service the user owns), where other patches are left in place."""
     kubeconfig_of: str | None = None
     """For objects that carry a member's kubeconfig (FSM `Cluster`): the member whose kubeconfig it holds."""
     kubeconfig_field: tuple[str, ...] = ("spec", "kubeconfig")

@@ -41,7 +41,8 @@ class Estimate:
 
     objects: int
     access_objects: int
-    """Of `objects`, those the access rules make (an HTTPRouteGroup and TrafficTargets per cluster)."""
+    """Of `objects`, those the access rules make (an HTTPRouteGroup and TrafficTargets per cluster, a
+    policy per cluster where the service runs)."""
     endpoints: int
     imports: int
     services: int
@@ -120,7 +121,9 @@ def estimate(fleet: Fleet, included: Mapping[str, tuple[IncludedObject, ...]] | 
     """
     ch = _Chooser(fleet)
     enforcing = sum(n for mesh, n in ch.by_mesh.items() if MESHES[mesh].access is not None)
-    objects = 2 * len(ch.members)  # MeshConfig patches and control-plane Cluster registrations
+    # Each member's own objects (FSM: its MeshConfig patch and Cluster registration; Istio: its mesh
+    # config and a remote secret per other Istio member).
+    objects = sum(MESHES[mesh].cluster_size(n) * n for mesh, n in ch.by_mesh.items())
     endpoints = imports = 0
     widest: tuple[int, str | None, int, int] = (0, None, 0, 0)
     namespaces: set[str] = set()
@@ -163,6 +166,10 @@ def estimate(fleet: Fleet, included: Mapping[str, tuple[IncludedObject, ...]] | 
         endpoints += svc_endpoints
         if svc_endpoints > widest[0]:
             widest = (svc_endpoints, ref, sum(importing.values()), len(exporters))
+    # Meshes that enforce at the destination write one policy per rule in each cluster where the
+    # service runs, whichever clusters the rule holds in.
+    at_destination = sum(n for mesh, n in ch.by_mesh.items()
+                         if (a := MESHES[mesh].access) is not None and a.enforcement == "destination")
     access = 0
     for rule in fleet.access.values():
         target = fleet.services.get(rule.to)
@@ -170,6 +177,9 @@ def estimate(fleet: Fleet, included: Mapping[str, tuple[IncludedObject, ...]] | 
             continue
         where = len(ch.select(rule.in_)) if rule.in_ is not None else enforcing
         access += where * (1 + len(_accounts(target)))  # an HTTPRouteGroup, a TrafficTarget per account
+        if at_destination:
+            runs = len(ch.select(target.export.clusters)) if target.export is not None else 0
+            access += min(at_destination, runs + len(target.localServiceAccounts))
     objects += access + len(namespaces) * len(ch.members)
     placed, values, widest_resource = _resources(fleet, ch, included or {})
     return Estimate(objects=objects + placed, access_objects=access, endpoints=endpoints, imports=imports,

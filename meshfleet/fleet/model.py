@@ -386,7 +386,42 @@ class McsSettings(Strict):
     )
 
 
-Mesh = Literal["fsm", "linkerd", "mcs"]
+MeshClusterName = Annotated[str, AfterValidator(lambda v: names.dns_label(v, "mesh cluster name"))]
+
+
+class CiliumSettings(Strict):
+    """How Cilium ClusterMesh names this cluster (its `cluster-name`, the value of the
+    `io.cilium.k8s.policy.cluster` label on every endpoint)."""
+
+    clusterName: MeshClusterName | None = Field(
+        default=None, description="Cilium's cluster-name of this cluster; default: its name in the fleet.")
+
+
+class IstioSettings(Strict):
+    """How this cluster's Istio control plane (a primary of a multi-primary mesh) is installed."""
+
+    clusterName: MeshClusterName | None = Field(
+        default=None, description="Istio's cluster ID (values.global.multiCluster.clusterName); default: its name.")
+    network: Annotated[str, Field(min_length=1), AfterValidator(names.label_value)] | None = Field(
+        default=None, description="Istio's network of this cluster; set it on every Istio cluster when they sit "
+        "on more than one network (each then needs an east-west gateway).")
+    namespace: Namespace = Field(default="istio-system", description="The namespace istiod runs in and reads "
+                                 "its remote secrets and mesh config from.")
+    trustDomain: Annotated[str, AfterValidator(lambda v: names.dns_subdomain(v, "trust domain"))] = Field(
+        default="cluster.local", description="The mesh's trust domain in this cluster: access rules admit the "
+        "principals <trustDomain>/ns/<namespace>/sa/<account> of the callers here.")
+    clusterDomain: Annotated[str, AfterValidator(lambda v: names.dns_subdomain(v, "cluster domain"))] = Field(
+        default="cluster.local", description="The cluster's DNS domain: services are the hosts "
+        "<name>.<namespace>.svc.<clusterDomain>.")
+    meshConfigMap: ObjectName = Field(
+        default="meshfleet-mesh-config", description="The ConfigMap istiod merges into its mesh config (istiod's "
+        "SHARED_MESH_CONFIG environment variable must name it).")
+    eastWestGateway: dict[LabelKey, LabelValue] = Field(
+        default_factory=lambda: {"istio": "eastwestgateway"},
+        description="Labels of the east-west gateway pods that carry traffic between networks.")
+
+
+Mesh = Literal["fsm", "linkerd", "mcs", "cilium", "istio"]
 
 
 class Cluster(Strict):
@@ -396,8 +431,10 @@ class Cluster(Strict):
         default="fsm",
         description="How services cross into and out of this cluster: `fsm` Flomesh Service Mesh (the default: "
                     "ServiceExports, ServiceImports, GlobalTrafficPolicies), `linkerd` mirrored Services at the "
-                    "exporters' Linkerd gateways, with no mirror controller, or `mcs` the Multi-Cluster Services "
-                    "API (KEP-1645: Submariner, Cilium, Antrea, Karmada). A fleet may mix them.",
+                    "exporters' Linkerd gateways, with no mirror controller, `mcs` the Multi-Cluster Services "
+                    "API (KEP-1645: Submariner, Cilium, Antrea, Karmada), `cilium` Cilium ClusterMesh (global "
+                    "Services, their affinity, CiliumNetworkPolicies) or `istio` an Istio primary (remote secrets, "
+                    "DestinationRules, AuthorizationPolicies). A fleet may mix them.",
     )
     id: Annotated[str, Field(min_length=1, max_length=253)] | None = Field(
         default=None,
@@ -424,6 +461,11 @@ class Cluster(Strict):
                                                  "(mesh: linkerd).")
     mcs: McsSettings = Field(default_factory=McsSettings, title="MCS API settings",
                              description="The MCS API version this cluster's implementation reads (mesh: mcs).")
+    cilium: CiliumSettings = Field(default_factory=CiliumSettings, title="Cilium settings",
+                                   description="Cilium's cluster-name of this cluster (mesh: cilium).")
+    istio: IstioSettings = Field(default_factory=IstioSettings, title="Istio settings",
+                                 description="How this cluster's istiod is installed: cluster ID, network, trust "
+                                             "domain, namespaces and the mesh config it merges (mesh: istio).")
     kubeconfig: KubeconfigSource = Field(
         default_factory=lambda: KubeconfigFromStackSecret.model_validate({"from": "stack-secret"}),
         description="Where the cluster's kubeconfig comes from: `{from: context, context: NAME}` (a context of "
@@ -635,6 +677,12 @@ class Service(Strict):
     )
     createNamespace: bool = Field(
         default=False, description="Create the namespace where meshfleet writes objects into it (kept on delete)."
+    )
+    podLabels: dict[LabelKey, LabelValue] = Field(
+        default_factory=dict,
+        description="Labels every pod of the service carries (its Service's selector): Istio access rules select "
+        "the pods they protect by them, and Cilium's where the service answers as any service account.",
+        examples=[{"app": "httpbin"}],
     )
     export: Export | None = Field(default=None, description="Where the service is exported from, and how: path, "
                                   "ports, load balancing.")

@@ -1,4 +1,4 @@
-"""The `meshfleet` command: validate, plan, render, diff, schema, kubeconfig-secret.
+"""The `meshfleet` command: validate, plan, routes, render, diff, schema, kubeconfig-secret.
 
 Exit codes: 0 success, 1 a problem in the user's input (reported with file:line), 2 bad usage,
 3 a risky diff under --fail-on-risk, 70 a bug in meshfleet (reported as such, with the traceback only
@@ -17,14 +17,18 @@ import tempfile
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from meshfleet import diff
+from meshfleet.core.effective import effective
 from meshfleet.core.plan import Plan
 from meshfleet.errors import FleetError, UsageError, render_findings
 from meshfleet.fleet import load as loader
 from meshfleet.fleet.model import fleet_json_schema
 from meshfleet.kube import secrets
 from meshfleet.sinks import gitops, shard, summary
+from meshfleet.sinks import routes as routes_sink
+from meshfleet.sinks.json_stream import write_json
 from meshfleet.sinks.render import render
 from meshfleet.sinks.yaml_text import dump_yaml
 
@@ -72,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     stacks.add_argument("--budget", type=_positive, nargs="?", const=shard.DEFAULT_BUDGET, metavar="N",
                         help=f"propose stacks of at most N resources each (default {shard.DEFAULT_BUDGET})")
 
+    _routes_parser(sub)
+
     r = sub.add_parser("render", help="write DIR/<cluster>/ manifests (kustomize-ready), replaced atomically")
     r.add_argument("fleet", metavar="FLEET")
     r.add_argument("--out", required=True, metavar="DIR")
@@ -107,6 +113,42 @@ def _parser() -> argparse.ArgumentParser:
 
 
 STRICT_HELP = "fail (exit 1) on a warning the fleet does not acknowledge"
+
+
+def _routes_parser(sub: Any) -> None:
+    ro = sub.add_parser("routes", help="per consuming cluster and service: which clusters answer, in what shares, "
+                        "and who may call it, enforced where")
+    ro.add_argument("fleet", metavar="FLEET")
+    ro.add_argument("--cluster", metavar="C", help="only the consuming cluster C")
+    ro.add_argument("--service", metavar="S", help="only the service S (namespace/name)")
+    ro.add_argument("--from", dest="source", metavar="SA",
+                    help="only what service account SA (namespace/name) may call")
+    ro.add_argument("-o", "--format", choices=("text", "markdown", "json"), default="text")
+    ro.add_argument("--strict", action="store_true", help=STRICT_HELP)
+
+
+def _routes(args: argparse.Namespace) -> int:
+    plan = loader.load_plan(args.fleet)
+    if _refused(plan, args.strict):
+        return EXIT_USER
+    view = effective(plan)
+    members = [c.name for c in view.clusters]
+    if args.cluster is not None and args.cluster not in members:
+        raise UsageError(f"--cluster {args.cluster}: not a member of {args.fleet}; members: {', '.join(members)}")
+    services = sorted({s.service for c in view.clusters for s in c.services})
+    if args.service is not None and args.service not in services:
+        raise UsageError(f"--service {args.service}: no cluster of {args.fleet} calls it; services: "
+                         f"{', '.join(services) or '(none)'}")
+    if args.source is not None and (args.source.count("/") != 1 or not all(args.source.split("/"))):
+        raise UsageError(f"--from {args.source}: give a service account as namespace/name, e.g. curl/curl")
+    view = view.filtered(args.cluster, args.service, args.source)
+    if args.format == "json":
+        write_json(routes_sink.as_json(view, args.fleet), sys.stdout.write)
+    elif args.format == "markdown":
+        sys.stdout.write(routes_sink.markdown(view, args.fleet))
+    else:
+        sys.stdout.write(routes_sink.text(view, args.fleet))
+    return 0
 
 
 def _refused(plan: Plan, strict: bool) -> bool:
@@ -263,8 +305,8 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"validate": _validate, "plan": _plan, "render": _render, "diff": _diff, "schema": _schema,
-            "kubeconfig-secret": _kubeconfig_secret}
+COMMANDS = {"validate": _validate, "plan": _plan, "routes": _routes, "render": _render, "diff": _diff,
+            "schema": _schema, "kubeconfig-secret": _kubeconfig_secret}
 
 
 def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

@@ -72,7 +72,7 @@ class Fsm(Mesh):
     title = "FSM"
     settings = "fsm"
     capabilities = Capabilities(reaches=frozenset({"fsm"}), imports_own_export=False, traffic_policies=True,
-                                needs_gateway=True)
+                                needs_gateway=True, permissive_by_default=True)  # charts/fsm/values.yaml:544
     codes = (CONTROL_PLANE_MESH, MEMBER_WITHOUT_GATEWAY, IMPORTERS_NOT_RESTRICTABLE, DUPLICATE_EXPORT_PATH,
              TARGET_NOT_EXPORTER, NEGATIVE_WEIGHT, WEIGHT_WITHOUT_ACTIVE_ACTIVE, TARGET_LISTED_TWICE,
              LOCALITY_TARGETS, FAILOVER_WITHOUT_TARGET, FAILOVER_UNORDERED)

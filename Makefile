@@ -6,7 +6,9 @@ STAMP   := $(VENV)/.installed-stamp
 PYTHON  ?= python3
 OUT     ?= out
 
-.PHONY: all venv demo test pytest lint typecheck contracts schema crd-schemas bench clean
+MERMAID := tests/mermaid/node_modules/.package-lock.json
+
+.PHONY: all venv mermaid demo test pytest lint typecheck contracts schema crd-schemas bench clean
 
 all: test
 
@@ -17,6 +19,12 @@ $(STAMP): pyproject.toml requirements-dev.txt
 
 venv: $(STAMP)
 
+# Mermaid's own parser (under Node with jsdom, no browser) for the tests of the diff's Mermaid blocks.
+$(MERMAID): tests/mermaid/package.json tests/mermaid/package-lock.json
+	npm ci --prefix tests/mermaid --no-audit --no-fund --loglevel=error
+
+mermaid: $(MERMAID)
+
 ## make demo: set up, check and render the default fleet (fleet/demo.yaml) into out/
 demo: venv
 	$(BIN)/meshfleet validate fleet/demo.yaml fleet/demo-standalone.yaml
@@ -26,10 +34,10 @@ demo: venv
 	  for d in $(OUT)/*/; do kubectl kustomize "$$d" >/dev/null && echo "kubectl kustomize $$d: ok" || exit 1; done; \
 	else echo "kubectl not found: skipped building the rendered directories"; fi
 
-## make test: lint, types, layer contracts and the whole test suite
+## make test: lint, types, layer contracts and the whole test suite (npm installs the Mermaid parser it uses)
 test: venv lint typecheck contracts pytest
 
-pytest: venv
+pytest: venv mermaid
 	$(PY) -m pytest
 
 lint: venv
@@ -55,4 +63,4 @@ bench: venv
 	$(PY) -m bench.run
 
 clean:
-	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache .hypothesis tests/mermaid/node_modules

@@ -28,7 +28,6 @@ from meshfleet.fleet.model import fleet_json_schema
 from meshfleet.kube import secrets
 from meshfleet.sinks import gitops, shard, summary
 from meshfleet.sinks import routes as routes_sink
-from meshfleet.sinks.json_stream import write_json
 from meshfleet.sinks.render import render
 from meshfleet.sinks.yaml_text import dump_yaml
 
@@ -100,6 +99,11 @@ def _parser() -> argparse.ArgumentParser:
                    "acknowledge (the diff is printed first)")
     d.add_argument("--max-delete-share", type=_share, default=diff.DEFAULT_MAX_DELETE_SHARE, metavar="SHARE",
                    help="flag a cluster losing more than this share of its objects (default: 0.5)")
+    d.add_argument("--budget", type=_positive, default=diff.MARKDOWN_BUDGET, metavar="BYTES",
+                   help=f"with --format markdown: the most bytes the comment may take (default "
+                   f"{diff.MARKDOWN_BUDGET:,}; what does not fit is counted, with a pointer to the whole diff)")
+    d.add_argument("--full-diff", metavar="WHERE", help="with --format markdown: where readers find the whole diff "
+                   "(e.g. the CI run's artifact), named when the comment leaves something out")
 
     s = sub.add_parser("schema", help="print the fleet file's JSON Schema")
     s.add_argument("--out", metavar="FILE", help="write it to FILE instead of standard output")
@@ -143,7 +147,8 @@ def _routes(args: argparse.Namespace) -> int:
         raise UsageError(f"--from {args.source}: give a service account as namespace/name, e.g. curl/curl")
     view = view.filtered(args.cluster, args.service, args.source)
     if args.format == "json":
-        write_json(routes_sink.as_json(view, args.fleet), sys.stdout.write)
+        json.dump(routes_sink.as_json(view, args.fleet), sys.stdout, indent=2)  # written as it is encoded
+        sys.stdout.write("\n")
     elif args.format == "markdown":
         sys.stdout.write(routes_sink.markdown(view, args.fleet))
     else:
@@ -285,7 +290,8 @@ def _diff(args: argparse.Namespace) -> int:
     if args.format == "json":
         sys.stdout.write(json.dumps(diff.as_json(result, old_name, new_name), indent=2) + "\n")
     elif args.format == "markdown":
-        sys.stdout.write(diff.markdown(result, old_name, new_name))
+        where = {"full_diff": args.full_diff} if args.full_diff else {}
+        sys.stdout.write(diff.markdown(result, old_name, new_name, budget=args.budget, **where))
     else:
         sys.stdout.write(diff.text(result, old_name, new_name))
     if args.strict and any(not w.acknowledged for w in new.warnings):
@@ -312,6 +318,10 @@ COMMANDS = {"validate": _validate, "plan": _plan, "routes": _routes, "render": _
 def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Combinations argparse cannot express; each ends in a usage error (exit 2)."""
     if args.command == "diff":
+        if args.format != "markdown" and (args.full_diff is not None or args.budget != diff.MARKDOWN_BUDGET):
+            parser.error("--budget and --full-diff go with --format markdown")
+        if args.budget < diff.MARKDOWN_MIN_BUDGET:
+            parser.error(f"--budget {args.budget}: a comment needs at least {diff.MARKDOWN_MIN_BUDGET:,} bytes")
         if args.base is None and len(args.fleets) != 2:
             parser.error("diff takes OLD NEW, or one FLEET with --base REV")
         if args.base is not None and len(args.fleets) != 1:

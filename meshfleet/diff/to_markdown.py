@@ -34,10 +34,16 @@ MARKDOWN_BUDGET = 60_000
 """Bytes (UTF-8) of one markdown diff: under GitHub's 65,536-character comment limit, with room left for
 the comment's marker and a note the workflow adds. A comment carrying several fleets' diffs gives each
 a share (`meshfleet diff --budget`)."""
+MARKDOWN_MIN_BUDGET = 10_000
+"""The least budget a comment is built in: the lines always there (every risk kind, every changed service,
+the closing note) take up to a third and a sixth of it, and the closing note its last 1,200 bytes."""
 MARKDOWN_FIELD_CAP = 8
 MARKDOWN_ROW_CAP = 60
 RISK_ROWS = 5
 """Risks of one kind listed before the rest of that kind is counted."""
+RISK_CUT = 150
+"""Characters of a risk's message kept where a kind is said in one row."""
+FULL_DIFF_CUT = 600
 NAMES_SHOWN = 5
 BAR = 10
 FULL_DIFF = "the whole diff: `meshfleet diff OLD NEW --format text` (or `--format json`)"
@@ -163,6 +169,8 @@ def markdown(d: PlanDiff, old_name: str, new_name: str, *, budget: int = MARKDOW
 
 
 def _finish(page: _Page, full_diff: str) -> str:
+    if len(full_diff) > FULL_DIFF_CUT:
+        full_diff = full_diff[:FULL_DIFF_CUT - 1] + "…"
     if page.left_out:
         shown = ", ".join(f"{n} {what if n == 1 else _PLURAL.get(what, what + 's')}"
                           for what, n in page.left_out.items())
@@ -194,21 +202,32 @@ def _risk_row(r: Risk) -> str:
 
 
 def _risks(d: PlanDiff, room: int) -> list[str]:
-    """Every risk kind, always: all risks while they fit in `room`, else the first few of each kind and
-    a count of the rest (with the clusters they concern)."""
+    """Every risk kind, always: all risks while they fit in `room`; else the first few of each kind and a
+    count of the rest; else one row per kind (its count, where, and its first message cut short)."""
     if not d.risks:
         return ["### Risks", "", "None found.", ""]
     head = [f"### ⚠️ Risks ({len(d.risks)})", "", "| Risk | Cluster | What happens |", "| --- | --- | --- |"]
     full = [*head, *(_risk_row(r) for r in d.risks), ""]
     if _size(full) <= room:
         return full
+    kinds = [(kind, [r for r in d.risks if r.kind == kind]) for kind in RISK_ORDER]
+    kinds += [(kind, [r for r in d.risks if r.kind == kind]) for kind in dict.fromkeys(r.kind for r in d.risks)
+              if kind not in RISK_ORDER]
     rows: list[str] = []
-    for kind in RISK_ORDER:
-        of_kind = [r for r in d.risks if r.kind == kind]
+    for kind, of_kind in kinds:
         rows += [_risk_row(r) for r in of_kind[:RISK_ROWS]]
         rest = of_kind[RISK_ROWS:]
         if rest:
             rows.append(f"| **{kind}** | {_where([r.cluster for r in rest])} | and {len(rest)} more {kind} risks |")
+    if _size([*head, *rows, ""]) <= room:
+        return [*head, *rows, ""]
+    rows = []
+    for kind, of_kind in kinds:
+        if of_kind:
+            first = of_kind[0].message
+            first = first if len(first) <= RISK_CUT else first[:RISK_CUT - 1] + "…"
+            rows.append(f"| **{kind}** | {_where([r.cluster for r in of_kind])} | {len(of_kind)} risk"
+                        f"{'s' if len(of_kind) > 1 else ''}, e.g. {_md(first)} |")
     return [*head, *rows, ""]
 
 

@@ -108,7 +108,8 @@ def test_dropping_cluster_3_in_service_terms() -> None:
     httpbin = services[services.index("  httpbin/httpbin") + 1:]
     assert "    cluster-1: loses the import (it came from cluster-3)" in httpbin
     assert "    cluster-2: loses endpoint cluster-3 (keeps cluster-1)" in httpbin
-    assert "    cluster-2: traffic policy: targets cluster-1, cluster-3 (no weights: equal split) -> cluster-1" in httpbin
+    assert ("    cluster-2: traffic policy: targets cluster-1, cluster-3 (no weights: equal split) -> "
+            "cluster-1") in httpbin
     assert "    cluster-3: stops exporting" in httpbin
 
     data = json.loads(diff(DEMO, WITHOUT_3, "--format", "json").out)

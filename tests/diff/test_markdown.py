@@ -24,8 +24,8 @@ def check_tables(lines: list[str]) -> int:
         if lines[i].startswith("|"):
             assert i > 0 and lines[i - 1] == "", f"a table must follow a blank line: {lines[i]}"
             width = len(cells(lines[i]))
-            assert len(cells(lines[i + 1])) == width and all(re.fullmatch(r":?---:?", c) for c in cells(lines[i + 1])), \
-                lines[i + 1]
+            separator = cells(lines[i + 1])
+            assert len(separator) == width and all(re.fullmatch(r":?---:?", c) for c in separator), lines[i + 1]
             j = i + 2
             while j < len(lines) and lines[j].startswith("|"):
                 assert len(cells(lines[j])) == width, lines[j]

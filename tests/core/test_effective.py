@@ -4,6 +4,8 @@ call, with which requests, enforced where; from the plan's views and each mesh's
 from __future__ import annotations
 
 import copy
+import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -11,13 +13,14 @@ import pytest
 from meshfleet.core import effective as effective_module
 from meshfleet.core.effective import ANY, Allowed, Effective, ServiceRoutes, effective, servings
 from meshfleet.core.meshes import mesh
-from meshfleet.core.meshes.base import Mesh
+from meshfleet.core.meshes.base import AccessAdapter, Mesh, PlanContext
 from meshfleet.core.meshes.fsm import Fsm
 from meshfleet.core.meshes.smi import Smi
 from meshfleet.core.plan import plan
-from meshfleet.core.views import HttpMatchView
+from meshfleet.core.resolved import ServiceTopology
+from meshfleet.core.views import GrantView, HttpMatchView
 from meshfleet.fleet.load import load_plan
-from meshfleet.fleet.model import Fleet
+from meshfleet.fleet.model import AccessRule, Fleet
 from tests.conftest import ROOT
 
 
@@ -172,8 +175,17 @@ def test_an_import_that_takes_any_account_opens_to_every_grant_of_its_namespace(
     assert (remote.identity, remote.rules) == ("shop/*", ("to-db",))
 
 
-class _AtDestination(Smi):
+class _AtDestination(AccessAdapter):
+    """SMI's objects, enforced where the answering pods run (as a mesh like Istio would)."""
+
+    name = "smi-at-destination"
+    objects_word = Smi.objects_word
     enforcement = "destination"
+
+    def plan_grants(self, ctx: PlanContext, rule_name: str, rule: AccessRule, svc: ServiceTopology, cluster: str,
+                    identities: Sequence[str]) -> tuple[GrantView, ...]:
+        return tuple(dataclasses.replace(g, enforcement="destination")
+                     for g in Smi().plan_grants(ctx, rule_name, rule, svc, cluster, identities))
 
 
 def test_where_the_answering_cluster_enforces_its_own_grants(monkeypatch: pytest.MonkeyPatch) -> None:

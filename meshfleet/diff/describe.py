@@ -255,12 +255,22 @@ def access(ch: AccessChange) -> Phrase:
     if ch.change == "removed":
         return cat(source(ch.source), " may no longer call ", where, " (was: ", _lines(ch.old), ")")
     if len(ch.old) == len(ch.new) == 1:
+        # One line before and after: say what moves (who answers, the rules), then what the mesh lets through.
         a, b = ch.old[0], ch.new[0]
-        if (a.clusters, a.identity, a.requests, a.where, a.why) == (b.clusters, b.identity, b.requests, b.where, b.why):
-            # Only the rules (and what they ask) change: the mesh lets the same requests through.
+        parts: list[Phrase] = []
+        if a.clusters != b.clusters:
+            parts.append(cat("answers from ", names(list(a.clusters)), " -> ", names(list(b.clusters))))
+        if a.identity != b.identity:
+            parts.append(cat("answering as ", name(a.identity), " -> ", name(b.identity)))
+        if (a.rules, a.asked) != (b.rules, b.asked):
             asked = cat(" (they ask ", value(requests_words(b.asked)), ")") if b.asked else words("")
-            return cat(source(ch.source), " calling ", where, ": ", _rules(a), " -> ", _rules(b), asked,
-                       "; the mesh still lets through ", allowed(b, with_rules=False))
+            parts.append(cat(_rules(a), " -> ", _rules(b), asked))
+        same = (a.requests, a.where, a.why) == (b.requests, b.where, b.why)
+        if not same:
+            parts.append(cat(allowed(a, with_rules=False), " -> ", allowed(b, with_rules=False)))
+        general = words("the local pods" if b.side == "local" else "the answers from other clusters")
+        said = cat(source(ch.source), " calling ", general, ": ", join(parts, "; "))
+        return cat(said, "; the mesh still lets through ", allowed(b, with_rules=False)) if same else said
     return cat(source(ch.source), " calling ", where, ": ", _lines(ch.old), " -> ", _lines(ch.new))
 
 

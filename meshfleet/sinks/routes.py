@@ -76,7 +76,8 @@ def _table(rows: list[list[str]], indent: str) -> list[str]:
 def text(e: Effective, fleet: str) -> str:
     pairs = sum(len(c.services) for c in e.clusters)
     out = [f"{fleet}: who answers each service, in what shares, and who may call it "
-           f"({len(e.clusters)} member{'s' if len(e.clusters) != 1 else ''}, {pairs} consumer/service pairs)", ""]
+           f"({len(e.clusters)} member{'s' if len(e.clusters) != 1 else ''}, {pairs} consumer/service "
+           f"pair{'s' if pairs != 1 else ''})", ""]
     for c in e.clusters:
         out.append(f"{c.name} ({_title(c)}, {MODE_WORDS[c.mode]})")
         if not c.services:

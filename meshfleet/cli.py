@@ -147,7 +147,7 @@ def _routes(args: argparse.Namespace) -> int:
         raise UsageError(f"--from {args.source}: give a service account as namespace/name, e.g. curl/curl")
     view = view.filtered(args.cluster, args.service, args.source)
     if args.format == "json":
-        json.dump(routes_sink.as_json(view, args.fleet), sys.stdout, indent=2)  # written as it is encoded
+        routes_sink.write_json(routes_sink.as_json(view, args.fleet), sys.stdout.write)  # written as it is encoded
         sys.stdout.write("\n")
     elif args.format == "markdown":
         sys.stdout.write(routes_sink.markdown(view, args.fleet))

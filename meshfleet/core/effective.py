@@ -12,14 +12,15 @@ enforces, the view says what is enforced. It is pure and built once per plan; `m
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 from meshfleet.core.meshes import mesh
 from meshfleet.core.objects import qualified, split
 from meshfleet.core.plan import ClusterPlan, Plan
-from meshfleet.core.views import ExportView, GrantView, HttpMatchView, ImportView, Route, Share
+from meshfleet.core.views import ExportView, GrantView, HttpMatchView, ImportView, PolicyView, Route, Share
 
 Side = Literal["local", "remote"]
 """The consumer's own pods, or the answers that come from other clusters."""
@@ -126,10 +127,6 @@ class Effective:
     def cluster(self, name: str) -> ClusterRoutes | None:
         return next((c for c in self.clusters if c.name == name), None)
 
-    def pairs(self) -> dict[tuple[str, str], ServiceRoutes]:
-        """Every (consumer, service) and its entry."""
-        return self._index
-
     def filtered(self, cluster: str | None = None, service: str | None = None,
                  source: str | None = None) -> Effective:
         """Only `cluster`, only `service`, and only what `source` may call (with its access lines and
@@ -167,16 +164,81 @@ def equal_split(shares: tuple[Share, ...] | tuple[Serving, ...]) -> bool:
 
 
 def effective(plan: Plan) -> Effective:
-    """The effective view of a plan: each member as a consumer of what it imports, runs or grants.
+    """The effective view of a whole plan: each member as a consumer of what it imports, runs or grants."""
+    return Views(plan).whole()
 
-    As in planning, the cyclic garbage collector is paused: the view of a large fleet is a few hundred
-    thousand small records without cycles, and rescanning them tripled the time it takes.
+
+class Views:
+    """A plan's effective view, each (consumer, service) built on first use and kept: `meshfleet routes`
+    asks for all of it, the diff only for what a change can touch and what it shows beside it.
+
+    As in planning, the cyclic garbage collector is paused while entries are built: a large fleet's view
+    is a few hundred thousand small records without cycles, and rescanning them tripled the time.
     """
+
+    def __init__(self, plan: Plan) -> None:
+        self._fleet = _Fleet(plan)
+        self._memo: dict[tuple[str, str], ServiceRoutes | None] = {}
+        self._clusters: dict[str, ClusterRoutes] = {}
+        self.members = tuple(c.name for c in plan.clusters if c.role == "member")
+
+    def services(self, consumer: str) -> list[str]:
+        """The services `consumer` calls: those it imports, runs, or holds access rules for."""
+        return self._fleet.services(consumer) if consumer in self.members else []
+
+    def identities(self, consumer: str, service: str) -> set[str]:
+        """The service accounts `service` answers `consumer` as: its local pods', and the remote answers'."""
+        if consumer not in self.members:
+            return set()
+        found = {a for a in (self._fleet.locals.get((consumer, service)),) if a is not None}
+        imported = self._fleet._by_service(consumer)[0].get(service)
+        found.update(identity for identity, _ in self._fleet._remote(consumer, service, imported))
+        return found
+
+    @property
+    def local_copies(self) -> dict[tuple[str, str], str]:
+        """(cluster, service) -> the identity the service's pods answer as there."""
+        return self._fleet.locals
+
+    def granted_to(self, consumer: str, sources: Iterable[str]) -> list[str]:
+        """The services `consumer`'s access rules are written for that name one of `sources`."""
+        wanted = set(sources)
+        if consumer not in self.members:
+            return []
+        return list(dict.fromkeys(g.service for g in self._fleet.plans[consumer].grants if wanted & set(g.sources)))
+
+    def get(self, consumer: str, service: str) -> ServiceRoutes | None:
+        key = (consumer, service)
+        if key not in self._memo:
+            with _collector_paused():
+                self._memo[key] = self._fleet.entry(consumer, service) if consumer in self.members else None
+        return self._memo[key]
+
+    def mode(self, consumer: str) -> Mode:
+        return self._fleet.mode(consumer)
+
+    def cluster(self, name: str) -> ClusterRoutes | None:
+        if name not in self.members:
+            return None
+        found = self._clusters.get(name)
+        if found is None:
+            with _collector_paused():
+                services = tuple(e for s in self.services(name) if (e := self.get(name, s)) is not None)
+                found = self._clusters[name] = ClusterRoutes(name, self._fleet.plans[name].mesh, self.mode(name),
+                                                             services)
+        return found
+
+    def whole(self) -> Effective:
+        with _collector_paused():
+            return Effective(tuple(c for name in self.members if (c := self.cluster(name)) is not None))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
     paused = gc.isenabled()
     gc.disable()
     try:
-        fleet = _Fleet(plan)
-        return Effective(tuple(fleet.consumer(c) for c in plan.clusters if c.role == "member"))
+        yield
     finally:
         if paused:
             gc.enable()
@@ -204,6 +266,16 @@ class _Grants:
         return [*self.by_identity.get(identity, ()), *self.by_identity.get(qualified(namespace, ANY), ())]
 
 
+def opens(destination: str, identity: str) -> bool:
+    """A grant written for `destination` lets callers reach answers as `identity` (the rule of
+    `_Grants.reaching`: the same account, a grant for any account of the namespace, or an identity that
+    takes any account of the grant's namespace)."""
+    if destination == identity:
+        return True
+    (dn, dname), (inn, iname) = split(destination), split(identity)
+    return dn == inn and ANY in (dname, iname)
+
+
 def _by_source(grants: Iterable[GrantView]) -> dict[str, tuple[tuple[str, ...], tuple[HttpMatchView, ...]]]:
     """Each source the grants name, with the rules naming it and the requests they allow."""
     rules: dict[str, list[str]] = {}
@@ -217,6 +289,10 @@ def _by_source(grants: Iterable[GrantView]) -> dict[str, tuple[tuple[str, ...], 
     return {s: (tuple(sorted(rules[s])), tuple(asked[s])) for s in sorted(rules)}
 
 
+_ByService = tuple[dict[str, ImportView], dict[str, PolicyView], set[str]]
+"""A consumer's imports and policies by service, and the services its grants are written for."""
+
+
 class _Fleet:
     """A plan's views, indexed once for every consumer."""
 
@@ -228,6 +304,7 @@ class _Fleet:
         self._grants: dict[str, _Grants] = {}
         self._granted: dict[tuple[str, str], dict[str, tuple[tuple[str, ...], tuple[HttpMatchView, ...]]]] = {}
         self._modes: dict[str, Mode] = {}
+        self._views: dict[str, _ByService] = {}
 
     def grants(self, cluster: str) -> _Grants:
         found = self._grants.get(cluster)
@@ -259,20 +336,30 @@ class _Fleet:
             self._modes[cluster] = found
         return found
 
-    def consumer(self, c: ClusterPlan) -> ClusterRoutes:
-        imports = {i.service: i for i in c.imports}
-        policies = {p.service: p for p in c.policies}
-        services = sorted({*imports, *(v.service for v in c.local), *(g.service for g in c.grants)})
-        m = mesh(c.mesh)
-        out = []
-        for service in services:
-            local = (c.name, service) in self.locals
-            imported = imports.get(service)
-            policy = policies.get(service)
-            out.append(ServiceRoutes(c.name, service, local, policy.lb_type if policy is not None else None,
-                                     m.routes(service, c.name, local, imported, policy),
-                                     self.access(c, service, local, imported)))
-        return ClusterRoutes(c.name, c.mesh, self.mode(c.name), tuple(out))
+    def services(self, consumer: str) -> list[str]:
+        c = self.plans[consumer]
+        return sorted({*(i.service for i in c.imports), *(v.service for v in c.local), *(g.service for g in c.grants)})
+
+    def _by_service(self, consumer: str) -> _ByService:
+        found = self._views.get(consumer)
+        if found is None:
+            c = self.plans[consumer]
+            found = self._views[consumer] = ({i.service: i for i in c.imports}, {p.service: p for p in c.policies},
+                                             {g.service for g in c.grants})
+        return found
+
+    def entry(self, consumer: str, service: str) -> ServiceRoutes | None:
+        """What `consumer` calls `service` for, or None when it neither imports, runs nor grants it."""
+        c = self.plans[consumer]
+        imports, policies, granted = self._by_service(consumer)
+        local = (consumer, service) in self.locals
+        imported = imports.get(service)
+        if not local and imported is None and service not in granted:
+            return None
+        policy = policies.get(service)
+        return ServiceRoutes(consumer, service, local, policy.lb_type if policy is not None else None,
+                             mesh(c.mesh).routes(service, consumer, local, imported, policy),
+                             self.access(c, service, local, imported))
 
     def _remote(self, consumer: str, service: str, imported: ImportView | None) -> list[tuple[str, tuple[str, ...]]]:
         """The identities remote answers come from, each with its clusters: the import's one account
@@ -318,30 +405,12 @@ class _Fleet:
                                    "imported service takes any request, and the exporter's gateway lets it in")
                            for source, (rules, asked) in granted.items())
             else:
-                out.extend(self._at_destination(identity, clusters, service))
+                # The consumer's rule, held where the answers come from (the mesh writes it there).
+                out.extend(Allowed(source, side, clusters, identity, rules, asked, asked, "destination",
+                                   "by the answering clusters' proxies")
+                           for source, (rules, asked) in granted.items())
         order = {"local": 0, "remote": 1}
         return tuple(sorted(out, key=lambda a: (order[a.side], a.source != ANY, a.source, a.clusters)))
-
-    def _at_destination(self, identity: str, clusters: tuple[str, ...], service: str) -> list[Allowed]:
-        """Remote answers where each answering cluster enforces its own grants: per cluster, its mode and
-        the grants it holds for the identity its pods answer as; clusters alike are grouped."""
-        Sources = tuple[tuple[str, tuple[tuple[str, ...], tuple[HttpMatchView, ...]]], ...]
-        found: dict[tuple[str, Mode, Sources], list[str]] = {}
-        for e in clusters:
-            there = self.locals.get((e, service), identity)
-            mode: Mode = self.mode(e) if e in self.plans else "no-access-control"
-            sources = self.granted(e, there) if mode == "enforced" else {}
-            found.setdefault((there, mode, tuple(sources.items())), []).append(e)
-        out: list[Allowed] = []
-        for (there, mode, granted), group in found.items():
-            if mode != "enforced":
-                out.append(Allowed(ANY, "remote", tuple(group), there, (), (), None, "not-enforced",
-                                   f"{MODE_SHORT[mode]} where it answers: any workload may call"))
-                continue
-            for source, (rules, asked) in granted:
-                out.append(Allowed(source, "remote", tuple(group), there, rules, asked, asked, "destination",
-                                   "by the answering cluster's pods"))
-        return out
 
 
 # --- words and JSON, shared by `meshfleet routes`, the plan's JSON and the diff ------------------

@@ -11,13 +11,13 @@ redacted anyway.
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from meshfleet.core.effective import Effective, effective
+from meshfleet.core.effective import Views
 from meshfleet.core.plan import Plan
 from meshfleet.diff.objects import ClusterDiff, ObjectOp, cluster_diff
 from meshfleet.diff.risks import Risk, risks
-from meshfleet.diff.routes import AccessChange, RouteChange, access_changes, route_changes
+from meshfleet.diff.routes import AccessChange, RouteChange, access_changes, route_changes, touched
 from meshfleet.diff.services import (
     GrantChange,
     MeshChange,
@@ -53,9 +53,9 @@ class PlanDiff:
     """Per consumer and service, who answers before and after."""
     access: tuple[AccessChange, ...] = ()
     """Per consumer, service and source, what it may call before and after, and where that is enforced."""
-    old_view: Effective = field(default_factory=lambda: Effective(()))
-    new_view: Effective = field(default_factory=lambda: Effective(()))
-    """Each plan's effective view, built once for the diff and what renders it."""
+    old_view: Views | None = None
+    new_view: Views | None = None
+    """Each plan's effective view, kept for what renders the diff (entries are built once, on first use)."""
 
     @property
     def changed(self) -> bool:
@@ -126,20 +126,22 @@ def _diff(old: Plan, new: Plan, max_delete_share: float) -> PlanDiff:
     clusters = tuple(cluster_diff(name, olds.get(name), news.get(name), old, new)
                      for name in sorted(set(olds) | set(news)))
     before = {_warning_key(w) for w in old.warnings}
-    old_view, new_view = effective(old), effective(new)
+    changes, grants, mesh = service_changes(old, new), grant_changes(old, new), mesh_changes(old, new)
+    old_view, new_view = Views(old), Views(new)
+    pairs = touched(old_view, new_view, changes, grants, mesh, clusters)
     return PlanDiff(
         old_mode=old.mode,
         new_mode=new.mode,
         clusters=clusters,
         risks=risks(old, new, clusters, max_delete_share),
-        changes=service_changes(old, new),
-        grants=grant_changes(old, new),
-        mesh=mesh_changes(old, new),
+        changes=changes,
+        grants=grants,
+        mesh=mesh,
         max_delete_share=max_delete_share,
         warnings=new.warnings,
         introduced=frozenset(k for w in new.warnings if (k := _warning_key(w)) not in before),
-        routes=route_changes(old_view, new_view),
-        access=access_changes(old_view, new_view),
+        routes=route_changes(old_view, new_view, pairs),
+        access=access_changes(old_view, new_view, pairs),
         old_view=old_view,
         new_view=new_view,
     )

@@ -35,14 +35,13 @@ def _label(text: str) -> str:
     return '"' + text.replace("#", "#35;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;") + '"'
 
 
-def _percent(r: Route | None, cluster: str, consumer: str) -> float | None:
+def _percents(r: Route | None, consumer: str) -> dict[str, float]:
+    """Each serving cluster's share of a route (steady, else with the local copy down)."""
     if r is None:
-        return None
-    for shares in (r.steady, r.local_down):
-        for s in servings(shares, consumer):
-            if s.cluster == cluster:
-                return s.percent
-    return None
+        return {}
+    found = {s.cluster: s.percent for s in servings(r.local_down, consumer)}
+    found.update({s.cluster: s.percent for s in servings(r.steady, consumer)})
+    return found
 
 
 def graph(groups: list[Grouped[RouteChange]], cap: int = EDGE_CAP) -> Graph | None:
@@ -61,8 +60,8 @@ def graph(groups: list[Grouped[RouteChange]], cap: int = EDGE_CAP) -> Graph | No
     for g in groups:
         ch = g.first
         gained, lost, kept = ch.served()
-        changed = [c for c in kept if c != ch.consumer and _percent(ch.old, c, ch.consumer)
-                   != _percent(ch.new, c, ch.consumer)]
+        before, after = _percents(ch.old, ch.consumer), _percents(ch.new, ch.consumer)
+        changed = [c for c in kept if c != ch.consumer and before.get(c) != after.get(c)]
         todo = [(c, "added") for c in gained if c != ch.consumer] + [(c, "removed") for c in lost if c != ch.consumer] \
             + [(c, "changed") for c in changed]
         wanted += len(todo)
@@ -77,12 +76,11 @@ def graph(groups: list[Grouped[RouteChange]], cap: int = EDGE_CAP) -> Graph | No
             src = node(cluster, cluster)
             service = ch.service.split("/", 1)[1]
             if kind == "added":
-                label = f"+ {service} {percent(_percent(ch.new, cluster, ch.consumer) or 0.0)}"
+                label = f"+ {service} {percent(after.get(cluster, 0.0))}"
             elif kind == "removed":
                 label = f"✖ {service}"
             else:
-                a, b = _percent(ch.old, cluster, ch.consumer), _percent(ch.new, cluster, ch.consumer)
-                label = f"{service} {percent(a or 0.0)} → {percent(b or 0.0)}"
+                label = f"{service} {percent(before.get(cluster, 0.0))} → {percent(after.get(cluster, 0.0))}"
             edges.append((src, to, label, kind))
     if not edges:
         return None

@@ -12,8 +12,11 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
-from meshfleet.core.effective import Allowed, Effective, ServiceRoutes
+from meshfleet.core.effective import Allowed, ServiceRoutes, Views, opens
+from meshfleet.core.objects import split
 from meshfleet.core.views import Route, Share
+from meshfleet.diff.objects import ClusterDiff
+from meshfleet.diff.services import GrantChange, MeshChange, ServiceChange
 
 Change = Literal["added", "removed", "changed"]
 LOCAL = ""
@@ -66,24 +69,58 @@ def _clusters(r: Route | None) -> list[str]:
     return list(dict.fromkeys(s.cluster for s in (*r.steady, *r.local_down)))
 
 
-def route_changes(old: Effective, new: Effective) -> tuple[RouteChange, ...]:
-    """Every route that changes for a consumer of the new plan (a leaving cluster's are left out: noise
-    beside its leaving); a consumer that joins gains its routes."""
-    a, b = old.pairs(), new.pairs()
-    staying = {c.name for c in new.clusters}
+def touched(old: Views, new: Views, views: Iterable[ServiceChange], grants: Iterable[GrantChange],
+            mesh: Iterable[MeshChange], clusters: Iterable[ClusterDiff]) -> set[tuple[str, str]]:
+    """The (consumer, service) pairs whose effective entry a change can touch, from the view-level changes
+    the diff finds anyway:
+    - a consumer's whole view where its mesh or settings change, or it joins or leaves;
+    - where its grants change, the services answering it as an identity those grants are written for
+      (grants open identities, not services);
+    - a service everywhere where an export or a local copy of it changes (identities come from them);
+    - each pair whose import or traffic policy changes.
+    Every other entry reads the same views in both plans, so it is the same."""
+    whole = {m.cluster for m in mesh}
+    whole |= {c.name for c in clusters if c.old is None or c.new is None
+              or any(f.path in ("mesh", "role") for f in c.attributes)}
+    opened: dict[str, set[str]] = {}
+    for g in grants:
+        opened.setdefault(g.cluster, set()).add(g.destination)
+    everywhere = {ch.service for ch in views if ch.aspect == "export"}
+    found = {(ch.cluster, ch.service) for ch in views if ch.aspect != "export"}
+    a, b = old.local_copies, new.local_copies
+    everywhere |= {k[1] for k in a.keys() | b.keys() if a.get(k) != b.get(k)}
+    for side in (old, new):
+        for c in side.members:
+            services = side.services(c)
+            if c in whole:
+                found |= {(c, s) for s in services}
+                continue
+            found |= {(c, s) for s in services if s in everywhere}
+            if c in opened:
+                # A grant opens identities of its own namespace only, and a service answers as its own
+                # namespace's accounts: the other namespaces' services need no look.
+                namespaces = {split(d)[0] for d in opened[c]}
+                found |= {(c, s) for s in services if split(s)[0] in namespaces
+                          and any(opens(d, i) for d in opened[c] for i in side.identities(c, s))}
+    return found
+
+
+def route_changes(old: Views, new: Views, pairs: Iterable[tuple[str, str]]) -> tuple[RouteChange, ...]:
+    """Every route that changes among `pairs` for a consumer of the new plan (a leaving cluster's are left
+    out: noise beside its leaving); a consumer that joins gains its routes."""
     found: list[RouteChange] = []
-    for key in sorted(set(a) | set(b)):
-        x, y = a.get(key), b.get(key)
-        if key[0] not in staying or x == y:
+    for consumer, service in sorted(pairs):
+        if consumer not in new.members:
             continue
-        if x is not None and y is not None and x.routes == y.routes:
+        x, y = old.get(consumer, service), new.get(consumer, service)
+        if x == y or (x is not None and y is not None and x.routes == y.routes):
             continue
         before = {r.called_as: r for r in x.routes} if x is not None else {}
         after = {r.called_as: r for r in y.routes} if y is not None else {}
         for name in [*after, *(n for n in before if n not in after)]:
             r0, r1 = before.get(name), after.get(name)
             if r0 != r1:
-                found.append(RouteChange(key[0], key[1], name, r0, r1, _policy(x), _policy(y)))
+                found.append(RouteChange(consumer, service, name, r0, r1, _policy(x), _policy(y)))
     return tuple(found)
 
 
@@ -91,20 +128,21 @@ def _policy(s: ServiceRoutes | None) -> str | None:
     return s.policy if s is not None else None
 
 
-def access_changes(old: Effective, new: Effective) -> tuple[AccessChange, ...]:
-    """Per consumer, service, source and side: the access lines before and after, where they differ."""
-    a, b = old.pairs(), new.pairs()
-    staying = {c.name for c in new.clusters}
+def access_changes(old: Views, new: Views, pairs: Iterable[tuple[str, str]]) -> tuple[AccessChange, ...]:
+    """Per consumer, service, source and side among `pairs`: the access lines before and after, where they
+    differ."""
     found: list[AccessChange] = []
-    for key in sorted(set(a) | set(b)):
-        x, y = a.get(key), b.get(key)
-        if key[0] not in staying or (x is not None and y is not None and x.access == y.access):
+    for consumer, service in sorted(pairs):
+        if consumer not in new.members:
+            continue
+        x, y = old.get(consumer, service), new.get(consumer, service)
+        if x is not None and y is not None and x.access == y.access:
             continue
         before = _by_source(x.access if x is not None else ())
         after = _by_source(y.access if y is not None else ())
         for k in sorted(set(before) | set(after), key=lambda k: (k[1] != "local", k[0])):
             if before.get(k, ()) != after.get(k, ()):
-                found.append(AccessChange(key[0], key[1], k[0], k[1], before.get(k, ()), after.get(k, ())))
+                found.append(AccessChange(consumer, service, k[0], k[1], before.get(k, ()), after.get(k, ())))
     return tuple(found)
 
 

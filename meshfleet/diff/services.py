@@ -73,13 +73,21 @@ class MeshChange:
 def _paired(old: Iterable[tuple[tuple[str, ...], Any]], new: Iterable[tuple[tuple[str, ...], Any]],
             keep: Callable[[tuple[str, ...]], bool]) -> list[tuple[tuple[str, ...], Any, Any]]:
     a, b = dict(old), dict(new)
-    return [(k, a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if keep(k) and a.get(k) != b.get(k)]
+    differ = [k for k in a.keys() | b.keys() if a.get(k) != b.get(k)]  # only these are sorted
+    return [(k, a.get(k), b.get(k)) for k in sorted(differ) if keep(k)]
 
 
 def _keyed(plan: Plan, attr: str) -> Iterable[tuple[tuple[str, ...], Any]]:
     for c in plan.clusters:
-        for view in getattr(c, attr):
-            yield (c.name, *(str(getattr(view, k)) for k in type(view).keys)), view
+        views = getattr(c, attr)
+        if not views:
+            continue
+        keys: tuple[str, ...] = type(views[0]).keys
+        if len(keys) == 1:  # most views: one key, read directly
+            (key,) = keys
+            yield from (((c.name, str(getattr(view, key))), view) for view in views)
+        else:
+            yield from (((c.name, *(str(getattr(view, k)) for k in keys)), view) for view in views)
 
 
 def service_changes(old: Plan, new: Plan) -> tuple[ServiceChange, ...]:

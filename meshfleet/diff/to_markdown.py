@@ -45,6 +45,8 @@ RISK_CUT = 150
 """Characters of a risk's message kept where a kind is said in one row."""
 FULL_DIFF_CUT = 600
 NAMES_SHOWN = 5
+MATRIX_COLUMNS = 6
+"""Services in one access matrix: those whose access changes, then unchanged ones for context."""
 BAR = 10
 FULL_DIFF = "the whole diff: `meshfleet diff OLD NEW --format text` (or `--format json`)"
 """Where the whole diff is, when the CLI is not told (`--full-diff`)."""
@@ -348,19 +350,22 @@ def _matrices(d: PlanDiff) -> list[_Matrix]:
     for consumer, changes in by_consumer.items():
         sources = tuple(dict.fromkeys(sorted((c.source for c in changes), key=lambda s: (s == ANY, s))))
         services = list(dict.fromkeys(c.service for c in changes))
-        entries = d.new_view.cluster(consumer)
-        # Context: other services these sources may call here, unchanged (a few).
-        if entries is not None:
-            for s in entries.services:
-                if len(services) >= 6:
+        # Context: a few other services these sources may call here, unchanged (those their rules name,
+        # then the consumer's first services); a bounded number of entries looked at.
+        if d.new_view is not None:
+            candidates = list(dict.fromkeys([*d.new_view.granted_to(consumer, sources),
+                                             *d.new_view.services(consumer)[:MATRIX_COLUMNS]]))
+            for service in candidates[:2 * MATRIX_COLUMNS]:
+                if len(services) >= MATRIX_COLUMNS:
                     break
-                if s.service not in services and any(a.source in sources for a in s.access):
-                    services.append(s.service)
+                entry = d.new_view.get(consumer, service)
+                if service not in services and entry is not None and any(a.source in sources for a in entry.access):
+                    services.append(service)
         cells: dict[tuple[str, str], _Cell] = {}
         for source in sources:
             for service in services:
-                old = _lines(d.old_view.get(consumer, service), source)
-                new = _lines(d.new_view.get(consumer, service), source)
+                old = _lines(d.old_view.get(consumer, service) if d.old_view is not None else None, source)
+                new = _lines(d.new_view.get(consumer, service) if d.new_view is not None else None, source)
                 if not old and not new:
                     continue
                 mark = "unchanged" if old == new else "new" if not old else "removed" if not new else "changed"
@@ -432,8 +437,7 @@ def _matrix(d: PlanDiff, m: _Matrix) -> list[str]:
         who = "any workload" if source == ANY else _code(source)
         rows.append(f"| {who} | " + " | ".join(_access_cell(m.cells.get((source, s)), m.consumer, notes)
                                                for s in m.services) + " |")
-    mode = d.new_view.cluster(m.consumer)
-    mode_text = f" ({_md(MODE_SHORT[mode.mode])})" if mode is not None else ""
+    mode_text = f" ({_md(MODE_SHORT[d.new_view.mode(m.consumer)])})" if d.new_view is not None else ""
     legend = [f"{_SUPERSCRIPTS[i % len(_SUPERSCRIPTS)]} {_md(why)}" for i, why in enumerate(notes)]
     return [f"**Access in {_where(m.consumers)}**{mode_text}:", "", head, sep, *rows, "", "<br>".join(legend), ""]
 

@@ -188,23 +188,22 @@ class _AtDestination(AccessAdapter):
                      for g in Smi().plan_grants(ctx, rule_name, rule, svc, cluster, identities))
 
 
-def test_where_the_answering_cluster_enforces_its_own_grants(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A mesh that enforces access at the destination (as Istio and Cilium do): remote answers follow the
-    answering cluster's mode and grants, not the consumer's."""
+def test_where_the_mesh_enforces_at_the_destination_remote_answers_are_held_to_the_rule(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mesh that enforces access where the answers come from (as Istio and Cilium do, writing the
+    consumer's rule into the answering clusters): remote answers are held to the rule's requests."""
     fsm: Mesh = Fsm(access=_AtDestination())
     monkeypatch.setattr(effective_module, "mesh", lambda name: fsm if name == "fsm" else mesh(name))
     doc = with_service(localServiceAccounts={"ap": "api"})
-    doc["clusters"]["eu"]["fsm"] = {"permissive": False}
-    doc["access"] = {"web-reads": {"from": ["web/web"], "to": "shop/api", "in": ["ap", "eu"],
+    doc["access"] = {"web-reads": {"from": ["web/web"], "to": "shop/api", "in": ["ap"],
                                    "http": [{"name": "get", "pathRegex": "/", "methods": ["GET"]}]}}
     s = entry(view_of(doc), "ap", "shop/api")
-    web = {(a.side, a.clusters): a for a in s.access if a.source == "web/web"}
-    assert web[("local", ("ap",))].where == "local-pods"
-    eu = web[("remote", ("eu",))]
-    assert (eu.requests, eu.where) == ((HttpMatchView("get", "/", ("GET",)),), "destination")
-    # us is permissive as installed: any workload may call it, nothing enforced there.
-    (us,) = [a for a in s.access if a.side == "remote" and a.clusters == ("us",)]
-    assert (us.source, us.where) == (ANY, "not-enforced")
+    web = lines(s, "web/web")
+    get = (HttpMatchView("get", "/", ("GET",)),)
+    assert (web["local"].requests, web["local"].where) == (get, "local-pods")
+    remote = web["remote"]
+    assert (remote.clusters, remote.requests, remote.where) == (("eu", "us"), get, "destination")
+    assert remote.why == "by the answering clusters' proxies"
 
 
 def test_filters_keep_one_cluster_one_service_and_what_one_source_may_call() -> None:

@@ -30,10 +30,12 @@ def review_change(doc: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     for key, svc in services.items():
         policy = svc.get("trafficPolicy") or {}
         exporters = svc["export"]["clusters"]
-        if len(done) < WEIGHTS and policy.get("lbType") == "ActiveActive" and isinstance(exporters, list) \
-                and len(exporters) > 1:
+        if not isinstance(exporters, list):
+            continue
+        fsm = [e for e in exporters if "mesh" not in new["clusters"][e]]  # the clusters the policy reaches
+        if len(done) < WEIGHTS and policy.get("lbType") == "ActiveActive" and len(fsm) > 1:
             # A weighted split over the exporters: new weights, or weights where there were none.
-            policy["targets"] = [{"cluster": e, "weight": 10 + 70 * (i == 0)} for i, e in enumerate(exporters)]
+            policy["targets"] = [{"cluster": e, "weight": 10 + 70 * (i == 0)} for i, e in enumerate(fsm)]
             done[key] = "weights"
     removed = next(k for k, s in services.items() if k not in done and isinstance(s["export"]["clusters"], list)
                    and len(s["export"]["clusters"]) > 1 and "targets" not in (s.get("trafficPolicy") or {}))

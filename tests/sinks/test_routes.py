@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from meshfleet.cli import main
+from meshfleet import __version__
+from meshfleet.cli.main import main
 from meshfleet.core.effective import effective
 from meshfleet.fleet.load import load_plan
 from meshfleet.sinks import routes as routes_sink
@@ -43,8 +44,10 @@ def test_routes_match_golden(fleet: str, fmt: str, update_golden: bool) -> None:
     compare_text(result.out, GOLDEN / "routes" / f"{Path(fleet).stem}.{FORMATS[fmt]}", update_golden)
     if fmt == "markdown":
         check_tables(result.out.splitlines())
-    if fmt == "json":  # laid out by write_json, the same data as the view's JSON
-        assert json.loads(result.out) == routes_sink.as_json(effective(load_plan(ROOT / fleet)), fleet)
+    if fmt == "json":  # laid out by write_json, the same data as the view's JSON, with meshfleet's version
+        data = json.loads(result.out)
+        assert data.pop("meshfleetVersion") == __version__
+        assert data == routes_sink.as_json(effective(load_plan(ROOT / fleet)), fleet)
 
 
 def test_the_installed_command_prints_the_same() -> None:
@@ -78,16 +81,16 @@ def test_from_keeps_only_what_that_source_may_call() -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (("--cluster", "cluster-9"), r"--cluster cluster-9: not a member of fleet/demo\.yaml; members: cluster-1, "
-                                 r"cluster-2, cluster-3"),
+    (("--cluster", "cluster-9"), r"--cluster cluster-9: not a member of fleet/demo\.yaml; did you mean cluster-\d\?; "
+                                 r"members: cluster-1, cluster-2, cluster-3"),
     (("--cluster", "control-plane"), r"--cluster control-plane: not a member"),
-    (("--service", "httpbin/nope"), r"--service httpbin/nope: no cluster of fleet/demo\.yaml calls it; services: "
-                                    r"httpbin/httpbin, "),
+    (("--service", "httpbin/nope"), r"--service httpbin/nope: no cluster of fleet/demo\.yaml calls it; did you mean "
+                                    r"httpbin/httpbin\?; services: httpbin/httpbin, "),
     (("--from", "curl"), r"--from curl: give a service account as namespace/name, e\.g\. curl/curl"),
 ])
-def test_bad_filters_are_named_with_what_exists(args: tuple[str, ...], message: str) -> None:
+def test_bad_filters_are_usage_errors_naming_what_exists(args: tuple[str, ...], message: str) -> None:
     result = routes("fleet/demo.yaml", *args)
-    assert result.code == 1 and result.out == ""
+    assert result.code == 2 and result.out == ""
     assert re.search(message, result.err), result.err
 
 

@@ -63,6 +63,32 @@ SERVICE_NOT_THERE = Code("service-not-there", "error", "an access rule in a clus
 DUPLICATE_MATCH_NAME = Code("duplicate-match-name", "error", "two HTTP matches of one rule share a name")
 DUPLICATE_OBJECT = Code("duplicate-object", "error", "two parts of the fleet would write the same object")
 
+# --- resources: objects placed on members (core/resources.py) and checked against services ----------
+BAD_OBJECT = Code("bad-object", "error", "a template holds something that is not an object meshfleet can place")
+SECRET_IN_TEMPLATE = Code("secret-in-template", "error", "a template holds a Secret, whose data would be written in "
+                          "plain text")
+OBJECT_NAMESPACE = Code("object-namespace", "error", "an object's namespace does not fit its kind or its resource")
+PLACEMENT_SELECTS_NOTHING = Code("placement-selects-nothing", "error", "a resource is placed in no cluster")
+NOT_PLACED = Code("not-placed", "error", "an override or replica preference for a cluster the resource is not "
+                  "placed in")
+UNKNOWN_OBJECT = Code("unknown-object", "error", "an override or replica scheduling names an object the resource "
+                      "does not hold")
+PATCH_PATH_MISSING = Code("patch-path-missing", "error", "a JSON-patch path that does not exist in the object")
+MERGE_UNSUPPORTED = Code("merge-unsupported", "error", "a strategic-merge patch meshfleet does not apply")
+REPLICAS_INFEASIBLE = Code("replicas-infeasible", "error", "replica scheduling cannot meet its bounds")
+REPLICAS_OVERRIDDEN = Code("replicas-overridden", "error", "an override sets the replicas that replica scheduling "
+                           "sets")
+SERVICE_MISSING = Code("service-missing", "error", "an exporting cluster lacks the Service the fleet places "
+                       "elsewhere")
+SERVICE_PORTS_DIFFER = Code("service-ports-differ", "error", "a placed Service's ports or type differ from the "
+                            "service's, or between clusters")
+SERVICE_SELECTS_NOTHING = Code("service-selects-nothing", "error", "a placed Service selects no workload the "
+                               "fleet places beside it")
+IDENTITY_MISMATCH = Code("identity-mismatch", "error", "a service's pods run under another service account than "
+                         "the fleet says")
+IDENTITY_MISSING = Code("identity-missing", "error", "a service account the fleet relies on is not placed where "
+                        "it is needed")
+
 # --- acknowledgements ----------------------------------------------------------------------------
 NOT_A_WARNING = Code("not-a-warning", "error", "`acknowledge` names a code that is no warning")
 STALE_ACKNOWLEDGEMENT = Code("stale-acknowledgement", "warning",

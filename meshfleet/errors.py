@@ -81,9 +81,11 @@ class Finding:
         """Refuses the fleet: an error, or under --strict a warning the fleet does not acknowledge."""
         return self.severity == "error" or not self.acknowledged
 
-    def sort_key(self) -> tuple[int, int, str, str, str, str]:
-        line, column = (self.position.line, self.position.column) if self.position else (0, 0)
-        return (line, column, format_loc(self.loc), self.message, self.hint, self.code.name)
+    def sort_key(self) -> tuple[str, int, int, str, str, str, str]:
+        """File, line and column: a fleet's findings grouped by file (its manifests have their own)."""
+        p = self.position
+        file, line, column = (p.file, p.line, p.column) if p else ("", 0, 0)
+        return (file, line, column, format_loc(self.loc), self.message, self.hint, self.code.name)
 
     def render(self) -> str:
         p = self.position

@@ -202,3 +202,53 @@ def test_kubeconfig_secret_refuses_a_terminal_and_a_fleet_without_a_control_plan
         os.close(main)
     assert proc.returncode == 1 and b"not printed to a terminal" in proc.stderr
     assert MARK.encode() not in shown + proc.stderr
+
+
+ISTIO_CONTEXTS = ["kind-eu-west-1", "kind-eu-central-1", "kind-us-east-1"]
+
+
+def test_istio_remote_secrets_keep_kubeconfigs_out_of_every_command_but_the_ones_asking(
+        world: dict[str, str]) -> None:
+    """The Istio fleet's remote secrets hold member kubeconfigs: no command shows them, the GitOps
+    renders hold variables or leave them out, and only --with-kubeconfigs / kubeconfig-secret write them."""
+    tmp = Path(world["TMP"])
+    config = tmp / "istio-kubeconfig"
+    config.write_text(kubeconfig(ISTIO_CONTEXTS))
+    env = {"KUBECONFIG": str(config), "HOME": world["HOME"]}
+    istio, cilium = str(tmp / "fleet/istio.yaml"), str(tmp / "fleet/cilium.yaml")
+    gitops = ["--repo-url", "https://example.org/fleet.git", "--path-prefix", "out"]
+    runs = {
+        "validate": run_cli("validate", istio, env=env),
+        "plan": run_cli("plan", istio, env=env),
+        "plan json": run_cli("plan", istio, "--format", "json", env=env),
+        "render": run_cli("render", istio, "--out", str(tmp / "istio"), env=env),
+        "render argocd": run_cli("render", istio, "--out", str(tmp / "istio-argo"), "--gitops", "argocd", *gitops,
+                                 env=env),
+        "render flux": run_cli("render", istio, "--out", str(tmp / "istio-flux"), "--gitops", "flux", *gitops, env=env),
+        "diff": run_cli("diff", cilium, istio, env=env),
+        "diff json": run_cli("diff", istio, cilium, "--format", "json", env=env),
+    }
+    for what, result in runs.items():
+        assert result.code == 0, (what, result.err)
+        assert_clean(result, what)
+    for out in ("istio", "istio-argo", "istio-flux"):
+        assert [n for n, t in files_under(tmp / out).items() if MARK in t] == [], out
+        assert len([n for n in files_under(tmp / out) if "/secret.istio-system.istio-remote-secret-" in n]) == 6
+
+    result = run_cli("render", istio, "--out", str(tmp / "with"), "--with-kubeconfigs", env=env)
+    assert result.code == 0, result.err
+    assert_clean(result, "render --with-kubeconfigs")
+    holders = {name: text for name, text in files_under(tmp / "with").items() if MARK in text}
+    members = [c.removeprefix("kind-") for c in ISTIO_CONTEXTS]
+    assert set(holders) == {f"{holder}/secret.istio-system.istio-remote-secret-{m}.yaml"
+                            for holder in members for m in members if m != holder}
+    for name, text in holders.items():
+        member = name.rpartition("istio-remote-secret-")[2].removesuffix(".yaml")
+        assert f"{MARK}kind-{member}-token" in text
+        assert not [c for c in ISTIO_CONTEXTS if c != f"kind-{member}" and f"{MARK}{c}-" in text]
+
+    secret = run_cli("kubeconfig-secret", istio, env=env)
+    assert secret.code == 0 and MARK not in secret.err
+    values = yaml.safe_load(secret.out)["stringData"]
+    assert sorted(values) == ["MESHFLEET_KUBECONFIG_EU_CENTRAL_1", "MESHFLEET_KUBECONFIG_EU_WEST_1",
+                              "MESHFLEET_KUBECONFIG_US_EAST_1"]

@@ -325,7 +325,8 @@ def render(run: Run) -> int:
             given = Path(args.kubeconfigs_file) if args.kubeconfigs_file else None
             fleet_file = Path.cwd() / "fleet.yaml" if args.fleet == STDIN else Path(args.fleet)
             kubeconfigs = secrets.kubeconfigs_for_render(plan, fleet_file, given)
-        rewrite = gitops.flux_rewrite(plan) if args.gitops == "flux" else None
+        rewrites = {"flux": gitops.flux_rewrite, "argocd": gitops.argocd_rewrite}
+        rewrite = rewrites[args.gitops](plan) if args.gitops else None
         run.progress.step(f"rendering {_plural(len(plan.clusters), 'cluster')} into {args.out}")
         written = write_tree(plan, args.out, extra=extra, kubeconfigs=kubeconfigs, rewrite=rewrite)
     if not run.quiet:
@@ -352,6 +353,7 @@ def _base_plan(run: Run, path: str, base: str) -> tuple[Plan | None, str]:
     """FLEET as it was at --base (None when it did not exist there), and its name in the output."""
     from meshfleet.cli import gitbase
     from meshfleet.fleet.document import parse_bytes
+    from meshfleet.fleet.includes import GitFiles
     from meshfleet.fleet.load import plan_document
 
     if path == STDIN:
@@ -362,7 +364,9 @@ def _base_plan(run: Run, path: str, base: str) -> tuple[Plan | None, str]:
     if found.content is None:
         return None, f"{name} (absent)"
     run.progress.step(f"checking and planning {name}")
-    return plan_document(parse_bytes(found.content, name)), name
+    # The resources' manifest files as they were at the same commit.
+    manifests = GitFiles(Path(path).resolve().parent, found.commit, str(Path(path).parent), label=base)
+    return plan_document(parse_bytes(found.content, name), manifests), name
 
 
 def diff(run: Run) -> int:
@@ -456,7 +460,8 @@ def kubeconfig_secret(run: Run) -> int:
     with run.progress:
         plan = load(run, args.fleet)
     if not gitops.kubeconfig_holders(plan):
-        raise InputError(f"{args.fleet}: no object of this fleet holds a member's kubeconfig (no FSM control plane)")
+        raise InputError(f"{args.fleet}: no object of this fleet holds a member's kubeconfig "
+                         "(no FSM control plane, no Istio cluster)")
     if terminal.isatty(sys.stdout):
         raise InputError("the Secret holds kubeconfigs, so it is not printed to a terminal; pipe it, e.g. "
                          f"`meshfleet kubeconfig-secret {args.fleet} | kubectl apply --server-side -f -`")

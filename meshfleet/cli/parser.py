@@ -217,7 +217,7 @@ def build_parser() -> Parser:
     r.add_argument("--revision", default="main", metavar="REV", help="the branch it follows (default: main)")
     r.add_argument("--path-prefix", metavar="PATH", help="DIR's path inside the repository (default: --out)")
     r.add_argument("--with-kubeconfigs", action="store_true",
-                   help="write each member's kubeconfig into its FSM Cluster object (never done otherwise)")
+                   help="write each member's kubeconfig into the objects that need it (never done otherwise)")
     r.add_argument("--kubeconfigs-file", metavar="FILE",
                    help="with --with-kubeconfigs: a YAML map cluster -> kubeconfig text for stack-secret clusters")
     add_check_options(r)
@@ -266,7 +266,7 @@ def build_parser() -> Parser:
 
     k = sub.add_parser(
         "kubeconfig-secret", parents=[sub_common],
-        help="print the Secret Flux fills FSM Cluster kubeconfigs from (pipe it to kubectl apply -f -)",
+        help="print the Secret Flux fills member kubeconfigs from (pipe it to kubectl apply -f -)",
         description="Print the Secret the Flux Kustomizations of `render --gitops flux` substitute the members' "
                     "kubeconfigs from. It holds kubeconfigs, so it is never printed to a terminal: pipe it.",
         epilog=_examples("meshfleet kubeconfig-secret fleet/demo.yaml | kubectl apply --server-side -f -",

@@ -34,14 +34,14 @@ ANY = "*"
 """The source that stands for every workload (permissive mode, a mesh without access control)."""
 
 MODE_WORDS: dict[Mode, str] = {
-    "enforced": "non-permissive: only the sources that access rules name may call",
+    "enforced": "access rules enforced: they decide who may call",
     "permissive": "permissive: every workload may call every service; access rules are not enforced",
     "permissive-as-installed": "permissive as installed (the fleet sets no mode and the mesh's default is "
                                "permissive): access rules are not enforced",
     "no-access-control": "no access control: meshfleet writes no access rules for this mesh",
 }
 MODE_SHORT: dict[Mode, str] = {
-    "enforced": "non-permissive",
+    "enforced": "access rules enforced",
     "permissive": "permissive mode",
     "permissive-as-installed": "permissive as installed",
     "no-access-control": "no access control in this mesh",
@@ -276,17 +276,30 @@ def opens(destination: str, identity: str) -> bool:
     return dn == inn and ANY in (dname, iname)
 
 
-def _by_source(grants: Iterable[GrantView]) -> dict[str, tuple[tuple[str, ...], tuple[HttpMatchView, ...]]]:
-    """Each source the grants name, with the rules naming it and the requests they allow."""
+_Granted = dict[str, tuple[tuple[str, ...], tuple[HttpMatchView, ...], frozenset[str] | None]]
+"""Per source: the rules naming it, the requests they allow, and the other clusters whose objects hold
+them (meshes that enforce where the answers come from; None: wherever it answers)."""
+
+
+def _by_source(grants: Iterable[GrantView]) -> _Granted:
+    """Each source the grants name, with the rules naming it, the requests they allow, where they hold."""
     rules: dict[str, list[str]] = {}
     asked: dict[str, list[HttpMatchView]] = {}
+    at: dict[str, set[str] | None] = {}
     for g in grants:
         for source in g.sources:
             if g.rule not in rules.setdefault(source, []):
                 rules[source].append(g.rule)
             have = asked.setdefault(source, [])
             have.extend(m for m in g.matches if m not in have)
-    return {s: (tuple(sorted(rules[s])), tuple(asked[s])) for s in sorted(rules)}
+            where = at.setdefault(source, set())
+            if where is not None:
+                if g.enforced_at is None:
+                    at[source] = None
+                else:
+                    where.update(g.enforced_at)
+    return {s: (tuple(sorted(rules[s])), tuple(asked[s]), None if at[s] is None else frozenset(at[s] or ()))
+            for s in sorted(rules)}
 
 
 _ByService = tuple[dict[str, ImportView], dict[str, PolicyView], set[str]]
@@ -302,7 +315,7 @@ class _Fleet:
                                                            for e in c.exports}
         self.locals = {(c.name, v.service): v.service_account for c in plan.clusters for v in c.local}
         self._grants: dict[str, _Grants] = {}
-        self._granted: dict[tuple[str, str], dict[str, tuple[tuple[str, ...], tuple[HttpMatchView, ...]]]] = {}
+        self._granted: dict[tuple[str, str], _Granted] = {}
         self._modes: dict[str, Mode] = {}
         self._views: dict[str, _ByService] = {}
 
@@ -312,7 +325,7 @@ class _Fleet:
             found = self._grants[cluster] = _Grants(self.plans[cluster].grants)
         return found
 
-    def granted(self, cluster: str, identity: str) -> dict[str, tuple[tuple[str, ...], tuple[HttpMatchView, ...]]]:
+    def granted(self, cluster: str, identity: str) -> _Granted:
         """The sources `cluster`'s grants let reach `identity`, with their rules and requests."""
         found = self._granted.get((cluster, identity))
         if found is None:
@@ -361,6 +374,28 @@ class _Fleet:
                              mesh(c.mesh).routes(service, consumer, local, imported, policy),
                              self.access(c, service, local, imported))
 
+    @staticmethod
+    def _at_destination(title: str, side: Side, identity: str, clusters: tuple[str, ...],
+                        granted: _Granted) -> list[Allowed]:
+        """Meshes that enforce where the answers come from (Istio AuthorizationPolicies, Cilium network
+        policies): the consumer's rules, written into the answering clusters, admit their sources for their
+        requests there; pods no rule's policy selects admit any workload (both meshes allow until a policy
+        selects the pods)."""
+        out: list[Allowed] = []
+        covered: set[str] = set()
+        for source, (rules, asked, at) in granted.items():
+            held = clusters if side == "local" or at is None else tuple(x for x in clusters if x in at)
+            if held:
+                where: Where = "local-pods" if side == "local" else "destination"
+                why = "by the local pods' proxies" if side == "local" else "by the answering clusters' proxies"
+                out.append(Allowed(source, side, held, identity, rules, asked, asked, where, why))
+                covered.update(held)
+        open_ = tuple(x for x in clusters if x not in covered)
+        if open_:
+            out.append(Allowed(ANY, side, open_, identity, (), (), None, "not-enforced",
+                               f"no access rule selects these pods: {title} lets any workload call"))
+        return out
+
     def _remote(self, consumer: str, service: str, imported: ImportView | None) -> list[tuple[str, tuple[str, ...]]]:
         """The identities remote answers come from, each with its clusters: the import's one account
         where the mesh records it, else each exporter's."""
@@ -394,21 +429,21 @@ class _Fleet:
                                    f"{MODE_SHORT[mode]}: any workload may call"))
                 out.extend(Allowed(source, side, clusters, identity, rules, asked, None, "not-enforced",
                                    f"{MODE_SHORT[mode]}: the rule is not enforced")
-                           for source, (rules, asked) in granted.items())
-            elif side == "local":
-                out.extend(Allowed(source, side, clusters, identity, rules, asked, asked, "local-pods",
-                                   "by the sidecars of the local pods")
-                           for source, (rules, asked) in granted.items())
+                           for source, (rules, asked, _) in granted.items())
             elif m.enforcement == "local-pods-only":
-                out.extend(Allowed(source, side, clusters, identity, rules, asked, None, "not-enforced",
-                                   f"{m.title} does not restrict answers from other clusters: its route to an "
-                                   "imported service takes any request, and the exporter's gateway lets it in")
-                           for source, (rules, asked) in granted.items())
+                # FSM (SMI): non-permissive, only granted sources reach the service; their rules' requests
+                # hold on the local pods, not on the answers from other clusters.
+                if side == "local":
+                    out.extend(Allowed(source, side, clusters, identity, rules, asked, asked, "local-pods",
+                                       "by the sidecars of the local pods")
+                               for source, (rules, asked, _) in granted.items())
+                else:
+                    out.extend(Allowed(source, side, clusters, identity, rules, asked, None, "not-enforced",
+                                       f"{m.title} does not restrict answers from other clusters: its route to an "
+                                       "imported service takes any request, and the exporter's gateway lets it in")
+                               for source, (rules, asked, _) in granted.items())
             else:
-                # The consumer's rule, held where the answers come from (the mesh writes it there).
-                out.extend(Allowed(source, side, clusters, identity, rules, asked, asked, "destination",
-                                   "by the answering clusters' proxies")
-                           for source, (rules, asked) in granted.items())
+                out.extend(self._at_destination(m.title, side, identity, clusters, granted))
         order = {"local": 0, "remote": 1}
         return tuple(sorted(out, key=lambda a: (order[a.side], a.source != ANY, a.source, a.clusters)))
 

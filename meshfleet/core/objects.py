@@ -23,6 +23,8 @@ PATCH_ANNOTATIONS = {
     "kustomize.toolkit.fluxcd.io/ssa": "Merge",
 }
 """Annotations that let GitOps engines apply a partial object another manager owns, never deleting it."""
+SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+"""Argo CD applies the objects of a later wave once those of the earlier waves are healthy."""
 RETAIN_ANNOTATIONS = {
     "argocd.argoproj.io/sync-options": "Prune=false,Delete=false",
     "kustomize.toolkit.fluxcd.io/prune": "disabled",
@@ -80,10 +82,17 @@ class PlannedObject:
     """A partial object another manager owns (FSM's MeshConfig): applied server-side, never created or deleted."""
     retain: bool = False
     """Left in the cluster when it leaves the fleet (namespaces hold things meshfleet does not own)."""
+    relinquish: bool = False
+    """A patch whose fields are given back when meshfleet stops applying it (annotations it added to a
+    Service the user owns), where other patches are left in place."""
     kubeconfig_of: str | None = None
     """For objects that carry a member's kubeconfig (FSM `Cluster`): the member whose kubeconfig it holds."""
     kubeconfig_field: tuple[str, ...] = ("spec", "kubeconfig")
     """Where in the body that kubeconfig goes; the plan never holds it, sinks insert it."""
+    after: tuple[ObjectId, ...] = ()
+    """Objects of the same cluster that must exist before this one is applied (an FSM export's Service).
+    The planner keeps those it plans itself: Pulumi waits for them (depends_on), Argo CD applies this
+    one in a later sync wave, and Flux in a Kustomization that waits for the rest."""
 
     @property
     def kind(self) -> str:

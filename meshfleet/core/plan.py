@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from meshfleet import codes
 from meshfleet.core.access import access_clusters, identities
 from meshfleet.core.acknowledge import acknowledge
 from meshfleet.core.meshes import mesh
 from meshfleet.core.meshes.base import PlanContext
-from meshfleet.core.objects import RETAIN_ANNOTATIONS, ObjectId, Objects, PlannedObject, Role, qualified
+from meshfleet.core.objects import RETAIN_ANNOTATIONS, SYNC_WAVE, ObjectId, Objects, PlannedObject, Role, qualified
 from meshfleet.core.topology import Topology, resolve
 from meshfleet.core.views import (
     ExportView,
@@ -31,8 +32,9 @@ from meshfleet.core.views import (
     MeshSettingsView,
     PolicyView,
 )
-from meshfleet.errors import Finding, FindingsError
+from meshfleet.errors import Finding, FindingsError, Loc, format_loc
 from meshfleet.fleet.model import Fleet, KubeconfigFromContext, KubeconfigFromStackSecret
+from meshfleet.fleet.resources import IncludedObject
 
 Mode = Literal["control-plane", "standalone"]
 
@@ -96,8 +98,10 @@ class Plan:
                 yield c.name, o
 
 
-def plan(fleet: Fleet) -> Plan:
+def plan(fleet: Fleet, included: Mapping[str, tuple[IncludedObject, ...]] | None = None) -> Plan:
     """Plan a fleet; raises FindingsError (errors, and the warnings beside them) when it is refused.
+
+    `included` holds the objects the loader read from the resources' manifest files.
 
     The cyclic garbage collector is paused while planning: a large fleet builds millions of small
     dicts with no reference cycles, and the collector rescanning them cost 40% of planning time.
@@ -105,7 +109,7 @@ def plan(fleet: Fleet) -> Plan:
     paused = gc.isenabled()
     gc.disable()
     try:
-        topo = resolve(fleet)
+        topo = resolve(fleet, included)
         if any(f.severity == "error" for f in topo.findings):
             raise FindingsError(acknowledge(fleet, topo.findings, complete=False))
         planned, more = _Planner(topo).build()
@@ -160,6 +164,7 @@ class _Planner:
                 assert adapter is not None
                 self.views[c].grants.extend(adapter.plan_grants(ctx, rule_name, rule, svc, c, identities(svc, c)))
         self._namespaces()
+        self._place()
 
         clusters = []
         for name in sorted(fleet.clusters):
@@ -173,7 +178,7 @@ class _Planner:
                 role="control-plane" if is_cp else "member",
                 mesh=spec.mesh,
                 kubeconfig=spec.kubeconfig,
-                objects=tuple(sorted(ctx.objects.by_cluster[name], key=PlannedObject.sort_key)),
+                objects=tuple(sorted(_ordered(ctx.objects.by_cluster[name]), key=PlannedObject.sort_key)),
                 gateway=mesh(spec.mesh).gateway(spec),
                 settings=v.settings,
                 imports=tuple(sorted(v.imports, key=lambda i: i.service)),
@@ -187,14 +192,72 @@ class _Planner:
         return Plan(mode=mode, clusters=tuple(clusters), labels=labels), ctx.objects.findings
 
     def _namespaces(self) -> None:
-        """The namespaces meshfleet creates: those of services with createNamespace, where its objects
-        (or objects that need them, like KEP-1645 imports) are."""
+        """The namespaces meshfleet creates: those of services with createNamespace where its objects (or
+        objects that need them, like KEP-1645 imports) are, and those of resources with createNamespace
+        where they place objects. A member's are put in its mesh, as the mesh's CLI does it."""
         wanted = {svc.namespace for svc in self.topo.services.values() if svc.spec.createNamespace}
         for cluster, needed in self.ctx.objects.namespaces.items():
-            for ns in sorted(needed & wanted):
-                body = {"apiVersion": "v1", "kind": "Namespace",
-                        "metadata": {"name": ns, "annotations": dict(RETAIN_ANNOTATIONS)}}
-                self.ctx.objects.add(cluster, PlannedObject("applied", body, retain=True), ("services",))
+            placed = self.topo.placed.get(cluster, [])
+            by_resource = {o.namespace: ("resources", o.resource, "createNamespace") for o in placed
+                           if o.namespace and self.fleet.resources[o.resource].createNamespace}
+            needed = needed | {o.namespace for o in placed if o.namespace}
+            labels, annotations = ({}, {}) if cluster == self.fleet.controlPlane else \
+                mesh(self.topo.meshes[cluster]).namespace_metadata(self.fleet.clusters[cluster])
+            for ns in sorted(needed & (wanted | set(by_resource))):
+                meta: dict[str, object] = {"name": ns}
+                if labels:
+                    meta["labels"] = dict(sorted(labels.items()))
+                meta["annotations"] = dict(sorted({**RETAIN_ANNOTATIONS, **annotations}.items()))
+                body = {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
+                loc: Loc = ("services",) if ns in wanted else by_resource[ns]
+                self.ctx.objects.add(cluster, PlannedObject("applied", body, retain=True), loc)
+
+    def _place(self) -> None:
+        """The resources' objects, each once: an object meshfleet plans itself is refused at the resource."""
+        objects = self.ctx.objects
+        if not any(self.topo.placed.values()):
+            return
+        planned: dict[tuple[str, tuple[str, str, str, str]], Loc] = {
+            (c, (oid.api_version.rpartition("/")[0], oid.kind, oid.namespace, oid.name)): loc
+            for (c, oid), loc in objects.origin.items()}
+        for cluster, placed in sorted(self.topo.placed.items()):
+            for o in placed:
+                origin = planned.get((cluster, o.identity))
+                if origin is not None:
+                    what = f"{o.kind} {o.namespace + '/' if o.namespace else ''}{o.name}"
+                    hint = "remove it from the template: meshfleet creates the namespace (createNamespace) and puts " \
+                        "it in the mesh" if o.kind == "Namespace" and o.group == "" else "remove it from the template"
+                    objects.findings.append(Finding(o.loc, f"{what} in cluster {cluster}: meshfleet plans it itself "
+                                                    f"(from {format_loc(origin)})", hint, code=codes.DUPLICATE_OBJECT))
+                    continue
+                objects.add(cluster, PlannedObject("applied", o.body), o.loc, needs_namespace=False)
+
+
+def _ordered(objects: list[PlannedObject]) -> list[PlannedObject]:
+    """Each object's `after` cut to the applied objects of its cluster, and a sync wave for Argo CD where
+    it has any (one more than the latest object it waits for)."""
+    if not any(o.after for o in objects):
+        return objects
+    applied = {o.id: o for o in objects if o.role == "applied"}
+    waves: dict[ObjectId, int] = {}
+
+    def wave(o: PlannedObject, seen: frozenset[ObjectId]) -> int:
+        if o.id not in waves:
+            before = [applied[i] for i in o.after if i in applied and i not in seen]
+            waves[o.id] = 1 + max(wave(b, seen | {o.id}) for b in before) if before else 0
+        return waves[o.id]
+
+    out = []
+    for o in objects:
+        after = tuple(i for i in o.after if i in applied)
+        if o.role != "applied" or not after:
+            out.append(dataclasses.replace(o, after=after) if after != o.after else o)
+            continue
+        meta = o.body["metadata"]
+        body = {**o.body, "metadata": {**meta, "annotations": {**meta.get("annotations", {}),
+                                                               SYNC_WAVE: str(wave(o, frozenset()))}}}
+        out.append(dataclasses.replace(o, body=body, after=after))
+    return out
 
 
 __all__ = ["ClusterPlan", "Mode", "ObjectId", "Plan", "PlannedObject", "Role", "plan"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from ipaddress import ip_address
+from typing import Any
 
 from meshfleet.errors import Finding, Loc
 from meshfleet.fleet.model import Cluster, Fleet, PathRewrite, Port, Service, Target
@@ -103,6 +104,43 @@ class ServiceTopology:
         return cluster in self.exports or cluster in self.spec.localServiceAccounts
 
 
+@dataclass(frozen=True)
+class PlacedObject:
+    """One object of a resource as one cluster gets it: overrides, placeholders and replicas applied."""
+
+    resource: str
+    cluster: str
+    body: dict[str, Any]
+    loc: Loc
+    """Where the object is written (its template entry, or its manifest document): findings about it
+    carry this key path followed by the field's path in the object."""
+
+    @property
+    def api_version(self) -> str:
+        return str(self.body["apiVersion"])
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rpartition("/")[0]
+
+    @property
+    def kind(self) -> str:
+        return str(self.body["kind"])
+
+    @property
+    def namespace(self) -> str:
+        return str(self.body["metadata"].get("namespace") or "")
+
+    @property
+    def name(self) -> str:
+        return str(self.body["metadata"]["name"])
+
+    @property
+    def identity(self) -> tuple[str, str, str, str]:
+        """Group, kind, namespace and name: what makes two objects one in a cluster, whatever the version."""
+        return self.group, self.kind, self.namespace, self.name
+
+
 @dataclass
 class Topology:
     """The whole resolved fleet and every finding about it (errors and warnings)."""
@@ -114,6 +152,8 @@ class Topology:
     meshes: dict[str, str]
     access_in: dict[str, list[str] | None] = field(default_factory=dict)
     """Each access rule's chosen clusters (None: wherever the service is reachable)."""
+    placed: dict[str, list[PlacedObject]] = field(default_factory=dict)
+    """Per cluster, the resources' objects placed there."""
     findings: list[Finding] = field(default_factory=list)
 
     @property

@@ -83,7 +83,8 @@ def resolve_service(checks: Checks, ref: str, svc: Service) -> ServiceTopology:
                 why = "it is the only exporter" if topo.exporters == [c] else \
                     f"its mesh ({checks.mesh(c)}) cannot reach the exporters: {found}"
                 checks.problem(imp_loc, f"cluster {c!r} cannot import {ref}: {why}",
-                               f"export {ref} from a {checks.mesh(c)} cluster, or do not import it into {c}",
+                               f"export {ref} from {'an' if checks.mesh(c)[0] in 'aeiou' else 'a'} {checks.mesh(c)} "
+                               f"cluster, or do not import it into {c}",
                                codes.CANNOT_IMPORT)
         for adapter in MESHES.values():
             adapter.check_importers(checks, topo, chosen, reachable, imp_loc)

@@ -8,6 +8,8 @@ refuses is asked of its adapter; this module knows no mesh by name.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from meshfleet import codes
 from meshfleet.core.access import access_clusters, check_access, identities, reachable_clusters
 from meshfleet.core.checks import Checks
@@ -21,12 +23,16 @@ from meshfleet.core.resolved import (
     cluster_key,
     is_ip,
 )
+from meshfleet.core.resources import place_resources
 from meshfleet.core.services import resolve_service
+from meshfleet.core.workloads import check_workloads
 from meshfleet.fleet.model import Fleet
+from meshfleet.fleet.resources import IncludedObject
 
 
-def resolve(fleet: Fleet) -> Topology:
-    """Compute the fleet's topology and every finding about it (in `Topology.findings`)."""
+def resolve(fleet: Fleet, included: Mapping[str, tuple[IncludedObject, ...]] | None = None) -> Topology:
+    """Compute the fleet's topology and every finding about it (in `Topology.findings`); `included` holds
+    the objects the loader read from the resources' manifest files."""
     checks = Checks(fleet)
     cp = fleet.controlPlane
     if cp is not None and cp not in fleet.clusters:
@@ -52,8 +58,10 @@ def resolve(fleet: Fleet) -> Topology:
     for adapter in MESHES.values():
         adapter.check_services(checks, services)
     access_in = check_access(checks, services)
+    placed = place_resources(checks, included or {})
+    check_workloads(checks, services, access_in, placed)
     return Topology(fleet=fleet, members=checks.members, keys=keys, services=services, meshes=checks.meshes,
-                    access_in=access_in, findings=checks.findings)
+                    access_in=access_in, placed=placed, findings=checks.findings)
 
 
 __all__ = [

@@ -143,6 +143,10 @@ class PolicyView:
     service: str
     lb_type: str
     targets: tuple[TargetView, ...] | None
+    tiers: tuple[tuple[Share, ...], ...] | None = None
+    """Where the mesh sends the calls, as the adapter computed it from more than the targets (Istio:
+    the clusters' localities): the clusters of the first tier share the calls by weight while any of
+    them answers, then the next tier's. None where the mesh's routes rule needs no more than the targets."""
     objects: tuple[ObjectId, ...] = field(default=(), compare=False)
 
 
@@ -172,6 +176,10 @@ class GrantView:
     """The calling service accounts, `namespace/name`."""
     matches: tuple[HttpMatchView, ...]
     enforcement: Enforcement
+    enforced_at: tuple[str, ...] | None = None
+    """The other clusters whose objects enforce this grant (meshes that enforce at the destination:
+    the clusters that answer this cluster's calls); `objects` names those objects there too. None:
+    this cluster only."""
     objects: tuple[ObjectId, ...] = field(default=(), compare=False)
 
 
@@ -199,6 +207,8 @@ class MeshSettingsView:
     api_group: str | None = None
     """The API group the member's mesh serves its multicluster kinds in, for meshes whose releases differ
     in it (None: the mesh has one)."""
+    objects: tuple[ObjectId, ...] = field(default=(), compare=False)
+    """The member's own objects that carry these settings (Istio: its mesh config and remote secrets)."""
 
 
 @dataclass(frozen=True)

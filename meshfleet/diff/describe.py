@@ -110,6 +110,14 @@ def _targets(targets: tuple[TargetView, ...] | None) -> Phrase:
     return listed
 
 
+def _tiers(tiers: tuple[tuple[Share, ...], ...] | None) -> Phrase:
+    """Where the mesh sends the calls, tier by tier: `a; then b 80, c 20`."""
+    if tiers is None:
+        return words("(as the targets say)")
+    return join((join((cat(name(s.cluster), f" {s.weight}%" if len(t) > 1 and s.weight != 1 else "") for s in t),
+                       ", ") for t in tiers), "; then ")
+
+
 def policy(p: PolicyView) -> Phrase:
     return words(p.lb_type) if p.targets is None else cat(p.lb_type, " to ", _targets(p.targets))
 
@@ -125,7 +133,9 @@ def _policy_change(old: PolicyView | None, new: PolicyView | None, fields: tuple
         parts.append(cat("lbType ", value(old.lb_type), " -> ", value(new.lb_type)))
     if old.targets != new.targets:
         parts.append(cat("targets ", _targets(old.targets), " -> ", _targets(new.targets)))
-    parts.extend(field(f) for f in fields if not f.path.startswith(("lbType", "targets")))
+    if old.tiers != new.tiers:
+        parts.append(cat("sends to ", _tiers(old.tiers), " -> ", _tiers(new.tiers)))
+    parts.extend(field(f) for f in fields if not f.path.startswith(("lbType", "targets", "tiers")))
     return cat("traffic policy: ", join(parts, "; "))
 
 

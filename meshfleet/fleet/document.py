@@ -11,9 +11,11 @@ its line.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Optional
@@ -239,7 +241,7 @@ def parse_text(text: str, file: str) -> Document:
     if root is None:
         raise _fail(file, 1, 1, (), "the file is empty", "write at least `clusters:` with one member", codes.EMPTY_FILE)
 
-    reader = _Reader(file)
+    reader = _Reader(file, free_text=in_template)
     if _MAYBE_ALIAS.search(text):
         reader.check_graph(root)
     data = reader.value(root, None, 0)
@@ -251,6 +253,115 @@ def parse_text(text: str, file: str) -> Document:
         raise _fail(file, 1, 1, (), f"the top level is a {kind_of(data)}, not a mapping",
                     "start with `clusters:` (see fleet/demo.yaml)", codes.NOT_A_MAPPING)
     return Document(file, data, root)
+
+
+def in_template(loc: Loc) -> bool:
+    """Values of Kubernetes objects written in the fleet (`resources.<name>.template`, and an override's
+    `merge` or patch `value`) are objects' text: scripts and configuration files, where a line break or
+    a tab is meant."""
+    if len(loc) < 3 or loc[0] != "resources":
+        return False
+    if loc[2] == "template":
+        return True
+    return loc[2] == "overrides" and len(loc) >= 6 and (
+        loc[4] == "merge" or (loc[4] == "patch" and len(loc) >= 7 and loc[6] == "value"))
+
+
+def _anywhere(loc: Loc) -> bool:
+    return True
+
+
+@dataclass
+class Budget:
+    """Values still allowed after alias expansion, shared by the documents of every file one fleet reads."""
+
+    values: int = MAX_NODES
+
+
+def parse_manifests_bytes(raw: bytes, file: str, prefix: Loc, budget: Budget) -> list[Document | None]:
+    """The documents of a manifest file (`---` separated), each a Kubernetes object or empty (None).
+
+    The same limits and checks as a fleet file's, with two differences: values may hold line breaks
+    and tabs (scripts, configuration files), and the values of all documents count against `budget`.
+    Findings carry `prefix + (document index, key path...)`; raises FleetError with all of them.
+    """
+    if len(raw) > MAX_BYTES:
+        raise _too_big(file, len(raw))
+    try:
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise _fail(file, line, col, prefix, f"byte 0x{raw[e.start]:02x} is not UTF-8", "save the file as UTF-8",
+                    codes.NOT_UTF8) from None
+    bad = _RAW_REFUSED.search(text)
+    if bad is not None:
+        line, col = _line_col(text, bad.start())
+        raise _fail(file, line, col, prefix, f"{_char_kind(bad.group())} U+{ord(bad.group()):04X} in the file",
+                    "remove it; manifests are plain text", codes.CONTROL_CHARACTER)
+    for m in _DIRECTIVE.finditer(text):
+        if m.group(1) != YAML_VERSION:
+            line, col = _line_col(text, m.start())
+            raise _fail(file, line, col, prefix, f"the file declares YAML {m.group(1) or '(no version)'}; "
+                        f"meshfleet reads YAML {YAML_VERSION}", f"remove the %YAML line, or write %YAML {YAML_VERSION}",
+                        codes.YAML_SYNTAX)
+    roots: list[Node | None] = []
+    try:
+        if _may_nest_deeply(text):
+            _check_nesting(text, file)
+        composer = _Composer(text)
+        while composer.check_node():
+            roots.append(composer.get_node())
+    except yaml.MarkedYAMLError as e:
+        found = _syntax_error(file, text, e).problems
+        raise FleetError([dataclasses.replace(f, loc=prefix) for f in found]) from None
+    except FleetError as e:  # nested too deep
+        raise FleetError([dataclasses.replace(f, loc=prefix) for f in e.problems]) from None
+    except yaml.YAMLError as e:
+        raise _fail(file, 1, 1, prefix, f"YAML error: {_first_line(str(e)) or 'invalid YAML'}",
+                    "fix the YAML syntax", codes.YAML_SYNTAX) from None
+    reader = _Reader(file, free_text=_anywhere, prefix=prefix)
+    aliases = bool(_MAYBE_ALIAS.search(text))
+    out: list[Document | None] = []
+    for index, root in enumerate(roots):
+        if root is None:
+            out.append(None)
+            continue
+        if aliases:
+            budget.values -= reader.check_graph(root, budget.values)
+        data = reader.value(root, (None, index), 0)
+        if data is None:
+            out.append(None)
+        elif not isinstance(data, dict):
+            if data is not _BAD:
+                start = root.start_mark
+                reader.findings.append(Finding(
+                    (*prefix, index), f"this document is a {kind_of(data)}, not a Kubernetes object",
+                    "write each object as a mapping with apiVersion, kind and metadata, one per `---` document",
+                    code=codes.NOT_A_MAPPING, position=Position(file, start.line + 1, start.column + 1)))
+            out.append(None)
+        else:
+            out.append(Document(file, data, root))
+    if reader.findings:
+        raise FleetError(reader.findings)
+    if not aliases:
+        budget.values -= sum(_count(d.data) for d in out if d is not None)
+        if budget.values < 0:
+            raise _fail(file, 1, 1, prefix, f"the fleet's manifests hold more than {MAX_NODES:,} values together",
+                        "split the fleet into several fleet files", codes.TOO_MANY_VALUES)
+    return out
+
+
+def _count(value: Any) -> int:
+    stack, n = [value], 0
+    while stack:
+        v = stack.pop()
+        n += 1
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return n
 
 
 def _char_kind(ch: str) -> str:
@@ -415,11 +526,12 @@ def _tag_name(tag: str) -> str:
     return repr(short) if len(short) <= 40 else repr(short[:37] + "...")
 
 
-def _odd_character(text: str) -> tuple[int, str] | None:
+def _odd_character(text: str, allowed: str = "") -> tuple[int, str] | None:
     """The first character of a value that must not reach an object, a file name or a terminal:
-    control characters (a line break included), bidirectional overrides, invisible formatting."""
+    control characters (a line break included, unless `allowed`), bidirectional overrides, invisible
+    formatting."""
     for i, ch in enumerate(text):
-        if not ch.isprintable():
+        if not ch.isprintable() and ch not in allowed:
             return i, ch
     return None
 
@@ -441,10 +553,15 @@ def _flat(path: _Trail) -> Loc:
 
 
 class _Reader:
-    """Turns libyaml's node graph into plain data, collecting a finding for each problem."""
+    """Turns libyaml's node graph into plain data, collecting a finding for each problem.
 
-    def __init__(self, file: str) -> None:
+    `free_text(loc)` says where a value may hold line breaks and tabs; findings carry `prefix + loc`.
+    """
+
+    def __init__(self, file: str, *, free_text: Callable[[Loc], bool] = in_template, prefix: Loc = ()) -> None:
         self.file = file
+        self.free_text = free_text
+        self.prefix = prefix
         self.findings: list[Finding] = []
         self._seen: set[tuple[int, int, str]] = set()
         self._open: set[int] = set()
@@ -454,13 +571,14 @@ class _Reader:
         key = (m.line, m.column, message)
         if key not in self._seen:
             self._seen.add(key)
-            self.findings.append(Finding(_flat(path), message, hint, code=code,
+            self.findings.append(Finding((*self.prefix, *_flat(path)), message, hint, code=code,
                                          position=Position(self.file, m.line + 1, m.column + 1)))
 
     # --- the graph, before anything is expanded ------------------------------------------------
 
-    def check_graph(self, root: Node) -> None:
-        """Refuse a recursive alias or an expansion past MAX_NODES, visiting each node once."""
+    def check_graph(self, root: Node, bound: int = MAX_NODES) -> int:
+        """Refuse a recursive alias or an expansion past `bound` values, visiting each node once; the
+        number of values the root expands to."""
         size: dict[int, int] = {}
         state: dict[int, int] = {}  # 1: being visited, 2: done
         stack: list[tuple[Node, bool]] = [(root, False)]
@@ -473,8 +591,10 @@ class _Reader:
             if done:
                 size[key] = 1 + sum(size[id(c)] for c in _children(node))
                 state[key] = 2
-                if size[key] > MAX_NODES:
-                    self.problem(node, None, f"the document expands to more than {MAX_NODES:,} values through its "
+                if size[key] > bound:
+                    told = f"{bound:,} values" if bound == MAX_NODES else f"the {bound:,} values left of the " \
+                        f"{MAX_NODES:,} a fleet's manifest files may expand to together"
+                    self.problem(node, None, f"the document expands to more than {told} through its "
                                  "aliases (the node here is repeated that often)",
                                  "remove the aliases that multiply the document", codes.TOO_MANY_VALUES)
                     raise FleetError(self.findings)
@@ -491,6 +611,7 @@ class _Reader:
             for child in _children(node):
                 if state.get(id(child)) != 2:
                     stack.append((child, False))
+        return size[id(root)]
 
     # --- values --------------------------------------------------------------------------------
 
@@ -575,7 +696,7 @@ class _Reader:
     def scalar(self, node: ScalarNode, path: _Trail) -> Any:
         text = node.value
         if not text.isprintable():
-            odd = _odd_character(text)
+            odd = _odd_character(text, "\n\t" if self.free_text(_flat(path)) else "")
             if odd is not None:
                 i, ch = odd
                 if ch in "\n\r":
@@ -613,4 +734,5 @@ def _children(node: Node) -> list[Node]:
     return []
 
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "Document", "kind_of", "parse", "parse_bytes", "parse_text"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "Budget", "Document", "in_template", "kind_of", "parse",
+           "parse_bytes", "parse_manifests_bytes", "parse_text"]

@@ -76,6 +76,8 @@ def generate(shape: FleetShape, seed: int) -> dict[str, Any]:
             ports = [{"port": 8080}]
             path = "/{cluster}/{name}"
         svc: dict[str, Any] = {"ports": ports, "serviceAccount": f"sa-{name}"}
+        if shape.mesh_share > 0:
+            svc["podLabels"] = {"app": name}  # meshes that select the pods an access rule protects by label
         chosen = sorted(rng.sample(names, exporters))
         if rng.random() < shape.selector_share:
             region = clusters[chosen[0]]["region"]
@@ -88,10 +90,12 @@ def generate(shape: FleetShape, seed: int) -> dict[str, Any]:
         if len(names) > 1 and default_chosen:
             lb = rng.choice(LB_TYPES)
             policy: dict[str, Any] = {"lbType": lb}
-            if lb == "ActiveActive" and rng.random() < 0.5:
+            if lb == "ActiveActive" and rng.random() < 0.5 and shape.mesh_share == 0:
                 policy["targets"] = [{"cluster": e, "weight": rng.randrange(1, 100)} for e in default_chosen]
-            elif lb == "Locality":
+            elif lb == "Locality" and shape.mesh_share == 0:
                 policy["targets"] = [default_chosen[0]]  # Locality allows zero targets where it is the only one
+            # With other meshes in the fleet, targets are left out: consumers of meshes that apply policies
+            # by their own rules (affinity, locality) send to every exporter they reach.
             svc["trafficPolicy"] = policy
         default_names = [n for n in names if "mesh" not in clusters[n]]
         if rng.random() < 0.2 and default_names:

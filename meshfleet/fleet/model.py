@@ -22,6 +22,8 @@ from pydantic import (
 )
 
 from meshfleet.fleet import names
+from meshfleet.fleet import resources as _resources
+from meshfleet.fleet.resources import Resource
 
 # ---------------------------------------------------------------------------------------------
 # Small value types
@@ -235,6 +237,7 @@ ClusterSelection = Annotated[
     Selection,
     BeforeValidator(_to_selection, json_schema_input_type=list[ClusterName] | Literal["all"] | LabelSelector),
 ]
+_resources.resolve_types(ClusterSelection)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -310,6 +313,9 @@ class FsmSettings(Strict):
                                  "(default `fsm-system`).")
     meshConfig: ObjectName = Field(default="fsm-mesh-config", description="The name of FSM's MeshConfig "
                                    "(default `fsm-mesh-config`); meshfleet only ever patches it.")
+    meshName: ObjectName = Field(
+        default="fsm", description="The mesh name FSM was installed with (`fsm install --mesh-name`, default "
+        "`fsm`); namespaces meshfleet creates are put in this mesh.")
     permissive: bool | None = Field(
         default=None,
         description="Set spec.traffic.enablePermissiveTrafficPolicyMode; leave out to keep what is installed. "
@@ -380,7 +386,42 @@ class McsSettings(Strict):
     )
 
 
-Mesh = Literal["fsm", "linkerd", "mcs"]
+MeshClusterName = Annotated[str, AfterValidator(lambda v: names.dns_label(v, "mesh cluster name"))]
+
+
+class CiliumSettings(Strict):
+    """How Cilium ClusterMesh names this cluster (its `cluster-name`, the value of the
+    `io.cilium.k8s.policy.cluster` label on every endpoint)."""
+
+    clusterName: MeshClusterName | None = Field(
+        default=None, description="Cilium's cluster-name of this cluster; default: its name in the fleet.")
+
+
+class IstioSettings(Strict):
+    """How this cluster's Istio control plane (a primary of a multi-primary mesh) is installed."""
+
+    clusterName: MeshClusterName | None = Field(
+        default=None, description="Istio's cluster ID (values.global.multiCluster.clusterName); default: its name.")
+    network: Annotated[str, Field(min_length=1), AfterValidator(names.label_value)] | None = Field(
+        default=None, description="Istio's network of this cluster; set it on every Istio cluster when they sit "
+        "on more than one network (each then needs an east-west gateway).")
+    namespace: Namespace = Field(default="istio-system", description="The namespace istiod runs in and reads "
+                                 "its remote secrets and mesh config from.")
+    trustDomain: Annotated[str, AfterValidator(lambda v: names.dns_subdomain(v, "trust domain"))] = Field(
+        default="cluster.local", description="The mesh's trust domain in this cluster: access rules admit the "
+        "principals <trustDomain>/ns/<namespace>/sa/<account> of the callers here.")
+    clusterDomain: Annotated[str, AfterValidator(lambda v: names.dns_subdomain(v, "cluster domain"))] = Field(
+        default="cluster.local", description="The cluster's DNS domain: services are the hosts "
+        "<name>.<namespace>.svc.<clusterDomain>.")
+    meshConfigMap: ObjectName = Field(
+        default="meshfleet-mesh-config", description="The ConfigMap istiod merges into its mesh config (istiod's "
+        "SHARED_MESH_CONFIG environment variable must name it).")
+    eastWestGateway: dict[LabelKey, LabelValue] = Field(
+        default_factory=lambda: {"istio": "eastwestgateway"},
+        description="Labels of the east-west gateway pods that carry traffic between networks.")
+
+
+Mesh = Literal["fsm", "linkerd", "mcs", "cilium", "istio"]
 
 
 class Cluster(Strict):
@@ -390,8 +431,10 @@ class Cluster(Strict):
         default="fsm",
         description="How services cross into and out of this cluster: `fsm` Flomesh Service Mesh (the default: "
                     "ServiceExports, ServiceImports, GlobalTrafficPolicies), `linkerd` mirrored Services at the "
-                    "exporters' Linkerd gateways, with no mirror controller, or `mcs` the Multi-Cluster Services "
-                    "API (KEP-1645: Submariner, Cilium, Antrea, Karmada). A fleet may mix them.",
+                    "exporters' Linkerd gateways, with no mirror controller, `mcs` the Multi-Cluster Services "
+                    "API (KEP-1645: Submariner, Cilium, Antrea, Karmada), `cilium` Cilium ClusterMesh (global "
+                    "Services, their affinity, CiliumNetworkPolicies) or `istio` an Istio primary (remote secrets, "
+                    "DestinationRules, AuthorizationPolicies). A fleet may mix them.",
     )
     id: Annotated[str, Field(min_length=1, max_length=253)] | None = Field(
         default=None,
@@ -418,6 +461,11 @@ class Cluster(Strict):
                                                  "(mesh: linkerd).")
     mcs: McsSettings = Field(default_factory=McsSettings, title="MCS API settings",
                              description="The MCS API version this cluster's implementation reads (mesh: mcs).")
+    cilium: CiliumSettings = Field(default_factory=CiliumSettings, title="Cilium settings",
+                                   description="Cilium's cluster-name of this cluster (mesh: cilium).")
+    istio: IstioSettings = Field(default_factory=IstioSettings, title="Istio settings",
+                                 description="How this cluster's istiod is installed: cluster ID, network, trust "
+                                             "domain, namespaces and the mesh config it merges (mesh: istio).")
     kubeconfig: KubeconfigSource = Field(
         default_factory=lambda: KubeconfigFromStackSecret.model_validate({"from": "stack-secret"}),
         description="Where the cluster's kubeconfig comes from: `{from: context, context: NAME}` (a context of "
@@ -630,6 +678,12 @@ class Service(Strict):
     createNamespace: bool = Field(
         default=False, description="Create the namespace where meshfleet writes objects into it (kept on delete)."
     )
+    podLabels: dict[LabelKey, LabelValue] = Field(
+        default_factory=dict,
+        description="Labels every pod of the service carries (its Service's selector): Istio access rules select "
+        "the pods they protect by them, and Cilium's where the service answers as any service account.",
+        examples=[{"app": "httpbin"}],
+    )
     export: Export | None = Field(default=None, description="Where the service is exported from, and how: path, "
                                   "ports, load balancing.")
     import_: Import | None = Field(default=None, alias="import", description="Which clusters import the service; "
@@ -718,6 +772,11 @@ class Fleet(Strict):
     )
     fsm: FleetFsm = Field(default_factory=FleetFsm, title="FSM settings", description="Settings every FSM "
                           "cluster shares: the FSM release they run (`version`), unless a cluster names its own.")
+    resources: dict[ObjectName, Resource] = Field(
+        default_factory=dict,
+        description="Kubernetes objects placed on members, KubeFed style: a template (inline or manifest files), "
+                    "a placement, per-cluster overrides and replica scheduling.",
+    )
     acknowledge: list[FindingCode] = Field(
         default_factory=list, description="Warning codes meant everywhere in the fleet (see each entry's acknowledge)."
     )
@@ -740,10 +799,10 @@ class Fleet(Strict):
     @model_validator(mode="after")
     def _decommissioned_are_not_named(self) -> Fleet:
         gone = {n for n, c in self.clusters.items() if c.decommissioned}
-        named = {self.controlPlane} | _named_clusters([self.services, self.access])
+        named = {self.controlPlane} | _named_clusters([self.services, self.access, self.resources])
         if gone & named:
             raise ValueError(f"decommissioned cluster(s) {', '.join(sorted(gone & named))} still named elsewhere in "
-                             "the fleet (controlPlane, services, access); remove them there")
+                             "the fleet (controlPlane, services, access, resources); remove them there")
         return self
 
     def active(self) -> Fleet:

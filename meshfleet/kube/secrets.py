@@ -1,4 +1,4 @@
-"""The kubeconfigs that go into FSM `Cluster` objects, only when the user asks.
+"""The kubeconfigs that go into FSM `Cluster` objects and Istio remote secrets, only when the user asks.
 
 Why: a rendered tree is usually committed to git, so by default it holds no kubeconfig; each
 `Cluster` names where its kubeconfig must come from instead. `render --with-kubeconfigs` is the
@@ -7,7 +7,8 @@ explicit opt-in for a tree that goes somewhere safe (a sealed-secrets step, an e
 the user's kubeconfig files, stack-secret clusters from a file the user names; every failure names
 the cluster and the file, never a byte of content.
 
-A kubeconfig in a `Cluster` is used from inside fsm-controller, on the control-plane cluster: an
+A kubeconfig in a `Cluster` is used from inside fsm-controller, on the control-plane cluster (in a
+remote secret, from inside another cluster's istiod, which refuses the same things): an
 `exec` credential plugin (or a legacy auth-provider) is not there to run, a file path is not there to
 read, and a loopback or unspecified server address points at the control plane itself. Such a
 kubeconfig is refused here rather than failing later, in FSM's log.
@@ -65,7 +66,7 @@ def _loopback(server: str) -> bool:
 
 
 def remote_use_problems(text: str) -> list[str]:
-    """Why a kubeconfig cannot work from inside another cluster (fsm-controller); empty when it can.
+    """Why a kubeconfig cannot work from inside another cluster (fsm-controller, istiod); empty when it can.
 
     The reasons name fields, never their values.
     """
@@ -87,20 +88,20 @@ def remote_use_problems(text: str) -> list[str]:
         problems.append("its cluster has no server")
     elif _loopback(server):
         problems.append("its server is a loopback or unspecified address (localhost, 127.0.0.1, 0.0.0.0, ::1), "
-                        "which from fsm-controller is the control-plane cluster itself; use an address the "
-                        "control plane reaches (for k3d: the server container's IP on the shared network)")
+                        "which from the mesh's controller is its own cluster; use an address that "
+                        "cluster reaches (for k3d: the server container's IP on the shared network)")
     if user.get("exec") is not None:
-        problems.append("its user runs an exec credential plugin, which fsm-controller cannot run; use a token "
+        problems.append("its user runs an exec credential plugin, which the mesh's controller cannot run; use a token "
                         "or a client certificate (for example a ServiceAccount token)")
     if user.get("auth-provider") is not None:
-        problems.append("its user takes credentials from an auth-provider plugin, which fsm-controller cannot "
+        problems.append("its user takes credentials from an auth-provider plugin, which the mesh's controller cannot "
                         "run; use a token or a client certificate")
     for field, keys in _FILE_FIELDS.items():
         entry = cluster if field == "cluster" else user
         for key in keys:
             if entry.get(key):
-                problems.append(f"its {field} reads the file named in '{key}', which fsm-controller does not have; "
-                                "inline it (kubectl config view --flatten)")
+                problems.append(f"its {field} reads the file named in '{key}', which the mesh's controller does not "
+                                "have; inline it (kubectl config view --flatten)")
     return problems
 
 
@@ -132,5 +133,5 @@ def kubeconfigs_for_render(plan: Plan, fleet_file: Path, kubeconfigs_file: Path 
         problems = remote_use_problems(out[member])
         if problems:
             raise InputError(f"cluster {member}: the kubeconfig from {where} cannot work from inside another "
-                             "cluster (fsm-controller): " + "; ".join(problems))
+                             "cluster (the mesh's controller: fsm-controller, istiod): " + "; ".join(problems))
     return out

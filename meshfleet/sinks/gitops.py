@@ -17,7 +17,9 @@ back as a YAML double-quoted scalar holding exactly the kubeconfig. Substitution
 `${...}` and `$$` of a resource, so the other `$` of an object that holds a variable are written
 `$$`, and the other objects of that directory opt out (`kustomize.toolkit.fluxcd.io/substitute:
 disabled`). Argo CD has no such substitution of its own (only secret-injection plugins, which it
-advises against), so its ApplicationSet leaves those clusters out and says how to apply them.
+advises against), so those objects stay out of what Argo CD applies (out of their cluster's
+kustomization, and a cluster with nothing else to apply out of the ApplicationSet), and the render
+says how to apply them.
 
 The files sit in `DIR/argocd/` or `DIR/flux/`, beside the cluster directories rather than in them,
 so `kubectl kustomize DIR/<cluster>` keeps building exactly the cluster's objects.
@@ -31,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
+from meshfleet.core.objects import SYNC_WAVE
 from meshfleet.core.plan import ClusterPlan, Plan, PlannedObject
 from meshfleet.errors import InputError, UsageError
 from meshfleet.sinks.layout import Rewrite, kubeconfig_field, with_field
@@ -174,10 +177,22 @@ def flux_rewrite(plan: Plan) -> Rewrite:
     return rewrite
 
 
+def argocd_rewrite(plan: Plan) -> Rewrite:
+    """Bodies for an Argo CD render: an object that needs a member's kubeconfig is left out (None)."""
+
+    def rewrite(cluster: ClusterPlan, obj: PlannedObject) -> dict[str, Any] | None:
+        return None if holds_kubeconfig(obj) else obj.body
+
+    return rewrite
+
+
+def argocd_clusters(plan: Plan) -> list[str]:
+    """The clusters Argo CD applies: those left with an applied object once kubeconfig holders are out."""
+    return [c.name for c in plan.clusters if any(o.role == "applied" and not holds_kubeconfig(o) for o in c.objects)]
+
+
 def applicationset(plan: Plan, source: Source, name: str) -> dict[str, Any]:
-    skipped = kubeconfig_holders(plan)
-    elements = [{"cluster": c, "path": source.cluster_path(c)} for c in clusters_with_output(plan)
-                if c not in skipped]
+    elements = [{"cluster": c, "path": source.cluster_path(c)} for c in argocd_clusters(plan)]
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "ApplicationSet",
@@ -216,25 +231,58 @@ def flux_objects(plan: Plan, source: Source, name: str) -> list[dict[str, Any]]:
     out = [repo]
     holders = kubeconfig_holders(plan)
     for cluster in clusters_with_output(plan):
-        ks: dict[str, Any] = {
-            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-            "kind": "Kustomization",
-            "metadata": {"name": f"{name}-{cluster}", "namespace": FLUX_NAMESPACE,
-                         "labels": {"app.kubernetes.io/managed-by": "meshfleet", "meshfleet.io/cluster": cluster}},
-            "spec": {
-                "interval": "10m",
-                "retryInterval": "1m",
-                "timeout": "2m",
-                "path": f"./{source.cluster_path(cluster)}",
-                "prune": True,
-                "sourceRef": {"kind": "GitRepository", "name": name},
-                "kubeConfig": {"secretRef": {"name": f"{cluster}-kubeconfig", "key": "value"}},
-            },
-        }
+        ks = _kustomization(name, cluster, source)
         if cluster in holders:
             ks["spec"]["postBuild"] = {"substituteFrom": [{"kind": "Secret", "name": secret_name(name)}]}
+        waves = sync_waves(plan.cluster(cluster))
+        if waves:
+            # Objects that must wait for others (an FSM export for its Service) go in one Kustomization
+            # per wave, each waiting for the one before to be ready (`wait`, `dependsOn`); every
+            # Kustomization builds the same directory and deletes the other waves' objects from its build.
+            ks["spec"]["wait"] = True
+            ks["spec"]["patches"] = [_drop(SYNC_WAVE)]
+            out.append(ks)
+            before = ks["metadata"]["name"]
+            for wave in waves:
+                later = _kustomization(name, cluster, source, f"-wave-{wave}")
+                later["spec"]["dependsOn"] = [{"name": before}]
+                later["spec"]["wait"] = True
+                later["spec"]["patches"] = [_drop(f"{SYNC_WAVE}!={wave}")]
+                out.append(later)
+                before = later["metadata"]["name"]
+            continue
         out.append(ks)
     return out
+
+
+def sync_waves(cluster: ClusterPlan) -> list[int]:
+    """The sync waves after the first that a cluster's applied objects are in (none: one apply does)."""
+    return sorted({int(o.body["metadata"]["annotations"][SYNC_WAVE]) for o in cluster.applied()
+                   if SYNC_WAVE in o.body["metadata"].get("annotations", {})})
+
+
+def _drop(selector: str) -> dict[str, Any]:
+    """A kustomize patch that deletes every object whose annotations match `selector` from the build."""
+    return {"patch": "$patch: delete\napiVersion: any\nkind: any\nmetadata:\n  name: any\n",
+            "target": {"annotationSelector": selector}}
+
+
+def _kustomization(name: str, cluster: str, source: Source, suffix: str = "") -> dict[str, Any]:
+    return {
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": f"{name}-{cluster}{suffix}", "namespace": FLUX_NAMESPACE,
+                     "labels": {"app.kubernetes.io/managed-by": "meshfleet", "meshfleet.io/cluster": cluster}},
+        "spec": {
+            "interval": "10m",
+            "retryInterval": "1m",
+            "timeout": "2m",
+            "path": f"./{source.cluster_path(cluster)}",
+            "prune": True,
+            "sourceRef": {"kind": "GitRepository", "name": name},
+            "kubeConfig": {"secretRef": {"name": f"{cluster}-kubeconfig", "key": "value"}},
+        },
+    }
 
 
 def _comments(plan: Plan, engine: Engine, name: str) -> dict[str, list[str]]:
@@ -243,10 +291,14 @@ def _comments(plan: Plan, engine: Engine, name: str) -> dict[str, list[str]]:
     if not holders:
         return {}
     if engine == "argocd":
+        idle = [c for c in holders if c not in set(argocd_clusters(plan))]
         return {"applicationset.yaml": [
-            f"not listed: {', '.join(holders)}: their {_kinds(holders)} objects need member kubeconfigs,",
-            "which Argo CD cannot fill without a secret-injection plugin; apply them with `--gitops flux`,",
-            "`pulumi up`, or `meshfleet render --with-kubeconfigs` into a directory kept out of git",
+            f"not applied by Argo CD: the {_kinds(holders)} objects of {', '.join(holders)} (left out of their",
+            "cluster's kustomization): they need member kubeconfigs, which Argo CD cannot fill without a",
+            "secret-injection plugin" + (f"; not listed below, having nothing else to apply: {', '.join(idle)}"
+                                         if idle else "") + ".",
+            "Apply those objects with `--gitops flux`, `pulumi up`, or `meshfleet render --with-kubeconfigs`",
+            "into a directory kept out of git.",
         ]}
     out: dict[str, list[str]] = {}
     for cluster, objs in holders.items():
@@ -296,8 +348,8 @@ def notes(plan: Plan, engine: Engine | None, with_kubeconfigs: bool, fleet: str,
         return [f"note: Flux fills the kubeconfigs of the {kinds} objects in {where} from Secret "
                 f"{FLUX_NAMESPACE}/{secret_name(resource_name(PurePosixPath(fleet).stem))}; create it before the "
                 f"first sync with `meshfleet kubeconfig-secret {fleet} | kubectl apply --server-side -f -`"]
-    lead = (f"note: {', '.join(holders)} left out of the Argo CD ApplicationSet: its {kinds} objects need member "
-            "kubeconfigs, " if engine == "argocd"
+    lead = (f"note: Argo CD applies none of the {kinds} objects in {where}: they need member kubeconfigs, "
+            if engine == "argocd"
             else f"note: the {kinds} objects in {where} hold no kubeconfig (safe to commit), ")
-    return [lead + f"and FSM's webhook rejects a {kinds} without one: apply {where} with `--gitops flux` "
+    return [lead + f"and the mesh cannot use a {kinds} without one: apply them with `--gitops flux` "
             "(Flux fills them from a Secret), `pulumi up`, or `--with-kubeconfigs` into a directory kept out of git"]

@@ -16,9 +16,6 @@ from meshfleet.core.plan import ClusterPlan, Plan, PlannedObject
 from meshfleet.sinks.yaml_text import BlockWriter, dump_yaml
 
 KUBECONFIG_ANNOTATION = "meshfleet.io/kubeconfig-from"
-KUBECONFIG_FIELDS: dict[str, tuple[str, ...]] = {"Cluster": ("spec", "kubeconfig")}
-"""Where an object of each kind holds the kubeconfig of the member `PlannedObject.kubeconfig_of` names;
-a `{member}` part stands for that member's name (as a Secret keyed by cluster would need)."""
 _SAFE = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 
 
@@ -38,12 +35,9 @@ def kubeconfig_note(cluster: ClusterPlan) -> str:
 
 
 def kubeconfig_field(obj: PlannedObject) -> tuple[str, ...]:
-    """The key path of the member's kubeconfig in `obj`'s body (a bug when the kind has none)."""
-    try:
-        path = KUBECONFIG_FIELDS[obj.kind]
-    except KeyError:
-        raise ValueError(f"a {obj.kind} holds a kubeconfig, but no field for it is known") from None
-    return tuple((obj.kubeconfig_of or "") if part == "{member}" else part for part in path)
+    """The key path of the member's kubeconfig in `obj`'s body, as its mesh adapter set it (FSM's
+    `Cluster`: spec.kubeconfig; an Istio remote secret: stringData.<cluster ID>)."""
+    return obj.kubeconfig_field
 
 
 def with_field(body: dict[str, Any], path: tuple[str, ...], value: str) -> dict[str, Any]:
@@ -53,8 +47,12 @@ def with_field(body: dict[str, Any], path: tuple[str, ...], value: str) -> dict[
     return {**body, head: with_field(inner, tuple(rest), value) if isinstance(inner, dict) else value}
 
 
-Rewrite = Callable[[ClusterPlan, PlannedObject], dict[str, Any]]
-"""A GitOps engine's body for an object of a cluster (it decides how kubeconfig fields are filled)."""
+Rewrite = Callable[[ClusterPlan, PlannedObject], dict[str, Any] | None]
+"""A GitOps engine's body for an object of a cluster (it decides how kubeconfig fields are filled).
+None: the engine has no way to fill the object's kubeconfig, so the object is written for reference,
+without one, and left out of the cluster's kustomization."""
+LEFT_OUT_HEADER = ("# not applied by the GitOps engine: it needs a member's kubeconfig, which the engine cannot "
+                   "fill (README: GitOps hand-off)\n")
 
 
 def _body(plan: Plan, obj: PlannedObject, kubeconfigs: Mapping[str, str] | None) -> dict[str, Any]:
@@ -92,8 +90,10 @@ def render_cluster(plan: Plan, cluster: ClusterPlan, kubeconfigs: Mapping[str, s
         name = file_name(obj)
         header = "# applied by meshfleet\n" if obj.role == "applied" else \
             "# predicted: written by FSM's controllers, not applied; kept for review and diffs\n"
+        if body is None:
+            body, header = _body(plan, obj, None), LEFT_OUT_HEADER
         yield RenderedFile(cluster.name, name, header + dump(body))
-        if obj.role == "applied":
+        if obj.role == "applied" and header is not LEFT_OUT_HEADER:
             applied.append(name)
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",

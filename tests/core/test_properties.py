@@ -52,16 +52,27 @@ def check_invariants(fleet: Fleet, doc: dict[str, Any], p: Plan, order_seed: int
         assert all(n == 1 for n in counts.values()), counts.most_common(1)
         assert list(c.objects) == sorted(c.objects, key=lambda o: o.sort_key()), "apply order"
 
-    # The views are true to the objects: each links only objects of its own cluster, and every
-    # object is accounted for by a view, except the cluster-level ones (registrations carrying a
-    # member's kubeconfig, patches of another manager's object, namespaces kept on delete).
+    # The views are true to the objects: each links only objects of its own cluster (a grant enforced
+    # at the destination also those of the clusters it names in enforced_at), and every object is
+    # accounted for by a view, except the cluster-level ones (registrations carrying a member's
+    # kubeconfig, patches of another manager's object, namespaces kept on delete).
     exported: dict[str, set[str]] = {}
+    ids_of = {c.name: {o.id for o in c.objects} for c in p.clusters}
+    enforced: dict[str, set[Any]] = {c.name: set() for c in p.clusters}
     for c in p.clusters:
-        ids = {o.id for o in c.objects}
-        linked = {oid for views in (c.imports, c.exports, c.policies, c.grants) for v in views for oid in v.objects}
-        assert linked <= ids
-        assert {o.id for o in c.objects if o.id not in linked} == \
-            {o.id for o in c.objects if o.kubeconfig_of is not None or o.patch or o.retain}
+        for g in c.grants:
+            assert set(g.objects) <= ids_of[c.name].union(*(ids_of[d] for d in g.enforced_at or ()))
+            for d in (c.name, *(g.enforced_at or ())):
+                enforced[d].update(oid for oid in g.objects if oid in ids_of[d])
+    for c in p.clusters:
+        ids = ids_of[c.name]
+        settings = c.settings.objects if c.settings is not None else ()
+        linked = {oid for views in (c.imports, c.exports, c.policies) for v in views for oid in v.objects}
+        assert linked | set(settings) <= ids
+        linked |= enforced[c.name] | set(settings)
+        unaccounted = {o.id for o in c.objects if o.id not in linked
+                       and not (o.kubeconfig_of is not None or o.patch or o.retain)}
+        assert not unaccounted, f"{c.name}: no view links {sorted(map(str, unaccounted))}"
         for e in c.exports:
             exported.setdefault(e.service, set()).add(c.name)
     for c in p.clusters:
@@ -120,8 +131,9 @@ def test_plan_is_deterministic_consistent_and_order_blind(shape: FleetShape, see
         if o.kind == "ServiceExport":
             exporters.setdefault((o.namespace, o.name), set()).add(cname)
     for cname, o in p.objects():
-        if o.kind == "Service":  # a Linkerd mirror: from another Linkerd cluster that exports it
-            source = o.body["metadata"]["labels"]["mirror.linkerd.io/cluster-name"]
+        labels = o.body["metadata"].get("labels", {})
+        if o.kind == "Service" and "mirror.linkerd.io/cluster-name" in labels:  # a Linkerd mirror
+            source = labels["mirror.linkerd.io/cluster-name"]
             assert mesh[cname] == mesh[source] == "linkerd" and source != cname
             service = o.name.removesuffix(f"-{source}")
             assert f"{o.namespace}/{service}" in fleet.services

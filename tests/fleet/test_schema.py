@@ -144,7 +144,10 @@ def test_names_validate_refuses_for_their_pattern_the_schema_refuses_too() -> No
         try:
             load_plan(case)
         except FleetError as e:
-            refused = [p.loc for p in e.problems if any(r in p.message for r in NAME_RULES)]
+            # Names inside a resource's objects are checked once placeholders are replaced, per cluster:
+            # the schema holds templates as free-form objects.
+            refused = [p.loc for p in e.problems if any(r in p.message for r in NAME_RULES)
+                       and p.loc[:1] != ("resources",)]
         else:
             continue
         if not refused:

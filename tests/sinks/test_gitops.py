@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from meshfleet.core.plan import PlannedObject
 from meshfleet.fleet.load import load_plan
-from meshfleet.sinks import gitops, layout
+from meshfleet.sinks import gitops
 from meshfleet.sinks.render import render as render_plan
 from tests.conftest import ROOT, run_cli
 from tests.golden import GOLDEN, compare_tree, tree
@@ -148,16 +148,21 @@ def test_cluster_directories_change_only_where_kubeconfigs_go_and_still_build(
     with_gitops = tree(handed)
     assert {k for k in with_gitops if k.startswith(f"{engine}/")}, "no hand-off written"
     changed = {k for k, v in tree(plain).items() if with_gitops.get(k) != v}
+    holding = {k for k in tree(plain) if k.partition("/")[0] in HOLDERS[fleet]
+               and k.partition("/")[2].startswith("cluster._.")}
     if engine == "argocd":
-        assert changed == set()
+        # Argo CD cannot fill a kubeconfig: those objects leave the kustomization, a comment says why.
+        assert changed == holding | {f"{c}/kustomization.yaml" for c in HOLDERS[fleet]}
+        for k in holding:
+            assert with_gitops[k].startswith("# not applied by the GitOps engine")
     else:
-        assert changed == {k for k in tree(plain) if k.partition("/")[0] in HOLDERS[fleet]
-                           and k.partition("/")[2].startswith("cluster._.")} != set()
+        assert changed == holding != set()
     assert {k for k in with_gitops if not k.startswith(f"{engine}/")} == set(tree(plain))
     for cluster in cluster_dirs(handed):
         built = kustomize(handed / cluster)
         listed = yaml.safe_load((handed / cluster / "kustomization.yaml").read_text())["resources"]
-        assert len(built) == len(listed) > 0
+        left_empty = engine == "argocd" and cluster in HOLDERS[fleet]  # only Cluster objects there
+        assert len(built) == len(listed) and (len(listed) == 0) == left_empty
         assert not {d["kind"] for d in built} & {"ApplicationSet", "GitRepository"}
     # The hand-off directory builds too (kubectl apply -k), to exactly its objects.
     files = [f for f in sorted((handed / engine).iterdir()) if f.name != "kustomization.yaml"]
@@ -233,12 +238,12 @@ def test_substituted_objects_keep_their_other_dollars_and_others_opt_out(tmp_pat
     assert applied[first.name]["spec"]["kubeconfig"] == kubeconfigs[first.kubeconfig_of]
 
 
-def test_a_secret_keyed_by_member_takes_the_same_substitution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_secret_keyed_by_member_takes_the_same_substitution(tmp_path: Path) -> None:
     """The mechanism is per field, not per FSM kind: a Secret holding a member's kubeconfig under the
     member's name (the shape of a remote secret) is filled the same way."""
-    monkeypatch.setitem(layout.KUBECONFIG_FIELDS, "Secret", ("stringData", "{member}"))
     plan = load_plan(ROOT / "fleet/demo.yaml")
-    remote = PlannedObject(role="applied", kubeconfig_of="cluster-3", body={
+    remote = PlannedObject(role="applied", kubeconfig_of="cluster-3", kubeconfig_field=("stringData", "cluster-3"),
+                           body={
         "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "remote-cluster-3", "namespace": "default"},
         "stringData": {"cluster-3": ""}})
     plan = dataclasses.replace(plan, clusters=tuple(
@@ -258,8 +263,8 @@ def test_gitops_render_of_demo_matches_golden(engine: str, tmp_path: Path, updat
 
 
 @pytest.mark.parametrize(("engine", "says"), [
-    (None, "FSM's webhook rejects a Cluster without one"),
-    ("argocd", "control-plane left out of the Argo CD ApplicationSet"),
+    (None, "the mesh cannot use a Cluster without one"),
+    ("argocd", "Argo CD applies none of the Cluster objects in"),
     ("flux", "from Secret flux-system/meshfleet-demo-kubeconfigs"),
 ])
 def test_render_says_how_the_control_plane_gets_its_kubeconfigs(engine: str | None, says: str,

@@ -57,7 +57,7 @@ def test_the_installed_command_prints_the_same() -> None:
 def test_demo_cluster_2_httpbin_in_words() -> None:
     out = routes("fleet/demo.yaml", "--cluster", "cluster-2", "--service", "httpbin/httpbin").out
     lines = out.splitlines()
-    assert lines[2] == "cluster-2 (FSM, non-permissive: only the sources that access rules name may call)"
+    assert lines[2] == "cluster-2 (FSM, access rules enforced: they decide who may call)"
     row = next(line for line in lines if line.startswith("  httpbin/httpbin "))
     assert re.search(r"ActiveActive +httpbin\.httpbin +cluster-2 \(local\) 33\.3%, cluster-1 33\.3%, cluster-3 33\.3% "
                      r"\(equal split\) +cluster-1 50%, cluster-3 50% \(equal split\)", row), row

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from meshfleet import codes as core_codes
-from meshfleet.core.meshes import base, fsm, linkerd, mcs, smi
+from meshfleet.core.meshes import base, cilium, fsm, istio, linkerd, mcs, smi
 from meshfleet.core.meshes.base import AccessAdapter, Mesh
 from meshfleet.errors import Code
 
@@ -24,6 +24,8 @@ _ADAPTERS: tuple[Mesh, ...] = (
     fsm.Fsm(access=smi.Smi()),
     linkerd.Linkerd(),
     mcs.Mcs(),
+    cilium.Cilium(access=cilium.CiliumNetworkPolicies()),
+    istio.Istio(access=istio.AuthorizationPolicies()),
 )
 
 MESHES: Mapping[str, Mesh] = MappingProxyType({m.name: m for m in _ADAPTERS})

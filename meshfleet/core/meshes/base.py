@@ -134,6 +134,11 @@ class Mesh(ABC):
         gw = cluster.gateway
         return None if gw is None else GatewayView(gw.host, gw.ip, gw.port)
 
+    def namespace_metadata(self, cluster: Cluster) -> tuple[dict[str, str], dict[str, str]]:
+        """The labels and annotations that put a namespace meshfleet creates in this mesh, as the mesh's
+        own CLI does (by default none)."""
+        return {}, {}
+
     # --- checks (each reports through `checks`; by default a mesh adds none) ----------------------
 
     def check_fleet(self, checks: Checks) -> None:
@@ -178,6 +183,11 @@ class Mesh(ABC):
     @abstractmethod
     def plan_import(self, ctx: PlanContext, svc: ServiceTopology, consumer: str) -> ImportView:
         """The objects that import `svc` into `consumer`."""
+
+    def cluster_size(self, members: int) -> int:
+        """At most how many objects one member of this mesh plans for itself (and for it elsewhere, such
+        as a registration in a control plane), in a fleet where `members` clusters run this mesh."""
+        return 2
 
     @abstractmethod
     def export_size(self, cluster: Cluster) -> int:
@@ -229,3 +239,15 @@ def require_gateway_ips(checks: Checks, svc: ServiceTopology, consumer: str) -> 
             checks.problem(("clusters", e, "gateway", "host"),
                            f"gateway host {gw.host!r} is a DNS name and meshfleet writes the imports of {svc.ref}",
                            f"add clusters.{e}.gateway.ip (the address {gw.host} resolves to)", GATEWAY_NEEDS_IP)
+
+
+def export_ports_loc(checks: Checks, svc: ServiceTopology, exporter: str) -> Loc:
+    """Where the list of ports `exporter` exports is written: the last override of it that selects
+    `exporter`, or the export's own `ports`."""
+    base: Loc = ("services", svc.ref)
+    for i in reversed(range(len(svc.spec.overrides))):
+        o = svc.spec.overrides[i]
+        if o.export is not None and o.export.ports is not None and \
+                exporter in checks.select(o.clusters, (*base, "overrides", i, "clusters"), "be overridden"):
+            return (*base, "overrides", i, "export", "ports")
+    return (*base, "export", "ports")

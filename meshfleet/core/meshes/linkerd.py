@@ -57,6 +57,10 @@ class Linkerd(Mesh):
         gw = cluster.gateway
         return None if gw is None else GatewayView(gw.host, gw.ip, cluster.linkerd.gatewayPort)
 
+    def namespace_metadata(self, cluster: Cluster) -> tuple[dict[str, str], dict[str, str]]:
+        # `linkerd inject` on a namespace: the proxy injector injects every pod created in it.
+        return {}, {"linkerd.io/inject": "enabled"}
+
     def check_export(self, checks: Checks, svc: ServiceTopology, exporter: str, loc: Loc) -> None:
         mirror = mirror_name(svc.name, exporter)
         if len(mirror) > 63:

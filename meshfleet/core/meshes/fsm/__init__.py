@@ -39,7 +39,7 @@ from meshfleet.core.meshes.fsm.codes import (
     MEMBER_WITHOUT_GATEWAY,
 )
 from meshfleet.core.meshes.fsm.versions import MESHCONFIG_API, api_version
-from meshfleet.core.objects import PATCH_ANNOTATIONS, PlannedObject, Role, split
+from meshfleet.core.objects import PATCH_ANNOTATIONS, ObjectId, PlannedObject, Role, split
 from meshfleet.core.resolved import PolicySettings, ServiceTopology, is_ip
 from meshfleet.core.views import (
     Address,
@@ -58,6 +58,8 @@ from meshfleet.errors import Loc
 from meshfleet.fleet.model import Cluster
 
 PIPY = "pipy"
+MONITORED_BY = "flomesh.io/monitored-by"
+SIDECAR_INJECTION = "flomesh.io/sidecar-injection"
 FULL_WEIGHT = 100
 """FSM's weight for a target written with no weight or weight 0 (`constants.ClusterWeightAcceptAll`)."""
 STICKY = "pipy.ingress.kubernetes.io/session-sticky"
@@ -141,6 +143,11 @@ class Fsm(Mesh):
 
     # --- objects and views -----------------------------------------------------------------------
 
+    def namespace_metadata(self, cluster: Cluster) -> tuple[dict[str, str], dict[str, str]]:
+        # What `fsm namespace add` patches onto a namespace (cmd/cli/namespace_add.go): the monitor
+        # label with the mesh name, and sidecar injection enabled.
+        return {MONITORED_BY: cluster.fsm.meshName}, {SIDECAR_INJECTION: "enabled"}
+
     def plan_cluster(self, ctx: PlanContext, name: str) -> MeshSettingsView:
         c = ctx.cluster(name)
         cp = ctx.control_plane
@@ -201,7 +208,12 @@ class Fsm(Mesh):
             spec["pathRewrite"] = {"from": rw.from_, "to": rw.to}
         body = {"apiVersion": api_version(ctx.fleet, exporter), "kind": "ServiceExport",
                 "metadata": {"name": svc.name, "namespace": svc.namespace}, "spec": spec}
-        ids = [ctx.objects.add(exporter, PlannedObject("applied", body), loc)]
+        # An export applied before its Service stays invalid for good (fsm-runtime-semantics.md §5):
+        # the Service, and the identity the export names, come first wherever the fleet writes them.
+        first = [ObjectId("v1", "Service", svc.namespace, svc.name)]
+        if settings.service_account != "*":
+            first.append(ObjectId("v1", "ServiceAccount", svc.namespace, settings.service_account))
+        ids = [ctx.objects.add(exporter, PlannedObject("applied", body, after=tuple(first)), loc)]
 
         # The member's fsm-controller turns the export into this Ingress (class pipy, hard-coded).
         annotations: dict[str, str] = {}

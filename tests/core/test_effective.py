@@ -219,3 +219,15 @@ def test_filters_keep_one_cluster_one_service_and_what_one_source_may_call() -> 
     assert all(a.source in ("curl/curl", ANY) for c in curl.clusters for s in c.services for a in s.access)
     assert {a.source for s in curl.cluster("cluster-2").services for a in s.access} == {"curl/curl"}  # type: ignore[union-attr]
     assert view.filtered(source="nobody/nobody").cluster("cluster-2") is None
+
+
+def test_istio_holds_remote_answers_to_the_rule_and_admits_anyone_where_no_rule_selects_the_pods() -> None:
+    view = effective(load_plan(ROOT / "fleet/istio.yaml"))
+    checkout = lines(entry(view, "eu-central-1", "shop/checkout"), "shop/frontend")
+    assert (checkout["local"].where, checkout["remote"].where) == ("local-pods", "destination")
+    assert checkout["remote"].requests == checkout["remote"].asked != ()
+    assert checkout["remote"].clusters == ("eu-west-1", "us-east-1")
+    search = entry(view, "eu-central-1", "shop/search")
+    assert {(a.source, a.side, a.where) for a in search.access} == {(ANY, "local", "not-enforced"),
+                                                                   (ANY, "remote", "not-enforced")}
+    assert all(a.why == "no access rule selects these pods: Istio lets any workload call" for a in search.access)

@@ -99,13 +99,13 @@ def _export(old: ExportView | None, new: ExportView | None, fields: tuple[FieldC
     return cat("changes its export: ", shown, more)
 
 
-def _targets(targets: tuple[TargetView, ...] | None) -> Phrase:
+def _targets(targets: tuple[TargetView, ...] | None, lb_type: str) -> Phrase:
     if targets is None:
         return words("(every exporter)")
     if not targets:
         return words("(none)")
     listed = join((cat(name(t.cluster), f" weight {t.weight}" if t.weight is not None else "") for t in targets), ", ")
-    if len(targets) > 1 and all(t.weight is None for t in targets):
+    if lb_type == "ActiveActive" and len(targets) > 1 and all(t.weight is None for t in targets):
         return cat(listed, " (no weights: equal split)")
     return listed
 
@@ -119,7 +119,7 @@ def _tiers(tiers: tuple[tuple[Share, ...], ...] | None) -> Phrase:
 
 
 def policy(p: PolicyView) -> Phrase:
-    return words(p.lb_type) if p.targets is None else cat(p.lb_type, " to ", _targets(p.targets))
+    return words(p.lb_type) if p.targets is None else cat(p.lb_type, " to ", _targets(p.targets, p.lb_type))
 
 
 def _policy_change(old: PolicyView | None, new: PolicyView | None, fields: tuple[FieldChange, ...]) -> Phrase:
@@ -132,7 +132,7 @@ def _policy_change(old: PolicyView | None, new: PolicyView | None, fields: tuple
     if old.lb_type != new.lb_type:
         parts.append(cat("lbType ", value(old.lb_type), " -> ", value(new.lb_type)))
     if old.targets != new.targets:
-        parts.append(cat("targets ", _targets(old.targets), " -> ", _targets(new.targets)))
+        parts.append(cat("targets ", _targets(old.targets, old.lb_type), " -> ", _targets(new.targets, new.lb_type)))
     if old.tiers != new.tiers:
         parts.append(cat("sends to ", _tiers(old.tiers), " -> ", _tiers(new.tiers)))
     parts.extend(field(f) for f in fields if not f.path.startswith(("lbType", "targets", "tiers")))

@@ -33,7 +33,9 @@ def review_change(doc: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         if not isinstance(exporters, list):
             continue
         fsm = [e for e in exporters if "mesh" not in new["clusters"][e]]  # the clusters the policy reaches
-        if len(done) < WEIGHTS and policy.get("lbType") == "ActiveActive" and len(fsm) > 1:
+        # Weighted targets only where every consumer is an FSM cluster (other meshes refuse or ignore them).
+        everyone_fsm = all("mesh" not in c for c in new["clusters"].values())
+        if len(done) < WEIGHTS and policy.get("lbType") == "ActiveActive" and len(fsm) > 1 and everyone_fsm:
             # A weighted split over the exporters: new weights, or weights where there were none.
             policy["targets"] = [{"cluster": e, "weight": 10 + 70 * (i == 0)} for i, e in enumerate(fsm)]
             done[key] = "weights"

@@ -88,7 +88,7 @@ def test_an_exports_account_and_a_local_copy_reach_every_consumer() -> None:
 
 def test_a_generated_review_change_compares_as_if_every_pair_were_built() -> None:
     doc = generate(FleetShape(clusters=12, services=40, mesh_share=0.3), 5)
-    doc["acknowledge"] = ["failover-unordered"]
+    doc["acknowledge"] = ["failover-unordered", "path-prefix-kept", "access-matches-local-only"]
     new, _ = review_change(doc)
     new["clusters"]["c001"].pop("fsm", None)
     d = assert_same_as_every_pair(planned(doc), planned(new))

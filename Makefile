@@ -7,8 +7,9 @@ PYTHON  ?= python3
 OUT     ?= out
 
 PIP     := $(PY) -m pip install --quiet --disable-pip-version-check
+MERMAID := tests/mermaid/node_modules/.package-lock.json
 
-.PHONY: all venv install demo test pytest install-tests lint typecheck contracts schema crd-schemas bench clean
+.PHONY: all venv mermaid install demo test pytest install-tests lint typecheck contracts schema crd-schemas bench clean
 
 all: test
 
@@ -20,6 +21,12 @@ $(STAMP): pyproject.toml requirements.txt requirements-dev.txt constraints.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# Mermaid's own parser (under Node with jsdom, no browser) for the tests of the diff's Mermaid blocks.
+$(MERMAID): tests/mermaid/package.json tests/mermaid/package-lock.json
+	npm ci --prefix tests/mermaid --no-audit --no-fund --loglevel=error
+
+mermaid: $(MERMAID)
 
 ## make install: the command line alone (no Pulumi, no test tools) on your PATH, with pipx
 install:
@@ -42,11 +49,11 @@ demo: venv
 	@echo "  meshfleet render fleet/demo.yaml --cluster cluster-2 --stdout | kubectl diff --server-side -f -"
 	@echo "  meshfleet --help"
 
-## make test: lint, types, layer contracts and the whole test suite; under CI (CI=true) also the
-## install tests, which build fresh virtualenvs from PyPI (about a minute)
+## make test: lint, types, layer contracts and the whole test suite (npm installs the Mermaid parser it
+## uses); under CI (CI=true) also the install tests, which build fresh virtualenvs from PyPI (about a minute)
 test: venv lint typecheck contracts pytest $(if $(filter true 1,$(CI)),install-tests)
 
-pytest: venv
+pytest: venv mermaid
 	$(PY) -m pytest
 
 install-tests: venv
@@ -75,4 +82,4 @@ bench: venv
 	$(PY) -m bench.run
 
 clean:
-	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache .hypothesis tests/mermaid/node_modules

@@ -242,6 +242,43 @@ def plan(run: Run) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# routes
+
+
+def routes(run: Run) -> int:
+    """Who answers each consumer's calls, in what shares, and who may call, enforced where."""
+    from meshfleet.core.effective import effective
+    from meshfleet.sinks import routes as sink
+
+    args = run.args
+    source = display_name(args.fleet)
+    with run.progress:
+        plan = load(run, args.fleet)
+        if refused(run, plan):
+            return EXIT_USER
+        run.progress.step("working out who answers and who may call")
+        view = effective(plan)
+        members = [c.name for c in view.clusters]
+        if args.cluster is not None and args.cluster not in members:
+            raise UsageError(f"--cluster {args.cluster}: not a member of {source}{did_you_mean(args.cluster, members)}"
+                             f"; members: {', '.join(members)}")
+        services = sorted({s.service for c in view.clusters for s in c.services})
+        if args.service is not None and args.service not in services:
+            raise UsageError(f"--service {args.service}: no cluster of {source} calls it"
+                             f"{did_you_mean(args.service, services)}; services: {', '.join(services) or '(none)'}")
+        view = view.filtered(args.cluster, args.service, args.source)
+        run.progress.done()
+        if args.format == "json":
+            sink.write_json(versioned(sink.as_json(view, source)), sys.stdout.write)  # written as it is encoded
+            sys.stdout.write("\n")
+        elif args.format == "markdown":
+            sys.stdout.write(sink.markdown(view, source))
+        else:
+            sys.stdout.write(sink.text(view, source))
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------------
 # render
 
 
@@ -377,7 +414,8 @@ def diff(run: Run) -> int:
         if args.format == "json":
             out = json.dumps(versioned(compare.as_json(result, old_name, new_name)), indent=2) + "\n"
         elif args.format == "markdown":
-            out = compare.markdown(result, old_name, new_name)
+            where = {"full_diff": args.full_diff} if args.full_diff else {}
+            out = compare.markdown(result, old_name, new_name, budget=args.budget, **where)
         else:
             out = terminal.paint_diff(compare.text(result, old_name, new_name), run.out)
     sys.stdout.write(out)
@@ -445,6 +483,7 @@ def completion(run: Run) -> int:
 COMMANDS = {
     "validate": validate,
     "plan": plan,
+    "routes": routes,
     "render": render,
     "diff": diff,
     "schema": schema,

@@ -24,6 +24,11 @@ def check_usage(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
             command.error("diff takes OLD NEW, or one FLEET with --base REV")
         if args.base is not None and len(args.fleets) != 1:
             command.error("diff --base REV takes one FLEET")
+        if args.format != "markdown" and (args.full_diff is not None or args.budget != parser.MARKDOWN_BUDGET):
+            command.error("--budget and --full-diff go with --format markdown")
+    if args.command == "routes" and args.source is not None and \
+            (args.source.count("/") != 1 or not all(args.source.split("/"))):
+        command.error(f"--from {args.source}: give a service account as namespace/name, e.g. curl/curl")
     stacks = args.command == "plan" and (args.shards is not None or args.budget is not None)
     if stacks and (args.clusters or args.summary):
         command.error("--shards and --budget propose stacks for the whole fleet: leave out --cluster and --summary")

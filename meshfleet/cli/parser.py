@@ -20,6 +20,10 @@ DEFAULT_BUDGET = 1500
 """`plan --budget` without N (meshfleet.sinks.shard.DEFAULT_BUDGET)."""
 DEFAULT_MAX_DELETE_SHARE = 0.5
 """`diff --max-delete-share` (meshfleet.diff.DEFAULT_MAX_DELETE_SHARE)."""
+MARKDOWN_BUDGET = 60_000
+"""`diff --budget` (meshfleet.diff.MARKDOWN_BUDGET)."""
+MARKDOWN_MIN_BUDGET = 10_000
+"""The least `diff --budget` (meshfleet.diff.MARKDOWN_MIN_BUDGET)."""
 GITOPS_ENGINES = ("argocd", "flux")
 """`render --gitops` (meshfleet.sinks.gitops.ENGINES)."""
 COLOR_CHOICES = ("auto", "always", "never")
@@ -92,6 +96,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _markdown_budget(text: str) -> int:
+    value = _positive(text)
+    if value < MARKDOWN_MIN_BUDGET:
+        raise argparse.ArgumentTypeError(f"{text}: a comment needs at least {MARKDOWN_MIN_BUDGET:,} bytes")
+    return value
+
+
 def _examples(*lines: str) -> str:
     return "examples:\n" + "\n".join(f"  {line}" for line in lines)
 
@@ -136,6 +147,7 @@ def build_parser() -> Parser:
         epilog=_examples(
             "meshfleet validate fleet/*.yaml",
             "meshfleet plan fleet/demo.yaml --summary",
+            "meshfleet routes fleet/demo.yaml --cluster cluster-2",
             "meshfleet diff fleet/prod.yaml --base main...HEAD",
             "meshfleet render fleet/demo.yaml --out out",
             "meshfleet render fleet/demo.yaml --cluster cluster-2 --stdout | kubectl diff --server-side -f -",
@@ -212,13 +224,15 @@ def build_parser() -> Parser:
 
     d = sub.add_parser(
         "diff", parents=[sub_common], help="what changes where between two fleets, or a fleet and a git revision",
-        description="Plan two fleets and compare the plans: risks first, then services, then each cluster's "
-                    "objects, field by field. Give OLD and NEW, or one FLEET and --base REV to compare it with "
-                    "its version at a git revision.",
+        description="Plan two fleets and compare the plans: risks first, then who answers and who may call "
+                    "(per consumer and service), then services, then each cluster's objects, field by field. "
+                    "Give OLD and NEW, or one FLEET and --base REV to compare it with its version at a git "
+                    "revision.",
         epilog=_examples(
             "meshfleet diff fleet/demo.yaml fleet/demo-standalone.yaml",
             "meshfleet diff fleet/prod.yaml --base main",
             "meshfleet diff fleet/prod.yaml --base origin/main...HEAD --format markdown",
+            "meshfleet diff fleet/prod.yaml --base main --format markdown --budget 30000 --full-diff 'the CI log'",
             "meshfleet diff fleet/prod.yaml --base main --exit-code --fail-on-risk",
         ) + "\n\nexit codes: 0 the diff is printed (with --exit-code: nothing changed), 1 a fleet is broken\n"
             "(with --exit-code: also when something changed), 2 bad usage, 3 a risk under --fail-on-risk.",
@@ -233,7 +247,15 @@ def build_parser() -> Parser:
     d.add_argument("--max-delete-share", type=_share, default=DEFAULT_MAX_DELETE_SHARE, metavar="SHARE",
                    help="flag a cluster losing more than this share of its objects "
                         f"(default: {DEFAULT_MAX_DELETE_SHARE})")
+    d.add_argument("--budget", type=_markdown_budget, default=MARKDOWN_BUDGET, metavar="BYTES",
+                   help=f"with --format markdown: the most bytes the comment takes (default {MARKDOWN_BUDGET:,}; "
+                        "what does not fit is counted, with a pointer to the whole diff)")
+    d.add_argument("--full-diff", metavar="WHERE",
+                   help="with --format markdown: where readers find the whole diff (e.g. the CI run's artifact), "
+                        "named when the comment leaves something out")
     add_check_options(d, "exit 1 when the new fleet has a warning it does not acknowledge (the diff is printed first)")
+
+    _routes_parser(sub, sub_common)
 
     s = sub.add_parser(
         "schema", parents=[sub_common], help="print the fleet file's JSON Schema",
@@ -264,6 +286,26 @@ def build_parser() -> Parser:
     )
     c.add_argument("shell", choices=SHELLS, metavar="SHELL", help="bash, zsh or fish")
     return p
+
+
+def _routes_parser(sub: Any, common: Parser) -> None:
+    ro = sub.add_parser(
+        "routes", parents=[common], help="per consumer and service: who answers, in what shares, who may call",
+        description="Per consuming cluster and service: which clusters answer and in what shares (steady, and "
+                    "when the local copy is down), and which source identities may call it, with which methods "
+                    "and paths, enforced where. Computed from the plan and what each mesh really does with it.",
+        epilog=_examples("meshfleet routes fleet/demo.yaml",
+                         "meshfleet routes fleet/demo.yaml --cluster cluster-2 --service httpbin/httpbin",
+                         "meshfleet routes fleet/prod.yaml --from storefront/web -o markdown",
+                         "meshfleet routes fleet/prod.yaml -o json"),
+    )
+    ro.add_argument("fleet", metavar="FLEET", help=FLEET_HELP)
+    ro.add_argument("--cluster", metavar="NAME", help="only the consuming cluster NAME")
+    ro.add_argument("--service", metavar="NS/NAME", help="only the service NS/NAME")
+    ro.add_argument("--from", dest="source", metavar="NS/SA",
+                    help="only what the service account NS/SA may call (and what any workload may)")
+    _format(ro, ("text", "markdown", "json"))
+    add_check_options(ro)
 
 
 _NUMBER = re.compile(r"^[+-]?[0-9][0-9_.,]*$")

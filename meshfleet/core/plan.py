@@ -21,9 +21,17 @@ from meshfleet.core.access import access_clusters, identities
 from meshfleet.core.acknowledge import acknowledge
 from meshfleet.core.meshes import mesh
 from meshfleet.core.meshes.base import PlanContext
-from meshfleet.core.objects import RETAIN_ANNOTATIONS, SYNC_WAVE, ObjectId, Objects, PlannedObject, Role
+from meshfleet.core.objects import RETAIN_ANNOTATIONS, SYNC_WAVE, ObjectId, Objects, PlannedObject, Role, qualified
 from meshfleet.core.topology import Topology, resolve
-from meshfleet.core.views import ExportView, GatewayView, GrantView, ImportView, MeshSettingsView, PolicyView
+from meshfleet.core.views import (
+    ExportView,
+    GatewayView,
+    GrantView,
+    ImportView,
+    LocalView,
+    MeshSettingsView,
+    PolicyView,
+)
 from meshfleet.errors import Finding, FindingsError, Loc, format_loc
 from meshfleet.fleet.model import Fleet, KubeconfigFromContext, KubeconfigFromStackSecret
 from meshfleet.fleet.resources import IncludedObject
@@ -50,6 +58,8 @@ class ClusterPlan:
     exports: tuple[ExportView, ...] = ()
     policies: tuple[PolicyView, ...] = ()
     grants: tuple[GrantView, ...] = ()
+    local: tuple[LocalView, ...] = ()
+    """The services with pods here and the identity they answer as (the effective view's local copies)."""
 
     def applied(self) -> list[PlannedObject]:
         return [o for o in self.objects if o.role == "applied"]
@@ -119,6 +129,7 @@ class _Views:
     exports: list[ExportView] = field(default_factory=list)
     policies: list[PolicyView] = field(default_factory=list)
     grants: list[GrantView] = field(default_factory=list)
+    local: list[LocalView] = field(default_factory=list)
 
 
 class _Planner:
@@ -141,6 +152,10 @@ class _Planner:
                 self.views[c].imports.append(mesh(topo.meshes[c]).plan_import(ctx, svc, c))
             for c in sorted(svc.policies):
                 self.views[c].policies.append(mesh(topo.meshes[c]).plan_policy(ctx, svc, c))
+            for c in sorted({*svc.exports, *svc.spec.localServiceAccounts}):
+                if c in self.views:
+                    account = svc.spec.localServiceAccounts.get(c) or svc.exports[c].service_account
+                    self.views[c].local.append(LocalView(svc.ref, qualified(svc.namespace, account)))
         for rule_name in sorted(fleet.access):
             rule = fleet.access[rule_name]
             svc = topo.services[rule.to]
@@ -170,6 +185,7 @@ class _Planner:
                 exports=tuple(sorted(v.exports, key=lambda e: e.service)),
                 policies=tuple(sorted(v.policies, key=lambda p: p.service)),
                 grants=tuple(sorted(v.grants, key=lambda g: (g.rule, g.destination))),
+                local=tuple(sorted(v.local, key=lambda v: v.service)),
             ))
         labels = {n: dict(sorted(c.labels.items())) for n, c in sorted(fleet.clusters.items())}
         mode: Mode = "standalone" if fleet.controlPlane is None else "control-plane"

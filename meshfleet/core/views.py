@@ -184,6 +184,17 @@ class GrantView:
 
 
 @dataclass(frozen=True)
+class LocalView:
+    """A service with pods in a cluster (exported from there or running unexported) and the identity
+    those pods answer as, `namespace/name`."""
+
+    keys: ClassVar[tuple[str, ...]] = ('service',)
+
+    service: str
+    service_account: str
+
+
+@dataclass(frozen=True)
 class MeshSettingsView:
     """A member's mesh settings that meshfleet sets; None leaves what is installed."""
 

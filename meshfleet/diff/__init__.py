@@ -10,7 +10,13 @@ from meshfleet.diff.compare import DEFAULT_MAX_DELETE_SHARE, PlanDiff, diff
 from meshfleet.diff.fields import ABSENT, REDACTED, FieldChange, field_changes, view_changes
 from meshfleet.diff.risks import Risk
 from meshfleet.diff.to_json import as_json
-from meshfleet.diff.to_markdown import MARKDOWN_BUDGET, MARKDOWN_FIELD_CAP, MARKDOWN_ROW_CAP, markdown
+from meshfleet.diff.to_markdown import (
+    MARKDOWN_BUDGET,
+    MARKDOWN_FIELD_CAP,
+    MARKDOWN_MIN_BUDGET,
+    MARKDOWN_ROW_CAP,
+    markdown,
+)
 from meshfleet.diff.to_text import TEXT_FIELD_CAP, text
 
 __all__ = [
@@ -18,6 +24,7 @@ __all__ = [
     "DEFAULT_MAX_DELETE_SHARE",
     "MARKDOWN_BUDGET",
     "MARKDOWN_FIELD_CAP",
+    "MARKDOWN_MIN_BUDGET",
     "MARKDOWN_ROW_CAP",
     "REDACTED",
     "TEXT_FIELD_CAP",

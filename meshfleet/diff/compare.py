@@ -13,9 +13,11 @@ from __future__ import annotations
 import gc
 from dataclasses import dataclass
 
+from meshfleet.core.effective import Views
 from meshfleet.core.plan import Plan
 from meshfleet.diff.objects import ClusterDiff, ObjectOp, cluster_diff
 from meshfleet.diff.risks import Risk, risks
+from meshfleet.diff.routes import AccessChange, RouteChange, access_changes, route_changes, touched
 from meshfleet.diff.services import (
     GrantChange,
     MeshChange,
@@ -32,7 +34,8 @@ _ORDER = {"export": 0, "import": 1, "traffic-policy": 2}
 
 @dataclass(frozen=True)
 class PlanDiff:
-    """Everything that changes between two plans, and the new fleet's warnings."""
+    """Everything that changes between two plans, in service terms first (routes and access, from each
+    plan's effective view), then views and objects, and the new fleet's warnings."""
 
     old_mode: str
     new_mode: str
@@ -46,12 +49,19 @@ class PlanDiff:
     """The new fleet's warnings."""
     introduced: frozenset[tuple[str, str, str]] = frozenset()
     """(code, key, message) of the warnings the old fleet did not have."""
+    routes: tuple[RouteChange, ...] = ()
+    """Per consumer and service, who answers before and after."""
+    access: tuple[AccessChange, ...] = ()
+    """Per consumer, service and source, what it may call before and after, and where that is enforced."""
+    old_view: Views | None = None
+    new_view: Views | None = None
+    """Each plan's effective view, kept for what renders the diff (entries are built once, on first use)."""
 
     @property
     def changed(self) -> bool:
         """Something changes: the mode, a cluster or object, or what a view means."""
         return (self.old_mode != self.new_mode or any(c.status != "unchanged" for c in self.clusters)
-                or bool(self.changes or self.grants or self.mesh))
+                or bool(self.changes or self.grants or self.mesh or self.routes or self.access))
 
     @property
     def imports(self) -> tuple[ServiceChange, ...]:
@@ -70,6 +80,13 @@ class PlanDiff:
 
     def role_changes(self) -> int:
         return sum(c.role_changes() for c in self.clusters)
+
+    def changed_services(self) -> list[str]:
+        """Every service something changes for: its routes, access, views or grants."""
+        found = {c.service for c in self.changes} | {r.service for r in self.routes} | \
+            {a.service for a in self.access}
+        found |= {g.service for g in self.grants}
+        return sorted(found)
 
     def services(self) -> list[tuple[str, list[ServiceChange]]]:
         """Per service, its changes by cluster (export, import, traffic policy), services in order."""
@@ -109,15 +126,22 @@ def _diff(old: Plan, new: Plan, max_delete_share: float) -> PlanDiff:
     clusters = tuple(cluster_diff(name, olds.get(name), news.get(name), old, new)
                      for name in sorted(set(olds) | set(news)))
     before = {_warning_key(w) for w in old.warnings}
+    changes, grants, mesh = service_changes(old, new), grant_changes(old, new), mesh_changes(old, new)
+    old_view, new_view = Views(old), Views(new)
+    pairs = touched(old_view, new_view, changes, grants, mesh, clusters)
     return PlanDiff(
         old_mode=old.mode,
         new_mode=new.mode,
         clusters=clusters,
         risks=risks(old, new, clusters, max_delete_share),
-        changes=service_changes(old, new),
-        grants=grant_changes(old, new),
-        mesh=mesh_changes(old, new),
+        changes=changes,
+        grants=grants,
+        mesh=mesh,
         max_delete_share=max_delete_share,
         warnings=new.warnings,
         introduced=frozenset(k for w in new.warnings if (k := _warning_key(w)) not in before),
+        routes=route_changes(old_view, new_view, pairs),
+        access=access_changes(old_view, new_view, pairs),
+        old_view=old_view,
+        new_view=new_view,
     )

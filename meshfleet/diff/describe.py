@@ -9,20 +9,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from meshfleet.core.effective import ANY, Allowed, equal_split, percent, requests_words, servings
 from meshfleet.core.plan import PlannedObject, Role
-from meshfleet.core.views import EndpointView, ExportView, ImportView, PolicyView, Share, TargetView
+from meshfleet.core.views import EndpointView, ExportView, ImportView, PolicyView, Route, Share, TargetView
 from meshfleet.diff.compare import PlanDiff
-from meshfleet.diff.fields import FieldChange, show
+from meshfleet.diff.fields import ABSENT, FieldChange, show
 from meshfleet.diff.objects import ClusterDiff, ObjectChange
 from meshfleet.diff.phrases import Phrase, cat, join, name, names, value, words
+from meshfleet.diff.routes import AccessChange, RouteChange
 from meshfleet.diff.services import GrantChange, MeshChange, ServiceChange
+
+NOT_SET = "not set"
+"""A field one side does not have, in words."""
 
 EXPORT_FIELD_CAP = 3
 
 
+def shown(v: object) -> Phrase:
+    """A field's value, or "not set" in words where that side does not have it."""
+    return words(NOT_SET) if v is ABSENT else value(show(v))
+
+
 def field(f: FieldChange) -> Phrase:
     """A field that differs, as it is: `path old -> new`."""
-    return cat(name(f.path), " ", value(show(f.old)), " -> ", value(show(f.new)))
+    return cat(name(f.path), " ", shown(f.old), " -> ", shown(f.new))
 
 
 def service(ch: ServiceChange) -> Phrase:
@@ -89,12 +99,15 @@ def _export(old: ExportView | None, new: ExportView | None, fields: tuple[FieldC
     return cat("changes its export: ", shown, more)
 
 
-def _targets(targets: tuple[TargetView, ...] | None) -> Phrase:
+def _targets(targets: tuple[TargetView, ...] | None, lb_type: str) -> Phrase:
     if targets is None:
         return words("(every exporter)")
     if not targets:
         return words("(none)")
-    return join((cat(name(t.cluster), f" weight {t.weight}" if t.weight is not None else "") for t in targets), ", ")
+    listed = join((cat(name(t.cluster), f" weight {t.weight}" if t.weight is not None else "") for t in targets), ", ")
+    if lb_type == "ActiveActive" and len(targets) > 1 and all(t.weight is None for t in targets):
+        return cat(listed, " (no weights: equal split)")
+    return listed
 
 
 def _tiers(tiers: tuple[tuple[Share, ...], ...] | None) -> Phrase:
@@ -106,7 +119,7 @@ def _tiers(tiers: tuple[tuple[Share, ...], ...] | None) -> Phrase:
 
 
 def policy(p: PolicyView) -> Phrase:
-    return words(p.lb_type) if p.targets is None else cat(p.lb_type, " to ", _targets(p.targets))
+    return words(p.lb_type) if p.targets is None else cat(p.lb_type, " to ", _targets(p.targets, p.lb_type))
 
 
 def _policy_change(old: PolicyView | None, new: PolicyView | None, fields: tuple[FieldChange, ...]) -> Phrase:
@@ -119,7 +132,7 @@ def _policy_change(old: PolicyView | None, new: PolicyView | None, fields: tuple
     if old.lb_type != new.lb_type:
         parts.append(cat("lbType ", value(old.lb_type), " -> ", value(new.lb_type)))
     if old.targets != new.targets:
-        parts.append(cat("targets ", _targets(old.targets), " -> ", _targets(new.targets)))
+        parts.append(cat("targets ", _targets(old.targets, old.lb_type), " -> ", _targets(new.targets, new.lb_type)))
     if old.tiers != new.tiers:
         parts.append(cat("sends to ", _tiers(old.tiers), " -> ", _tiers(new.tiers)))
     parts.extend(field(f) for f in fields if not f.path.startswith(("lbType", "targets", "tiers")))
@@ -131,9 +144,9 @@ def grant(g: GrantChange) -> Phrase:
         return cat("rule ", name(g.rule), " for service account ", name(g.destination), ": ",
                    join((field(f) for f in g.fields), "; "))
     verb = "now lets" if g.change == "added" else "no longer lets"
-    matches = ", ".join(g.matches)
+    asked = requests_words(g.requests) if g.requests else ", ".join(g.matches)
     return cat(f"{verb} ", name(g.source), " call service account ", name(g.destination), " (rule ", name(g.rule),
-               f": {matches}" if matches else "", ")")
+               ": ", value(asked) if asked else words("no request"), ")")
 
 
 def mesh(m: MeshChange) -> Phrase:
@@ -145,6 +158,130 @@ def mesh(m: MeshChange) -> Phrase:
         parts.append(words(f"mesh mode {say(m.old.permissive)} -> {say(m.new.permissive)}"))
     parts.extend(field(f) for f in m.fields if f.path != "permissive")
     return join(parts, "; ")
+
+
+# --- routes and access (the effective view) -----------------------------------------------------
+
+
+def serving(cluster: str, consumer: str) -> Phrase:
+    """A serving cluster; the consumer's own copy is "the local copy" (alike in every consumer)."""
+    return words("the local copy") if cluster == consumer else name(cluster)
+
+
+def shares(items: tuple[Share, ...], consumer: str) -> Phrase:
+    """`cluster-1 50%, cluster-3 50% (equal split)`, or "nothing answers"."""
+    if not items:
+        return words("nothing answers")
+    listed = join((cat(serving(s.cluster, consumer), f" {percent(s.percent)}") for s in servings(items, consumer)),
+                  ", ")
+    return cat(listed, " (equal split)") if equal_split(items) else listed
+
+
+def _moves(old: tuple[Share, ...], new: tuple[Share, ...], consumer: str) -> Phrase:
+    """Per serving cluster whose share moves: `cluster-1 33.3% -> 40%`, `cluster-4 joins at 25%`."""
+    a = {s.cluster: s.percent for s in servings(old, consumer)}
+    b = {s.cluster: s.percent for s in servings(new, consumer)}
+    parts: list[Phrase] = []
+    for c in [*b, *(c for c in a if c not in b)]:
+        if c not in a:
+            parts.append(cat(serving(c, consumer), f" joins at {percent(b[c])}"))
+        elif c not in b:
+            parts.append(cat(serving(c, consumer), f" leaves (was {percent(a[c])})"))
+        elif a[c] != b[c]:
+            parts.append(cat(serving(c, consumer), f" {percent(a[c])} -> {percent(b[c])}"))
+    out = join(parts, ", ") if parts else words("same shares")
+    if equal_split(old) and not equal_split(new):
+        out = cat(out, " (was an equal split)")
+    return out
+
+
+def route(ch: RouteChange) -> Phrase:
+    """What changes in who answers one consumer's calls to one name of a service."""
+    if ch.old is None:
+        assert ch.new is not None
+        if not (ch.new.steady or ch.new.local_down):
+            return cat("a new name, but nothing answers it (", ch.new.rule, ")")
+        return cat("now answered by ", _route_states(ch.new, ch.consumer))
+    if ch.new is None:
+        if not (ch.old.steady or ch.old.local_down):
+            return cat("goes away; nothing answered it before either (", ch.old.rule, ")")
+        return cat("goes away (it was answered by ", _route_states(ch.old, ch.consumer), ")")
+    parts: list[Phrase] = []
+    if ch.old.steady != ch.new.steady:
+        parts.append(cat("steady: ", _moves(ch.old.steady, ch.new.steady, ch.consumer)))
+    if ch.old.local_down != ch.new.local_down and ch.new.local_down != ch.new.steady:
+        parts.append(cat("with the local copy down: ", _moves(ch.old.local_down, ch.new.local_down, ch.consumer)))
+    if ch.old.rule != ch.new.rule:
+        parts.append(cat("rule ", value(ch.old.rule), " -> ", value(ch.new.rule)))
+    return join(parts, "; ")
+
+
+def _route_states(r: Route, consumer: str) -> Phrase:
+    out = shares(r.steady, consumer)
+    if r.local_down != r.steady:
+        out = cat(out, "; with the local copy down: ", shares(r.local_down, consumer))
+    return cat(out, " (", r.rule, ")")
+
+
+def source(s: str) -> Phrase:
+    return words("any workload") if s == ANY else name(s)
+
+
+def side(a: Allowed, consumer: str) -> Phrase:
+    """Who answers on an access line's side: "its local pods", "cluster-1, cluster-3"."""
+    if a.side == "local":
+        return words("the local pods")
+    return cat("the answers from ", names([c for c in a.clusters if c != consumer]))
+
+
+def _rules(a: Allowed) -> Phrase:
+    return cat("rule" + ("s " if len(a.rules) > 1 else " "), join((name(r) for r in a.rules), ", "))
+
+
+def allowed(a: Allowed, with_rules: bool = True) -> Phrase:
+    """What may be called and whether the mesh holds the caller to it: `GET / (enforced by ...)`."""
+    requests = words("any request") if a.requests is None else value(requests_words(a.requests))
+    if not with_rules:
+        return cat(requests, ", enforced " if a.where != "not-enforced" else ", not enforced: ", a.why)
+    if a.where == "not-enforced":
+        said = cat(requests, ", not enforced: ", a.why)
+        if a.requests is None and a.asked:
+            said = cat(said, " (", _rules(a), " ask" if len(a.rules) > 1 else " asks", " ",
+                       value(requests_words(a.asked)), ")")
+        return said
+    return cat(requests, ", enforced ", a.why, " (", _rules(a), ")")
+
+
+def _lines(lines: tuple[Allowed, ...]) -> Phrase:
+    return join((allowed(a) for a in lines), "; ")
+
+
+def access(ch: AccessChange) -> Phrase:
+    """What one source gains or loses on one side of a service in one consumer."""
+    first = (ch.new or ch.old)[0]
+    where = side(first, ch.consumer)
+    if ch.change == "added":
+        return cat(source(ch.source), " may now call ", where, ": ", _lines(ch.new))
+    if ch.change == "removed":
+        return cat(source(ch.source), " may no longer call ", where, " (was: ", _lines(ch.old), ")")
+    if len(ch.old) == len(ch.new) == 1:
+        # One line before and after: say what moves (who answers, the rules), then what the mesh lets through.
+        a, b = ch.old[0], ch.new[0]
+        parts: list[Phrase] = []
+        if a.clusters != b.clusters:
+            parts.append(cat("answers from ", names(list(a.clusters)), " -> ", names(list(b.clusters))))
+        if a.identity != b.identity:
+            parts.append(cat("answering as ", name(a.identity), " -> ", name(b.identity)))
+        if (a.rules, a.asked) != (b.rules, b.asked):
+            asked = cat(" (they ask ", value(requests_words(b.asked)), ")") if b.asked else words("")
+            parts.append(cat(_rules(a), " -> ", _rules(b), asked))
+        same = (a.requests, a.where, a.why) == (b.requests, b.where, b.why)
+        if not same:
+            parts.append(cat(allowed(a, with_rules=False), " -> ", allowed(b, with_rules=False)))
+        general = words("the local pods" if b.side == "local" else "the answers from other clusters")
+        said = cat(source(ch.source), " calling ", general, ": ", join(parts, "; "))
+        return cat(said, "; the mesh still lets through ", allowed(b, with_rules=False)) if same else said
+    return cat(source(ch.source), " calling ", where, ": ", _lines(ch.old), " -> ", _lines(ch.new))
 
 
 # --- clusters and objects ----------------------------------------------------------------------

@@ -62,3 +62,14 @@ def names(items: Sequence[str], empty: str = "nowhere") -> Phrase:
 def plain(phrase: Phrase) -> str:
     """The phrase as one string (text output, JSON descriptions)."""
     return "".join(p.text for p in phrase)
+
+
+LISTED = 5
+"""Names shown in a list before it is cut short ("... and 94 more")."""
+
+
+def listed(items: Sequence[str], shown: int = LISTED) -> str:
+    """Names separated by commas, cut after `shown`: `c001, c002, c003, c004, c005 and 94 more`."""
+    if len(items) <= shown + 1:
+        return ", ".join(items)
+    return ", ".join(items[:shown]) + f" and {len(items) - shown} more"

@@ -17,6 +17,7 @@ from typing import Any, Literal, get_args
 from meshfleet.core.meshes import MESHES
 from meshfleet.core.plan import ClusterPlan, Plan
 from meshfleet.diff.objects import ClusterDiff
+from meshfleet.diff.phrases import listed
 
 RiskKind = Literal[
     "control-plane-removed",
@@ -40,6 +41,8 @@ class Risk:
     kind: RiskKind
     cluster: str
     message: str
+    hits: tuple[str, ...] = ()
+    """The other clusters it hits (every one; the message names a few)."""
 
 
 def risks(old: Plan, new: Plan, clusters: tuple[ClusterDiff, ...], share: float) -> tuple[Risk, ...]:
@@ -146,9 +149,10 @@ def _export_risks(old: Plan, new: Plan) -> Iterable[Risk]:
         if (cluster, service) in still:
             continue
         who = sorted(importers)
-        yield Risk("export-removed", cluster,
-                   f"{service} is no longer exported from {cluster}, which {', '.join(who)} "
-                   f"import{'s' if len(who) == 1 else ''}")
+        many = f"{len(who)} clusters import ({listed(who)})" if len(who) > 3 else \
+            f"{', '.join(who)} import{'s' if len(who) == 1 else ''}"
+        yield Risk("export-removed", cluster, f"{service} is no longer exported from {cluster}, which {many}",
+                   tuple(who))
 
 
 def _export_setting_risks(old: ClusterPlan, new: ClusterPlan) -> Iterable[Risk]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from meshfleet.core.plan import Plan
-from meshfleet.core.views import GrantView, MeshSettingsView
+from meshfleet.core.views import GrantView, HttpMatchView, MeshSettingsView
 from meshfleet.diff.fields import FieldChange, view_changes
 
 Aspect = Literal["export", "import", "traffic-policy"]
@@ -51,6 +51,10 @@ class GrantChange:
     """The calling service account (None for a change of the grant's other fields)."""
     matches: tuple[str, ...]
     fields: tuple[FieldChange, ...] = ()
+    service: str = ""
+    """The service the rule is written for."""
+    requests: tuple[HttpMatchView, ...] = ()
+    """The rule's HTTP matches (methods, path, headers) on the side this change is about."""
 
     def sort_key(self) -> tuple[str, str, str, str, tuple[str, ...], str]:
         return (self.cluster, self.source or "", self.destination, self.rule, self.matches, self.change)
@@ -69,13 +73,21 @@ class MeshChange:
 def _paired(old: Iterable[tuple[tuple[str, ...], Any]], new: Iterable[tuple[tuple[str, ...], Any]],
             keep: Callable[[tuple[str, ...]], bool]) -> list[tuple[tuple[str, ...], Any, Any]]:
     a, b = dict(old), dict(new)
-    return [(k, a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if keep(k) and a.get(k) != b.get(k)]
+    differ = [k for k in a.keys() | b.keys() if a.get(k) != b.get(k)]  # only these are sorted
+    return [(k, a.get(k), b.get(k)) for k in sorted(differ) if keep(k)]
 
 
 def _keyed(plan: Plan, attr: str) -> Iterable[tuple[tuple[str, ...], Any]]:
     for c in plan.clusters:
-        for view in getattr(c, attr):
-            yield (c.name, *(str(getattr(view, k)) for k in type(view).keys)), view
+        views = getattr(c, attr)
+        if not views:
+            continue
+        keys: tuple[str, ...] = type(views[0]).keys
+        if len(keys) == 1:  # most views: one key, read directly
+            (key,) = keys
+            yield from (((c.name, str(getattr(view, key))), view) for view in views)
+        else:
+            yield from (((c.name, *(str(getattr(view, k)) for k in keys)), view) for view in views)
 
 
 def service_changes(old: Plan, new: Plan) -> tuple[ServiceChange, ...]:
@@ -114,16 +126,19 @@ def _grant_changes(cluster: str, rule: str, dest: str, a: GrantView | None,
     before = list(dict.fromkeys(a.sources)) if a is not None else []
     after = list(dict.fromkeys(b.sources)) if b is not None else []
     if a is not None:
-        yield from (GrantChange("removed", cluster, rule, dest, s, _match_names(a))
+        yield from (GrantChange("removed", cluster, rule, dest, s, _match_names(a), service=a.service,
+                                requests=a.matches)
                     for s in before if replaced or s not in after)
     if b is not None:
-        yield from (GrantChange("added", cluster, rule, dest, s, _match_names(b))
+        yield from (GrantChange("added", cluster, rule, dest, s, _match_names(b), service=b.service,
+                                requests=b.matches)
                     for s in after if replaced or s not in before)
     if a is not None and b is not None:
         covered: Sequence[str] = ("sources", "matches") if replaced else ("sources",)
         rest = tuple(f for f in view_changes(a, b) if not f.path.startswith(tuple(covered)))
         if rest:
-            yield GrantChange("changed", cluster, rule, dest, None, _match_names(b), rest)
+            yield GrantChange("changed", cluster, rule, dest, None, _match_names(b), rest, service=b.service,
+                              requests=b.matches)
 
 
 def mesh_changes(old: Plan, new: Plan) -> tuple[MeshChange, ...]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from meshfleet.core.effective import allowed_json, route_json
 from meshfleet.core.views import as_json as view_json
 from meshfleet.diff import describe
 from meshfleet.diff.compare import PlanDiff
 from meshfleet.diff.fields import ABSENT, FieldChange, redact
 from meshfleet.diff.objects import ObjectChange
 from meshfleet.diff.phrases import plain
+from meshfleet.diff.routes import AccessChange, RouteChange
 from meshfleet.diff.services import ServiceChange
 
 
@@ -50,6 +52,21 @@ def _service(ch: ServiceChange) -> dict[str, Any]:
             "fields": [_field(f) for f in ch.fields]}
 
 
+def _route(ch: RouteChange) -> dict[str, Any]:
+    """Who answers one consumer's calls to one name of a service, before and after (null: no route)."""
+    return {"consumer": ch.consumer, "service": ch.service, "calledAs": ch.called_as, "change": ch.change,
+            "policy": _pair(ch.old_policy, ch.new_policy), "description": plain(describe.route(ch)),
+            "old": route_json(ch.old, ch.consumer) if ch.old is not None else None,
+            "new": route_json(ch.new, ch.consumer) if ch.new is not None else None}
+
+
+def _access(ch: AccessChange) -> dict[str, Any]:
+    """What one source may call on one side of a service in one consumer, before and after."""
+    return {"consumer": ch.consumer, "service": ch.service, "source": ch.source, "side": ch.side,
+            "change": ch.change, "description": plain(describe.access(ch)),
+            "old": [allowed_json(a) for a in ch.old], "new": [allowed_json(a) for a in ch.new]}
+
+
 def as_json(d: PlanDiff, old_name: str, new_name: str) -> dict[str, Any]:
     """A stable structure: keys never depend on the data; lists are in the plans' order."""
     return {
@@ -60,11 +77,16 @@ def as_json(d: PlanDiff, old_name: str, new_name: str) -> dict[str, Any]:
         "maxDeleteShare": d.max_delete_share,
         "totals": {"added": d.total("added"), "removed": d.total("removed"), "changed": d.total("changed"),
                    "roleChanged": d.role_changes()},
-        "risks": [{"kind": r.kind, "cluster": r.cluster, "message": r.message} for r in d.risks],
+        "risks": [{"kind": r.kind, "cluster": r.cluster, "message": r.message, "hits": list(r.hits)}
+                  for r in d.risks],
+        "changedServices": d.changed_services(),
+        "routes": [_route(ch) for ch in d.routes],
+        "callers": [_access(ch) for ch in d.access],
         "services": [{"service": s, "changes": [_service(ch) for ch in changes]} for s, changes in d.services()],
         "access": [
             {"cluster": g.cluster, "change": g.change, "source": g.source, "destination": g.destination,
-             "rule": g.rule, "matches": list(g.matches), "description": plain(describe.grant(g)),
+             "rule": g.rule, "service": g.service, "matches": list(g.matches),
+             "requests": [view_json(m) for m in g.requests], "description": plain(describe.grant(g)),
              "fields": [_field(f) for f in g.fields]}
             for g in d.grants
         ],

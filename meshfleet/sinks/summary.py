@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from meshfleet.core.effective import as_json as effective_json
+from meshfleet.core.effective import effective
 from meshfleet.core.objects import split
 from meshfleet.core.plan import ClusterPlan, ObjectId, Plan
 from meshfleet.core.views import EndpointView, ImportView
@@ -56,7 +58,8 @@ def text(plan: Plan, source: str) -> str:
 
 
 def as_json(plan: Plan) -> dict[str, Any]:
-    """The plan for scripts: per cluster its objects and service views, and the fleet's warnings."""
+    """The plan for scripts: per cluster its objects and service views, the fleet's warnings, and the
+    effective routes and access per consuming cluster (`routes`, as `meshfleet routes --format json`)."""
     return {
         "mode": plan.mode,
         "warnings": [w.as_json() for w in plan.warnings],
@@ -69,8 +72,10 @@ def as_json(plan: Plan) -> dict[str, Any]:
                     {"role": o.role, "patch": o.patch, "retain": o.retain, "object": o.body} for o in c.objects
                 ],
                 "services": {"imports": view_json(c.imports), "exports": view_json(c.exports),
-                             "policies": view_json(c.policies), "grants": view_json(c.grants)},
+                             "policies": view_json(c.policies), "grants": view_json(c.grants),
+                             "local": view_json(c.local)},
             }
             for c in plan.clusters
         ],
+        "routes": effective_json(effective(plan)),
     }

@@ -51,8 +51,8 @@ def complete(line: str, tmp_path: Path) -> list[str]:
 
 def test_commands_complete(tmp_path: Path) -> None:
     assert complete("meshfleet ", tmp_path) == sorted(
-        ["validate", "plan", "render", "diff", "schema", "kubeconfig-secret", "completion", "--color", "--help",
-         "--quiet", "--version", "-h", "-q"])
+        ["validate", "plan", "routes", "render", "diff", "schema", "kubeconfig-secret", "completion", "--color",
+         "--help", "--quiet", "--version", "-h", "-q"])
     assert complete("meshfleet pl", tmp_path) == ["plan"]
 
 

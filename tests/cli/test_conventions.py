@@ -18,7 +18,7 @@ from tests.conftest import ROOT, run_cli
 
 DEMO = "fleet/demo.yaml"
 STANDALONE = "fleet/demo-standalone.yaml"
-COMMANDS = ("validate", "plan", "render", "diff", "schema", "kubeconfig-secret", "completion")
+COMMANDS = ("validate", "plan", "routes", "render", "diff", "schema", "kubeconfig-secret", "completion")
 
 
 def stdin_cli(*args: str, data: bytes) -> subprocess.CompletedProcess[bytes]:
@@ -61,6 +61,8 @@ def test_the_shown_defaults_are_the_modules_defaults() -> None:
 
     assert cli_parser.DEFAULT_BUDGET == shard.DEFAULT_BUDGET
     assert cli_parser.DEFAULT_MAX_DELETE_SHARE == diff.DEFAULT_MAX_DELETE_SHARE
+    assert (cli_parser.MARKDOWN_BUDGET, cli_parser.MARKDOWN_MIN_BUDGET) == \
+        (diff.MARKDOWN_BUDGET, diff.MARKDOWN_MIN_BUDGET)
     assert cli_parser.GITOPS_ENGINES == gitops.ENGINES
 
 

@@ -20,12 +20,14 @@ DEMO = "fleet/demo.yaml"
 STANDALONE = "fleet/demo-standalone.yaml"
 WITHOUT_3 = "tests/cases/diff/demo-without-cluster-3.yaml"
 MOVED = "tests/cases/diff/demo-moved-gateway.yaml"
+REWEIGHTED = "tests/cases/diff/demo-reweighted.yaml"
 FORMATS = {"text": "txt", "markdown": "md", "json": "json"}
 PAIRS = {
     "demo-to-standalone": (DEMO, STANDALONE),
     "standalone-to-demo": (STANDALONE, DEMO),
     "demo-without-cluster-3": (DEMO, WITHOUT_3),
     "demo-moved-gateway": (DEMO, MOVED),
+    "demo-reweighted": (DEMO, REWEIGHTED),
     "demo-unchanged": (DEMO, DEMO),
 }
 
@@ -106,7 +108,8 @@ def test_dropping_cluster_3_in_service_terms() -> None:
     httpbin = services[services.index("  httpbin/httpbin") + 1:]
     assert "    cluster-1: loses the import (it came from cluster-3)" in httpbin
     assert "    cluster-2: loses endpoint cluster-3 (keeps cluster-1)" in httpbin
-    assert "    cluster-2: traffic policy: targets cluster-1, cluster-3 -> cluster-1" in httpbin
+    assert ("    cluster-2: traffic policy: targets cluster-1, cluster-3 (no weights: equal split) -> "
+            "cluster-1") in httpbin
     assert "    cluster-3: stops exporting" in httpbin
 
     data = json.loads(diff(DEMO, WITHOUT_3, "--format", "json").out)
@@ -157,9 +160,9 @@ def test_gateway_and_kubeconfig_source_changes_are_risks() -> None:
         "the kubeconfig of cluster-1 now comes from stack secret meshfleet:kubeconfigs.cluster-1 "
         "(was context k3d-cluster-1 of the user's kubeconfig); check that it still reaches the same cluster")
     assert set(risks) == {("gateway-changed", "cluster-3"), ("kubeconfig-changed", "cluster-1")}
-    # The endpoint moves in service terms too.
+    # The endpoint moves in service terms too, said once for both consumers that see it move.
     text = diff(DEMO, MOVED).out
-    assert ("    cluster-2: endpoint cluster-3 port 8080 moves 192.168.1.110:83/cluster-3/httpbin-mesh -> "
+    assert ("    cluster-1, cluster-2: endpoint cluster-3 port 8080 moves 192.168.1.110:83/cluster-3/httpbin-mesh -> "
             "192.168.1.120:8443/cluster-3/httpbin-mesh") in text
 
 

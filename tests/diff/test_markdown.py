@@ -24,7 +24,8 @@ def check_tables(lines: list[str]) -> int:
         if lines[i].startswith("|"):
             assert i > 0 and lines[i - 1] == "", f"a table must follow a blank line: {lines[i]}"
             width = len(cells(lines[i]))
-            assert cells(lines[i + 1]) == ["---"] * width, lines[i + 1]
+            separator = cells(lines[i + 1])
+            assert len(separator) == width and all(re.fullmatch(r":?---:?", c) for c in separator), lines[i + 1]
             j = i + 2
             while j < len(lines) and lines[j].startswith("|"):
                 assert len(cells(lines[j])) == width, lines[j]
@@ -38,6 +39,10 @@ def check_tables(lines: list[str]) -> int:
     return tables
 
 
+SECTIONS = ["### Risks", "### Who answers", "### Traffic split", "### Who may call",
+            "### Exports, imports and traffic policies", "### Access rules", "### Warnings", "### Objects per cluster"]
+
+
 @pytest.mark.parametrize("case", [c for c in PAIRS if c != "demo-unchanged"])
 def test_markdown_structure(case: str) -> None:
     old, new = PAIRS[case]
@@ -45,19 +50,20 @@ def test_markdown_structure(case: str) -> None:
     lines = md.splitlines()
     assert lines[0] == f"## meshfleet diff: `{old}` → `{new}`"
     assert sum(1 for line in lines if line.startswith("## ")) == 1
+    assert re.fullmatch(r"> \*\*\d+ risks?\*\* · \d+ of \d+ clusters change · objects: .+", lines[2]), lines[2]
     sections = [line for line in lines if line.startswith("### ")]
     assert re.fullmatch(r"### (⚠️ Risks \(\d+\)|Risks)", sections[0]), sections
-    named = [re.sub(r" \(\d+\)$", "", s).replace("⚠️ ", "") for s in sections]
-    assert [n for n in named if not n.startswith("### Warnings")] == ["### Risks", "### Summary", "### Clusters"]
-    assert named.index("### Clusters") == len(named) - 1, "the warnings come before the clusters"
-    # Risks: one bullet each, before anything else is said.
-    risk_lines = lines[lines.index(sections[0]) + 1: lines.index("### Summary")]
-    bullets = [line for line in risk_lines if line.startswith("- **")]
+    names = [re.sub(r" \(.*\)$", "", s).replace("⚠️ ", "") for s in sections]
+    assert names[0] == "### Risks" and names[-1] == "### Objects per cluster"
+    assert names == sorted(names, key=SECTIONS.index), "the sections come in their one order"
+    # Risks: one row each, before anything else is said.
     count = re.search(r"\((\d+)\)", sections[0])
-    assert len(bullets) == (int(count.group(1)) if count else 0)
+    risk_lines = lines[lines.index(sections[0]) + 1: lines.index(sections[1])]
+    rows = [line for line in risk_lines if line.startswith("| **")]
+    assert len(rows) == (int(count.group(1)) if count else 0)
 
     # Cluster blocks: balanced, each with a summary line and one table.
-    clusters = lines[lines.index("### Clusters"):]
+    clusters = lines[lines.index("### Objects per cluster"):]
     opens = [i for i, line in enumerate(clusters) if line == "<details>"]
     closes = [i for i, line in enumerate(clusters) if line == "</details>"]
     assert len(opens) == len(closes) >= 1
@@ -70,13 +76,17 @@ def test_markdown_structure(case: str) -> None:
     assert check_tables(lines) >= len(opens)
 
 
-def test_service_table_comes_before_the_clusters() -> None:
+def test_service_table_comes_after_routes_and_access_and_before_the_objects() -> None:
     old, new = PAIRS["demo-without-cluster-3"]
     lines = diff(old, new, "--format", "markdown").out.splitlines()
-    header = lines.index("| Service | Cluster | Change |")
-    assert lines.index("### Summary") < header < lines.index("### Clusters")
+    header = lines.index("| Service | Where | Change |")
+    assert lines.index("### Who answers") < lines.index("### Who may call") < header < \
+        lines.index("### Objects per cluster")
     rows = [cells(line) for line in lines[header + 2:] if line.startswith("|")][:7]
     assert ["`httpbin/httpbin`", "`cluster-2`", "loses endpoint `cluster-3` (keeps `cluster-1`)"] in rows
+    # The same change in two consumers is one row.
+    assert ["`httpbin/httpbin-cluster-3`", "`cluster-1`, `cluster-2`", "loses the import (it came from `cluster-3`)"] \
+        in rows
 
 
 def test_the_checker_catches_a_broken_table() -> None:

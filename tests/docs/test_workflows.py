@@ -172,6 +172,10 @@ def test_pull_requests_preview_each_production_stack_after_the_tests() -> None:
     assert steps_using(diff, "actions/checkout")[0]["with"]["fetch-depth"] == 0
     (comment,) = steps_using(diff, "marocchino/sticky-pull-request-comment")
     assert comment["with"]["path"] == "fleet-diff.md"
+    (artifact,) = steps_using(diff, "actions/upload-artifact")
+    assert artifact["with"]["name"] == "fleet-diff" and artifact["with"]["path"].split() == ["fleet-diff.md",
+                                                                                           "fleet-diff/"]
+    assert artifact["if"] == "${{ !cancelled() }}", "a risky or broken diff is kept too"
     preview = jobs["preview"]
     assert preview["needs"] == "test"
     assert preview["permissions"] == {"contents": "read", "pull-requests": "write"}
@@ -202,12 +206,13 @@ def test_no_workflow_runs_untrusted_code_with_secrets_or_writes_more_than_commen
 
 # Each action the workflows use, pinned to the commit its release tag names upstream (read from each
 # repository's tags: pulumi/actions v7.0.0, actions/checkout v5.1.0, actions/setup-python v6.3.0,
-# marocchino/sticky-pull-request-comment v2.9.4).
+# marocchino/sticky-pull-request-comment v2.9.4, actions/upload-artifact v7.0.0).
 PINS = {
     "actions/checkout": ("fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09", "v5.1.0"),
     "actions/setup-python": ("ece7cb06caefa5fff74198d8649806c4678c61a1", "v6.3.0"),
     "pulumi/actions": ("8e5e406f4007fca908480587cb9893c07090f58d", "v7.0.0"),
     "marocchino/sticky-pull-request-comment": ("773744901bac0e8cbb5a0dc842800d45e9b2b405", "v2.9.4"),
+    "actions/upload-artifact": ("bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "v7.0.0"),
 }
 
 
@@ -295,7 +300,8 @@ def git(repo: Path, *args: str) -> str:
 def run_diff_step(tmp_path: Path, change: dict[str, str | None], *, exit_code: int = 0,
                   base_fleets: tuple[str, ...] = ("demo.yaml", "demo-standalone.yaml")) -> tuple[str, str, str]:
     """A repository at the base, a pull-request commit with `change` (path -> text, None deletes),
-    then the workflow's script as GitHub runs it (`bash -e`). Returns comment, outputs, summary."""
+    then the workflow's script as GitHub runs it (`bash -e`). Returns comment, outputs, summary; the
+    whole diffs it keeps for the artifact are in `tmp_path/repo/fleet-diff/`."""
     if shutil.which("git") is None or shutil.which("bash") is None:
         pytest.skip("git and bash are needed")
     repo = tmp_path / "repo"
@@ -326,8 +332,10 @@ def run_diff_step(tmp_path: Path, change: dict[str, str | None], *, exit_code: i
     script = tmp_path / "step.sh"
     script.write_text(step["run"])
     outputs, summary = tmp_path / "output", tmp_path / "summary"
-    env = {**os.environ, "BASE_SHA": base, "GITHUB_OUTPUT": str(outputs), "GITHUB_STEP_SUMMARY": str(summary)}
-    assert step["env"] == {"BASE_SHA": "${{ github.event.pull_request.base.sha }}"}
+    env = {**os.environ, "BASE_SHA": base, "GITHUB_OUTPUT": str(outputs), "GITHUB_STEP_SUMMARY": str(summary),
+           "FULL_DIFF": "the `fleet-diff` artifact"}
+    assert step["env"]["BASE_SHA"] == "${{ github.event.pull_request.base.sha }}"
+    assert set(step["env"]) == {"BASE_SHA", "FULL_DIFF"}
     proc = subprocess.run(["bash", "-e", str(script)], cwd=repo, env=env, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == exit_code, proc.stderr
@@ -344,6 +352,36 @@ def test_diff_step_on_a_risky_change(tmp_path: Path) -> None:
     assert comment.count("## meshfleet diff") == 1, "only the changed fleet"
     assert outputs == "risky=true\n"
     assert summary == comment
+    # The whole diff is kept for the artifact: JSON and text, the text also in the log.
+    kept = tmp_path / "repo" / "fleet-diff"
+    assert sorted(p.name for p in kept.iterdir()) == ["demo.json", "demo.txt"]
+    assert json.loads((kept / "demo.json").read_text())["risks"]
+    assert (kept / "demo.txt").read_text().startswith("fleet/demo.yaml@")
+
+
+def generated_fleet(seed: int) -> str:
+    from meshfleet.fleet.generate import FleetShape, generate
+
+    return yaml.safe_dump(generate(FleetShape(clusters=8, services=12), seed), sort_keys=False)
+
+
+def test_diff_step_shares_the_comment_between_fleets_and_stays_under_githubs_limit(tmp_path: Path) -> None:
+    """Each changed fleet's diff gets its share of the 60,000 bytes; what a share cuts points at the artifact."""
+    comment, outputs, _ = run_diff_step(tmp_path, {f"fleet/gen-{i}.yaml": generated_fleet(i) for i in range(3)})
+    assert comment.count("## meshfleet diff: `fleet/gen-") == 3 and outputs == "risky=false\n"
+    assert 50_000 < len(comment.encode()) <= 60_000 + 3
+    assert comment.count("See the `fleet-diff` artifact.") == 3
+    kept = tmp_path / "repo" / "fleet-diff"
+    assert sorted(p.name for p in kept.iterdir()) == [f"gen-{i}.{ext}" for i in range(3) for ext in ("json", "txt")]
+
+
+def test_diff_step_with_more_fleets_than_one_comment_holds_names_them(tmp_path: Path) -> None:
+    comment, outputs, _ = run_diff_step(tmp_path, {f"fleet/gen-{i}.yaml": generated_fleet(i) for i in range(9)})
+    assert comment.startswith("## meshfleet diff: 9 fleets change\n\nToo many for one comment (risky: false); "
+                              "each diff is in the `fleet-diff` artifact.\n\n")
+    assert [line for line in comment.splitlines() if line.startswith("- ")] == \
+        [f"- `fleet/gen-{i}.yaml`" for i in range(9)]
+    assert outputs == "risky=false\n"
 
 
 def test_diff_step_on_a_harmless_change_and_a_new_fleet(tmp_path: Path) -> None:

@@ -56,6 +56,9 @@ class Capabilities:
     """Consumers apply the fleet's traffic policies (lbType, targets, weights)."""
     needs_gateway: bool
     """Exporters must name the gateway other clusters reach them through."""
+    permissive_by_default: bool = False
+    """Where meshfleet leaves the mesh's access mode as installed, every workload may call every other
+    (FSM's preset: `enablePermissiveTrafficPolicyMode: true`), so access rules are not enforced."""
 
 
 @dataclass

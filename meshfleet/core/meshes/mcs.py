@@ -87,4 +87,5 @@ class Mcs(Mesh):
         clusters = sorted({e.cluster for e in imported.endpoints}) if imported is not None else []
         spread = tuple(Share(c, 1) for c in clusters)
         return (Route(clusterset_name(service), spread, tuple(s for s in spread if s.cluster != consumer),
-                      "MCS: the implementation spreads calls over every exporter, the local one included"),)
+                      "MCS (KEP-1645): calls to the clusterset name are spread over every exporter's endpoints, the "
+                      "local one included; the split is implementation-defined (shown even per cluster)"),)

@@ -72,7 +72,7 @@ class Fsm(Mesh):
     title = "FSM"
     settings = "fsm"
     capabilities = Capabilities(reaches=frozenset({"fsm"}), imports_own_export=False, traffic_policies=True,
-                                needs_gateway=True)
+                                needs_gateway=True, permissive_by_default=True)  # charts/fsm/values.yaml:544
     codes = CODES
 
     # --- checks ----------------------------------------------------------------------------------

@@ -13,9 +13,10 @@ so that state, previews and outputs show ciphertext or `[secret]`. Where it come
 2. Otherwise the fleet's source: `from: context` reads the user's kubeconfig file(s) and cuts
    them to that context; `from: stack-secret` (the default) is an error saying how to set one.
 
-A kubeconfig that goes into an FSM `Cluster` object is read by FSM's controller inside the
-control-plane cluster: a loopback or 0.0.0.0 server, an exec or auth-provider plugin, or a token
-file on this machine cannot work there, so each is an error naming the cluster.
+A kubeconfig that goes into an FSM `Cluster` object (or an Istio remote secret) is read by the
+mesh's controller inside another cluster: what cannot work there (`meshfleet.kube.remote`: a loopback
+or unspecified server, an exec or auth-provider plugin, a file on this machine) is an error naming
+the cluster. The cutting and these rules are the CLI's too (`render --with-kubeconfigs`).
 
 Values are read decrypted from the config once, processed in memory and only ever leave this
 module wrapped in `Output.secret`; no message quotes a byte of them.
@@ -23,13 +24,9 @@ module wrapped in `Output.secret`; no message quotes a byte of them.
 
 from __future__ import annotations
 
-import errno
-import ipaddress
 import os
 from collections.abc import Mapping
-from pathlib import Path, PurePath
-from typing import Any
-from urllib.parse import urlsplit
+from pathlib import Path
 
 import pulumi
 import yaml
@@ -37,7 +34,8 @@ import yaml
 from components.settings import StackConfigError
 from meshfleet.fleet.model import KubeconfigFromContext, KubeconfigFromStackSecret
 from meshfleet.kube.kubeconfigs import KubeconfigUnavailable, read_context
-from meshfleet.kube.kubecontext import ContextError, KubeconfigFile, reduce_to_context
+from meshfleet.kube.kubecontext import ContextError, one_context
+from meshfleet.kube.remote import remote_use_problems
 
 CONFIG_KEY = "kubeconfigs"
 
@@ -91,16 +89,16 @@ class Kubeconfigs:
         self._texts: dict[str, str] = {}
         self._outputs: dict[str, pulumi.Output[str]] = {}
 
-    def get(self, cluster: str, needed_for: str, *, for_fsm: bool = False) -> pulumi.Output[str]:
-        """`cluster`'s kubeconfig as a secret; `for_fsm`: it goes into an object a mesh's controller reads
+    def get(self, cluster: str, needed_for: str, *, remote: bool = False) -> pulumi.Output[str]:
+        """`cluster`'s kubeconfig as a secret; `remote`: it goes into an object a mesh's controller reads
         in another cluster (an FSM `Cluster`, an Istio remote secret)."""
         text = self.text(cluster, needed_for)
-        if for_fsm:
-            problems = fsm_problems(text)
+        if remote:
+            problems = remote_use_problems(text)
             if problems:
                 raise KubeconfigError(
                     f"cluster {cluster}'s kubeconfig goes into {needed_for}, where the mesh's controller reads it "
-                    f"from inside that cluster, but {'; '.join(problems)}. Give {cluster} a kubeconfig "
+                    f"from inside that cluster: {'; '.join(problems)}. Give {cluster} a kubeconfig "
                     "with an API server address that cluster can reach and a token or client certificate "
                     f"inline (as the stack secret, which wins over the fleet's context: "
                     f"pulumi config set --secret --path '{CONFIG_KEY}.{cluster}' < file)"
@@ -119,7 +117,12 @@ class Kubeconfigs:
         source = self._sources[cluster]
         wanted = source.context if isinstance(source, KubeconfigFromContext) else None
         if cluster in self._stack_secrets:
-            return _one_context(cluster, self._config.full_key(CONFIG_KEY), self._stack_secrets[cluster], wanted)
+            # Cut to the fleet's context if the secret holds it, else to its only one.
+            where = f"the stack secret {self._config.full_key(CONFIG_KEY)}.{cluster}"
+            try:
+                return one_context(self._stack_secrets[cluster], cluster=cluster, source=where, wanted=wanted)
+            except ContextError as e:
+                raise KubeconfigError(str(e)) from None
         if isinstance(source, KubeconfigFromContext):
             try:
                 return read_context(source, self._fleet_dir, self._environ)
@@ -132,65 +135,6 @@ class Kubeconfigs:
             f"cluster {cluster} has no kubeconfig (needed for {needed_for}): the fleet file takes it from the "
             f"stack secret {self._config.full_key(CONFIG_KEY)}.{cluster}, which is not set.\n{_both_ways(cluster)}"
         )
-
-
-def _refuse_files(path: PurePath) -> bytes:
-    raise OSError(errno.ENOENT, "a stack-secret kubeconfig is not completed from this machine's files; inline it")
-
-
-def _one_context(cluster: str, full_key: str, text: str, wanted: str | None) -> str:
-    """The stack secret cut to one context (the fleet's, if the secret holds it, else its only one)."""
-    label = PurePath(f"{full_key}.{cluster}")
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError:
-        doc = None
-    contexts = doc.get("contexts") if isinstance(doc, dict) else None
-    if not isinstance(contexts, list):
-        raise KubeconfigError(f"cluster {cluster}: the stack secret {label} is not a kubeconfig (no contexts list)")
-    names = [str(c["name"]) for c in contexts if isinstance(c, dict) and "name" in c]
-    if wanted is None or wanted not in names:
-        if len(names) != 1:
-            raise KubeconfigError(
-                f"cluster {cluster}: the stack secret {label} holds {len(names)} contexts"
-                + (f" and not {wanted!r}, the one the fleet file names" if wanted else "")
-                + "; it must hold exactly one (e.g. `kubectl config view --minify --flatten --context <name>`)"
-            )
-        wanted = names[0]
-    try:
-        return reduce_to_context([KubeconfigFile(label, text)], wanted, _refuse_files)
-    except ContextError as e:
-        raise KubeconfigError(f"cluster {cluster}: {e}") from None
-
-
-def fsm_problems(text: str) -> list[str]:
-    """Why FSM's controller, in another cluster, could not use this (one-context) kubeconfig."""
-    doc: Any = yaml.safe_load(text)
-    problems: list[str] = []
-    for entry in doc.get("clusters") or []:
-        server = str((entry.get("cluster") or {}).get("server") or "")
-        host = urlsplit(server).hostname or ""
-        if _local(host):
-            problems.append(f"its server host {host or '(none)'} is loopback or unspecified")
-    for entry in doc.get("users") or []:
-        user = entry.get("user") or {}
-        if "exec" in user:
-            problems.append("it authenticates with an exec credential plugin")
-        if "auth-provider" in user:
-            problems.append("it authenticates with an auth-provider plugin")
-        if "tokenFile" in user:
-            problems.append("it reads its token from a file on this machine")
-    return problems
-
-
-def _local(host: str) -> bool:
-    if not host or host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return address.is_loopback or address.is_unspecified
 
 
 def _stack_secrets(config: pulumi.Config) -> dict[str, str]:

@@ -193,8 +193,10 @@ class MemberCluster(pulumi.ComponentResource):
             depends_on=depends_on or None,
             # A patch is retained: deleting it would hand back fields a CRD may require, which the
             # API server rejects (provider.go:2627-2633); so protecting it would add nothing. A patch
-            # that only adds annotations (Cilium's global Service) is deleted: its fields go back.
-            protect=settings.protect and not patch,
+            # that only adds annotations (Cilium's global Service) is deleted: its fields go back,
+            # which withdraws the service from the fleet, so it is protected like a created object
+            # (the policy pack's protected-registrations asks for it).
+            protect=settings.protect and (not patch or obj.relinquish),
             retain_on_delete=obj.retain or (patch and not obj.relinquish),
             aliases=self.identity.aliases(name),
         )

@@ -25,14 +25,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from meshfleet.core.plan import PlannedObject
+from meshfleet.kube.apply import FIELD_MANAGER, PATCH_FIELD_MANAGER, PATCH_FORCE
 
-FIELD_MANAGER = "meshfleet"
-PATCH_FIELD_MANAGER = "pulumi.com/patchFieldManager"
-# Without force, a patch that changes a field another manager set (FSM's bootstrap owns every
+# Every patch carries the field manager and force of meshfleet.kube.apply (the policy pack requires
+# both). Without force, a patch that changes a field another manager set (FSM's bootstrap owns every
 # MeshConfig field it created) is a conflict on the first `up`, which preview does not show:
 # preview skips creating patches (provider.go:1728-1735) and forces when nothing exists yet
 # (await.go:1031-1043).
-PATCH_FORCE = "pulumi.com/patchForce"
+
 SKIP_AWAIT = "pulumi.com/skipAwait"
 
 # Kinds whose await waits for status that the controllers of a mesh fleet do not publish (an

@@ -72,7 +72,7 @@ def deploy(loaded: Loaded, settings: Settings, project_dir: Path) -> dict[str, A
             if obj.kubeconfig_of is not None:
                 where = f"{obj.namespace}/{obj.name}" if obj.namespace else obj.name
                 needed_for = f"the {mesh(plans[name].mesh).title} {obj.kind} object {where} in {name}"
-                kubeconfigs[obj.kubeconfig_of] = source.get(obj.kubeconfig_of, needed_for, for_fsm=True)
+                kubeconfigs[obj.kubeconfig_of] = source.get(obj.kubeconfig_of, needed_for, remote=True)
 
     for name in shard:
         c = fleet.clusters[name]

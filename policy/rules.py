@@ -7,12 +7,24 @@ hand edit of it, to the same lines when it runs for real (`pulumi preview/up --p
   ambient kubeconfig is some cluster, not necessarily the object's);
 - forced-patches: every `*Patch` carries the fixed field manager and force, or the first `up`
   conflicts with the fields FSM's bootstrap owns (preview does not show it);
-- protected-registrations: in a protected stack every FSM `Cluster` and every `ServiceExport` is
-  protected. A policy never sees a deletion (it checks what the program registers), but the engine
-  refuses to delete a resource whose state is protected (pulumi's step.go:647) and to replace one
-  protected before and after (step_generator.go:1957); requiring protect on every run closes the
-  one gap, a program that drops protect and replaces in the same run.
+- protected-registrations: in a protected stack every object that joins a cluster or shares a
+  service with the fleet is protected: its loss breaks every other cluster's calls to that cluster
+  or service. These are FSM's `Cluster` and `ServiceExport` (in `multicluster.flomesh.io`, and
+  `flomesh.io` as FSM v1.2 serves them), the MCS `ServiceExport`, Istio's remote secrets (a Secret
+  labelled `istio/multiCluster: "true"`) and cross-network Gateway, and a Cilium global Service that
+  shares its endpoints (`service.cilium.io/global: "true"`, `shared` not "false"; on a cluster that
+  runs the service it is a `ServicePatch`). Imports (Linkerd's mirrors, a standalone FSM
+  `ServiceImport`, a Cilium global Service with `shared: "false"`, Istio's selector-less Service)
+  break one consumer's calls, and traffic policies change which cluster answers: the program
+  protects the created ones all the same in a protected stack, but they are not held to it here
+  (Istio's import is a plain Service, which no rule could tell from any other). A policy never sees
+  a deletion (it checks what the program registers), but the engine refuses to delete a resource
+  whose state is protected (pulumi's step.go:647) and to replace one protected before and after
+  (step_generator.go:1957); requiring protect on every run closes the one gap, a program that
+  drops protect and replaces in the same run.
 
+The constants come from `meshfleet` (installed in the pack's virtualenv), never from components/,
+which is not on the pack's path: the pack runs with its own directory first on sys.path.
 The pack's `__main__.py` wraps these in a `PolicyPack`; constructing one starts a server, so the
 tests import only this module.
 """
@@ -21,7 +33,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, get_args
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -31,13 +43,15 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
-FIELD_MANAGER = "meshfleet"
-PATCH_FIELD_MANAGER = "pulumi.com/patchFieldManager"
-PATCH_FORCE = "pulumi.com/patchForce"
+from meshfleet.core.meshes import cilium, istio
+from meshfleet.core.meshes.fsm import versions as fsm_versions
+from meshfleet.fleet.model import McsApiVersion
+from meshfleet.kube.apply import FIELD_MANAGER, PATCH_FIELD_MANAGER, PATCH_FORCE
+
 PROTECTED_STACKS = ["prod", "prod-*"]
-# group/kind of the objects whose loss unjoins a cluster or withdraws a service from the fleet.
-REGISTRATIONS = {("multicluster.flomesh.io", "Cluster"), ("multicluster.flomesh.io", "ServiceExport"),
-                 ("multicluster.x-k8s.io", "ServiceExport")}
+FSM_GROUPS = frozenset({fsm_versions.GROUP, fsm_versions.GROUP_V1_2})
+MCS_GROUPS = frozenset(v.rpartition("/")[0] for v in get_args(McsApiVersion))
+ISTIO_GROUP = istio.NETWORKING_API.rpartition("/")[0]
 
 
 def _group_kind(resource_type: str) -> tuple[str, str] | None:
@@ -48,6 +62,29 @@ def _group_kind(resource_type: str) -> tuple[str, str] | None:
         return None
     group = module.rpartition("/")[0]
     return (group if group != "core" else ""), kind
+
+
+def registration(resource_type: str, props: Mapping[str, Any]) -> str | None:
+    """What the object is when its loss unjoins a cluster or withdraws a service from the fleet, else None."""
+    found = _group_kind(resource_type)
+    if found is None:
+        return None
+    group, kind = found
+    metadata: Any = props.get("metadata") or {}
+    labels: Mapping[str, Any] = metadata.get("labels") or {}
+    annotations: Mapping[str, Any] = metadata.get("annotations") or {}
+    if group in FSM_GROUPS and kind in ("Cluster", "ServiceExport"):
+        return f"an FSM {kind}"
+    if group in MCS_GROUPS and kind == "ServiceExport":
+        return "an MCS ServiceExport"
+    if (group, kind) == ("", "Secret") and labels.get(istio.MULTICLUSTER_LABEL) == "true":
+        return "an Istio remote secret"
+    if (group, kind) == (ISTIO_GROUP, "Gateway") and metadata.get("name") == istio.CROSS_NETWORK_GATEWAY:
+        return "Istio's cross-network Gateway"
+    if (group, kind) in (("", "Service"), ("", "ServicePatch")) and annotations.get(cilium.GLOBAL) == "true" \
+            and str(annotations.get(cilium.SHARED, "true")).lower() != "false":
+        return "a Cilium global Service that shares its endpoints"
+    return None
 
 
 def _stack(urn: str) -> str:
@@ -79,15 +116,16 @@ def forced_patches(args: ResourceValidationArgs, report_violation: ReportViolati
 
 
 def protected_registrations(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if _group_kind(args.resource_type) not in REGISTRATIONS:
+    what = registration(args.resource_type, args.props)
+    if what is None:
         return
     patterns = list(args.get_config().get("protectedStacks", PROTECTED_STACKS))
     stack = _stack(args.urn)
     if any(fnmatch.fnmatchcase(stack, p) for p in patterns) and not args.opts.protect:
         report_violation(
-            f"{args.name} is not protected in stack {stack}: deleting or replacing it would unjoin a cluster or "
-            "withdraw a service. Set meshfleet:protect true; to delete it on purpose, `pulumi state unprotect` "
-            "it first", None)
+            f"{args.name} ({what}) is not protected in stack {stack}: deleting or replacing it would unjoin a "
+            "cluster or withdraw a service. Set meshfleet:protect true; to delete it on purpose, "
+            "`pulumi state unprotect` it first", None)
 
 
 POLICIES = (
@@ -105,7 +143,7 @@ POLICIES = (
     ),
     ResourceValidationPolicy(
         name="protected-registrations",
-        description="In a protected stack, FSM Clusters and ServiceExports cannot be deleted or replaced.",
+        description="In a protected stack, what joins a cluster or shares a service cannot be deleted or replaced.",
         validate=protected_registrations,
         enforcement_level=EnforcementLevel.MANDATORY,
         config_schema=PolicyConfigSchema(properties={

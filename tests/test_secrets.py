@@ -153,6 +153,9 @@ def test_kubeconfig_secret_prints_each_member_once_and_nothing_else(world: dict[
     ({"token": f"{MARK}t"}, "https://0.0.0.0:6443", "loopback"),
     ({"token": f"{MARK}t"}, "https://localhost:6443", "loopback"),
     ({"token": f"{MARK}t"}, "https://[::1]:6443", "loopback"),
+    ({"token": f"{MARK}t"}, "https://[::ffff:127.0.0.1]:6443", "loopback"),
+    ({"token": f"{MARK}t"}, "https://[::ffff:0.0.0.0]:6443", "loopback"),
+    ({"token": f"{MARK}t"}, "https://127.9.9.9:6443", "loopback"),
     ({"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": f"{MARK}aws"}},
      "https://k3d.example:6443", "exec credential plugin"),
     ({"auth-provider": {"name": "gcp", "config": {"access-token": f"{MARK}t"}}}, "https://k3d.example:6443",
@@ -175,7 +178,7 @@ def test_a_kubeconfig_fsm_controller_cannot_use_is_refused_without_showing_it(
         assert "cluster cluster-2" in result.err and "context k3d-cluster-2" in result.err and says in result.err
         assert result.out == "" and "Traceback" not in result.err
         assert_clean(result, args[0])
-        assert "6443" not in result.err, "the server address is content too"
+        assert "6443" not in result.err and server not in result.err, "the server address is content too"
     assert not (tmp / "out").exists()
 
 
@@ -252,3 +255,48 @@ def test_istio_remote_secrets_keep_kubeconfigs_out_of_every_command_but_the_ones
     values = yaml.safe_load(secret.out)["stringData"]
     assert sorted(values) == ["MESHFLEET_KUBECONFIG_EU_CENTRAL_1", "MESHFLEET_KUBECONFIG_EU_WEST_1",
                               "MESHFLEET_KUBECONFIG_US_EAST_1"]
+
+
+ALL_CONTEXTS = ["k3d-control-plane", "k3d-cluster-1", "k3d-cluster-2", "k3d-cluster-3", "someone-else"]
+
+
+def test_a_kubeconfigs_file_text_is_cut_to_the_members_context(world: dict[str, str]) -> None:
+    """A --kubeconfigs-file entry holding every context (current-context another cluster's) reaches
+    the member's Cluster object and the Flux Secret as that member's one context only."""
+    tmp = Path(world["TMP"])
+    env = {"KUBECONFIG": world["KUBECONFIG"], "HOME": world["HOME"]}
+    given = tmp / "given.yaml"
+    given.write_text(yaml.safe_dump({f"cluster-{n}": kubeconfig(ALL_CONTEXTS) for n in (1, 2, 3)}))
+    result = run_cli("render", str(tmp / "fleet/demo.yaml"), "--out", str(tmp / "out"), "--with-kubeconfigs",
+                     "--kubeconfigs-file", str(given), env=env)
+    assert result.code == 0, result.err
+    secret = run_cli("kubeconfig-secret", str(tmp / "fleet/demo.yaml"), "--kubeconfigs-file", str(given), env=env)
+    assert secret.code == 0, secret.err
+    values = yaml.safe_load(secret.out)["stringData"]
+    for n in (1, 2, 3):
+        rendered = yaml.safe_load((tmp / f"out/control-plane/cluster._.cluster-{n}.yaml").read_text())
+        for text in (rendered["spec"]["kubeconfig"], json.loads(values[f"MESHFLEET_KUBECONFIG_CLUSTER_{n}"])):
+            doc = yaml.safe_load(text)
+            assert doc["current-context"] == f"k3d-cluster-{n}"
+            assert [c["name"] for c in doc["contexts"]] == [f"k3d-cluster-{n}"]
+            assert text.count(MARK) == 2 and f"{MARK}k3d-cluster-{n}-token" in text
+
+
+def test_a_kubeconfigs_file_text_with_several_contexts_and_no_way_to_choose_is_refused(
+        world: dict[str, str]) -> None:
+    """prod's members take their kubeconfig from the stack secret: the fleet names no context to choose."""
+    tmp = Path(world["TMP"])
+    members = ["ap-south-1", "eu-central-1", "eu-west-1", "us-east-1", "us-west-2"]
+    texts = {m: kubeconfig([m]) for m in members}
+    texts["eu-west-1"] = kubeconfig(["eu-west-1", "us-east-1"])
+    given = tmp / "given.yaml"
+    given.write_text(yaml.safe_dump(texts))
+    env = {"HOME": world["HOME"]}
+    for args in (["kubeconfig-secret", str(tmp / "fleet/prod.yaml")],
+                 ["render", str(tmp / "fleet/prod.yaml"), "--out", str(tmp / "out"), "--with-kubeconfigs"]):
+        result = run_cli(*args, "--kubeconfigs-file", str(given), env=env)
+        assert result.code == 1, result
+        assert f"cluster eu-west-1: the --kubeconfigs-file {given} entry eu-west-1 holds 2 contexts" in result.err
+        assert "exactly one" in result.err and result.out == ""
+        assert_clean(result, args[0])
+    assert not (tmp / "out").exists()

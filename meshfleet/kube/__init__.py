@@ -1,1 +1,1 @@
-"""Kubeconfigs: reading contexts, cutting them to one, handing them to the renderer."""
+"""Kubeconfigs: reading contexts, cutting them to one, judging them for remote use, handing them to the sinks."""

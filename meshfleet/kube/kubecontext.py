@@ -7,6 +7,10 @@ control plane that receives it has none of the user's files: this is `kubectl co
 --minify --flatten --context <name>` (files referenced by the entries are inlined as `*-data`,
 other relative paths made absolute against the file that names them, as kubectl resolves them).
 
+A kubeconfig given whole as text (a stack secret, an entry of `--kubeconfigs-file`) goes through
+`one_context`: the context the fleet names if the text holds it, else its only context, and never
+completed from this machine's files (it must stand on its own where it was written).
+
 Pure: the caller reads the files; `read` is only asked for certificate and key files the chosen
 entries reference. Error messages name files, lines and keys, never a byte of their content
 (PyYAML's own messages quote the offending line, so they are not passed on); the names of
@@ -33,9 +37,10 @@ class ContextError(Exception):
 
 @dataclass(frozen=True)
 class KubeconfigFile:
-    """One kubeconfig file as read: where it is (to resolve its relative paths) and its text."""
+    """One kubeconfig as read: where it is (a file, to resolve its relative paths; or what a text given
+    whole is, for messages) and its text."""
 
-    path: PurePath
+    path: PurePath | str
     text: str
 
 
@@ -48,15 +53,49 @@ _INLINED = {
 _RESOLVED = {"user": ("tokenFile",)}
 
 
+def one_context(text: str, *, cluster: str, source: str, wanted: str | None) -> str:
+    """A kubeconfig given whole as text, cut to one context: `wanted` (the context the fleet names for
+    `cluster`) when the text holds it, else the text's only context.
+
+    Several contexts and no way to choose, or entries that name files (a text given whole is not
+    completed from this machine's files), are a ContextError naming `cluster` and `source` (what the
+    text is: "the stack secret meshfleet:kubeconfigs.cluster-1"), never a byte of the text.
+    """
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError:
+        doc = None
+    contexts = doc.get("contexts") if isinstance(doc, dict) else None
+    if not isinstance(contexts, list):
+        raise ContextError(f"cluster {cluster}: {source} is not a kubeconfig (no contexts list)")
+    names = [c.get("name") for c in contexts if isinstance(c, dict)]
+    chosen: object = wanted
+    if wanted is None or wanted not in names:
+        if len(names) != 1:
+            raise ContextError(
+                f"cluster {cluster}: {source} holds {len(names)} contexts"
+                + (f" and not {shown_name(wanted)}, the one the fleet file names" if wanted is not None else "")
+                + "; it must hold exactly one (e.g. `kubectl config view --minify --flatten --context <name>`)"
+            )
+        chosen = names[0]
+    if not isinstance(chosen, str):
+        raise ContextError(f"cluster {cluster}: the only context of {source} has no name (or one that is not a string)")
+    try:
+        return reduce_to_context([KubeconfigFile(source, text)], chosen, None)
+    except ContextError as e:
+        raise ContextError(f"cluster {cluster}: {e}") from None
+
+
 def reduce_to_context(
     files: Sequence[KubeconfigFile],
     context: str,
-    read: Callable[[PurePath], bytes],
+    read: Callable[[PurePath], bytes] | None,
 ) -> str:
     """The kubeconfig text holding only `context`, its cluster and its user, current-context set.
 
     `files` are merged as kubectl merges $KUBECONFIG: for each context, cluster and user name,
-    the first file that defines it wins.
+    the first file that defines it wins. `read` None: the kubeconfigs are texts given whole, whose
+    file references are refused and whose relative paths are left as they are.
     """
     if not files:
         raise ContextError("no kubeconfig file to read")
@@ -152,8 +191,8 @@ def _odd_names(doc: dict[str, Any], section: str) -> int:
 
 
 def _find(
-    docs: Sequence[tuple[PurePath, dict[str, Any]]], section: str, name: str
-) -> tuple[PurePath | None, dict[str, Any] | None, int]:
+    docs: Sequence[tuple[PurePath | str, dict[str, Any]]], section: str, name: str
+) -> tuple[PurePath | str | None, dict[str, Any] | None, int]:
     for path, doc in docs:
         entries = doc.get(section) or []
         if not isinstance(entries, list):
@@ -184,24 +223,33 @@ def _at(text: str, path: tuple[str | int, ...]) -> str:
 
 
 def _self_contained(
-    field: str, name: str, entry: dict[str, Any], origin: PurePath, read: Callable[[PurePath], bytes]
+    field: str, name: str, entry: dict[str, Any], origin: PurePath | str, read: Callable[[PurePath], bytes] | None
 ) -> dict[str, Any]:
     result = dict(entry)
-    base = origin.parent
     for file_key, data_key in _INLINED[field]:
         ref = result.pop(file_key, None)
         if ref is None or ref == "":
             continue
         if data_key in result:
             continue  # kubectl prefers the inline data; the file is ignored
-        target = _resolve(str(ref), base)
+        if read is None or not isinstance(origin, PurePath):
+            raise ContextError(
+                f"{field} {shown_name(name)} in {origin} names its {file_key} file, and a kubeconfig given as "
+                f"text is not completed from this machine's files: inline it as {data_key} "
+                "(kubectl config view --minify --flatten)"
+            )
+        target = _resolve(str(ref), origin.parent)
         try:
             raw = read(target)
         except OSError as e:
             raise ContextError(
-                f"{field} {name!r}: cannot read its {file_key} file {target} ({e.strerror or type(e).__name__})"
+                f"{field} {shown_name(name)}: cannot read its {file_key} file {target} "
+                f"({e.strerror or type(e).__name__})"
             ) from None
         result[data_key] = base64.b64encode(raw).decode("ascii")
+    if not isinstance(origin, PurePath):
+        return result  # given whole: its paths stay as written
+    base = origin.parent
     for key in _RESOLVED.get(field, ()):
         if isinstance(result.get(key), str) and result[key]:
             result[key] = str(_resolve(result[key], base))

@@ -7,21 +7,18 @@ explicit opt-in for a tree that goes somewhere safe (a sealed-secrets step, an e
 the user's kubeconfig files, stack-secret clusters from a file the user names; every failure names
 the cluster and the file, never a byte of content.
 
-A kubeconfig in a `Cluster` is used from inside fsm-controller, on the control-plane cluster (in a
-remote secret, from inside another cluster's istiod, which refuses the same things): an
-`exec` credential plugin (or a legacy auth-provider) is not there to run, a file path is not there to
-read, and a loopback or unspecified server address points at the control plane itself. Such a
-kubeconfig is refused here rather than failing later, in FSM's log.
+A text given in `--kubeconfigs-file` is cut to one context as the program cuts a stack secret
+(`kubecontext.one_context`): the context the fleet names, else the text's only one. A kubeconfig in a
+`Cluster` is used from inside fsm-controller on the control-plane cluster (in a remote secret, from
+inside another cluster's istiod): what such a controller cannot use (`remote.remote_use_problems`) is
+refused here rather than failing later, in its log.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 
@@ -29,6 +26,8 @@ from meshfleet.core.plan import Plan
 from meshfleet.errors import InputError
 from meshfleet.fleet.model import KubeconfigFromContext
 from meshfleet.kube.kubeconfigs import KubeconfigUnavailable, read_context
+from meshfleet.kube.kubecontext import ContextError, one_context
+from meshfleet.kube.remote import remote_use_problems
 
 
 def _read_map(path: Path) -> dict[str, str]:
@@ -41,68 +40,6 @@ def _read_map(path: Path) -> dict[str, str]:
     if not isinstance(loaded, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in loaded.items()):
         raise InputError(f"--kubeconfigs-file {path} must map cluster names to kubeconfig texts")
     return dict(loaded)
-
-
-_FILE_FIELDS = {"cluster": ("certificate-authority",),
-                "user": ("client-certificate", "client-key", "tokenFile", "username-file")}
-
-
-def _entry(doc: dict[str, Any], section: str, field: str, name: object) -> dict[str, Any]:
-    for e in doc.get(section) or []:
-        if isinstance(e, dict) and e.get("name") == name and isinstance(e.get(field), dict):
-            return dict(e[field])
-    return {}
-
-
-def _loopback(server: str) -> bool:
-    host = urlsplit(server).hostname or ""
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        addr = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return addr.is_loopback or addr.is_unspecified
-
-
-def remote_use_problems(text: str) -> list[str]:
-    """Why a kubeconfig cannot work from inside another cluster (fsm-controller, istiod); empty when it can.
-
-    The reasons name fields, never their values.
-    """
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return ["it is not YAML"]
-    if not isinstance(doc, dict):
-        return ["it is not a kubeconfig (the top level is not a mapping)"]
-    current = doc.get("current-context")
-    context = _entry(doc, "contexts", "context", current)
-    if not context:
-        return ["its current-context names no context in it"]
-    cluster = _entry(doc, "clusters", "cluster", context.get("cluster"))
-    user = _entry(doc, "users", "user", context.get("user"))
-    problems = []
-    server = cluster.get("server")
-    if not isinstance(server, str) or not server:
-        problems.append("its cluster has no server")
-    elif _loopback(server):
-        problems.append("its server is a loopback or unspecified address (localhost, 127.0.0.1, 0.0.0.0, ::1), "
-                        "which from the mesh's controller is its own cluster; use an address that "
-                        "cluster reaches (for k3d: the server container's IP on the shared network)")
-    if user.get("exec") is not None:
-        problems.append("its user runs an exec credential plugin, which the mesh's controller cannot run; use a token "
-                        "or a client certificate (for example a ServiceAccount token)")
-    if user.get("auth-provider") is not None:
-        problems.append("its user takes credentials from an auth-provider plugin, which the mesh's controller cannot "
-                        "run; use a token or a client certificate")
-    for field, keys in _FILE_FIELDS.items():
-        entry = cluster if field == "cluster" else user
-        for key in keys:
-            if entry.get(key):
-                problems.append(f"its {field} reads the file named in '{key}', which the mesh's controller does not "
-                                "have; inline it (kubectl config view --flatten)")
-    return problems
 
 
 def kubeconfigs_for_render(plan: Plan, fleet_file: Path, kubeconfigs_file: Path | None,
@@ -118,7 +55,12 @@ def kubeconfigs_for_render(plan: Plan, fleet_file: Path, kubeconfigs_file: Path 
             continue
         source = sources[member]
         if member in given:
-            out[member], where = given[member], f"--kubeconfigs-file {kubeconfigs_file}"
+            where = f"the --kubeconfigs-file {kubeconfigs_file} entry {member}"
+            wanted = source.context if isinstance(source, KubeconfigFromContext) else None
+            try:
+                out[member] = one_context(given[member], cluster=member, source=where, wanted=wanted)
+            except ContextError as e:
+                raise InputError(str(e)) from None
         elif isinstance(source, KubeconfigFromContext):
             try:
                 out[member], where = read_context(source, fleet_file.parent, env), f"context {source.context}"

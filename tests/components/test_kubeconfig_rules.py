@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from components import StackConfigError
+from meshfleet.kube.remote import remote_use_problems
 from tests.components.conftest import (
     DEMO_CLUSTERS,
     MARKER,
@@ -81,8 +82,11 @@ def test_a_secret_that_points_at_files_on_this_machine_is_refused(stack: Stack) 
     del doc["clusters"][0]["cluster"]["certificate-authority-data"]
     kubeconfigs = {c: fake_kubeconfig(c) for c in DEMO_CLUSTERS}
     kubeconfigs["cluster-1"] = yaml.safe_dump(doc)
-    with pytest.raises(StackConfigError, match=r"cluster cluster-1: .*certificate-authority file /etc/ca\.crt.*inline"):
+    with pytest.raises(StackConfigError, match=r"cluster cluster-1: cluster 'cluster-1-cluster' in the stack secret "
+                                               r"meshfleet:kubeconfigs\.cluster-1 names its certificate-authority "
+                                               r"file, .* inline it as certificate-authority-data") as err:
         stack(demo_text(), kubeconfigs=kubeconfigs)
+    assert "/etc/ca.crt" not in str(err.value), "a path in a stack secret is its content"
 
 
 def member_kubeconfig(cluster: str, *, server: str | None = None, user: dict[str, Any] | None = None) -> str:
@@ -94,14 +98,24 @@ def member_kubeconfig(cluster: str, *, server: str | None = None, user: dict[str
     return yaml.safe_dump(doc)
 
 
+LOOPBACK = "context 'cluster-3', cluster 'cluster-3-cluster': 'server' is a loopback or unspecified address"
+EXEC = {"apiVersion": "client.authentication.k8s.io/v1", "command": "/opt/aws-cli/aws"}
+
+
 @pytest.mark.parametrize(("server", "user", "words"), [
-    ("https://0.0.0.0:6443", None, "server host 0.0.0.0 is loopback or unspecified"),
-    ("https://127.0.0.1:6443", None, "server host 127.0.0.1 is loopback or unspecified"),
-    ("https://localhost:6443", None, "server host localhost is loopback or unspecified"),
-    ("https://[::1]:6443", None, "server host ::1 is loopback or unspecified"),
-    (None, {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "aws"}}, "exec credential plugin"),
-    (None, {"auth-provider": {"name": "oidc"}}, "auth-provider plugin"),
-    (None, {"tokenFile": "/var/run/token"}, "reads its token from a file"),
+    ("https://0.0.0.0:6443", None, LOOPBACK),
+    ("https://127.0.0.1:6443", None, LOOPBACK),
+    ("https://127.0.0.2:6443", None, LOOPBACK),
+    ("https://localhost:6443", None, LOOPBACK),
+    ("https://[::1]:6443", None, LOOPBACK),
+    ("https://[::]:6443", None, LOOPBACK),
+    ("https://[::ffff:127.0.0.1]:6443", None, LOOPBACK),
+    ("https://[::ffff:0.0.0.0]:6443", None, LOOPBACK),
+    ("", None, "context 'cluster-3', cluster 'cluster-3-cluster': 'server' is not set"),
+    (None, {"exec": EXEC}, "context 'cluster-3', user 'cluster-3-admin': 'exec' runs an exec credential plugin"),
+    (None, {"auth-provider": {"name": "oidc"}}, "user 'cluster-3-admin': 'auth-provider' runs an auth-provider plugin"),
+    (None, {"tokenFile": "/var/run/token"}, "user 'cluster-3-admin': reads its token from the file named in "
+                                            "'tokenFile'"),
 ])
 def test_what_fsms_controller_cannot_use_never_goes_into_a_cluster_object(
     stack: Stack, server: str | None, user: dict[str, Any] | None, words: str
@@ -111,8 +125,14 @@ def test_what_fsms_controller_cannot_use_never_goes_into_a_cluster_object(
     with pytest.raises(StackConfigError, match="cluster cluster-3's kubeconfig goes into the FSM Cluster object "
                                                "cluster-3 in control-plane") as err:
         stack(demo_text(), kubeconfigs=kubeconfigs)
-    assert words in str(err.value)
-    assert MARKER not in str(err.value)
+    message = str(err.value)
+    assert words in message
+    # The reasons are the CLI's, word for word (one set of rules), and quote no value.
+    assert "; ".join(remote_use_problems(kubeconfigs["cluster-3"])) in message
+    assert MARKER not in message
+    for value in (server, "/var/run/token", "/opt/aws-cli", "oidc"):
+        assert not value or value not in message
+    assert "6443" not in message
     assert stack.last is not None and stack.last.registrations == []
 
 

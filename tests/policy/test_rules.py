@@ -170,3 +170,31 @@ def test_an_unprotected_production_stack_is_refused(isolated_env: Path, monkeypa
     refused = [a.name for a in every if violations(protected_registrations, a)]
     expected = [a.name for a in every if a.resource_type.endswith((":Cluster", ":ServiceExport"))]
     assert refused == expected and len(expected) >= 5
+
+
+def fleet_run(fleet: str, home: Path, monkeypatch: pytest.MonkeyPatch, protect: bool) -> list[ResourceValidationArgs]:
+    config = {f"{PROJECT}:fleet": fleet, f"{PROJECT}:protect": json.dumps(protect)}
+    kubeconfigs, keys = fleet_config(load_plan(ROOT / fleet), ROOT / fleet, home, monkeypatch)
+    run = run_program({**kubeconfigs, **config}, keys, stack="prod")
+    by_urn = {r.urn: r for r in run.registrations}
+    return [as_args(r, by_urn) for r in run.registrations]
+
+
+@pytest.mark.parametrize(("fleet", "kinds"), [
+    ("fleet/cilium.yaml", {"ServicePatch"}),
+    ("fleet/istio.yaml", {"Secret", "Gateway"}),
+    ("fleet/mcs.yaml", {"ServiceExport"}),
+])
+def test_every_mesh_protected_passes_and_unprotected_is_refused_for_what_shares(
+    fleet: str, kinds: set[str], isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Protected, as a production stack applies it: no rule refuses anything, patches that share a
+    # Cilium service included (the program protects the patches whose deletion withdraws it).
+    for a in fleet_run(fleet, isolated_env, monkeypatch, protect=True):
+        for rule in POLICIES:
+            assert violations(rule.validate, a) == [], (rule.name, a.name)
+    every = fleet_run(fleet, isolated_env, monkeypatch, protect=False)
+    refused = [a for a in every if violations(protected_registrations, a)]
+    assert {a.resource_type.rpartition(":")[2] for a in refused} == kinds
+    # Imports and traffic policies are left alone: nothing refused is a Linkerd mirror or a policy.
+    assert not any(a.resource_type.endswith(("ServiceImport", "GlobalTrafficPolicy")) for a in refused)

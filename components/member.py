@@ -58,23 +58,6 @@ class Preflight:
         return name
 
 
-def _in_order(objects: list[PlannedObject]) -> list[PlannedObject]:
-    """`objects` with each one after the objects it must wait for (the plan keeps only waits on its own
-    applied objects, and they never form a cycle), otherwise in the order given."""
-    placed: set[ObjectId] = set()
-    out: list[PlannedObject] = []
-    waiting = list(objects)
-    while waiting:
-        ready = [o for o in waiting if all(first in placed for first in o.after)]
-        if not ready:
-            raise ValueError(f"objects wait for each other: {', '.join(str(o.id) for o in waiting)}")
-        for o in ready:
-            out.append(o)
-            placed.add(o.id)
-        waiting = [o for o in waiting if o.id not in placed]
-    return out
-
-
 class MemberCluster(pulumi.ComponentResource):
     """A cluster of the fleet (the FSM control plane too) and the objects applied to it."""
 
@@ -124,20 +107,18 @@ class MemberCluster(pulumi.ComponentResource):
         preflight = Preflight()
         needs = {obj.id: preflight.need(obj) for obj in applied}
         checked = {crd: self._read_crd(crd, versions) for crd, versions in sorted(preflight.versions.items())}
-        # Namespaces first, whatever the plan's order, so that objects can depend on them; an object
-        # the plan says must wait for others (an FSM export for its Service) after them, depending on them.
-        namespaces: dict[str, pulumi.CustomResource] = {}
-        for obj in _in_order(sorted(applied, key=lambda o: o.kind != "Namespace")):
+        # In the plan's order, which puts namespaces first and each object after those it must wait for (an
+        # FSM export after its Service): each depends on its namespace and on those objects.
+        namespaces = {obj.name for obj in applied if obj.kind == "Namespace" and obj.api_version == "v1"}
+        for obj in applied:
             depends_on: list[pulumi.Input[pulumi.Resource]] = []
-            if obj.namespace and obj.namespace in namespaces:
-                depends_on.append(namespaces[obj.namespace])
+            if obj.namespace in namespaces:
+                depends_on.append(self.objects[ObjectId("v1", "Namespace", "", obj.namespace)])
             crd = needs[obj.id]
             if crd is not None:
                 depends_on.append(checked[crd])
             depends_on.extend(self.objects[first] for first in obj.after)
-            resource = self._apply(obj, kubeconfigs, settings, depends_on)
-            if obj.kind == "Namespace" and obj.api_version == "v1":
-                namespaces[obj.name] = resource
+            self._apply(obj, kubeconfigs, settings, depends_on)
 
     def _read_crd(self, crd: str, versions: set[str]) -> pulumi.Output[pulumi.Resource]:
         """Read `crd` through this cluster's provider; the Output fails unless it serves `versions`.

@@ -113,6 +113,12 @@ def count(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
+def shortlist(names: Sequence[str], shown: int = 5) -> str:
+    """`names` for a message whatever the fleet's size: the first `shown`, then how many more."""
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more:,} more" if more > 0 else "")
+
+
 def render_findings(findings: Sequence[Finding]) -> str:
     """Errors first in the head count ("2 problems in the fleet"), then the findings in file order."""
     errors = sum(1 for f in findings if f.severity == "error")

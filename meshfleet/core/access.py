@@ -37,13 +37,13 @@ def check_access(checks: Checks, services: dict[str, ServiceTopology]) -> dict[s
                 if not enforces_access(checks.meshes, c):
                     words = " or ".join(a.objects_word for a in access_adapters())
                     titles = " or ".join(m.title for m in MESHES.values() if m.access is not None)
-                    checks.problem((*loc, "in"), f"cluster {c!r} runs {checks.mesh(c)}; access rules become {words}, "
-                                   f"which only {titles} clusters enforce", f"choose {titles} clusters",
-                                   codes.ACCESS_NOT_ENFORCED)
+                    checks.problem_for(c, (*loc, "in"), f"cluster {c!r} runs {checks.mesh(c)}; access rules become "
+                                       f"{words}, which only {titles} clusters enforce", f"choose {titles} clusters",
+                                       codes.ACCESS_NOT_ENFORCED)
                 elif c not in reachable:
-                    checks.problem((*loc, "in"), f"{rule.to} does not exist in cluster {c!r}: it neither runs "
-                                   "there nor is imported there", "add it to localServiceAccounts, or import it there",
-                                   codes.SERVICE_NOT_THERE)
+                    checks.problem_for(c, (*loc, "in"), f"{rule.to} does not exist in cluster {c!r}: it neither runs "
+                                       "there nor is imported there",
+                                       "add it to localServiceAccounts, or import it there", codes.SERVICE_NOT_THERE)
         names_seen: set[str] = set()
         for i, match in enumerate(rule.http):
             if match.name in names_seen:

@@ -1,14 +1,18 @@
 """What a check may do: report a finding at a key path, and resolve the cluster names it reads.
 
 Why: the core's checks and each mesh adapter's checks report the same way, so the loader can place
-every finding at its line; one finding reported twice (one per consumer, say) is shown once.
+every finding at its line; one finding reported twice is shown once, and findings that differ only in
+the cluster they are about (one per consumer of a policy written once, say) are shown once, naming
+the others.
 """
 
 from __future__ import annotations
 
 from meshfleet import codes
-from meshfleet.errors import Code, Finding, Loc
+from meshfleet.errors import Code, Finding, Loc, count, shortlist
 from meshfleet.fleet.model import Fleet, Selection
+
+_Group = tuple[Loc, str, Code]
 
 
 class Checks:
@@ -18,17 +22,36 @@ class Checks:
         self.fleet = fleet
         self.members = sorted(n for n in fleet.clusters if n != fleet.controlPlane)
         self.meshes: dict[str, str] = {n: str(c.mesh) for n, c in fleet.clusters.items()}
-        self._findings: dict[Finding, None] = {}
+        self._findings: dict[Finding | _Group, None] = {}
+        self._groups: dict[_Group, dict[str, str]] = {}
 
     @property
     def findings(self) -> list[Finding]:
-        return list(self._findings)
+        out = []
+        for entry in self._findings:
+            if isinstance(entry, Finding):
+                out.append(entry)
+                continue
+            loc, hint, code = entry
+            first, *others = sorted(self._groups[entry])
+            message = self._groups[entry][first]
+            if others:
+                message += f" (likewise for {count(len(others), 'other cluster')}: {shortlist(others)})"
+            out.append(Finding(loc, message, hint, code=code))
+        return out
 
     def mesh(self, cluster: str) -> str:
         return self.meshes[cluster]
 
     def problem(self, loc: Loc, message: str, hint: str, code: Code) -> None:
         self._findings.setdefault(Finding(loc, message, hint, code=code), None)
+
+    def problem_for(self, cluster: str, loc: Loc, message: str, hint: str, code: Code) -> None:
+        """A finding about `cluster` at a key that holds for many clusters (a policy for every consumer):
+        those at one key with one code and one fix are shown once, with the first cluster's message."""
+        group = (loc, hint, code)
+        self._findings.setdefault(group, None)
+        self._groups.setdefault(group, {}).setdefault(cluster, message)
 
     def known(self) -> str:
         return ", ".join(self.members) or "(none)"

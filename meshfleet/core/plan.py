@@ -178,7 +178,7 @@ class _Planner:
                 role="control-plane" if is_cp else "member",
                 mesh=spec.mesh,
                 kubeconfig=spec.kubeconfig,
-                objects=tuple(sorted(_ordered(ctx.objects.by_cluster[name]), key=PlannedObject.sort_key)),
+                objects=tuple(_ordered(ctx.objects.by_cluster[name])),
                 gateway=mesh(spec.mesh).gateway(spec),
                 settings=v.settings,
                 imports=tuple(sorted(v.imports, key=lambda i: i.service)),
@@ -234,17 +234,24 @@ class _Planner:
 
 
 def _ordered(objects: list[PlannedObject]) -> list[PlannedObject]:
-    """Each object's `after` cut to the applied objects of its cluster, and a sync wave for Argo CD where
-    it has any (one more than the latest object it waits for)."""
+    """One cluster's objects in apply order, the one order every sink keeps: by wave (an object comes one
+    wave after the latest object it waits for), then by kind (`KIND_ORDER`), namespace and name. Each
+    object's `after` is cut to the applied objects of its cluster, and an applied object that waits for
+    any gets its wave as an Argo CD sync wave."""
     if not any(o.after for o in objects):
-        return objects
+        return sorted(objects, key=PlannedObject.sort_key)
     applied = {o.id: o for o in objects if o.role == "applied"}
     waves: dict[ObjectId, int] = {}
+    waiting: set[ObjectId] = set()
 
-    def wave(o: PlannedObject, seen: frozenset[ObjectId]) -> int:
+    def wave(o: PlannedObject) -> int:
         if o.id not in waves:
-            before = [applied[i] for i in o.after if i in applied and i not in seen]
-            waves[o.id] = 1 + max(wave(b, seen | {o.id}) for b in before) if before else 0
+            if o.id in waiting:
+                raise AssertionError(f"objects wait for each other: {', '.join(sorted(map(str, waiting)))}")
+            waiting.add(o.id)
+            before = [wave(applied[i]) for i in o.after if i in applied]
+            waiting.discard(o.id)
+            waves[o.id] = 1 + max(before) if before else 0
         return waves[o.id]
 
     out = []
@@ -255,9 +262,9 @@ def _ordered(objects: list[PlannedObject]) -> list[PlannedObject]:
             continue
         meta = o.body["metadata"]
         body = {**o.body, "metadata": {**meta, "annotations": {**meta.get("annotations", {}),
-                                                               SYNC_WAVE: str(wave(o, frozenset()))}}}
+                                                               SYNC_WAVE: str(wave(o))}}}
         out.append(dataclasses.replace(o, body=body, after=after))
-    return out
+    return sorted(out, key=lambda o: (wave(o), *o.sort_key()))
 
 
 __all__ = ["ClusterPlan", "Mode", "ObjectId", "Plan", "PlannedObject", "Role", "plan"]

@@ -31,13 +31,14 @@ def resolve_policies(checks: Checks, topo: ServiceTopology, matches: list[set[st
         for c in consumers:
             if not applies(c):
                 able = sorted(m.name for m in MESHES.values() if m.capabilities.traffic_policies)
-                checks.problem((*loc, "clusters"), f"cluster {c!r} runs {checks.mesh(c)}, which applies no traffic "
-                               "policies", f"choose clusters that run {' or '.join(able)}, or leave clusters out",
-                               codes.NO_TRAFFIC_POLICIES)
+                checks.problem_for(c, (*loc, "clusters"), f"cluster {c!r} runs {checks.mesh(c)}, which applies no "
+                                   "traffic policies", f"choose clusters that run {' or '.join(able)}, or leave "
+                                   "clusters out", codes.NO_TRAFFIC_POLICIES)
             elif c not in topo.importers:
-                checks.problem((*loc, "clusters"), f"cluster {c!r} gets a traffic policy for {topo.ref} but imports "
-                               "nothing of it" + (" (it is the only exporter)" if c in topo.exporters else ""),
-                               "choose clusters that import the service", codes.POLICY_WITHOUT_IMPORT)
+                only = " (it is the only exporter)" if c in topo.exporters else ""
+                checks.problem_for(c, (*loc, "clusters"), f"cluster {c!r} gets a traffic policy for {topo.ref} but "
+                                   f"imports nothing of it{only}",
+                                   "choose clusters that import the service", codes.POLICY_WITHOUT_IMPORT)
         consumers = [c for c in consumers if c in topo.importers and applies(c)]
     else:
         consumers = [c for c in topo.importers if applies(c)]

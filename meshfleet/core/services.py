@@ -82,10 +82,9 @@ def resolve_service(checks: Checks, ref: str, svc: Service) -> ServiceTopology:
                 found = ", ".join(f"{e} ({checks.mesh(e)})" for e in topo.exporters)
                 why = "it is the only exporter" if topo.exporters == [c] else \
                     f"its mesh ({checks.mesh(c)}) cannot reach the exporters: {found}"
-                checks.problem(imp_loc, f"cluster {c!r} cannot import {ref}: {why}",
-                               f"export {ref} from {'an' if checks.mesh(c)[0] in 'aeiou' else 'a'} {checks.mesh(c)} "
-                               f"cluster, or do not import it into {c}",
-                               codes.CANNOT_IMPORT)
+                checks.problem_for(c, imp_loc, f"cluster {c!r} cannot import {ref}: {why}",
+                                   f"export {ref} from {'an' if checks.mesh(c)[0] in 'aeiou' else 'a'} "
+                                   f"{checks.mesh(c)} cluster, or do not import it there", codes.CANNOT_IMPORT)
         for adapter in MESHES.values():
             adapter.check_importers(checks, topo, chosen, reachable, imp_loc)
         topo.importers = [c for c in chosen if c in reachable]

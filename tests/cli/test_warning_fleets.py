@@ -60,6 +60,18 @@ def test_the_unordered_failover_names_its_targets_the_fix_and_the_code(capsys: p
     assert fix.startswith("    fix: to prefer one cluster, use ActiveActive with weights")
 
 
+def test_a_policy_for_many_consumers_warns_once_at_its_line(capsys: pytest.CaptureFixture[str]) -> None:
+    every = "tests/cases/warnings/failover-unordered-every-consumer.yaml"
+    code, _, err = run(capsys, "validate", every)
+    assert code == 0
+    head, first, fix = err.splitlines()
+    assert head == "1 warning in the fleet:"
+    assert first.startswith(f"{every}:17:15: warning[failover-unordered]: services.shop/api.trafficPolicy.lbType: "
+                            "FSM balances c1's calls to shop/api round-robin across the FailOver targets c2, c3, c4")
+    assert first.endswith("(likewise for 3 other clusters: c2, c3, c4)")
+    assert fix.startswith("    fix: ")
+
+
 def test_plan_and_render_refuse_only_under_strict(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, out, err = run(capsys, "plan", UNORDERED, "--format", "json")
     assert code == 0 and "warning[failover-unordered]" in err

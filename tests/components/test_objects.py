@@ -80,8 +80,10 @@ def apply(plan: ClusterPlan) -> Run:
 
 
 def test_new_built_in_kinds_get_their_typed_classes_with_every_top_level_field() -> None:
-    objects = [PlannedObject("applied", b) for b in (SERVICE, ENDPOINTS, SLICE, INGRESS, GATEWAY_ROUTE)]
-    objects += [PlannedObject("applied", NS, retain=True), PlannedObject("applied", CONFIGMAP_PATCH, patch=True)]
+    # In apply order, as the plan gives them: the namespace first.
+    objects = [PlannedObject("applied", NS, retain=True)]
+    objects += [PlannedObject("applied", b) for b in (SERVICE, ENDPOINTS, SLICE, INGRESS, GATEWAY_ROUTE)]
+    objects += [PlannedObject("applied", CONFIGMAP_PATCH, patch=True)]
     run = apply(cluster(*objects))
     by_name = {r.name: r for r in run.k8s_objects()}
     expected_types = {

@@ -105,6 +105,20 @@ def test_an_import_no_policy_activates_warns_only_where_the_service_does_not_run
     assert found(doc) == []
 
 
+@pytest.mark.parametrize("clusters", [4, 100])
+def test_an_unordered_failover_is_reported_once_for_all_its_consumers(clusters: int) -> None:
+    # Every member exports shop/api and consumes it under one FailOver policy: one finding, not one per consumer.
+    doc = fleet({"shop/api": {"ports": [{"port": 8080, "name": "http"}], "export": {"clusters": "all", **STRIP},
+                              "trafficPolicy": {"lbType": "FailOver"}}}, clusters=clusters)
+    f = only(doc, "failover-unordered")
+    assert f.loc == ("services", "shop/api", "trafficPolicy", "lbType")
+    assert f.message.startswith("FSM balances c1's calls to shop/api round-robin across the FailOver targets ")
+    others = clusters - 1
+    assert f.message.endswith(f"(likewise for {others} other clusters: c2, c3, c4)" if clusters == 4 else
+                              f"(likewise for {others} other clusters: c10, c100, c11, c12, c13 and 94 more)")
+    assert len(f.message) < 300, "the message stays short whatever the fleet's size"
+
+
 def test_an_explicit_locality_policy_is_not_an_idle_import() -> None:
     doc = fleet(api(trafficPolicy={"lbType": "Locality"}))
     assert found(doc) == []

@@ -50,7 +50,14 @@ def check_invariants(fleet: Fleet, doc: dict[str, Any], p: Plan, order_seed: int
     for c in p.clusters:
         counts = Counter(o.id for o in c.objects)
         assert all(n == 1 for n in counts.values()), counts.most_common(1)
-        assert list(c.objects) == sorted(c.objects, key=lambda o: o.sort_key()), "apply order"
+        # Apply order: each object after those it waits for and after its namespace, kind order otherwise.
+        position = {o.id: i for i, o in enumerate(c.objects)}
+        namespaces = {o.name: i for i, o in enumerate(c.objects) if o.kind == "Namespace"}
+        for i, o in enumerate(c.objects):
+            assert all(position[first] < i for first in o.after), f"{o.id} before one it waits for"
+            assert namespaces.get(o.namespace, -1) < i, f"{o.id} before its namespace"
+        free = [o for o in c.objects if not o.after]
+        assert free == sorted(free, key=lambda o: o.sort_key()), "apply order"
 
     # The views are true to the objects: each links only objects of its own cluster (a grant enforced
     # at the destination also those of the clusters it names in enforced_at), and every object is

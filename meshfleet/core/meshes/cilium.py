@@ -57,7 +57,7 @@ from meshfleet.core.views import (
     Share,
     TargetView,
 )
-from meshfleet.errors import Code, Loc
+from meshfleet.errors import Code, Loc, shortlist
 from meshfleet.fleet.model import AccessRule, Cluster, Port
 
 GLOBAL = "service.cilium.io/global"
@@ -164,9 +164,9 @@ class Cilium(Mesh):
             left = ", ".join(c for c in sharing if c not in listed)
             why = (f"{', '.join(extra)} {'does' if len(extra) == 1 else 'do'} not share it with {consumer} through "
                    "Cilium" if extra else f"targets cannot leave out {left}")
-            checks.problem(policy.targets_loc, f"Cilium sends {consumer}'s calls to {svc.ref} to every cluster that "
-                           f"shares it ({', '.join(sharing) or 'none'}); {why}",
-                           "remove targets; to keep a cluster out, stop exporting from it", CILIUM_TARGETS)
+            checks.problem_for(consumer, policy.targets_loc, f"Cilium sends {consumer}'s calls to {svc.ref} to every "
+                               f"cluster that shares it ({shortlist(sharing) or 'none'}); {why}",
+                               "remove targets; to keep a cluster out, stop exporting from it", CILIUM_TARGETS)
 
     # --- objects and views -----------------------------------------------------------------------
 

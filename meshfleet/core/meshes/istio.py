@@ -67,7 +67,7 @@ from meshfleet.core.views import (
     Share,
     TargetView,
 )
-from meshfleet.errors import Code, Loc
+from meshfleet.errors import Code, Loc, shortlist
 from meshfleet.fleet.model import AccessRule, Cluster, Fleet, Port
 
 NETWORKING_API = "networking.istio.io/v1"
@@ -279,8 +279,9 @@ class Istio(Mesh):
                 known = False
             elif t.cluster not in loc.serving:
                 known = False
-                checks.problem((*tloc, "cluster"), f"{t.cluster} does not serve {svc.ref} to {consumer} through Istio",
-                               f"use a cluster that does: {', '.join(loc.remote) or '(none)'}", ISTIO_TARGETS)
+                checks.problem_for(consumer, (*tloc, "cluster"),
+                                   f"{t.cluster} does not serve {svc.ref} to {consumer} through Istio",
+                                   f"use a cluster that does: {', '.join(loc.remote) or '(none)'}", ISTIO_TARGETS)
             if t.weight is not None and policy.lb_type != "ActiveActive":
                 checks.problem((*tloc, "weight"), f"Istio weighs only ActiveActive, not {policy.lb_type}",
                                "remove the weight, or use lbType: ActiveActive", ISTIO_WEIGHTS)
@@ -290,10 +291,10 @@ class Istio(Mesh):
         if policy.lb_type != "ActiveActive" and effective is not None:
             listed = sorted({t.cluster for t in effective})
             if listed != loc.remote:
-                checks.problem(policy.targets_loc, f"Istio fails {consumer}'s calls to {svc.ref} over to every other "
-                               f"cluster that serves it ({', '.join(loc.remote) or 'none'}); targets cannot leave out "
-                               f"{', '.join(c for c in loc.remote if c not in listed)}",
-                               "remove targets, or list every serving cluster", ISTIO_TARGETS)
+                checks.problem_for(consumer, policy.targets_loc, f"Istio fails {consumer}'s calls to {svc.ref} over "
+                                   f"to every other cluster that serves it ({shortlist(loc.remote) or 'none'}); "
+                                   f"targets cannot leave out {', '.join(c for c in loc.remote if c not in listed)}",
+                                   "remove targets, or list every serving cluster", ISTIO_TARGETS)
                 return
             self._check_order(checks, svc, consumer, policy, loc)
         if policy.lb_type == "ActiveActive":
@@ -308,10 +309,11 @@ class Istio(Mesh):
         for a, b in itertools.pairwise(listed):
             if rank[a] > rank[b]:
                 order = "; then ".join(", ".join(t) for t in tiers)
-                checks.problem(policy.targets_loc, f"Istio fails {consumer}'s calls to {svc.ref} over by locality "
-                               f"({consumer}'s region {loc.own} first): {order}; the targets list {a} before {b}",
-                               "list the targets in that order (Istio orders regions, not clusters of one region)",
-                               ISTIO_FAILOVER_ORDER)
+                checks.problem_for(consumer, policy.targets_loc, f"Istio fails {consumer}'s calls to {svc.ref} over "
+                                   f"by locality ({consumer}'s region {loc.own} first): {order}; the targets list {a} "
+                                   f"before {b}",
+                                   "list the targets in that order (Istio orders regions, not clusters of one region)",
+                                   ISTIO_FAILOVER_ORDER)
                 return
 
     def _check_weights(self, checks: Checks, svc: ServiceTopology, consumer: str, policy: PolicySettings,
@@ -322,17 +324,18 @@ class Istio(Mesh):
             return
         where = policy.targets_loc
         if not weights:
-            checks.problem(where, f"no target serves {svc.ref} to {consumer}: Istio's distribute would send its "
-                           "calls nowhere", f"list clusters that do: {', '.join(loc.remote) or '(none)'}",
-                           ISTIO_TARGETS)
+            checks.problem_for(consumer, where, f"no target serves {svc.ref} to {consumer}: Istio's distribute would "
+                               "send its calls nowhere", f"list clusters that do: {', '.join(loc.remote) or '(none)'}",
+                               ISTIO_TARGETS)
             return
         if any(w is not None for w in written.values()):
             missing = [c for c in weights if written.get(c) is None]
             low = [c for c in weights if (written.get(c) or 0) < 1 and c not in missing]
             if consumer in missing and consumer not in written:
-                checks.problem(where, f"{consumer} runs {svc.ref} itself, and Istio's distribute gives a locality "
-                               "without a weight no traffic", f"list {consumer} among the targets with a weight, "
-                               "or drop the weights", ISTIO_WEIGHTS)
+                checks.problem_for(consumer, where, f"{consumer} runs {svc.ref} itself, and Istio's distribute gives "
+                                   "a locality without a weight no traffic",
+                                   f"list {consumer} among the targets with a weight, or drop the weights",
+                                   ISTIO_WEIGHTS)
                 return
             if missing or low:
                 parts = [f"{c} has none" for c in missing] + [f"{c} has {written[c]}" for c in low]
@@ -350,10 +353,10 @@ class Istio(Mesh):
         for c in weights:
             shared = regions[loc.region(c)]
             if len(shared) > 1:
-                checks.problem(where, f"Istio distributes {consumer}'s calls to {svc.ref} by locality, and "
-                               f"{' and '.join(shared)} are both in region {loc.region(c)}: they would share one "
-                               "weight", "drop the weights (ActiveActive spreads over every endpoint), or serve "
-                               "from one cluster per region", ISTIO_WEIGHTS)
+                checks.problem_for(consumer, where, f"Istio distributes {consumer}'s calls to {svc.ref} by locality, "
+                                   f"and {' and '.join(shared)} are both in region {loc.region(c)}: they would share "
+                                   "one weight", "drop the weights (ActiveActive spreads over every endpoint), or "
+                                   "serve from one cluster per region", ISTIO_WEIGHTS)
                 return
 
     # --- objects and views -----------------------------------------------------------------------

@@ -23,6 +23,7 @@ from meshfleet.core.meshes.fsm.codes import (
     ZERO_WEIGHT,
 )
 from meshfleet.core.resolved import PolicySettings, ServiceTopology
+from meshfleet.errors import shortlist
 
 
 def check_policy(checks: Checks, svc: ServiceTopology, consumer: str, policy: PolicySettings,
@@ -51,8 +52,8 @@ def check_policy(checks: Checks, svc: ServiceTopology, consumer: str, policy: Po
             _check_weights(checks, svc, policy)
     effective = policy.effective(consumer)
     if policy.lb_type == "Locality" and effective is not None and len(effective) > 1:
-        checks.problem(policy.targets_loc, f"Locality takes at most one target; {consumer} would get "
-                       f"{len(effective)}", "keep one target, or use FailOver or ActiveActive", LOCALITY_TARGETS)
+        checks.problem_for(consumer, policy.targets_loc, f"Locality takes at most one target; {consumer} would get "
+                           f"{len(effective)}", "keep one target, or use FailOver or ActiveActive", LOCALITY_TARGETS)
     elif policy.lb_type == "Locality" and effective:
         # No policy and Locality alike ignore imports, targets included (traffic_policy.go:19-25;
         # service_import.go:21,90,185).
@@ -62,17 +63,19 @@ def check_policy(checks: Checks, svc: ServiceTopology, consumer: str, policy: Po
                        f"to call {written} when the local copy fails, use lbType: FailOver; to share the "
                        "calls, ActiveActive; to stay local, remove targets", LOCALITY_IGNORES_TARGETS)
     if policy.lb_type == "FailOver" and effective is not None and not effective:
-        checks.problem(policy.targets_loc, f"FailOver needs at least one target other than {consumer} itself",
-                       "name the exporting clusters to fail over to, or leave targets out to use every exporter",
-                       FAILOVER_WITHOUT_TARGET)
+        checks.problem_for(consumer, policy.targets_loc,
+                           f"FailOver needs at least one target other than {consumer} itself",
+                           "name the exporting clusters to fail over to, or leave targets out to use every exporter",
+                           FAILOVER_WITHOUT_TARGET)
     targets = [t.cluster for t in effective] if effective is not None else svc.endpoints_for(consumer)
     if policy.lb_type == "FailOver" and len(targets) > 1:
         # fsm-runtime-semantics.md §3: FailOver targets are balanced round-robin (codebase/utils.js).
-        checks.problem(policy.targets_loc if policy.targets is not None else policy.lb_type_loc,
-                       f"FSM balances {svc.ref} across the FailOver targets {', '.join(targets)} "
-                       "round-robin, in no order: no target is tried first",
-                       "to prefer one cluster, use ActiveActive with weights; acknowledge failover-unordered "
-                       "where round-robin is meant", FAILOVER_UNORDERED)
+        checks.problem_for(consumer, policy.targets_loc if policy.targets is not None else policy.lb_type_loc,
+                           f"FSM balances {consumer}'s calls to {svc.ref} round-robin across the FailOver targets "
+                           f"{shortlist(targets)}, in no order: no target is tried first",
+                           "to prefer one cluster, use ActiveActive with weights; acknowledge failover-unordered "
+                           "where round-robin is meant", FAILOVER_UNORDERED)
+
 
 def _check_weights(checks: Checks, svc: ServiceTopology, policy: PolicySettings) -> None:
     """A weight of 0, and no weight, are full weight (100): traffic_policy.go:56-66,

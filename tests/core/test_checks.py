@@ -1,0 +1,56 @@
+"""How checks report: one finding reported twice is shown once, and findings about different clusters
+at one key with one code and one fix are shown once, naming the first cluster's case and the others."""
+
+from __future__ import annotations
+
+from meshfleet import codes
+from meshfleet.core.checks import Checks
+from meshfleet.errors import Finding
+from meshfleet.fleet.model import Fleet
+
+LOC = ("services", "shop/api", "trafficPolicy", "targets")
+
+
+def checks() -> Checks:
+    return Checks(Fleet.model_validate({"clusters": {f"c{i}": {} for i in range(1, 10)}}))
+
+
+def test_the_same_finding_twice_is_shown_once() -> None:
+    c = checks()
+    for _ in range(2):
+        c.problem(LOC, "once", "fix", codes.UNKNOWN_CLUSTER)
+    assert c.findings == [Finding(LOC, "once", "fix", code=codes.UNKNOWN_CLUSTER)]
+
+
+def test_findings_about_several_clusters_at_one_key_are_shown_once_naming_the_others() -> None:
+    c = checks()
+    for name in ("c3", "c1", "c2"):
+        c.problem_for(name, LOC, f"{name} is wrong", "fix", codes.UNKNOWN_CLUSTER)
+    assert c.findings == [Finding(LOC, "c1 is wrong (likewise for 2 other clusters: c2, c3)", "fix",
+                                  code=codes.UNKNOWN_CLUSTER)]
+
+
+def test_many_clusters_are_counted_beyond_the_first_few() -> None:
+    c = checks()
+    for i in range(1, 10):
+        c.problem_for(f"c{i}", LOC, f"c{i} is wrong", "fix", codes.UNKNOWN_CLUSTER)
+    (f,) = c.findings
+    assert f.message == "c1 is wrong (likewise for 8 other clusters: c2, c3, c4, c5, c6 and 3 more)"
+
+
+def test_a_single_cluster_is_reported_as_written() -> None:
+    c = checks()
+    c.problem_for("c1", LOC, "c1 is wrong", "fix", codes.UNKNOWN_CLUSTER)
+    assert c.findings == [Finding(LOC, "c1 is wrong", "fix", code=codes.UNKNOWN_CLUSTER)]
+
+
+def test_another_key_code_or_fix_is_another_finding_in_the_order_reported() -> None:
+    c = checks()
+    c.problem_for("c1", LOC, "c1 is wrong", "fix", codes.UNKNOWN_CLUSTER)
+    c.problem_for("c2", LOC, "c2 is wrong", "another fix", codes.UNKNOWN_CLUSTER)
+    c.problem_for("c3", LOC, "c3 is wrong", "fix", codes.CLUSTER_LISTED_TWICE)
+    c.problem_for("c4", (*LOC, 0), "c4 is wrong", "fix", codes.UNKNOWN_CLUSTER)
+    c.problem(LOC, "plain", "fix", codes.UNKNOWN_CLUSTER)
+    c.problem_for("c5", LOC, "c5 is wrong", "fix", codes.UNKNOWN_CLUSTER)
+    assert [f.message for f in c.findings] == ["c1 is wrong (likewise for 1 other cluster: c5)", "c2 is wrong",
+                                               "c3 is wrong", "c4 is wrong", "plain"]

@@ -24,6 +24,7 @@ from meshfleet.fleet import load as loader
 from meshfleet.fleet.model import fleet_json_schema
 from meshfleet.kube import secrets
 from meshfleet.sinks import gitops, shard, summary
+from meshfleet.sinks.json_stream import write_json
 from meshfleet.sinks.render import render
 
 EXIT_USER = 1
@@ -117,7 +118,7 @@ def _plan(args: argparse.Namespace) -> int:
         sys.stdout.write(out)
         return 0
     if args.format == "json":
-        sys.stdout.write(json.dumps(summary.as_json(plan), indent=2) + "\n")
+        write_json(summary.as_json(plan), sys.stdout.write)  # streamed: the text is never whole in memory
     else:
         sys.stdout.write(summary.text(plan, args.fleet))
     return 0

@@ -1,0 +1,45 @@
+"""The streamed JSON is json.dumps' text, handed out in bounded slices."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from meshfleet.fleet.load import load_plan
+from meshfleet.sinks import summary
+from meshfleet.sinks.json_stream import write_json
+from tests.conftest import ROOT, run_cli
+
+scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
+values = st.recursive(
+    scalars, lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(), inner, max_size=5), max_leaves=40)
+
+
+def streamed(value: Any) -> list[str]:
+    writes: list[str] = []
+    write_json(value, writes.append)
+    return writes
+
+
+@given(values)
+def test_the_text_is_json_dumps_with_indent_two_and_a_newline(value: Any) -> None:
+    assert "".join(streamed(value)) == json.dumps(value, indent=2) + "\n"
+
+
+def test_a_large_value_is_written_in_slices_none_of_which_holds_the_whole_text() -> None:
+    value = {"objects": [{"name": f"obj-{i}", "spec": {"ports": [8080, 9090]}} for i in range(20_000)]}
+    writes = streamed(value)
+    whole = json.dumps(value, indent=2) + "\n"
+    assert "".join(writes) == whole
+    assert len(writes) > 10
+    assert max(len(w) for w in writes) < len(whole) / 10
+
+
+def test_plan_format_json_prints_the_plan_summary_streamed() -> None:
+    demo = ROOT / "fleet" / "demo.yaml"
+    result = run_cli("plan", str(demo), "--format", "json")
+    assert result.code == 0, result.err
+    assert result.out == json.dumps(summary.as_json(load_plan(demo)), indent=2) + "\n"

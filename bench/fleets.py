@@ -32,7 +32,7 @@ class Size:
 
 SIZES: tuple[Size, ...] = (
     Size("1k", FleetShape(clusters=6, services=40), 5),
-    Size("10k", FleetShape(clusters=20, services=150), 5),
+    Size("10k", FleetShape(clusters=20, services=150), 4),
     Size("100k", FleetShape(clusters=100, services=300), 3),
 )
 TINY = Size("tiny", FleetShape(clusters=3, services=4), 1)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import io_floor
-from bench.fleets import Size, changed, fleet_doc, write_fleet
+from bench.fleets import TINY, Size, changed, fleet_doc, write_fleet
 from bench.procs import Sample, run, run_all, succeeds
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,20 +33,23 @@ PARSE_FLOOR = "parse floor"
 VALIDATE = "validate"
 PLAN = "plan"
 PLAN_INPROC = "plan, after imports"
+PLAN_INPROC_TINY = "plan, after imports, 3 clusters"
 ROUTES = "routes"
 PLAN_JSON = "plan --format json"
 PLAN_NEW = "plan, changed fleet"
 DIFF = "diff --format markdown"
 DIFF_INPROC = "diff, after imports"
+DIFF_INPROC_TINY = "diff, after imports, 3 clusters"
 IO_FLOOR = "I/O floor"
 RENDER = "render"
 RERENDER = "render over existing"
 KUSTOMIZE = "kubectl kustomize"
-COMMANDS = (PARSE_FLOOR, VALIDATE, PLAN, PLAN_INPROC, ROUTES, PLAN_JSON, PLAN_NEW, DIFF, DIFF_INPROC, IO_FLOOR,
-            RENDER, RERENDER, KUSTOMIZE)
+COMMANDS = (PARSE_FLOOR, VALIDATE, PLAN, PLAN_INPROC, PLAN_INPROC_TINY, ROUTES, PLAN_JSON, PLAN_NEW, DIFF, DIFF_INPROC,
+            DIFF_INPROC_TINY, IO_FLOOR, RENDER, RERENDER, KUSTOMIZE)
 """One round's order (odd rounds run it backwards)."""
-INPROC = (PLAN_INPROC, DIFF_INPROC)
-"""Not commands users run: the command's own time inside its process, after the imports (bench/inproc.py)."""
+INPROC = (PLAN_INPROC, PLAN_INPROC_TINY, DIFF_INPROC, DIFF_INPROC_TINY)
+"""Not commands users run: the command's own time inside its process, after the imports (bench/inproc.py);
+on the 3-cluster fleet, what it costs regardless of size."""
 
 STARTUP = "meshfleet validate fleet/demo.yaml"
 STARTUP_FLOOR = 'python -c "import pydantic, yaml"'
@@ -86,6 +89,14 @@ class Files:
         return self.where / "fleet-new.yaml"
 
     @property
+    def tiny(self) -> Path:
+        return self.where / "tiny.yaml"
+
+    @property
+    def tiny_new(self) -> Path:
+        return self.where / "tiny-new.yaml"
+
+    @property
     def existing(self) -> Path:
         return self.where / "existing"
 
@@ -106,12 +117,15 @@ def argv(command: str, f: Files, round_no: int) -> list[list[str]]:
         VALIDATE: [m, "validate", str(f.fleet)],
         PLAN: [m, "plan", str(f.fleet)],
         PLAN_INPROC: [*inproc, str(f.stdout(PLAN_INPROC)), "plan", str(f.fleet)],
+        PLAN_INPROC_TINY: [*inproc, str(f.stdout(PLAN_INPROC_TINY)), "plan", str(f.tiny)],
         ROUTES: [m, "routes", str(f.fleet)],
         PLAN_JSON: [m, "plan", str(f.fleet), "--format", "json"],
         PLAN_NEW: [m, "plan", str(f.fleet_new)],
         DIFF: [m, "diff", str(f.fleet), str(f.fleet_new), "--format", "markdown"],
         DIFF_INPROC: [*inproc, str(f.stdout(DIFF_INPROC)), "diff", str(f.fleet), str(f.fleet_new), "--format",
                       "markdown"],
+        DIFF_INPROC_TINY: [*inproc, str(f.stdout(DIFF_INPROC_TINY)), "diff", str(f.tiny), str(f.tiny_new), "--format",
+                           "markdown"],
         IO_FLOOR: [sys.executable, str(IO_FLOOR_SCRIPT), str(f.pack), str(f.where / f"floor-{round_no}")],
         RENDER: [m, "render", str(f.fleet), "--out", str(f.where / f"render-{round_no}")],
         RERENDER: [m, "render", str(f.fleet), "--out", str(f.existing)],
@@ -149,13 +163,17 @@ def tree_counts(tree: Path) -> dict[str, int]:
 
 
 def prepare(size: Size, f: Files) -> dict[str, Any]:
-    """The size's fleets, its changed fleet, one render as the existing output (also the warm-up) and
-    the I/O floor's pack of that render; none of it timed."""
+    """The size's fleets and their changed copies (also on 3 clusters), one render as the existing
+    output (also the warm-up) and the I/O floor's pack of that render; none of it timed."""
     f.where.mkdir(parents=True)
     doc = fleet_doc(size)
     new, change = changed(doc)
     write_fleet(doc, f.fleet)
     write_fleet(new, f.fleet_new)
+    tiny = fleet_doc(TINY)
+    write_fleet(tiny, f.tiny)
+    write_fleet(changed(tiny)[0], f.tiny_new)
+    run([MESHFLEET, "render", str(f.tiny), "--out", str(f.where / "tiny-render")], cwd=ROOT)
     run([MESHFLEET, "render", str(f.fleet), "--out", str(f.existing)], cwd=ROOT)
     io_floor.pack(f.existing, f.pack)
     exe = kubectl()
@@ -168,6 +186,7 @@ def prepare(size: Size, f: Files) -> dict[str, Any]:
         "fleet_bytes": f.fleet.stat().st_size,
         "change": {"weights": list(change.weights), "export_removed": list(change.export_removed or ()),
                    "access_added": change.access_added},
+        "tiny_objects": tree_counts(f.where / "tiny-render")["objects"],
         **tree_counts(f.existing),
     }
 

@@ -214,17 +214,20 @@ def measure_pulumi(size: str, run_dir: Path, rounds: int = PULUMI_ROUNDS) -> dic
 
 
 def _profiles(results: dict[str, Any], run_dir: Path, log: Callable[[str], None]) -> list[dict[str, Any]]:
+    """One profile per (command, size) that a missed target asks for, naming the targets it explains."""
+    wanted = targets.profile_wanted(results["targets"], results["sizes"])
     out = []
-    for command, at in targets.profile_wanted(results["targets"], results["sizes"]):
+    for command, at in dict.fromkeys(wanted.values()):
         log(f"profiling {command} at {at} ...")
         if command == "startup":
             summary = import_times([MESHFLEET, *STARTUP.split()[1:]])
         elif command == "pulumi":
-            command = "pulumi-program"
-            summary = worker(command, at, run_dir / "pulumi" / "profile", profile=True)
+            summary = worker("pulumi-program", at, run_dir / "pulumi" / "profile", profile=True)
         else:
             summary = profile_command(argv(command, Files(run_dir / at), 900)[0])
-        out.append({"command": STARTUP if command == "startup" else command, "size": at, **summary})
+        shown = {"startup": STARTUP, "pulumi": "the Pulumi program"}.get(command, command)
+        out.append({"command": shown, "size": at, "targets": [t for t, w in wanted.items() if w == (command, at)],
+                    **summary})
     return out
 
 

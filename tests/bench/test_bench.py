@@ -125,7 +125,8 @@ def test_one_round_at_the_tiny_size_measures_every_command_pairs_them_and_report
     assert row["objects"] > 0 and row["files"] == row["objects"] + row["clusters"] + 1  # kustomizations, marker
     for pair in targets.PAIRS:
         if pair.command in row["commands"] and all(a in row["commands"] for a in pair.against):
-            assert set(row["pairs"][pair.id]) == {"ratios", "min", "median", "max"}
+            cpu = {"cpu_median"} if pair.metric == "wall_s" else set()
+            assert set(row["pairs"][pair.id]) == {"ratios", "min", "median", "max", *cpu}
     assert [t["id"] for t in results["targets"]] == [t.id for t in targets.TARGETS]
     assert {t["status"] for t in results["targets"]} <= {targets.MET, targets.MISSED, targets.NOT_BUILT,
                                                           targets.NOT_MEASURED}
@@ -139,7 +140,8 @@ def test_one_round_at_the_tiny_size_measures_every_command_pairs_them_and_report
         assert t.label in text and t.label in block
     missed = [t for t in results["targets"] if t["status"] == targets.MISSED]
     assert all(f"**{t['target']}**" in block for t in missed)
-    assert len(results["profiles"]) == len(targets.profile_wanted(results["targets"], results["sizes"]))
+    wanted = targets.profile_wanted(results["targets"], results["sizes"])
+    assert sorted(t for p in results["profiles"] for t in p["targets"]) == sorted(wanted)
 
 
 def test_the_committed_results_cover_every_size_pair_and_target() -> None:
@@ -158,7 +160,6 @@ def test_the_committed_results_cover_every_size_pair_and_target() -> None:
     machine = results["machine"]
     assert machine["cpu"] and machine["cores"] and machine["filesystem"]["type"]
     assert len(results["load"]["start"]) == 3 and all(r["load"] for r in results["sizes"])
-    assert results["total_s"] < 20 * 60, "make bench finishes within 20 minutes on this machine"
 
 
 def test_the_readme_performance_block_is_the_one_generated_from_the_committed_results() -> None:
@@ -191,7 +192,7 @@ def _results(rows: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
 def _row(size: str, objects: int, walls: dict[str, list[float]], rss: dict[str, int] | None = None) -> dict[str, Any]:
     commands = {name: {"wall_s": w, "cpu_s": w, "rss_kib": [(rss or {}).get(name, 1000)] * len(w), "out_bytes": 10}
                 for name, w in walls.items()}
-    return targets.derive_size({"size": size, "objects": objects, "output_bytes": 1024 * objects,
+    return targets.derive_size({"size": size, "objects": objects, "tiny_objects": 0, "output_bytes": 1024 * objects,
                                 "commands": commands})
 
 
@@ -209,16 +210,17 @@ def test_a_target_holds_when_the_median_ratio_is_within_it_at_every_size() -> No
     assert both["routes"]["status"] == targets.NOT_BUILT
 
 
-def test_linearity_is_the_spread_of_the_own_time_per_object() -> None:
-    # CPU time after the imports: 1k 0.1 s (100 µs/object), 10k 1.2 s (120 µs/object)
-    a = _row("1k", 1000, {"plan, after imports": [0.1, 0.1, 0.2]})
-    b = _row("10k", 10_000, {"plan, after imports": [1.1, 1.2, 1.3]})
+def test_linearity_is_the_spread_of_the_own_time_per_object_beyond_fixed_costs() -> None:
+    # CPU time after the imports beyond the 3-cluster fleet's 0.3 s: 1k 0.1 s (100 µs/object), 10k 1.2 s (120)
+    fixed = {"plan, after imports, 3 clusters": [0.3, 0.3, 0.3]}
+    a = _row("1k", 1000, {"plan, after imports": [0.4, 0.4, 0.5], **fixed})
+    b = _row("10k", 10_000, {"plan, after imports": [1.4, 1.5, 1.6], **fixed})
     lin = targets.linearity([a, b])
     assert lin["plan"]["us_per_object"] == pytest.approx({"1k": 100.0, "10k": 120.0})
     assert lin["plan"]["max_over_min"] == pytest.approx(1.2)
     verdict = {t["id"]: t for t in targets.evaluate_all(_results([a, b]))}
     assert verdict["plan-linear"]["status"] == targets.MET and verdict["plan-linear"]["worst"] == "10k"
-    c = _row("100k", 100_000, {"plan, after imports": [15.0, 15.0, 15.0]})
+    c = _row("100k", 100_000, {"plan, after imports": [15.3, 15.3, 15.3], **fixed})
     assert {t["id"]: t for t in targets.evaluate_all(_results([a, b, c]))}["plan-linear"]["status"] == targets.MISSED
 
 
@@ -229,7 +231,7 @@ def test_memory_targets_compare_peak_rss_and_routes_is_judged_at_the_largest_siz
     assert verdict["plan-json-memory"]["status"] == targets.MISSED
     assert verdict["plan-json-memory"]["value"] == pytest.approx(4.0)
     assert verdict["routes"]["status"] == targets.MISSED and verdict["routes"]["value"] == pytest.approx(6.0)
-    assert targets.profile_wanted(list(verdict.values()), [big]) == [("routes", "100k")]
+    assert targets.profile_wanted(list(verdict.values()), [big]) == {"routes": ("routes", "100k")}
 
 
 def test_a_profile_adds_up_time_by_package_and_names_builtins_plainly() -> None:

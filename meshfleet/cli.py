@@ -1,4 +1,4 @@
-"""The `meshfleet` command: validate, plan, render, diff, schema.
+"""The `meshfleet` command: validate, plan, render, diff, schema, kubeconfig-secret.
 
 Exit codes: 0 success, 1 a problem in the user's input (reported with file:line), 2 bad usage,
 3 a risky diff under --fail-on-risk, 70 a bug in meshfleet (reported as such, with the traceback only
@@ -8,6 +8,7 @@ under MESHFLEET_DEBUG=1).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import subprocess
@@ -19,13 +20,14 @@ from pathlib import Path
 
 from meshfleet import diff
 from meshfleet.core.plan import Plan
-from meshfleet.errors import FleetError, UsageError
+from meshfleet.errors import FleetError, UsageError, render_findings
 from meshfleet.fleet import load as loader
 from meshfleet.fleet.model import fleet_json_schema
 from meshfleet.kube import secrets
 from meshfleet.sinks import gitops, shard, summary
 from meshfleet.sinks.json_stream import write_json
 from meshfleet.sinks.render import render
+from meshfleet.sinks.yaml_text import dump_yaml
 
 EXIT_USER = 1
 EXIT_USAGE = 2
@@ -59,10 +61,12 @@ def _parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="check fleet files; report every problem with file:line")
     v.add_argument("fleets", nargs="+", metavar="FLEET")
+    v.add_argument("--strict", action="store_true", help=STRICT_HELP)
 
     pl = sub.add_parser("plan", help="show per cluster what is applied, what FSM derives, every import")
     pl.add_argument("fleet", metavar="FLEET")
     pl.add_argument("--format", choices=("text", "json"), default="text")
+    pl.add_argument("--strict", action="store_true", help=STRICT_HELP)
     stacks = pl.add_mutually_exclusive_group()
     stacks.add_argument("--shards", type=_positive, metavar="N",
                         help="propose N Pulumi stacks: clusters packed by applied objects, with their config")
@@ -72,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("render", help="write DIR/<cluster>/ manifests (kustomize-ready), replaced atomically")
     r.add_argument("fleet", metavar="FLEET")
     r.add_argument("--out", required=True, metavar="DIR")
+    r.add_argument("--strict", action="store_true", help=STRICT_HELP)
     r.add_argument("--gitops", choices=gitops.ENGINES, help="also write DIR/argocd/ or DIR/flux/: one app per cluster")
     r.add_argument("--repo-url", metavar="URL", help="the git repository the engine pulls DIR from (with --gitops)")
     r.add_argument("--revision", default="main", metavar="REV", help="the branch it follows (default: main)")
@@ -86,12 +91,36 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--base", metavar="REV", help="compare FLEET with its version at git revision REV")
     d.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     d.add_argument("--fail-on-risk", action="store_true", help="exit 3 when the diff names a risk")
+    d.add_argument("--strict", action="store_true", help="exit 1 when the new fleet has a warning it does not "
+                   "acknowledge (the diff is printed first)")
     d.add_argument("--max-delete-share", type=_share, default=diff.DEFAULT_MAX_DELETE_SHARE, metavar="SHARE",
                    help="flag a cluster losing more than this share of its objects (default: 0.5)")
 
     s = sub.add_parser("schema", help="print the fleet file's JSON Schema")
     s.add_argument("--out", metavar="FILE", help="write it to FILE instead of standard output")
+
+    k = sub.add_parser("kubeconfig-secret",
+                       help="print the Secret Flux fills FSM Cluster kubeconfigs from (pipe it to kubectl apply -f -)")
+    k.add_argument("fleet", metavar="FLEET")
+    k.add_argument("--kubeconfigs-file", metavar="FILE",
+                   help="a YAML map cluster -> kubeconfig text for stack-secret clusters")
     return p
+
+
+STRICT_HELP = "fail (exit 1) on a warning the fleet does not acknowledge"
+
+
+def _refused(plan: Plan, strict: bool) -> bool:
+    """Print the plan's warnings on stderr; True when --strict refuses the fleet for them."""
+    if plan.warnings:
+        print(render_findings(plan.warnings), file=sys.stderr)
+    open_ = sum(1 for w in plan.warnings if not w.acknowledged)
+    if strict and open_:
+        print(f"meshfleet: --strict: {open_} warning{'s' if open_ > 1 else ''} not acknowledged; fix "
+              f"{'them' if open_ > 1 else 'it'}, or acknowledge the code where the fleet means it "
+              "(acknowledge: [code])", file=sys.stderr)
+        return True
+    return False
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -103,6 +132,9 @@ def _validate(args: argparse.Namespace) -> int:
             print(e.render(), file=sys.stderr)
             failed = True
             continue
+        if _refused(plan, args.strict):
+            failed = True
+            continue
         applied = sum(len(c.applied()) for c in plan.clusters)
         derived = sum(len(c.derived()) for c in plan.clusters)
         print(f"{path}: ok ({len(plan.clusters)} clusters, {applied} objects applied, {derived} predicted)")
@@ -111,6 +143,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _plan(args: argparse.Namespace) -> int:
     plan = loader.load_plan(args.fleet)
+    if _refused(plan, args.strict):
+        return EXIT_USER
     if args.shards is not None or args.budget is not None:
         proposal = shard.propose(plan, shards=args.shards, budget=args.budget)
         out = json.dumps(shard.as_json(proposal), indent=2) + "\n" if args.format == "json" else \
@@ -126,6 +160,8 @@ def _plan(args: argparse.Namespace) -> int:
 
 def _render(args: argparse.Namespace) -> int:
     plan = loader.load_plan(args.fleet)
+    if _refused(plan, args.strict):
+        return EXIT_USER
     extra = None
     if args.gitops is not None:
         source = gitops.Source(args.repo_url, args.revision, args.path_prefix)
@@ -134,8 +170,26 @@ def _render(args: argparse.Namespace) -> int:
     if args.with_kubeconfigs:
         given = Path(args.kubeconfigs_file) if args.kubeconfigs_file else None
         kubeconfigs = secrets.kubeconfigs_for_render(plan, Path(args.fleet), given)
-    written = render(plan, args.out, extra=extra, kubeconfigs=kubeconfigs)
+    rewrite = gitops.flux_rewrite(plan) if args.gitops == "flux" else None
+    written = render(plan, args.out, extra=extra, kubeconfigs=kubeconfigs, rewrite=rewrite)
     print(f"{args.fleet}: wrote {', '.join(written) or 'nothing'} under {args.out}")
+    for note in gitops.notes(plan, args.gitops, args.with_kubeconfigs, args.fleet, args.out):
+        print(note, file=sys.stderr)
+    return 0
+
+
+def _kubeconfig_secret(args: argparse.Namespace) -> int:
+    plan = loader.load_plan(args.fleet)
+    if not gitops.kubeconfig_holders(plan):
+        raise UsageError(f"{args.fleet}: no object of this fleet holds a member's kubeconfig (no FSM control plane)")
+    if sys.stdout.isatty():
+        raise UsageError("the Secret holds kubeconfigs, so it is not printed to a terminal; pipe it, e.g. "
+                         f"`meshfleet kubeconfig-secret {args.fleet} | kubectl apply --server-side -f -`")
+    given = Path(args.kubeconfigs_file) if args.kubeconfigs_file else None
+    kubeconfigs = secrets.kubeconfigs_for_render(plan, Path(args.fleet), given)
+    secret = gitops.substitution_secret(gitops.resource_name(Path(args.fleet).stem), kubeconfigs)
+    sys.stdout.write(f"# meshfleet kubeconfig-secret {Path(args.fleet).name}: the values Flux substitutes into "
+                     "its rendered objects\n" + dump_yaml(secret))
     return 0
 
 
@@ -181,6 +235,7 @@ def _diff(args: argparse.Namespace) -> int:
         return EXIT_USER
     old, new = plans
     assert new is not None
+    gc.freeze()  # both plans live until exit: keep the cyclic collector from rescanning them while the diff renders
     old_name = f"{args.fleets[0]}@{args.base}" if args.base is not None else args.fleets[0]
     if old is None:
         old, old_name = Plan(mode=new.mode, clusters=()), f"{old_name} (absent)"
@@ -192,6 +247,8 @@ def _diff(args: argparse.Namespace) -> int:
         sys.stdout.write(diff.markdown(result, old_name, new_name))
     else:
         sys.stdout.write(diff.text(result, old_name, new_name))
+    if args.strict and any(not w.acknowledged for w in new.warnings):
+        return EXIT_USER
     return EXIT_RISK if args.fail_on_risk and result.risks else 0
 
 
@@ -207,7 +264,8 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"validate": _validate, "plan": _plan, "render": _render, "diff": _diff, "schema": _schema}
+COMMANDS = {"validate": _validate, "plan": _plan, "render": _render, "diff": _diff, "schema": _schema,
+            "kubeconfig-secret": _kubeconfig_secret}
 
 
 def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -226,6 +284,9 @@ def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
             return
         if not args.repo_url:
             parser.error(f"--gitops {args.gitops} needs --repo-url: the repository the engine pulls from")
+        if args.with_kubeconfigs:
+            parser.error(f"--with-kubeconfigs writes kubeconfigs into the tree, which --gitops {args.gitops} hands to "
+                         "git; with --gitops flux they come from a Secret instead (meshfleet kubeconfig-secret)")
         try:
             gitops.check_repo_url(args.repo_url, args.gitops)
             if args.path_prefix is None and Path(args.out).is_absolute():

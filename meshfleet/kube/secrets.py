@@ -1,17 +1,26 @@
-"""The kubeconfigs a render writes into FSM `Cluster` objects, only when the user asks.
+"""The kubeconfigs that go into FSM `Cluster` objects, only when the user asks.
 
 Why: a rendered tree is usually committed to git, so by default it holds no kubeconfig; each
 `Cluster` names where its kubeconfig must come from instead. `render --with-kubeconfigs` is the
-explicit opt-in for a tree that goes somewhere safe (a sealed-secrets step, an encrypted bucket).
-Contexts are read from the user's kubeconfig files, stack-secret clusters from a file the user
-names; every failure names the cluster and the file, never a byte of content.
+explicit opt-in for a tree that goes somewhere safe (a sealed-secrets step, an encrypted bucket), and
+`meshfleet kubeconfig-secret` prints the Secret Flux substitutes them from. Contexts are read from
+the user's kubeconfig files, stack-secret clusters from a file the user names; every failure names
+the cluster and the file, never a byte of content.
+
+A kubeconfig in a `Cluster` is used from inside fsm-controller, on the control-plane cluster: an
+`exec` credential plugin (or a legacy auth-provider) is not there to run, a file path is not there to
+read, and a loopback or unspecified server address points at the control plane itself. Such a
+kubeconfig is refused here rather than failing later, in FSM's log.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -33,6 +42,68 @@ def _read_map(path: Path) -> dict[str, str]:
     return dict(loaded)
 
 
+_FILE_FIELDS = {"cluster": ("certificate-authority",),
+                "user": ("client-certificate", "client-key", "tokenFile", "username-file")}
+
+
+def _entry(doc: dict[str, Any], section: str, field: str, name: object) -> dict[str, Any]:
+    for e in doc.get(section) or []:
+        if isinstance(e, dict) and e.get("name") == name and isinstance(e.get(field), dict):
+            return dict(e[field])
+    return {}
+
+
+def _loopback(server: str) -> bool:
+    host = urlsplit(server).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return addr.is_loopback or addr.is_unspecified
+
+
+def remote_use_problems(text: str) -> list[str]:
+    """Why a kubeconfig cannot work from inside another cluster (fsm-controller); empty when it can.
+
+    The reasons name fields, never their values.
+    """
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return ["it is not YAML"]
+    if not isinstance(doc, dict):
+        return ["it is not a kubeconfig (the top level is not a mapping)"]
+    current = doc.get("current-context")
+    context = _entry(doc, "contexts", "context", current)
+    if not context:
+        return ["its current-context names no context in it"]
+    cluster = _entry(doc, "clusters", "cluster", context.get("cluster"))
+    user = _entry(doc, "users", "user", context.get("user"))
+    problems = []
+    server = cluster.get("server")
+    if not isinstance(server, str) or not server:
+        problems.append("its cluster has no server")
+    elif _loopback(server):
+        problems.append("its server is a loopback or unspecified address (localhost, 127.0.0.1, 0.0.0.0, ::1), "
+                        "which from fsm-controller is the control-plane cluster itself; use an address the "
+                        "control plane reaches (for k3d: the server container's IP on the shared network)")
+    if user.get("exec") is not None:
+        problems.append("its user runs an exec credential plugin, which fsm-controller cannot run; use a token "
+                        "or a client certificate (for example a ServiceAccount token)")
+    if user.get("auth-provider") is not None:
+        problems.append("its user takes credentials from an auth-provider plugin, which fsm-controller cannot "
+                        "run; use a token or a client certificate")
+    for field, keys in _FILE_FIELDS.items():
+        entry = cluster if field == "cluster" else user
+        for key in keys:
+            if entry.get(key):
+                problems.append(f"its {field} reads the file named in '{key}', which fsm-controller does not have; "
+                                "inline it (kubectl config view --flatten)")
+    return problems
+
+
 def kubeconfigs_for_render(plan: Plan, fleet_file: Path, kubeconfigs_file: Path | None,
                            environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """Each member kubeconfig the plan's `Cluster` objects need, by cluster name."""
@@ -46,10 +117,10 @@ def kubeconfigs_for_render(plan: Plan, fleet_file: Path, kubeconfigs_file: Path 
             continue
         source = sources[member]
         if member in given:
-            out[member] = given[member]
+            out[member], where = given[member], f"--kubeconfigs-file {kubeconfigs_file}"
         elif isinstance(source, KubeconfigFromContext):
             try:
-                out[member] = read_context(source, fleet_file.parent, env)
+                out[member], where = read_context(source, fleet_file.parent, env), f"context {source.context}"
             except KubeconfigUnavailable as e:
                 raise UsageError(f"cluster {member}: {e}") from None
         else:
@@ -58,4 +129,8 @@ def kubeconfigs_for_render(plan: Plan, fleet_file: Path, kubeconfigs_file: Path 
                 f"give it in --kubeconfigs-file (a YAML map `{member}: <kubeconfig text>`), or name a context "
                 "in the fleet file"
             )
+        problems = remote_use_problems(out[member])
+        if problems:
+            raise UsageError(f"cluster {member}: the kubeconfig from {where} cannot work from inside another "
+                             "cluster (fsm-controller): " + "; ".join(problems))
     return out

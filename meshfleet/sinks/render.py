@@ -15,13 +15,13 @@ from meshfleet.sinks import layout, output
 
 
 def render(plan: Plan, out: str | Path, *, kubeconfigs: Mapping[str, str] | None = None,
-           extra: Mapping[str, str] | None = None) -> list[str]:
+           extra: Mapping[str, str] | None = None, rewrite: layout.Rewrite | None = None) -> list[str]:
     """Write the plan (and `extra` files, e.g. the GitOps hand-off) to `out` atomically; returns the
-    cluster directories written."""
+    cluster directories written. `rewrite` is a GitOps engine's way to fill kubeconfig fields."""
     written: list[str] = []
 
     def tree() -> Iterator[tuple[str, str]]:
-        for rel, text in layout.files(plan, kubeconfigs):
+        for rel, text in layout.files(plan, kubeconfigs, rewrite):
             cluster = rel.partition("/")[0]
             if not written or written[-1] != cluster:
                 written.append(cluster)

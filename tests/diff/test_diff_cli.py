@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
 import shutil
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from meshfleet.cli import main
 from tests.conftest import ROOT, Result, run_cli
 from tests.golden import GOLDEN, compare_text
 
@@ -28,9 +31,23 @@ PAIRS = {
 
 
 def diff(*args: str, cwd: Path = ROOT) -> Result:
-    result = run_cli("diff", *args, cwd=cwd)
+    """`meshfleet diff ARGS` run in this process (fast); tests of --base run it as a user would."""
+    if cwd == ROOT and "--base" not in args:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.chdir(ROOT), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(["diff", *args])
+            except SystemExit as e:  # argparse's usage errors
+                code = int(e.code or 0)
+        result = Result(code, out.getvalue(), err.getvalue())
+    else:
+        result = run_cli("diff", *args, cwd=cwd)
     assert "Traceback" not in result.err, result.err
     return result
+
+
+def test_the_installed_command_diffs_as_in_process() -> None:
+    assert run_cli("diff", DEMO, WITHOUT_3).out == diff(DEMO, WITHOUT_3).out
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -97,8 +114,8 @@ def test_dropping_cluster_3_in_service_terms() -> None:
     for svc in data["services"]:
         for ch in svc["changes"]:
             if ch["aspect"] == "import":
-                before = {e["cluster"] for e in ch["endpoints"]["old"] or []}
-                after = {e["cluster"] for e in ch["endpoints"]["new"] or []}
+                before = {e["cluster"] for e in (ch["old"] or {}).get("endpoints", [])}
+                after = {e["cluster"] for e in (ch["new"] or {}).get("endpoints", [])}
                 lost[(svc["service"], ch["cluster"])] = before - after
     assert lost == {
         ("httpbin/httpbin", "cluster-1"): {"cluster-3"},
@@ -138,7 +155,7 @@ def test_gateway_and_kubeconfig_source_changes_are_risks() -> None:
         "every cluster importing from it must reach the new address")
     assert risks[("kubeconfig-changed", "cluster-1")] == (
         "the kubeconfig of cluster-1 now comes from stack secret meshfleet:kubeconfigs.cluster-1 "
-        "(was context k3d-cluster-1); check that it still reaches the same cluster")
+        "(was context k3d-cluster-1 of the user's kubeconfig); check that it still reaches the same cluster")
     assert set(risks) == {("gateway-changed", "cluster-3"), ("kubeconfig-changed", "cluster-1")}
     # The endpoint moves in service terms too.
     text = diff(DEMO, MOVED).out
@@ -284,7 +301,8 @@ def test_linkerd_mirrors_and_kep_imports_in_service_terms() -> None:
     changes = {(s["service"], c["cluster"], c["aspect"]): c for s in data["services"] for c in s["changes"]}
     ledger = changes[("payments/ledger", "linkerd-eu", "import")]
     assert ledger["change"] == "removed"
-    assert [e["cluster"] for e in ledger["endpoints"]["old"]] == ["linkerd-us"]
+    assert [e["cluster"] for e in ledger["old"]["endpoints"]] == ["linkerd-us"]
+    assert {e["calledAs"] for e in ledger["old"]["endpoints"]} == {"ledger-linkerd-us.payments"}
     assert changes[("search/search", "mcs-us", "export")]["change"] == "removed"
 
 

@@ -7,8 +7,7 @@ import re
 
 import pytest
 
-from tests.conftest import run_cli
-from tests.diff.test_diff_cli import PAIRS
+from tests.diff.test_diff_cli import PAIRS, diff
 
 _UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 
@@ -42,7 +41,7 @@ def check_tables(lines: list[str]) -> int:
 @pytest.mark.parametrize("case", [c for c in PAIRS if c != "demo-unchanged"])
 def test_markdown_structure(case: str) -> None:
     old, new = PAIRS[case]
-    md = run_cli("diff", old, new, "--format", "markdown").out
+    md = diff(old, new, "--format", "markdown").out
     lines = md.splitlines()
     assert lines[0] == f"## meshfleet diff: `{old}` → `{new}`"
     assert sum(1 for line in lines if line.startswith("## ")) == 1
@@ -72,7 +71,7 @@ def test_markdown_structure(case: str) -> None:
 
 def test_service_table_comes_before_the_clusters() -> None:
     old, new = PAIRS["demo-without-cluster-3"]
-    lines = run_cli("diff", old, new, "--format", "markdown").out.splitlines()
+    lines = diff(old, new, "--format", "markdown").out.splitlines()
     header = lines.index("| Service | Cluster | Change |")
     assert lines.index("### Summary") < header < lines.index("### Clusters")
     rows = [cells(line) for line in lines[header + 2:] if line.startswith("|")][:7]
@@ -80,7 +79,7 @@ def test_service_table_comes_before_the_clusters() -> None:
 
 
 def test_the_checker_catches_a_broken_table() -> None:
-    with pytest.raises(AssertionError):
+    with pytest.raises(AssertionError, match=r"^\| 1 \| 2 \| 3 \|\n"):
         check_tables(["", "| a | b |", "| --- | --- |", "| 1 | 2 | 3 |", ""])
-    with pytest.raises(AssertionError):
+    with pytest.raises(AssertionError, match=r"^\| --- \|\n"):
         check_tables(["", "| a | b |", "| --- |", ""])

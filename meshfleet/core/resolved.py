@@ -1,0 +1,106 @@
+"""The resolved fleet: who exports what, who imports it, and each cluster's settings after overrides.
+
+Why: these facts are needed both to check a fleet and to plan it, by the core and by every mesh
+adapter; they are plain records, computed once by `topology.resolve`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import ip_address
+
+from meshfleet.errors import Finding, Loc
+from meshfleet.fleet.model import Cluster, Fleet, PathRewrite, Port, Service, Target
+
+
+def cluster_key(name: str, cluster: Cluster) -> str:
+    """FSM's clusterKey: region/zone/group/name, each of the first three defaulting to `default`."""
+    return f"{cluster.region}/{cluster.zone}/{cluster.group}/{name}"
+
+
+def is_ip(host: str) -> bool:
+    try:
+        ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class ExportRule:
+    """One exported port with its path (placeholders expanded) and path type."""
+
+    port: Port
+    path: str
+    path_type: str
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    """A service's export as one exporting cluster sees it, overrides applied."""
+
+    rules: tuple[ExportRule, ...]
+    service_account: str
+    load_balancer: str | None
+    session_sticky: bool | None
+    path_rewrite: PathRewrite | None
+    path_loc: Loc
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    """A service's traffic policy in one consuming cluster, overrides applied."""
+
+    lb_type: str
+    targets: tuple[Target, ...] | None
+    loc: Loc
+    targets_loc: Loc
+    lb_type_loc: Loc
+
+    def effective(self, consumer: str) -> tuple[Target, ...] | None:
+        """The targets written for `consumer` (itself left out); None when none are listed."""
+        return None if self.targets is None else tuple(t for t in self.targets if t.cluster != consumer)
+
+
+@dataclass
+class ServiceTopology:
+    """One service across the fleet: its exporters and importers, and per-cluster settings."""
+
+    ref: str
+    namespace: str
+    name: str
+    spec: Service
+    meshes: dict[str, str]
+    exporters: list[str] = field(default_factory=list)
+    exports: dict[str, ExportSettings] = field(default_factory=dict)
+    ports: dict[str, tuple[Port, ...]] = field(default_factory=dict)
+    endpoints: dict[str, list[str]] = field(default_factory=dict)
+    """Per member: the exporters whose endpoints its mesh reaches."""
+    importers: list[str] = field(default_factory=list)
+    policies: dict[str, PolicySettings] = field(default_factory=dict)
+
+    def endpoints_for(self, cluster: str) -> list[str]:
+        """Exporting clusters whose endpoints `cluster` sees (its mesh decides which it reaches)."""
+        return self.endpoints.get(cluster, [])
+
+    def runs_in(self, cluster: str) -> bool:
+        """The service has pods in `cluster`: it exports from there or runs there unexported."""
+        return cluster in self.exports or cluster in self.spec.localServiceAccounts
+
+
+@dataclass
+class Topology:
+    """The whole resolved fleet and every finding about it (errors and warnings)."""
+
+    fleet: Fleet
+    members: list[str]
+    keys: dict[str, str]
+    services: dict[str, ServiceTopology]
+    meshes: dict[str, str]
+    access_in: dict[str, list[str] | None] = field(default_factory=dict)
+    """Each access rule's chosen clusters (None: wherever the service is reachable)."""
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def control_plane(self) -> str | None:
+        return self.fleet.controlPlane

@@ -292,6 +292,8 @@ def main(argv_: Sequence[str] | None = None) -> int:
     p.add_argument("--pulumi-size", default=PULUMI_SIZE, help="fleet size for the Pulumi run, or 'none'")
     p.add_argument("--out", help="where to write the results (default: bench/results.json for a full run, "
                                  "bench/work/results.json otherwise)")
+    p.add_argument("--report-only", action="store_true",
+                   help="measure nothing: print the tables of bench/results.json and rewrite the README block from it")
     p.add_argument("--worker", choices=("pulumi-program", "pulumi-floor"), help=argparse.SUPPRESS)
     p.add_argument("--size", help=argparse.SUPPRESS)
     p.add_argument("--dir", help=argparse.SUPPRESS)
@@ -307,6 +309,11 @@ def main(argv_: Sequence[str] | None = None) -> int:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
+    if args.report_only:
+        stored = json.loads(RESULTS.read_text(encoding="utf-8"))
+        sys.stdout.write(report.table(stored))
+        write_readme(stored)
+        return 0
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     for s in sizes:
         size_named(s)

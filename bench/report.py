@@ -58,15 +58,16 @@ def machine_lines(results: Mapping[str, Any]) -> list[str]:
     during = [x for r in results["sizes"] for x in r["load"]]
     span = f"{min(during):.1f} to {max(during):.1f}" if during else "-"
     mem = f", {m['memory_gib']:.1f} GiB" if m.get("memory_gib") else ""
+    shared = " (other work shared the machine)" if max([load["start"][0], *during, load["end"][0]]) >= 1.5 else ""
     return [
-        f"Run of {results['date']} on {m['cpu']}, {m['cores']} cores{mem}; {fs['type']} at {fs['mount']} "
-        f"({fs['options']}); {m['platform']}.",
-        f"Python {m['python']}, PyYAML {m['pyyaml']} {'with' if m['libyaml'] else 'without'} libyaml, ruamel.yaml "
-        f"{m['ruamel_yaml']}, pydantic {m['pydantic']}, kubectl {m['kubectl'] or 'absent'} "
+        f"Machine: {m['cpu']}, {m['cores']} cores{mem}; {fs['type']} at {fs['mount']} ({fs['options']}); "
+        f"{m['platform']}. Run of {results['date']}.",
+        f"Software: Python {m['python']}, PyYAML {m['pyyaml']} {'with' if m['libyaml'] else 'without'} libyaml, "
+        f"ruamel.yaml {m['ruamel_yaml']}, pydantic {m['pydantic']}, kubectl {m['kubectl'] or 'absent'} "
         f"(kustomize {m['kustomize'] or '-'}), pulumi {m['pulumi']}.",
         f"Load average (1 min): {load['start'][0]:.1f} at the start, {span} during the rounds, "
-        f"{load['end'][0]:.1f} at the end (other work shared the machine). The measurements took "
-        f"{results['measured_s'] / 60:.1f} min, the whole run {results['total_s'] / 60:.1f} min.",
+        f"{load['end'][0]:.1f} at the end{shared}. The measurements took {results['measured_s'] / 60:.1f} min, "
+        f"the whole run {results['total_s'] / 60:.1f} min.",
     ]
 
 
@@ -248,7 +249,7 @@ def readme_block(results: Mapping[str, Any]) -> str:
     """The README's generated part of the performance section, between BEGIN and END."""
     met = sum(t["status"] == MET for t in results["targets"])
     missed = sum(t["status"] == MISSED for t in results["targets"])
-    out = [BEGIN, "", " ".join(machine_lines(results)), "", "What each comparison is set against:", "",
+    out = [BEGIN, "", *(f"- {line}" for line in machine_lines(results)), "", "What each comparison is set against:", "",
            *_floor_lines(results), "",
            f"{results['method']['time'][0].upper()}{results['method']['time'][1:]}; "
            f"{results['method']['rounds']}; {results['method']['status']}.", "",

@@ -225,13 +225,13 @@ def evaluate_all(results: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 PROFILE_CAP = 10_000
-"""Profiles run at no more objects than about this: at 100k a profile takes minutes and names the
-same functions as at 10k."""
+"""Profiles run at no more objects than about this (at 100k a profile takes minutes and names the
+same functions as at 10k), except for growth with size, which shows only where it is worst."""
 
 
 def profile_wanted(targets: Sequence[dict[str, Any]], rows: Sequence[dict[str, Any]]) -> dict[str, tuple[str, str]]:
     """Target id -> (command, size) to profile for each missed target: its command where it is missed
-    worst, or the largest size within PROFILE_CAP objects if that is smaller."""
+    worst, or (but for linearity) the largest size within PROFILE_CAP objects if that is smaller."""
     by_id = {t.id: t for t in TARGETS}
     objects = {r["size"]: r["objects"] for r in rows}
     capped = [s for s, n in objects.items() if n <= PROFILE_CAP * 1.5]
@@ -244,7 +244,7 @@ def profile_wanted(targets: Sequence[dict[str, Any]], rows: Sequence[dict[str, A
         at = res["worst"] or largest
         if t.kind == "startup":
             at = "demo"
-        elif at in objects and largest is not None and objects[at] > objects[largest]:
+        elif t.kind != "linear" and at in objects and largest is not None and objects[at] > objects[largest]:
             at = largest
         if at is not None:
             wanted[t.id] = (t.profile, at)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,9 +14,12 @@ from meshfleet.sinks import summary
 from meshfleet.sinks.json_stream import write_json
 from tests.conftest import ROOT, run_cli
 
-scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
+scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text()
+keys = st.text() | st.integers() | st.floats() | st.booleans() | st.none()
 values = st.recursive(
-    scalars, lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(), inner, max_size=5), max_leaves=40)
+    scalars,
+    lambda inner: st.lists(inner, max_size=5) | st.tuples(inner, inner) | st.dictionaries(keys, inner, max_size=5),
+    max_leaves=40)
 
 
 def streamed(value: Any) -> list[str]:
@@ -27,6 +31,13 @@ def streamed(value: Any) -> list[str]:
 @given(values)
 def test_the_text_is_json_dumps_with_indent_two_and_a_newline(value: Any) -> None:
     assert "".join(streamed(value)) == json.dumps(value, indent=2) + "\n"
+
+
+def test_what_json_refuses_is_refused_alike() -> None:
+    with pytest.raises(TypeError, match="Object of type set is not JSON serializable"):
+        write_json({"a": {1, 2}}, [].append)
+    with pytest.raises(TypeError, match="keys must be str, int, float, bool or None, not tuple"):
+        write_json({(1, 2): "a"}, [].append)
 
 
 def test_a_large_value_is_written_in_slices_none_of_which_holds_the_whole_text() -> None:

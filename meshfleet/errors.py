@@ -140,7 +140,11 @@ class FleetError(Exception):
 
 
 class UsageError(Exception):
-    """A command was called wrongly (a missing file, a refused output directory...)."""
+    """A command was called wrongly (a refused output directory, an unknown revision...): exit 2."""
+
+
+class InputError(Exception):
+    """An input besides the fleet file cannot be used (a kubeconfig, a --kubeconfigs-file): exit 1."""
 
 
 class FindingsError(Exception):

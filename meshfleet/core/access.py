@@ -54,6 +54,7 @@ def check_access(checks: Checks, services: dict[str, ServiceTopology]) -> dict[s
             adapter = mesh(checks.mesh(c)).access
             assert adapter is not None
             adapter.check_rule(checks, rule_name, rule, c)
+            adapter.check_grant(checks, rule_name, rule, topo, c)
     return access_in
 
 

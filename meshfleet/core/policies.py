@@ -25,6 +25,9 @@ def resolve_policies(checks: Checks, topo: ServiceTopology, matches: list[set[st
 
     if tp.clusters is not None:
         consumers = checks.select(tp.clusters, (*loc, "clusters"), "consume services")
+        if tp.clusters.all:
+            # `all` means every consumer the policy can apply to (not the exporter of its only copy).
+            consumers = [c for c in consumers if c in topo.importers and applies(c)]
         for c in consumers:
             if not applies(c):
                 able = sorted(m.name for m in MESHES.values() if m.capabilities.traffic_policies)

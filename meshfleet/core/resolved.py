@@ -18,6 +18,15 @@ def cluster_key(name: str, cluster: Cluster) -> str:
     return f"{cluster.region}/{cluster.zone}/{cluster.group}/{name}"
 
 
+_REGEX_SYNTAX = frozenset("^$\\.*+?()[]{}|")
+
+
+def regex_literal(text: str) -> str:
+    """`text` as a regular expression that matches exactly it, in the syntax Python, RE2 and JavaScript share
+    (only their syntax characters are escaped: JavaScript refuses other escapes in unicode mode)."""
+    return "".join("\\" + c if c in _REGEX_SYNTAX else c for c in text)
+
+
 def is_ip(host: str) -> bool:
     try:
         ip_address(host)
@@ -44,7 +53,13 @@ class ExportSettings:
     load_balancer: str | None
     session_sticky: bool | None
     path_rewrite: PathRewrite | None
+    """Placeholders expanded for this exporter."""
     path_loc: Loc
+    path_type_loc: Loc = ()
+    load_balancer_loc: Loc = ()
+    path_rewrite_loc: Loc = ()
+    path_template: str = ""
+    """The path as written, placeholders unexpanded (for messages that hold for every exporter)."""
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,14 @@ the mesh adapter of the cluster concerned.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from meshfleet import codes
 from meshfleet.core.checks import Checks
 from meshfleet.core.meshes import MESHES, mesh
 from meshfleet.core.objects import split
 from meshfleet.core.policies import resolve_policies
-from meshfleet.core.resolved import ExportRule, ExportSettings, ServiceTopology
+from meshfleet.core.resolved import ExportRule, ExportSettings, ServiceTopology, regex_literal
 from meshfleet.errors import Loc
 from meshfleet.fleet.model import Port, Service
 
@@ -72,6 +74,9 @@ def resolve_service(checks: Checks, ref: str, svc: Service) -> ServiceTopology:
     if svc.import_ is not None:
         imp_loc = (*base, "import", "clusters")
         chosen = checks.select(svc.import_.clusters, imp_loc, "import services")
+        if svc.import_.clusters.all:
+            # `all` means every member that can import it: not the exporter itself, not another mesh.
+            chosen = [c for c in chosen if c in reachable]
         for c in chosen:
             if c not in reachable and topo.exporters:
                 found = ", ".join(f"{e} ({checks.mesh(e)})" for e in topo.exporters)
@@ -120,6 +125,7 @@ def _export_settings(checks: Checks, svc: Service, ref: str, cluster: str, ports
     sa = svc.serviceAccount
     path_loc: Loc = (*base, "export", "path")
     ports_loc: Loc = (*base, "export", "ports")
+    locs: dict[str, Loc] = {k: (*base, "export", k) for k in ("pathType", "loadBalancer", "pathRewrite")}
     for i, o in enumerate(svc.overrides):
         if cluster not in matches[i]:
             continue
@@ -127,15 +133,18 @@ def _export_settings(checks: Checks, svc: Service, ref: str, cluster: str, ports
             sa = o.serviceAccount
         if o.export is not None:
             ov = o.export
+            here: Loc = (*base, "overrides", i, "export")
             if ov.path is not None:
-                path, path_loc = ov.path, (*base, "overrides", i, "export", "path")
+                path, path_loc = ov.path, (*here, "path")
             if ov.pathType is not None:
-                path_type = ov.pathType
+                path_type, locs["pathType"] = ov.pathType, (*here, "pathType")
             if ov.ports is not None:
-                port_list, ports_loc = ov.ports, (*base, "overrides", i, "export", "ports")
-            lb = ov.loadBalancer if ov.loadBalancer is not None else lb
+                port_list, ports_loc = ov.ports, (*here, "ports")
+            if ov.loadBalancer is not None:
+                lb, locs["loadBalancer"] = ov.loadBalancer, (*here, "loadBalancer")
             sticky = ov.sessionSticky if ov.sessionSticky is not None else sticky
-            rewrite = ov.pathRewrite if ov.pathRewrite is not None else rewrite
+            if ov.pathRewrite is not None:
+                rewrite, locs["pathRewrite"] = ov.pathRewrite, (*here, "pathRewrite")
 
     by_number = {p.port: p for p in ports}
     chosen: list[Port] = []
@@ -154,15 +163,23 @@ def _export_settings(checks: Checks, svc: Service, ref: str, cluster: str, ports
                    path_type=path_type)
         for p in chosen
     )
+    if rewrite is not None:
+        # `from` is a regular expression: what is substituted into it is escaped (`to` is plain text).
+        rewrite = rewrite.model_copy(update={
+            "from_": _expand(rewrite.from_, escape=regex_literal, cluster=cluster, namespace=ns, name=name),
+            "to": _expand(rewrite.to, cluster=cluster, namespace=ns, name=name)})
     return ExportSettings(rules=rules, service_account=sa, load_balancer=lb, session_sticky=sticky,
-                          path_rewrite=rewrite, path_loc=path_loc)
+                          path_rewrite=rewrite, path_loc=path_loc, path_type_loc=locs["pathType"],
+                          load_balancer_loc=locs["loadBalancer"], path_rewrite_loc=locs["pathRewrite"],
+                          path_template=path)
 
 
-def _expand(template: str, **values: object) -> str:
+def _expand(template: str, escape: Callable[[str], str] = str, **values: object) -> str:
     out = template
     for k, v in values.items():
-        out = out.replace("{" + k + "}", str(v))
+        out = out.replace("{" + k + "}", escape(str(v)))
     return out
+
 
 
 def _check_exporters_agree(checks: Checks, topo: ServiceTopology, loc: Loc) -> None:

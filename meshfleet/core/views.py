@@ -181,6 +181,13 @@ class MeshSettingsView:
 
     permissive: bool | None = None
     """Whether the mesh lets every workload call every other (no access rule enforced)."""
+    ingress: bool | None = None
+    """The mesh's ingress mode, which its exports need, is switched on (None: left as installed)."""
+    local_dns_proxy: str | None = None
+    """The mesh's DNS proxy is on, forwarding to this upstream (None: left as installed)."""
+    api_group: str | None = None
+    """The API group the member's mesh serves its multicluster kinds in, for meshes whose releases differ
+    in it (None: the mesh has one)."""
 
 
 @dataclass(frozen=True)

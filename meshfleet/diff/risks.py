@@ -2,8 +2,10 @@
 
 Why: a reviewer must see first that a cluster or the control plane leaves, that an export others
 still import goes away, that a gateway moves, that a kubeconfig source or a provider identity
-changes, that a cluster loses most of its objects, or that objects pass from meshfleet to a
-controller. These come from the object-level changes and the service views, never from bodies.
+changes, that a cluster loses most of its objects, that objects pass from meshfleet to a
+controller, or that the mesh applies a change late or never (a setting it keeps, a member its
+control plane keeps serving). These come from the object-level changes and the service views, and
+from each mesh adapter's rules about its own late effects, never from bodies.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from meshfleet.core.plan import Plan
+from meshfleet.core.meshes import MESHES
+from meshfleet.core.plan import ClusterPlan, Plan
 from meshfleet.diff.objects import ClusterDiff
 
 RiskKind = Literal[
@@ -24,6 +27,8 @@ RiskKind = Literal[
     "cluster-id-changed",
     "mass-delete",
     "handover",
+    "member-lingers",
+    "setting-stays",
 ]
 RISK_ORDER: tuple[RiskKind, ...] = get_args(RiskKind)  # the most severe first
 
@@ -84,9 +89,19 @@ def risks(old: Plan, new: Plan, clusters: tuple[ClusterDiff, ...], share: float)
                               f"more than --max-delete-share {share:.0%}"))
         handed = [o for o in c.objects if o.role_change == ("applied", "derived")]
         if handed:
+            # FSM's connector merges into an import of the same name, whoever wrote it
+            # (pkg/mcs/remote/connector.go:233-236,245-289); deleted afterwards, it is written again only
+            # when a ServiceExport changes (informer resync 0, pkg/k8s/informers/types.go:178; any update
+            # re-publishes an export, pkg/mcs/remote/types.go:234-267).
             found.append(Risk("handover", c.name,
-                              f"{c.name}: {len(handed)} objects go from applied to predicted: meshfleet deletes them "
-                              "and FSM's control plane must write them again (a gap until it does)"))
+                              f"{c.name}: {len(handed)} objects go from applied to predicted: FSM's control plane "
+                              "adopts the ServiceImports meshfleet applied, then meshfleet deletes them, and FSM "
+                              "writes them again only when a ServiceExport changes; safe order: apply, then in each "
+                              "exporting cluster run `kubectl annotate serviceexport -A --all "
+                              "meshfleet.io/republished=<time> --overwrite` so FSM writes every import again"))
+        if c.old.mesh == c.new.mesh:
+            found.extend(_export_setting_risks(c.old, c.new))
+    found.extend(_member_risks(old, new, clusters))
     rank = {k: i for i, k in enumerate(RISK_ORDER)}
     return tuple(sorted(found, key=lambda r: (rank[r.kind], r.cluster, r.message)))
 
@@ -101,7 +116,8 @@ def _gateways(plan: Plan) -> dict[str, dict[str, Any]]:
         for imported in c.imports:
             for e in imported.endpoints:
                 if e.target is not None and e.target.host:
-                    out[e.cluster] = {"host": e.target.host, "port": e.target.port, "ip": e.target.ip}
+                    # An empty ip is one the plan cannot know (a control plane resolves the host).
+                    out[e.cluster] = {"host": e.target.host, "port": e.target.port, "ip": e.target.ip or None}
     return out
 
 
@@ -133,3 +149,52 @@ def _export_risks(old: Plan, new: Plan) -> Iterable[Risk]:
         yield Risk("export-removed", cluster,
                    f"{service} is no longer exported from {cluster}, which {', '.join(who)} "
                    f"import{'s' if len(who) == 1 else ''}")
+
+
+def _export_setting_risks(old: ClusterPlan, new: ClusterPlan) -> Iterable[Risk]:
+    """What the cluster's mesh keeps in effect of an export that changes (its adapter says)."""
+    adapter = MESHES.get(new.mesh)
+    if adapter is None:
+        return
+    before = {e.service: e for e in old.exports}
+    for export in new.exports:
+        was = before.get(export.service)
+        if was is not None and was != export:
+            for message in adapter.export_change_risks(new.name, was, export):
+                yield Risk("setting-stays", new.name, message)
+
+
+def _registered(plan: Plan) -> set[str]:
+    """The members the control plane registers (the objects there that carry a member's kubeconfig)."""
+    return {o.kubeconfig_of for c in plan.clusters if c.role == "control-plane" for o in c.objects
+            if o.kubeconfig_of is not None}
+
+
+def _member_risks(old: Plan, new: Plan, clusters: tuple[ClusterDiff, ...]) -> Iterable[Risk]:
+    """With one control plane before and after, a member that leaves it or changes its clusterKey.
+
+    FSM handles a deleted `Cluster` as an empty object, so it looks up the connector under the key
+    `///` and stops nothing (pkg/controllers/cluster/v1alpha1/cluster_controller.go:105-118,205-211);
+    a region, zone or group change starts a connector under the new key and leaves the old one
+    running (:136-152). Imports are deleted only when a ServiceExport is (connector.go:401-470).
+    """
+    before, after = _registered(old), _registered(new)
+    cp_old = next((c.name for c in old.clusters if c.role == "control-plane"), None)
+    cp_new = next((c.name for c in new.clusters if c.role == "control-plane"), None)
+    if cp_old is None or cp_old != cp_new:
+        return
+    restart = f"`kubectl rollout restart deployment/fsm-controller -n <its FSM namespace>` in {cp_old}"
+    for c in clusters:
+        if c.name not in before or c.old is None:
+            continue
+        if c.name not in after:
+            yield Risk("member-lingers", c.name,
+                       f"{c.name} leaves FSM's control plane {cp_old}, but FSM keeps its connector running and "
+                       f"the imports of its exports in every member; safe order: first stop exporting from "
+                       f"{c.name} and apply (FSM then removes its endpoints), then remove it, then run {restart}")
+        elif c.new is not None and c.old.key != c.new.key:
+            yield Risk("member-lingers", c.name,
+                       f"{c.name}'s clusterKey changes ({c.old.key} -> {c.new.key}), but FSM keeps the connector "
+                       f"under the old key running beside the new one, and both write {c.name}'s endpoints into "
+                       f"every import; safe order: first stop exporting from {c.name} and apply, then change its "
+                       f"region, zone or group, run {restart}, then export again")

@@ -89,7 +89,7 @@ def generate(shape: FleetShape, seed: int) -> dict[str, Any]:
             lb = rng.choice(LB_TYPES)
             policy: dict[str, Any] = {"lbType": lb}
             if lb == "ActiveActive" and rng.random() < 0.5:
-                policy["targets"] = [{"cluster": e, "weight": rng.randrange(0, 100)} for e in default_chosen]
+                policy["targets"] = [{"cluster": e, "weight": rng.randrange(1, 100)} for e in default_chosen]
             elif lb == "Locality":
                 policy["targets"] = [default_chosen[0]]  # Locality allows zero targets where it is the only one
             svc["trafficPolicy"] = policy

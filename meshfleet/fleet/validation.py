@@ -139,6 +139,9 @@ def validation_findings(doc: Document, err: ValidationError) -> list[Finding]:
             allowed = _allowed_keys(path[:-1])
             msg = f"unknown key {path[-1]!r}"
             hint = f"allowed keys here: {', '.join(allowed)}" if allowed else "remove it"
+            close = difflib.get_close_matches(str(path[-1]), allowed, n=1, cutoff=0.6)
+            if close:
+                hint = f"did you mean {close[0]!r}? {hint}"
             prefer_key = True
         elif kind == "missing":
             msg = f"missing key {path[-1]!r}" if path else "missing key"

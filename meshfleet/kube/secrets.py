@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from meshfleet.core.plan import Plan
-from meshfleet.errors import UsageError
+from meshfleet.errors import InputError
 from meshfleet.fleet.model import KubeconfigFromContext
 from meshfleet.kube.kubeconfigs import KubeconfigUnavailable, read_context
 
@@ -34,11 +34,11 @@ def _read_map(path: Path) -> dict[str, str]:
     try:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as e:
-        raise UsageError(f"cannot read --kubeconfigs-file {path}: {e.strerror or e}") from None
+        raise InputError(f"cannot read --kubeconfigs-file {path}: {e.strerror or e}") from None
     except (yaml.YAMLError, UnicodeDecodeError):
-        raise UsageError(f"--kubeconfigs-file {path} is not YAML (its content is not shown)") from None
+        raise InputError(f"--kubeconfigs-file {path} is not YAML (its content is not shown)") from None
     if not isinstance(loaded, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in loaded.items()):
-        raise UsageError(f"--kubeconfigs-file {path} must map cluster names to kubeconfig texts")
+        raise InputError(f"--kubeconfigs-file {path} must map cluster names to kubeconfig texts")
     return dict(loaded)
 
 
@@ -122,15 +122,15 @@ def kubeconfigs_for_render(plan: Plan, fleet_file: Path, kubeconfigs_file: Path 
             try:
                 out[member], where = read_context(source, fleet_file.parent, env), f"context {source.context}"
             except KubeconfigUnavailable as e:
-                raise UsageError(f"cluster {member}: {e}") from None
+                raise InputError(f"cluster {member}: {e}") from None
         else:
-            raise UsageError(
+            raise InputError(
                 f"cluster {member} takes its kubeconfig from the Pulumi stack secret, which only `pulumi` reads; "
                 f"give it in --kubeconfigs-file (a YAML map `{member}: <kubeconfig text>`), or name a context "
                 "in the fleet file"
             )
         problems = remote_use_problems(out[member])
         if problems:
-            raise UsageError(f"cluster {member}: the kubeconfig from {where} cannot work from inside another "
+            raise InputError(f"cluster {member}: the kubeconfig from {where} cannot work from inside another "
                              "cluster (fsm-controller): " + "; ".join(problems))
     return out

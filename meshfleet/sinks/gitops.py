@@ -32,7 +32,7 @@ from pathlib import PurePosixPath
 from typing import Any, Literal
 
 from meshfleet.core.plan import ClusterPlan, Plan, PlannedObject
-from meshfleet.errors import UsageError
+from meshfleet.errors import InputError, UsageError
 from meshfleet.sinks.layout import Rewrite, kubeconfig_field, with_field
 from meshfleet.sinks.yaml_text import dump_yaml
 
@@ -267,7 +267,7 @@ def _kinds(holders: dict[str, list[PlannedObject]]) -> str:
 def files(plan: Plan, engine: Engine, source: Source, name: str) -> dict[str, str]:
     """Relative path -> text of every hand-off file, with a kustomization to apply them with -k."""
     if engine in {c.name for c in plan.clusters}:
-        raise UsageError(f"a cluster is named {engine!r}, like the GitOps directory {engine}/; rename the cluster")
+        raise InputError(f"a cluster is named {engine!r}, like the GitOps directory {engine}/; rename the cluster")
     if engine == "argocd":
         docs = {"applicationset.yaml": [applicationset(plan, source, name)]}
     else:

@@ -47,7 +47,8 @@ def text(plan: Plan, source: str) -> str:
     derived = sum(len(c.derived()) for c in plan.clusters)
     mode = ("with an FSM control plane" if plan.mode == "control-plane"
             else "no FSM control plane: meshfleet writes the imports")
-    out = [f"{source}: {len(plan.clusters)} clusters, {mode}; {applied} objects applied, {derived} predicted", ""]
+    count = f"{len(plan.clusters)} cluster{'' if len(plan.clusters) == 1 else 's'}"
+    out = [f"{source}: {count}, {mode}; {applied} objects applied, {derived} predicted", ""]
     for c in plan.clusters:
         out.extend(_cluster_lines(c))
         out.append("")

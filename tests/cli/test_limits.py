@@ -30,7 +30,7 @@ def test_file_size_at_the_limit_is_read_and_one_byte_more_is_refused(tmp_path: P
     at = body + "#" * (MAX_BYTES - len(body) - 1) + "\n"
     assert len(at.encode()) == MAX_BYTES
     result = run_cli("validate", write(tmp_path / "at.yaml", at), write(tmp_path / "over.yaml", at + "\n"))
-    assert f"{tmp_path / 'at.yaml'}: ok (1 clusters" in result.out
+    assert f"{tmp_path / 'at.yaml'}: ok (1 cluster," in result.out
     assert f"over.yaml:1:1: error[file-too-large]: (document): the file is {MAX_BYTES + 1:,} bytes; a fleet file " \
         f"may be at most {MAX_BYTES:,} (1 MiB)" in result.err
     assert result.code == 1

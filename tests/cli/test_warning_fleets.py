@@ -14,7 +14,8 @@ from tests.conftest import ROOT, run_cli
 from tests.golden import GOLDEN, compare_text
 
 CASES = sorted((ROOT / "tests/cases/warnings").glob("*.yaml"))
-STRICT_PASSES = {"failover-unordered-acknowledged", "failover-unordered-acknowledged-fleet-wide"}
+STRICT_PASSES = {"failover-unordered-acknowledged", "failover-unordered-acknowledged-fleet-wide",
+                 "runtime-traps-acknowledged"}
 """The cases whose every warning is acknowledged."""
 UNORDERED = "tests/cases/warnings/failover-unordered.yaml"
 

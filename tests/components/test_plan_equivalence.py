@@ -55,7 +55,8 @@ def registered(run: Run) -> dict[Identity, dict[str, Any]]:
 
 def _body(reg: Registration) -> dict[str, Any]:
     body = without_sink_annotations(reg.inputs)
-    if body["kind"] == "Cluster" and body["apiVersion"].startswith("multicluster.flomesh.io/"):
+    # FSM's Cluster, in the group of the control plane's release (flomesh.io on v1.2).
+    if body["kind"] == "Cluster" and body["apiVersion"] in ("multicluster.flomesh.io/v1alpha1", "flomesh.io/v1alpha1"):
         assert isinstance(body["spec"].pop("kubeconfig"), str)
     return body
 

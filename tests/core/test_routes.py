@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from meshfleet.core.meshes import mesh
 from meshfleet.core.plan import ClusterPlan, Plan, plan
-from meshfleet.core.views import Route, Share
+from meshfleet.core.views import Route, Share, TargetView
 from meshfleet.fleet.load import load_plan
 from meshfleet.fleet.model import Fleet
 from tests.conftest import ROOT
@@ -36,7 +37,7 @@ FLEET: dict[str, Any] = {
                  "ap": {"gateway": {"host": "10.0.0.3"}}},
     "services": {"shop/api": {"ports": [{"port": 80}], "export": {"clusters": ["eu", "us"]},
                               "trafficPolicy": {"lbType": "FailOver"}}},
-    "acknowledge": ["failover-unordered"],
+    "acknowledge": ["failover-unordered", "path-prefix-kept"],
 }
 
 
@@ -52,8 +53,14 @@ def test_fsm_failover_is_round_robin_over_the_targets_and_standby_behind_a_local
 def test_fsm_weights_of_zero_count_as_full_weight_and_locality_ignores_imports() -> None:
     doc = {**FLEET, "services": {"shop/api": {"ports": [{"port": 80}], "export": {"clusters": ["eu", "us"]},
                                               "trafficPolicy": {"lbType": "ActiveActive", "targets": [
-                                                  {"cluster": "eu", "weight": 0}, {"cluster": "us", "weight": 30}]}}}}
-    (route,) = routes(plan_of(doc), "ap", "shop/api", local=False)
+                                                  {"cluster": "eu", "weight": 1}, {"cluster": "us", "weight": 30}]}}}}
+    p = plan_of(doc)
+    (route,) = routes(p, "ap", "shop/api", local=False)
+    assert route.steady == (Share("eu", 1), Share("us", 30))
+    # A fleet cannot write weight 0 (zero-weight refuses it); a policy that holds one is read as FSM reads it.
+    c = p.cluster("ap")
+    zero = dataclasses.replace(c.policies[0], targets=(TargetView("eu", 0), TargetView("us", 30)))
+    (route,) = mesh("fsm").routes("shop/api", "ap", False, c.imports[0], zero)
     assert route.steady == (Share("eu", 100), Share("us", 30))
     doc["services"]["shop/api"]["trafficPolicy"] = {"lbType": "Locality"}
     (local_only,) = routes(plan_of(doc), "ap", "shop/api", local=True)

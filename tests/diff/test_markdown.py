@@ -47,8 +47,9 @@ def test_markdown_structure(case: str) -> None:
     assert sum(1 for line in lines if line.startswith("## ")) == 1
     sections = [line for line in lines if line.startswith("### ")]
     assert re.fullmatch(r"### (⚠️ Risks \(\d+\)|Risks)", sections[0]), sections
-    assert [re.sub(r" \(\d+\)$", "", s).replace("⚠️ ", "") for s in sections] == ["### Risks", "### Summary",
-                                                                                  "### Clusters"]
+    named = [re.sub(r" \(\d+\)$", "", s).replace("⚠️ ", "") for s in sections]
+    assert [n for n in named if not n.startswith("### Warnings")] == ["### Risks", "### Summary", "### Clusters"]
+    assert named.index("### Clusters") == len(named) - 1, "the warnings come before the clusters"
     # Risks: one bullet each, before anything else is said.
     risk_lines = lines[lines.index(sections[0]) + 1: lines.index("### Summary")]
     bullets = [line for line in risk_lines if line.startswith("- **")]

@@ -227,8 +227,7 @@ def test_every_action_is_pinned_by_commit_with_its_version() -> None:
 
 def test_the_cli_version_is_pinned_to_the_sdks() -> None:
     pinned = (ROOT / ".pulumi-version").read_text().strip()
-    project = (ROOT / "pyproject.toml").read_text()
-    assert f'"pulumi=={pinned}"' in project
+    assert f"pulumi=={pinned}" in (ROOT / "constraints.txt").read_text().splitlines()
 
 
 # --- the kubeconfigs step, with a stand-in pulumi ------------------------------------------------
@@ -337,7 +336,7 @@ def test_diff_step_on_a_risky_change(tmp_path: Path) -> None:
     comment, outputs, summary = run_diff_step(tmp_path, {"fleet/demo.yaml": without_3})
     base = comment.splitlines()[0]
     assert base.startswith("## meshfleet diff: `fleet/demo.yaml@") and base.endswith("` → `fleet/demo.yaml`")
-    assert "### ⚠️ Risks (3)" in comment and "<details>" in comment
+    assert "### ⚠️ Risks (4)" in comment and "<details>" in comment
     assert comment.count("## meshfleet diff") == 1, "only the changed fleet"
     assert outputs == "risky=true\n"
     assert summary == comment

@@ -95,6 +95,12 @@ class AccessAdapter(ABC):
         """Report what this adapter cannot express of `rule` in `cluster` (by default: nothing)."""
         return None
 
+    def check_grant(self, checks: Checks, rule_name: str, rule: AccessRule, svc: ServiceTopology,
+                    cluster: str) -> None:
+        """Report where `rule`, holding in `cluster` for `svc`, is enforced otherwise than it reads
+        (by default: nothing)."""
+        return None
+
     @abstractmethod
     def plan_grants(self, ctx: PlanContext, rule_name: str, rule: AccessRule, svc: ServiceTopology,
                     cluster: str, identities: Sequence[str]) -> tuple[GrantView, ...]:
@@ -183,6 +189,13 @@ class Mesh(ABC):
     def plan_policy(self, ctx: PlanContext, svc: ServiceTopology, consumer: str) -> PolicyView:
         """The objects that apply `svc`'s traffic policy in `consumer` (meshes that apply policies)."""
         raise TypeError(f"{self.title} applies no traffic policies; topology gives it none")
+
+    # --- changes the mesh applies late or never ---------------------------------------------------
+
+    def export_change_risks(self, cluster: str, old: ExportView, new: ExportView) -> tuple[str, ...]:
+        """What of `old` the mesh keeps in effect when `cluster`'s export changes to `new`, each with
+        its fix, for the diff's risks (by default: nothing; the change takes effect)."""
+        return ()
 
     # --- runtime rules ---------------------------------------------------------------------------
 

@@ -9,7 +9,10 @@ FSM runs in two modes. With a control-plane cluster (`controlPlane:`) meshfleet 
 there (`Cluster`) and predicts the ServiceImports FSM derives. Without one, meshfleet is the control
 plane: it applies those ServiceImports itself and each member's clusterSet identity.
 
-Facts: ../shared/reference/fsm-multicluster.md (fields) and fsm-runtime-semantics.md (behaviour).
+The adapter is here; beside it: `versions` (the API group each FSM release serves), `policies` (what
+a traffic policy may say), `traps` (where FSM does something else than the fleet file reads as) and
+`codes` (their finding codes). Facts: ../shared/reference/fsm-multicluster.md (fields) and
+fsm-runtime-semantics.md (behaviour), each rule citing FSM's source by file and line.
 """
 
 from __future__ import annotations
@@ -26,8 +29,18 @@ from meshfleet.core.meshes.base import (
     port_views,
     require_gateway_ips,
 )
-from meshfleet.core.objects import PATCH_ANNOTATIONS, PlannedObject, Role
-from meshfleet.core.resolved import PolicySettings, ServiceTopology
+from meshfleet.core.meshes.fsm import policies, traps, versions
+from meshfleet.core.meshes.fsm.codes import (
+    CODES,
+    CONTROL_PLANE_MESH,
+    DUPLICATE_EXPORT_PATH,
+    FAILOVER_UNORDERED,
+    IMPORTERS_NOT_RESTRICTABLE,
+    MEMBER_WITHOUT_GATEWAY,
+)
+from meshfleet.core.meshes.fsm.versions import MESHCONFIG_API, api_version
+from meshfleet.core.objects import PATCH_ANNOTATIONS, PlannedObject, Role, split
+from meshfleet.core.resolved import PolicySettings, ServiceTopology, is_ip
 from meshfleet.core.views import (
     Address,
     EndpointView,
@@ -41,30 +54,15 @@ from meshfleet.core.views import (
     Share,
     TargetView,
 )
-from meshfleet.errors import Code, Loc
+from meshfleet.errors import Loc
 from meshfleet.fleet.model import Cluster
 
-API = "multicluster.flomesh.io/v1alpha1"
-MESHCONFIG_API = "config.flomesh.io/v1alpha3"
 PIPY = "pipy"
 FULL_WEIGHT = 100
 """FSM's weight for a target written with no weight or weight 0 (`constants.ClusterWeightAcceptAll`)."""
-
-CONTROL_PLANE_MESH = Code("control-plane-mesh", "error", "the FSM control-plane cluster runs another mesh")
-MEMBER_WITHOUT_GATEWAY = Code("member-without-gateway", "error",
-                              "an FSM member of a fleet with a control plane has no gateway")
-IMPORTERS_NOT_RESTRICTABLE = Code("importers-not-restrictable", "error",
-                                  "`import.clusters` narrows what FSM's control plane imports everywhere")
-DUPLICATE_EXPORT_PATH = Code("duplicate-export-path", "error", "two exports use one path in one FSM cluster")
-TARGET_NOT_EXPORTER = Code("target-not-exporter", "error", "a traffic target is not an exporter FSM consumers reach")
-NEGATIVE_WEIGHT = Code("negative-weight", "error", "a traffic target's weight is negative")
-WEIGHT_WITHOUT_ACTIVE_ACTIVE = Code("weight-without-active-active", "error",
-                                    "a weight on a target of a policy that is not ActiveActive")
-TARGET_LISTED_TWICE = Code("target-listed-twice", "error", "a traffic target is listed twice")
-LOCALITY_TARGETS = Code("locality-targets", "error", "a Locality policy with more than one target")
-FAILOVER_WITHOUT_TARGET = Code("failover-without-target", "error", "a FailOver policy with no target to fail over to")
-FAILOVER_UNORDERED = Code("failover-unordered", "warning",
-                          "FSM balances across FailOver targets round-robin, with no order")
+STICKY = "pipy.ingress.kubernetes.io/session-sticky"
+REWRITE_FROM = "pipy.ingress.kubernetes.io/rewrite-target-from"
+REWRITE_TO = "pipy.ingress.kubernetes.io/rewrite-target-to"
 
 
 class Fsm(Mesh):
@@ -73,9 +71,7 @@ class Fsm(Mesh):
     settings = "fsm"
     capabilities = Capabilities(reaches=frozenset({"fsm"}), imports_own_export=False, traffic_policies=True,
                                 needs_gateway=True)
-    codes = (CONTROL_PLANE_MESH, MEMBER_WITHOUT_GATEWAY, IMPORTERS_NOT_RESTRICTABLE, DUPLICATE_EXPORT_PATH,
-             TARGET_NOT_EXPORTER, NEGATIVE_WEIGHT, WEIGHT_WITHOUT_ACTIVE_ACTIVE, TARGET_LISTED_TWICE,
-             LOCALITY_TARGETS, FAILOVER_WITHOUT_TARGET, FAILOVER_UNORDERED)
+    codes = CODES
 
     # --- checks ----------------------------------------------------------------------------------
 
@@ -84,17 +80,22 @@ class Fsm(Mesh):
         if cp is not None and cp in checks.fleet.clusters and checks.mesh(cp) != self.name:
             checks.problem(("clusters", cp, "mesh"), "the FSM control-plane cluster must run FSM", "remove mesh",
                            CONTROL_PLANE_MESH)
+        versions.check_versions(checks, [m for m in checks.members if checks.mesh(m) == self.name])
 
     def check_cluster(self, checks: Checks, name: str) -> None:
         if checks.fleet.controlPlane is not None and checks.fleet.clusters[name].gateway is None:
             checks.problem(("clusters", name), f"member {name!r} has no gateway; FSM's control plane refuses a "
                            "Cluster without gatewayHost", f"add clusters.{name}.gateway with host and port",
                            MEMBER_WITHOUT_GATEWAY)
+        traps.check_gateway(checks, name)
+
+    def check_export(self, checks: Checks, svc: ServiceTopology, exporter: str, loc: Loc) -> None:
+        traps.check_export(checks, svc, exporter)
 
     def check_importers(self, checks: Checks, svc: ServiceTopology, chosen: Sequence[str],
                         reachable: Sequence[str], loc: Loc) -> None:
         # FSM's control plane writes imports into every other FSM member: the fleet cannot narrow them.
-        mine = {c for c in chosen if checks.mesh(c) == self.name}
+        mine = {c for c in chosen if checks.mesh(c) == self.name and c in reachable}
         if checks.fleet.controlPlane is not None and mine != {c for c in reachable if checks.mesh(c) == self.name}:
             checks.problem(loc, "FSM's control plane imports every export into every other FSM member; "
                            "it cannot restrict importers",
@@ -107,43 +108,18 @@ class Fsm(Mesh):
 
     def check_policy(self, checks: Checks, svc: ServiceTopology, consumer: str, policy: PolicySettings) -> None:
         exporters = [e for e in svc.exporters if checks.mesh(e) in self.capabilities.reaches]
-        if policy.targets is not None:
-            for i, t in enumerate(policy.targets):
-                tloc = (*policy.targets_loc, i)
-                if checks.cluster_ref(t.cluster, (*tloc, "cluster"), "be a traffic target") and \
-                        t.cluster not in exporters:
-                    what = "does not export" if t.cluster not in svc.exporters else \
-                        f"runs {checks.mesh(t.cluster)}, so {self.title} consumers cannot reach its export of"
-                    checks.problem((*tloc, "cluster"), f"traffic target {t.cluster!r} {what} {svc.ref}",
-                                   f"use an {self.title} exporter: {', '.join(exporters) or '(none)'}",
-                                   TARGET_NOT_EXPORTER)
-                if t.weight is not None and t.weight < 0:
-                    checks.problem((*tloc, "weight"), f"weight {t.weight} is negative", "use a weight of 0 or more",
-                                   NEGATIVE_WEIGHT)
-                if t.weight is not None and policy.lb_type != "ActiveActive":
-                    checks.problem((*tloc, "weight"), f"weights only apply to ActiveActive, not {policy.lb_type}",
-                                   "remove the weight, or use lbType: ActiveActive", WEIGHT_WITHOUT_ACTIVE_ACTIVE)
-            if len({t.cluster for t in policy.targets}) != len(policy.targets):
-                checks.problem(policy.targets_loc, "a traffic target is listed twice", "list each cluster once",
-                               TARGET_LISTED_TWICE)
-        effective = policy.effective(consumer)
-        if policy.lb_type == "Locality" and effective is not None and len(effective) > 1:
-            checks.problem(policy.targets_loc, f"Locality takes at most one target; {consumer} would get "
-                           f"{len(effective)}", "keep one target, or use FailOver or ActiveActive", LOCALITY_TARGETS)
-        if policy.lb_type == "FailOver" and effective is not None and not effective:
-            checks.problem(policy.targets_loc, f"FailOver needs at least one target other than {consumer} itself",
-                           "name the exporting clusters to fail over to, or leave targets out to use every exporter",
-                           FAILOVER_WITHOUT_TARGET)
-        targets = [t.cluster for t in effective] if effective is not None else svc.endpoints_for(consumer)
-        if policy.lb_type == "FailOver" and len(targets) > 1:
-            # fsm-runtime-semantics.md §3: FailOver targets are balanced round-robin (codebase/utils.js).
-            checks.problem(policy.targets_loc if policy.targets is not None else policy.lb_type_loc,
-                           f"FSM balances {svc.ref} across the FailOver targets {', '.join(targets)} "
-                           "round-robin, in no order: no target is tried first",
-                           "to prefer one cluster, use ActiveActive with weights; acknowledge failover-unordered "
-                           "where round-robin is meant", FAILOVER_UNORDERED)
+        policies.check_policy(checks, svc, consumer, policy, exporters)
 
     def check_services(self, checks: Checks, services: Mapping[str, ServiceTopology]) -> None:
+        """Checks across exporters and consumers of each service, and across services in one cluster."""
+        mine = {c for c in checks.meshes if checks.mesh(c) == self.name}
+        for svc in services.values():
+            traps.check_shared_gateways(checks, svc, [e for e in svc.exporters if e in mine])
+            traps.check_idle_imports(checks, svc, [c for c in svc.importers if c in mine])
+        traps.check_wildcard_accounts(checks, services, mine)
+        self._check_paths(checks, services)
+
+    def _check_paths(self, checks: Checks, services: Mapping[str, ServiceTopology]) -> None:
         """FSM refuses an export whose path and pathType already exist on any Ingress of the cluster."""
         owners: dict[tuple[str, str, str], str] = {}
         for ref, svc in services.items():
@@ -170,7 +146,7 @@ class Fsm(Mesh):
         cp = ctx.control_plane
         if cp is not None and c.gateway is not None:
             body = {
-                "apiVersion": API,
+                "apiVersion": api_version(ctx.fleet, cp),  # the control plane's own group
                 "kind": "Cluster",
                 "metadata": {"name": name},
                 "spec": {"region": c.region, "zone": c.zone, "group": c.group, "gatewayHost": c.gateway.host,
@@ -185,13 +161,29 @@ class Fsm(Mesh):
             spec["clusterSet"] = {"region": c.region, "zone": c.zone, "group": c.group, "name": name}
         if c.fsm.permissive is not None:
             spec["traffic"] = {"enablePermissiveTrafficPolicyMode": c.fsm.permissive}
+        exports = any(name in svc.exports for svc in ctx.topology.services.values())
+        if exports:
+            # The export reconciler creates the export's Ingress only while the MeshConfig says ingress
+            # mode (IsIngressEnabled, pkg/configurator/methods.go:482; serviceexport_controller.go:136).
+            # The pipy ingress itself is deployed by Helm (fsm.fsmIngress.enabled): see the README.
+            spec["ingress"] = {"enabled": True}
+        dns = c.fsm.localDNSProxy
+        if dns is not None:
+            # Read at run time (pkg/dns/server.go:134-160, repo/jobs.go:217); the injector points a pod's
+            # DNS at fsm-controller only when it injects it (driver/pipy_container.go:179-205).
+            proxy = {"enable": True, "primaryUpstreamDNSServerIPAddr": dns.primaryUpstream}
+            if dns.secondaryUpstream is not None:
+                proxy["secondaryUpstreamDNSServerIPAddr"] = dns.secondaryUpstream
+            spec["sidecar"] = {"localDNSProxy": proxy}
         if spec:
             body = {"apiVersion": MESHCONFIG_API, "kind": "MeshConfig",
                     "metadata": {"name": c.fsm.meshConfig, "namespace": c.fsm.namespace,
                                  "annotations": dict(PATCH_ANNOTATIONS)},
                     "spec": spec}
             ctx.objects.add(name, PlannedObject("applied", body, patch=True), ("clusters", name, "fsm"))
-        return MeshSettingsView(c.fsm.permissive)
+        return MeshSettingsView(c.fsm.permissive, ingress=True if exports else None,
+                                local_dns_proxy=None if dns is None else dns.primaryUpstream,
+                                api_group=versions.group(ctx.fleet, name))
 
     def plan_export(self, ctx: PlanContext, svc: ServiceTopology, exporter: str) -> ExportView:
         settings = svc.exports[exporter]
@@ -207,17 +199,17 @@ class Fsm(Mesh):
             spec["sessionSticky"] = settings.session_sticky
         if rw is not None:
             spec["pathRewrite"] = {"from": rw.from_, "to": rw.to}
-        body = {"apiVersion": API, "kind": "ServiceExport",
+        body = {"apiVersion": api_version(ctx.fleet, exporter), "kind": "ServiceExport",
                 "metadata": {"name": svc.name, "namespace": svc.namespace}, "spec": spec}
         ids = [ctx.objects.add(exporter, PlannedObject("applied", body), loc)]
 
         # The member's fsm-controller turns the export into this Ingress (class pipy, hard-coded).
         annotations: dict[str, str] = {}
         if rw is not None:
-            annotations["pipy.ingress.kubernetes.io/rewrite-target-from"] = rw.from_
-            annotations["pipy.ingress.kubernetes.io/rewrite-target-to"] = rw.to
+            annotations[REWRITE_FROM] = rw.from_
+            annotations[REWRITE_TO] = rw.to
         if settings.session_sticky:
-            annotations["pipy.ingress.kubernetes.io/session-sticky"] = "true"
+            annotations[STICKY] = "true"
         annotations["pipy.ingress.kubernetes.io/lb-type"] = settings.load_balancer or "RoundRobinLoadBalancer"
         paths = [_ingress_path(r.path, r.path_type, svc.name, r.port.port) for r in settings.rules]
         ingress = {
@@ -259,9 +251,11 @@ class Fsm(Mesh):
             gw = ctx.cluster(exporter).gateway
             assert gw is not None
             key, name = ctx.key(exporter), called_as(svc.ref)
-            # A DNS host without `ip` is resolved by FSM's control plane; offline we can only repeat it.
-            found = {r.port.port: EndpointView(exporter, key, r.port.port,
-                                               Address(gw.host, gw.ip or gw.host, gw.port, r.path), name)
+            # FSM's control plane writes the address a DNS host resolves to there (connector.go:386-399,
+            # pkg/mcs/config/config.go); without `ip` it is unknown here, and predicted as "" (unknown).
+            # Standalone, meshfleet writes the imports and the fleet must give it (gateway-needs-ip).
+            ip = gw.ip or (gw.host if is_ip(gw.host) else "")
+            found = {r.port.port: EndpointView(exporter, key, r.port.port, Address(gw.host, ip, gw.port, r.path), name)
                      for r in svc.exports[exporter].rules}
             ctx.memo[memo] = found
         return found
@@ -286,7 +280,7 @@ class Fsm(Mesh):
                 for ep in (by_exporter[e][p.port] for e in in_key_order) if (t := ep.target) is not None]
             ports.append(entry)
         body = {
-            "apiVersion": API,
+            "apiVersion": api_version(ctx.fleet, consumer),
             "kind": "ServiceImport",
             "metadata": {"name": svc.name, "namespace": svc.namespace},
             "spec": {"type": "ClusterSetIP", "serviceAccountName": first.service_account, "ports": ports},
@@ -313,7 +307,7 @@ class Fsm(Mesh):
         if targets is not None:
             spec["targets"] = [{"clusterKey": ctx.key(t.cluster), **({"weight": t.weight} if t.weight is not None
                                                                       else {})} for t in targets]
-        body = {"apiVersion": API, "kind": "GlobalTrafficPolicy",
+        body = {"apiVersion": api_version(ctx.fleet, consumer), "kind": "GlobalTrafficPolicy",
                 "metadata": {"name": svc.name, "namespace": svc.namespace}, "spec": spec}
         oid = ctx.objects.add(consumer, PlannedObject("applied", body), pol.loc)
         return PolicyView(svc.ref, pol.lb_type, targets, objects=(oid,))
@@ -325,6 +319,28 @@ class Fsm(Mesh):
     def import_size(self, importers: int, listed: int, ports: int, policy: bool) -> tuple[int, int]:
         # Each consumer's ServiceImport (and GlobalTrafficPolicy) lists every other exporter per port.
         return importers * (2 if policy else 1), listed * ports
+
+    # --- changes FSM applies late or never -----------------------------------------------------------
+
+    def export_change_risks(self, cluster: str, old: ExportView, new: ExportView) -> tuple[str, ...]:
+        """FSM merges the export's Ingress annotations and never removes one (serviceexport_controller.go:
+        210-216): a setting turned off stays live. Deleting the Ingress makes FSM write it afresh
+        (it owns the Ingress, :437, and creates it when missing, :160-178); removing the annotation is
+        quicker and leaves no gap."""
+        namespace, name = split(new.service)
+        ingress = f"{namespace} svcexp-ing-{name}"
+        stays = []
+        if old.session_sticky and not new.session_sticky:
+            stays.append(("sessionSticky", [STICKY]))
+        if old.path_rewrite is not None and new.path_rewrite is None:
+            stays.append(("pathRewrite", [REWRITE_FROM, REWRITE_TO]))
+        out = []
+        for setting, keys in stays:
+            drop = " ".join(f"{k}-" for k in keys)
+            out.append(f"{cluster}: {new.service} turns {setting} off, but FSM never removes an annotation from the "
+                       f"export's Ingress, so the old {setting} stays live; after applying, run "
+                       f"`kubectl annotate ingress -n {ingress} {drop}` in {cluster}")
+        return tuple(out)
 
     # --- runtime rules (fsm-runtime-semantics.md §3) -----------------------------------------------
 
@@ -348,3 +364,6 @@ class Fsm(Mesh):
 
 def _ingress_path(path: str, path_type: str, service: str, port: int) -> dict[str, Any]:
     return {"path": path, "pathType": path_type, "backend": {"service": {"name": service, "port": {"number": port}}}}
+
+
+__all__ = ["CODES", "FAILOVER_UNORDERED", "FULL_WEIGHT", "PIPY", "Fsm"]

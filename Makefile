@@ -76,10 +76,11 @@ schema: venv
 crd-schemas: venv
 	$(PY) scripts/vendor_schemas.py --crds ../shared/crds --out schemas/crds
 
-## make bench: plan+render, its floor, kubectl kustomize, memory and Pulumi registration at ~1k/10k/100k
-## objects; prints the table and writes bench/results.json (6 to 11 minutes on 2 cores, by load)
+## make bench: every command as a whole process at ~1k/10k/100k objects against its floor and kubectl
+## kustomize; prints the tables, writes bench/results.json and the README's performance block (about
+## 20 minutes on 2 cores). `make bench SIZES=1k,10k`: a quick run that leaves those two alone.
 bench: venv
-	$(PY) -m bench.run
+	$(PY) -m bench.run $(if $(SIZES),--sizes $(SIZES))
 
 clean:
 	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache .hypothesis tests/mermaid/node_modules

@@ -1,232 +1,245 @@
-"""Plan, render, floor, kustomize and memory for one fleet size, in one fresh interpreter.
+"""Every command of one fleet size as whole processes, in rounds, each beside its floor.
 
-Why a fresh interpreter per size: ru_maxrss only ever grows, and a previous size's garbage or
-warmed caches would flatter or blame the next one. Every timed step starts after `os.sync()`, so a
-step never pays for the previous step's dirty pages, and nothing is deleted until the whole run is
-over: on a filesystem mounted with `discard` (this machine's root is), deleting 100k files makes
-the next minutes' file creations several times slower, which would land on whichever step comes
-next.
+A round runs every command once, in an order that puts each command next to what it is compared
+with; odd rounds run the order backwards, so drift in the machine's load falls on both sides of a
+pair alike. Nothing a command writes is deleted until the whole run is over (except what a re-render
+replaces, which is the point of measuring it): on a filesystem mounted with `discard`, as this
+machine's is, deleting a large tree slows the next minutes' file creations, which would land on
+whichever command came next.
 """
 
 from __future__ import annotations
 
-import copy
+import json
 import os
-import resource
 import shutil
-import subprocess
-import time
-import tracemalloc
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from meshfleet.core.plan import Plan, plan
-from meshfleet.fleet.generate import FleetShape, generate
-from meshfleet.fleet.model import Fleet
-from meshfleet.sinks.layout import KUBECONFIG_ANNOTATION, file_name, kubeconfig_note
-from meshfleet.sinks.render import render
+from bench import io_floor
+from bench.fleets import TINY, Size, changed, fleet_doc, write_fleet
+from bench.procs import Sample, run, run_all, succeeds
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED = 1
+BIN = Path(sys.executable).parent
+MESHFLEET = str(BIN / "meshfleet")
+"""The console script users run, in this interpreter's environment."""
+IO_FLOOR_SCRIPT = ROOT / "bench" / "io_floor.py"
+
+PARSE_FLOOR = "parse floor"
+VALIDATE = "validate"
+PLAN = "plan"
+PLAN_INPROC = "plan, after imports"
+PLAN_INPROC_TINY = "plan, after imports, 3 clusters"
+ROUTES = "routes"
+PLAN_JSON = "plan --format json"
+PLAN_NEW = "plan, changed fleet"
+DIFF = "diff --format markdown"
+DIFF_INPROC = "diff, after imports"
+DIFF_INPROC_TINY = "diff, after imports, 3 clusters"
+IO_FLOOR = "I/O floor"
+RENDER = "render"
+RERENDER = "render over existing"
+KUSTOMIZE = "kubectl kustomize"
+COMMANDS = (PARSE_FLOOR, VALIDATE, PLAN, PLAN_INPROC, PLAN_INPROC_TINY, ROUTES, PLAN_JSON, PLAN_NEW, DIFF, DIFF_INPROC,
+            DIFF_INPROC_TINY, IO_FLOOR, RENDER, RERENDER, KUSTOMIZE)
+"""One round's order (odd rounds run it backwards)."""
+INPROC = (PLAN_INPROC, PLAN_INPROC_TINY, DIFF_INPROC, DIFF_INPROC_TINY)
+"""Not commands users run: the command's own time inside its process, after the imports (bench/inproc.py);
+on the 3-cluster fleet, what it costs regardless of size."""
+
+STARTUP = "meshfleet validate fleet/demo.yaml"
+STARTUP_FLOOR = 'python -c "import pydantic, yaml"'
+STARTUP_ROUNDS = 7
+
+PARSE_FLOOR_CODE = "import sys, yaml; yaml.load(open(sys.argv[1], 'rb'), Loader=yaml.CSafeLoader)"
+IMPORT_FLOOR_CODE = "import pydantic, yaml"
 
 
 def work_dir() -> Path:
     """Scratch space on the repository's filesystem, where users render (bench/work/, ignored by
-    git); MESHFLEET_BENCH_WORK moves it, for the tests and the workers they start."""
+    git); MESHFLEET_BENCH_WORK moves it, for the tests."""
     return Path(os.environ.get("MESHFLEET_BENCH_WORK") or ROOT / "bench" / "work")
 
 
+def routes_built() -> bool:
+    """`meshfleet routes` is measured once it exists; until then its row says it is not built."""
+    return succeeds([MESHFLEET, "routes", "--help"], cwd=ROOT)
+
+
+def kubectl() -> str | None:
+    return shutil.which("kubectl")
+
+
 @dataclass(frozen=True)
-class Size:
-    name: str
-    shape: FleetShape
-    repeats: int
-    """Best of this many runs; 1 for the largest size, which alone takes minutes."""
+class Files:
+    """Where one size's fleets, outputs and captured standard outputs live."""
+
+    where: Path
+
+    @property
+    def fleet(self) -> Path:
+        return self.where / "fleet.yaml"
+
+    @property
+    def fleet_new(self) -> Path:
+        return self.where / "fleet-new.yaml"
+
+    @property
+    def tiny(self) -> Path:
+        return self.where / "tiny.yaml"
+
+    @property
+    def tiny_new(self) -> Path:
+        return self.where / "tiny-new.yaml"
+
+    @property
+    def existing(self) -> Path:
+        return self.where / "existing"
+
+    @property
+    def pack(self) -> Path:
+        return self.where / "floor.pack"
+
+    def stdout(self, command: str) -> Path:
+        return self.where / ("stdout-" + "".join(c if c.isalnum() else "-" for c in command) + ".txt")
 
 
-SIZES: tuple[Size, ...] = (
-    Size("1k", FleetShape(clusters=6, services=40), 5),
-    Size("10k", FleetShape(clusters=20, services=150), 2),
-    Size("100k", FleetShape(clusters=100, services=300), 1),
-)
-TINY = Size("tiny", FleetShape(clusters=3, services=4), 1)
-"""For the correctness tests of this code (never timed there)."""
+def argv(command: str, f: Files, round_no: int) -> list[list[str]]:
+    """The process(es) a command runs in round `round_no`; several only for kubectl kustomize."""
+    m = MESHFLEET
+    inproc = [sys.executable, "-m", "bench.inproc"]
+    simple: dict[str, list[str]] = {
+        PARSE_FLOOR: [sys.executable, "-c", PARSE_FLOOR_CODE, str(f.fleet)],
+        VALIDATE: [m, "validate", str(f.fleet)],
+        PLAN: [m, "plan", str(f.fleet)],
+        PLAN_INPROC: [*inproc, str(f.stdout(PLAN_INPROC)), "plan", str(f.fleet)],
+        PLAN_INPROC_TINY: [*inproc, str(f.stdout(PLAN_INPROC_TINY)), "plan", str(f.tiny)],
+        ROUTES: [m, "routes", str(f.fleet)],
+        PLAN_JSON: [m, "plan", str(f.fleet), "--format", "json"],
+        PLAN_NEW: [m, "plan", str(f.fleet_new)],
+        DIFF: [m, "diff", str(f.fleet), str(f.fleet_new), "--format", "markdown"],
+        DIFF_INPROC: [*inproc, str(f.stdout(DIFF_INPROC)), "diff", str(f.fleet), str(f.fleet_new), "--format",
+                      "markdown"],
+        DIFF_INPROC_TINY: [*inproc, str(f.stdout(DIFF_INPROC_TINY)), "diff", str(f.tiny), str(f.tiny_new), "--format",
+                           "markdown"],
+        IO_FLOOR: [sys.executable, str(IO_FLOOR_SCRIPT), str(f.pack), str(f.where / f"floor-{round_no}")],
+        RENDER: [m, "render", str(f.fleet), "--out", str(f.where / f"render-{round_no}")],
+        RERENDER: [m, "render", str(f.fleet), "--out", str(f.existing)],
+    }
+    if command in simple:
+        return [simple[command]]
+    if command == KUSTOMIZE:
+        exe = kubectl()
+        assert exe is not None
+        return [[exe, "kustomize", str(d)] for d in cluster_dirs(f.existing)]
+    raise KeyError(command)
 
 
-def size_named(name: str) -> Size:
-    for s in (*SIZES, TINY):
-        if s.name == name:
-            return s
-    raise KeyError(f"no size {name!r}; known: {', '.join(s.name for s in (*SIZES, TINY))}")
+def cluster_dirs(tree: Path) -> list[Path]:
+    return sorted(d for d in tree.iterdir() if d.is_dir() and not d.name.startswith("."))
 
 
-def fleet_doc(size: Size) -> dict[str, Any]:
-    return generate(size.shape, SEED)
+def tree_counts(tree: Path) -> dict[str, int]:
+    """Objects, applied objects, files and bytes of a rendered tree: one file per object, the applied
+    ones listed by a kustomization, predicted ones named `predicted.*`."""
+    objects = applied = files = size = 0
+    for d in cluster_dirs(tree):
+        for p in d.iterdir():
+            files += 1
+            size += p.stat().st_size
+            if p.name.endswith(".yaml") and p.name != "kustomization.yaml":
+                objects += 1
+                applied += not p.name.startswith("predicted.")
+    for p in tree.iterdir():
+        if p.is_file():
+            files += 1
+            size += p.stat().st_size
+    return {"clusters": len(cluster_dirs(tree)), "objects": objects, "applied": applied, "files": files,
+            "output_bytes": size}
 
 
-def plan_of(doc: dict[str, Any]) -> Plan:
-    return plan(Fleet.model_validate(doc))
-
-
-def maxrss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
-
-
-# --- the floor -----------------------------------------------------------------------------------
-
-FloorFiles = dict[str, list[tuple[str, Any]]]
-"""Cluster directory -> (file name, document): exactly what the renderer writes, as data."""
-
-
-def floor_files(p: Plan) -> FloorFiles:
-    """The renderer's files as documents, prepared outside the timed part.
-
-    The `Cluster` annotation and the kustomization are built here the renderer's way, so the floor
-    writes the same documents to the same names; only the renderer's header comment is missing.
-    """
-    files: FloorFiles = {}
-    for cluster in p.clusters:
-        if not cluster.objects:
-            continue
-        entries: list[tuple[str, Any]] = []
-        applied: list[str] = []
-        for obj in cluster.objects:
-            body = obj.body
-            if obj.kubeconfig_of is not None:
-                body = copy.deepcopy(body)
-                meta = body["metadata"]
-                meta["annotations"] = {**meta.get("annotations", {}),
-                                       KUBECONFIG_ANNOTATION: kubeconfig_note(p.cluster(obj.kubeconfig_of))}
-            name = file_name(obj)
-            entries.append((name, body))
-            if obj.role == "applied":
-                applied.append(name)
-        entries.append(("kustomization.yaml", {"apiVersion": "kustomize.config.k8s.io/v1beta1",
-                                               "kind": "Kustomization", "resources": applied}))
-        files[cluster.name] = entries
-    return files
-
-
-def write_floor(files: FloorFiles, out: Path) -> None:
-    """libyaml's emitter and plain writes, nothing else: no staging, no fsync, no lock, no swap."""
-    out.mkdir()
-    for cluster, entries in files.items():
-        d = out / cluster
-        d.mkdir()
-        for name, body in entries:
-            with open(d / name, "w", encoding="utf-8") as fh:
-                fh.write(yaml.dump(body, Dumper=yaml.CSafeDumper, sort_keys=False, default_flow_style=False,
-                                   width=1 << 16, allow_unicode=True))
-
-
-# --- helpers -------------------------------------------------------------------------------------
-
-
-def timed(fn: Callable[..., object], *args: Any) -> float:
-    os.sync()
-    start = time.perf_counter()
-    fn(*args)
-    return time.perf_counter() - start
-
-
-def yaml_files(out: Path) -> dict[str, list[Path]]:
-    """Cluster directory -> its YAML files (the marker and other dot files are not the output)."""
-    return {d.name: sorted(d.glob("*.yaml")) for d in sorted(out.iterdir()) if d.is_dir()}
-
-
-def dir_bytes(files: list[Path]) -> int:
-    return sum(f.stat().st_size for f in files)
-
-
-def kustomize(out: Path, clusters: list[str]) -> tuple[float, int] | None:
-    """Seconds for `kubectl kustomize` over each cluster directory, one after the other (summed), and
-    the documents it emitted; None without kubectl."""
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        return None
-    total, docs = 0.0, 0
-    for c in clusters:
-        start = time.perf_counter()
-        built = subprocess.run([kubectl, "kustomize", str(out / c)], capture_output=True, check=True)
-        total += time.perf_counter() - start
-        docs += built.stdout.count(b"\n---\n") + 1 if built.stdout.strip() else 0
-    return total, docs
-
-
-def render_peak(p: Plan, out: Path) -> int:
-    """Bytes the renderer holds at its peak, by tracemalloc (Python allocations after the plan exists).
-
-    Times come from the untraced runs.
-    """
-    tracemalloc.start()
-    try:
-        render(p, out)
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
-# --- one size ------------------------------------------------------------------------------------
-
-
-def measure(size: Size, out: Path, *, with_kustomize: bool = True, with_memory: bool = True) -> dict[str, Any]:
-    """Every number of one size, written under `out` (left for the caller to delete after the run);
-    the caller runs this in a fresh interpreter."""
+def prepare(size: Size, f: Files) -> dict[str, Any]:
+    """The size's fleets and their changed copies (also on 3 clusters), one render as the existing
+    output (also the warm-up) and the I/O floor's pack of that render; none of it timed."""
+    f.where.mkdir(parents=True)
     doc = fleet_doc(size)
-    plan_times: list[float] = []
-    plans: list[Plan] = []
-    for _ in range(max(1, size.repeats)):
-        start = time.perf_counter()
-        plans.append(plan_of(doc))
-        plan_times.append(time.perf_counter() - start)
-        del plans[:-1]
-    p = plans[-1]
-    rss_after_plan = maxrss_bytes()
-
-    out.mkdir(parents=True, exist_ok=True)
-    render_times: list[float] = []
-    rss_after_render = 0
-    for i in range(size.repeats):
-        render_times.append(timed(render, p, out / f"render-{i}"))
-        if i == 0:
-            rss_after_render = maxrss_bytes()
-    rendered = out / "render-0"
-    out_files = yaml_files(rendered)
-    per_cluster = {c: dir_bytes(fs) for c, fs in out_files.items()}
-
-    files = floor_files(p)
-    floor_times = [timed(write_floor, files, out / f"floor-{i}") for i in range(size.repeats)]
-    floor_out = yaml_files(out / "floor-0")
-
-    built = kustomize(rendered, sorted(out_files)) if with_kustomize else None
-    peak = render_peak(p, out / "traced") if with_memory else None
-
-    largest = max(per_cluster, key=lambda c: (per_cluster[c], c)) if per_cluster else ""
+    new, change = changed(doc)
+    write_fleet(doc, f.fleet)
+    write_fleet(new, f.fleet_new)
+    tiny = fleet_doc(TINY)
+    write_fleet(tiny, f.tiny)
+    write_fleet(changed(tiny)[0], f.tiny_new)
+    run([MESHFLEET, "render", str(f.tiny), "--out", str(f.where / "tiny-render")], cwd=ROOT)
+    run([MESHFLEET, "render", str(f.fleet), "--out", str(f.existing)], cwd=ROOT)
+    io_floor.pack(f.existing, f.pack)
+    exe = kubectl()
+    if exe is not None:
+        run([exe, "kustomize", str(cluster_dirs(f.existing)[0])], cwd=ROOT)  # kubectl's binary into the cache
     return {
         "size": size.name,
         "shape": {"clusters": size.shape.clusters, "services": size.shape.services,
-                  "exporters": size.shape.exporters, "control_plane": size.shape.control_plane, "seed": SEED},
-        "repeats": size.repeats,
-        "clusters": len(p.clusters),
-        "objects": sum(len(c.objects) for c in p.clusters),
-        "applied": sum(len(c.applied()) for c in p.clusters),
-        "largest_cluster": largest,
-        "largest_cluster_objects": max((len(c.objects) for c in p.clusters), default=0),
-        "files": sum(len(fs) for fs in out_files.values()),
-        "output_bytes": sum(per_cluster.values()),
-        "largest_cluster_bytes": per_cluster.get(largest, 0),
-        "plan_s": min(plan_times),
-        "render_s": min(render_times),
-        "floor_s": min(floor_times),
-        "floor_files": sum(len(fs) for fs in floor_out.values()),
-        "floor_objects": sum(len(entries) - 1 for entries in files.values()),
-        "kustomize_s": built[0] if built is not None else None,
-        "kustomize_objects": built[1] if built is not None else None,
-        "rss_after_plan_bytes": rss_after_plan,
-        "rss_after_render_bytes": rss_after_render,
-        "render_peak_bytes": peak,
+                  "exporters": size.shape.exporters, "control_plane": size.shape.control_plane},
+        "fleet_bytes": f.fleet.stat().st_size,
+        "change": {"weights": list(change.weights), "export_removed": list(change.export_removed or ()),
+                   "access_added": change.access_added},
+        "tiny_objects": tree_counts(f.where / "tiny-render")["objects"],
+        **tree_counts(f.existing),
     }
+
+
+def measure_once(command: str, f: Files, round_no: int) -> Sample:
+    if command in INPROC:
+        report = f.where / "inproc.json"
+        whole = run_all(argv(command, f, round_no), cwd=ROOT, stdout=report)
+        inside = json.loads(report.read_text(encoding="utf-8"))
+        return Sample(inside["wall_s"], inside["cpu_s"], whole.rss_kib, f.stdout(command).stat().st_size)
+    out = f.stdout(command) if command not in (RENDER, RERENDER, IO_FLOOR) else None
+    return run_all(argv(command, f, round_no), cwd=ROOT, stdout=out)
+
+
+def commands(routes: bool, with_kubectl: bool) -> list[str]:
+    return [c for c in COMMANDS if (c != ROUTES or routes) and (c != KUSTOMIZE or with_kubectl)]
+
+
+def measure_size(size: Size, where: Path, *, rounds: int | None = None, routes: bool = False,
+                 log: Callable[[str], None] = lambda _m: None) -> dict[str, Any]:
+    """`rounds` rounds of every command at one size; the files stay under `where` for the profiles."""
+    f = Files(where)
+    info = prepare(size, f)
+    order = commands(routes, kubectl() is not None)
+    samples: dict[str, list[Sample]] = {c: [] for c in order}
+    load: list[float] = []
+    n = rounds if rounds is not None else size.rounds
+    for r in range(n):
+        log(f"  {size.name}: round {r + 1} of {n}")
+        load.append(os.getloadavg()[0])
+        for command in order if r % 2 == 0 else reversed(order):
+            samples[command].append(measure_once(command, f, r))
+    tree = {RENDER, RERENDER, IO_FLOOR}
+    info["rounds"] = n
+    info["load"] = load
+    info["commands"] = {
+        c: {"wall_s": [s.wall_s for s in ss], "cpu_s": [s.cpu_s for s in ss], "rss_kib": [s.rss_kib for s in ss],
+            "out_bytes": info["output_bytes"] if c in tree else ss[-1].out_bytes}
+        for c, ss in samples.items()
+    }
+    return info
+
+
+def measure_startup(rounds: int = STARTUP_ROUNDS) -> dict[str, Any]:
+    """`meshfleet validate fleet/demo.yaml` against an interpreter importing pydantic and yaml."""
+    pairs = {STARTUP: [MESHFLEET, "validate", "fleet/demo.yaml"],
+             STARTUP_FLOOR: [sys.executable, "-c", IMPORT_FLOOR_CODE]}
+    samples: dict[str, list[Sample]] = {k: [] for k in pairs}
+    for command in pairs.values():
+        run(command, cwd=ROOT, sync=False)  # warm-up, not counted
+    for r in range(rounds):
+        for name in pairs if r % 2 == 0 else reversed(pairs):
+            samples[name].append(run(pairs[name], cwd=ROOT, sync=False))
+    return {"rounds": rounds,
+            "commands": {k: {"wall_s": [s.wall_s for s in ss], "rss_kib": [s.rss_kib for s in ss]}
+                         for k, ss in samples.items()}}

@@ -23,7 +23,8 @@ import pulumi_kubernetes as k8s
 import yaml
 from pulumi.runtime import mocks
 
-from bench.measure import ROOT, Size, fleet_doc
+from bench.fleets import Size, fleet_doc
+from bench.measure import ROOT
 from meshfleet.fleet.load import load_plan
 
 PROJECT = "meshfleet"

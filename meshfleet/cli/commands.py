@@ -79,9 +79,9 @@ def _plural(n: int, word: str) -> str:
 
 def write_json(data: Any, stream: TextIO | None = None) -> None:
     """JSON as the outputs give it: indented, one trailing newline; streamed, for very large plans."""
-    target = stream or sys.stdout
-    json.dump(data, target, indent=2)
-    target.write("\n")
+    from meshfleet.sinks.json_stream import write_json as stream_json
+
+    stream_json(data, (stream or sys.stdout).write)
 
 
 def versioned(data: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,58 @@
+"""The streamed JSON is json.dumps' text, handed out in bounded slices."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from meshfleet.fleet.load import load_plan
+from meshfleet.sinks import summary
+from meshfleet.sinks.json_stream import write_json
+from tests.conftest import ROOT, run_cli
+
+scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text()
+keys = st.text() | st.integers() | st.floats() | st.booleans() | st.none()
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=5) | st.tuples(inner, inner) | st.dictionaries(keys, inner, max_size=5),
+    max_leaves=40)
+
+
+def streamed(value: Any) -> list[str]:
+    writes: list[str] = []
+    write_json(value, writes.append)
+    return writes
+
+
+@given(values)
+def test_the_text_is_json_dumps_with_indent_two_and_a_newline(value: Any) -> None:
+    assert "".join(streamed(value)) == json.dumps(value, indent=2) + "\n"
+
+
+def test_what_json_refuses_is_refused_alike() -> None:
+    with pytest.raises(TypeError, match="Object of type set is not JSON serializable"):
+        write_json({"a": {1, 2}}, [].append)
+    with pytest.raises(TypeError, match="keys must be str, int, float, bool or None, not tuple"):
+        write_json({(1, 2): "a"}, [].append)
+
+
+def test_a_large_value_is_written_in_slices_none_of_which_holds_the_whole_text() -> None:
+    value = {"objects": [{"name": f"obj-{i}", "spec": {"ports": [8080, 9090]}} for i in range(20_000)]}
+    writes = streamed(value)
+    whole = json.dumps(value, indent=2) + "\n"
+    assert "".join(writes) == whole
+    assert len(writes) > 10
+    assert max(len(w) for w in writes) < len(whole) / 10
+
+
+def test_plan_format_json_prints_the_plan_summary_in_json_dumps_layout() -> None:
+    demo = ROOT / "fleet" / "demo.yaml"
+    result = run_cli("plan", str(demo), "--format", "json")
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert result.out == json.dumps(data, indent=2) + "\n"
+    assert data["clusters"] == json.loads(json.dumps(summary.as_json(load_plan(demo))))["clusters"]

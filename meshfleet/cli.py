@@ -23,7 +23,7 @@ from meshfleet.errors import FleetError, UsageError
 from meshfleet.fleet import load as loader
 from meshfleet.fleet.model import fleet_json_schema
 from meshfleet.kube import secrets
-from meshfleet.sinks import gitops, shard, summary
+from meshfleet.sinks import gitops, output, shard, summary
 from meshfleet.sinks.render import render
 
 EXIT_USER = 1
@@ -133,7 +133,7 @@ def _render(args: argparse.Namespace) -> int:
     if args.with_kubeconfigs:
         given = Path(args.kubeconfigs_file) if args.kubeconfigs_file else None
         kubeconfigs = secrets.kubeconfigs_for_render(plan, Path(args.fleet), given)
-    written = render(plan, args.out, extra=extra, kubeconfigs=kubeconfigs)
+    written = render(plan, args.out, extra=extra, kubeconfigs=kubeconfigs, detach_cleanup=True)
     print(f"{args.fleet}: wrote {', '.join(written) or 'nothing'} under {args.out}")
     return 0
 
@@ -197,10 +197,7 @@ def _diff(args: argparse.Namespace) -> int:
 def _schema(args: argparse.Namespace) -> int:
     text = json.dumps(fleet_json_schema(), indent=2, sort_keys=True) + "\n"
     if args.out:
-        out = Path(args.out)
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, out)
+        output.replace_file(args.out, text)
     else:
         sys.stdout.write(text)
     return 0

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from meshfleet.core.plan import ClusterPlan, Plan, PlannedObject
 from meshfleet.fleet.model import KubeconfigFromContext
-from meshfleet.sinks.yaml_text import BlockWriter, dump_yaml
+from meshfleet.sinks.yaml_text import BlockWriter
 
 KUBECONFIG_ANNOTATION = "meshfleet.io/kubeconfig-from"
 _SAFE = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
@@ -46,7 +46,8 @@ class RenderedFile:
 def render_cluster(plan: Plan, cluster: ClusterPlan, kubeconfigs: Mapping[str, str] | None = None,
                    writer: BlockWriter | None = None) -> Iterator[RenderedFile]:
     """The files of one cluster's directory, in a stable order (streamed: one cluster at a time)."""
-    dump = (writer or BlockWriter()).dump
+    writer = writer or BlockWriter()
+    dump = writer.dump
     applied: list[str] = []
     for obj in cluster.objects:
         body = obj.body
@@ -71,17 +72,26 @@ def render_cluster(plan: Plan, cluster: ClusterPlan, kubeconfigs: Mapping[str, s
     }
     yield RenderedFile(cluster.name, "kustomization.yaml",
                        "# applied objects of cluster " + cluster.name + "; predicted.* files are not listed\n"
-                       + dump_yaml(kustomization))
+                       + writer.dump(kustomization))
 
 
 def files(plan: Plan, kubeconfigs: Mapping[str, str] | None = None) -> Iterator[tuple[str, str]]:
     """Every cluster's files as (`<cluster>/<file>`, text), one cluster at a time.
 
-    One writer (and scalar cache) per cluster, so memory stays bounded by one cluster's output.
+    One writer for all clusters: the same document recurs across clusters (a service's import in
+    every importing cluster), and the writer's memory of documents is bounded.
     Clusters with nothing to apply or predict get no directory.
     """
+    writer = BlockWriter()
     for cluster in plan.clusters:
         if not cluster.objects:
             continue
-        for f in render_cluster(plan, cluster, kubeconfigs, BlockWriter()):
-            yield f"{cluster.name}/{f.name}", f.text
+        prefix = cluster.name + "/"
+        for f in render_cluster(plan, cluster, kubeconfigs, writer):
+            yield prefix + f.name, f.text
+
+
+def kubeconfig_files(plan: Plan) -> frozenset[str]:
+    """The files of `files()` that hold a member's kubeconfig when kubeconfigs are given."""
+    return frozenset(f"{c.name}/{file_name(o)}" for c in plan.clusters for o in c.objects
+                     if o.kubeconfig_of is not None)

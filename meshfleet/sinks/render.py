@@ -7,6 +7,8 @@ the applied ones (`layout`), plus any hand-off files, through the one atomic wri
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
@@ -15,9 +17,13 @@ from meshfleet.sinks import layout, output
 
 
 def render(plan: Plan, out: str | Path, *, kubeconfigs: Mapping[str, str] | None = None,
-           extra: Mapping[str, str] | None = None) -> list[str]:
+           extra: Mapping[str, str] | None = None, detach_cleanup: bool = False) -> list[str]:
     """Write the plan (and `extra` files, e.g. the GitOps hand-off) to `out` atomically; returns the
-    cluster directories written."""
+    cluster directories written.
+
+    Files holding kubeconfigs (`kubeconfigs` given) are 0600 in 0700 directories. `detach_cleanup`
+    leaves removing the previous output to a detached process (for a command that exits next).
+    """
     written: list[str] = []
 
     def tree() -> Iterator[tuple[str, str]]:
@@ -28,8 +34,23 @@ def render(plan: Plan, out: str | Path, *, kubeconfigs: Mapping[str, str] | None
             yield rel, text
         yield from _items(extra)
 
-    output.replace_dir(out, tree())
+    private = layout.kubeconfig_files(plan) if kubeconfigs is not None else frozenset()
+    with _collector_paused():
+        output.replace_dir(out, tree(), private=private, detach_cleanup=detach_cleanup)
     return written
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while rendering: a render makes no cycles, and every full
+    collection would walk the whole plan again (a tenth of a large render's time)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _items(extra: Mapping[str, str] | None) -> Iterable[tuple[str, str]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from meshfleet.core.plan import ClusterPlan, Plan, PlannedObject
@@ -75,15 +75,17 @@ def render_cluster(plan: Plan, cluster: ClusterPlan, kubeconfigs: Mapping[str, s
                        + writer.dump(kustomization))
 
 
-def files(plan: Plan, kubeconfigs: Mapping[str, str] | None = None) -> Iterator[tuple[str, str]]:
-    """Every cluster's files as (`<cluster>/<file>`, text), one cluster at a time.
+def files(plan: Plan, kubeconfigs: Mapping[str, str] | None = None,
+          clusters: Iterable[ClusterPlan] | None = None) -> Iterator[tuple[str, str]]:
+    """Every cluster's files (or those of `clusters`) as (`<cluster>/<file>`, text), one cluster at
+    a time.
 
     One writer for all clusters: the same document recurs across clusters (a service's import in
     every importing cluster), and the writer's memory of documents is bounded.
     Clusters with nothing to apply or predict get no directory.
     """
     writer = BlockWriter()
-    for cluster in plan.clusters:
+    for cluster in plan.clusters if clusters is None else clusters:
         if not cluster.objects:
             continue
         prefix = cluster.name + "/"

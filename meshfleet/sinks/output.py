@@ -7,62 +7,55 @@ this module plain (relative path, text) pairs.
 How, and what it never does:
 
 - The tree is staged in `.<name>.meshfleet-new-<16 hex>` beside the output (same filesystem, so the
-  swap is one rename), written with directory-relative calls from descriptors opened with
-  `O_NOFOLLOW`: nothing under the output's parent is reached through a symbolic link, and a name is
-  never used as a pattern (leftovers are found by listing the parent and comparing names).
-- One `syncfs` makes the stage durable, then it is exchanged with the output (`renameat2`), or,
-  where the system cannot exchange, the output is moved to `.<name>.meshfleet-old-<16 hex>` first.
-  The old tree is removed after the swap; the command can leave that to a detached process.
-- Every staged or moved-aside tree holds a lock (`flock`) on itself while its render lives, so a
-  render only ever removes leftovers whose render is gone, and only those that carry the marker
-  file (or are empty). A moved-aside tree is never taken back as the output.
-- The swap is serialised by a lock on the output's parent directory itself: no lock file in the
-  user's tree (where that lock is unavailable, e.g. NFS, a lock file in a private 0700 directory
-  under the system's temporary directory).
+  swap is one rename; `staging`), written with directory-relative calls from descriptors opened
+  with `O_NOFOLLOW`, files created with `O_EXCL`: nothing under the output's parent is reached
+  through a symbolic link, and the output's name is never used as a pattern.
+- One `syncfs` makes the stage durable, then it takes the output's place at once (`swap`). The
+  previous tree is removed after the swap; a command can leave that to a detached process.
+- Leftovers of killed renders are removed after a successful one, only when provably this output's
+  and dead (`staging`); a moved-aside tree is never taken back as the output.
 - Files get the usual modes (0666 and 0777 less the umask); files named `private` (kubeconfigs)
   get 0600 and every directory above them 0700.
+- A large tree can be written by several processes (`shares`, whole directories each); the first
+  failure fails the render, and a worker dies with the render that forked it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import errno
 import fcntl
-import functools
+import marshal
 import os
-import shutil
+import signal
 import stat
 import sys
-import tempfile
-import threading
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 from meshfleet.errors import UsageError
+from meshfleet.sinks import staging, swap
+from meshfleet.sinks.staging import MARKER, MARKER_TEXT
 
-MARKER = ".meshfleet"
-MARKER_TEXT = "This directory is written by `meshfleet render`; it is replaced whole on every render.\n"
+__all__ = ["MARKER", "MARKER_TEXT", "FileSource", "Files", "replace_dir", "replace_file"]
 
-_NEW, _OLD = "new", "old"
-_TOKEN_LEN = 16
-_HEX = frozenset("0123456789abcdef")
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-_FILE_MODE, _DIR_MODE = 0o666, 0o777
-_PRIVATE_FILE_MODE, _PRIVATE_DIR_MODE = 0o600, 0o700
+_PR_SET_PDEATHSIG = 1
 
 
-def replace_dir(out: str | Path, files: Iterable[tuple[str, str]], *, private: Collection[str] = (),
-                detach_cleanup: bool = False) -> None:
+Files = Iterable[tuple[str, str]]
+FileSource = Callable[[], Files]
+"""Makes a share of the files (called in the worker that writes them)."""
+
+
+def replace_dir(out: str | Path, files: Files, *, private: Collection[str] = (), detach_cleanup: bool = False,
+                shares: Sequence[FileSource] = ()) -> None:
     """Write `files` (relative POSIX path -> text) as the whole of `out`, atomically.
 
     `private` names the files that hold secrets (0600, in 0700 directories). With
     `detach_cleanup`, the previous tree is removed by a detached process after the swap, so the
     caller does not wait for it (for a command that exits next; tests and library use remove it
-    before returning).
+    before returning). `shares` are more files, in directories of their own, each written by a
+    forked worker while this process writes `files` (in turn, here, where forking is not safe).
     """
     target = Path(out)
     name = target.name
@@ -76,7 +69,7 @@ def replace_dir(out: str | Path, files: Iterable[tuple[str, str]], *, private: C
         raise UsageError(f"cannot write {target}: cannot use its parent directory {parent}: "
                          f"{e.strerror or e}; nothing was written") from None
     try:
-        _Render(parent_fd, name, target, private).run(files, detach_cleanup)
+        _Render(parent_fd, name, target, private).run(files, shares, detach_cleanup)
     finally:
         os.close(parent_fd)
 
@@ -97,21 +90,21 @@ class _Render:
     def untouched(self) -> str:
         return "the previous output is untouched" if self.existed else f"{self.target} was not created"
 
-    def run(self, files: Iterable[tuple[str, str]], detach_cleanup: bool) -> None:
-        self.existed = _check_target(self.parent_fd, self.name, self.target)
+    def run(self, files: Files, shares: Sequence[FileSource], detach_cleanup: bool) -> None:
+        self.existed = staging.check_target(self.parent_fd, self.name, self.target)
         try:
-            stage_name, stage_fd = _make_stage(self.parent_fd, self.name)
+            stage_name, stage_fd = staging.make_stage(self.parent_fd, self.name)
         except OSError as e:
             raise UsageError(f"cannot write {self.target}: {e.strerror or e}; {self.untouched()}") from None
         try:
             try:
-                self._write_all(stage_fd, files)
-                _sync_tree(stage_fd)  # everything staged is on disk before it replaces the old output
-                with _locked(self.parent_fd):
-                    old = _swap_in(self.parent_fd, stage_name, self.name, self.target)
+                self._write_shared(stage_fd, files, shares)
+                swap.sync_tree(stage_fd)  # everything staged is on disk before it replaces the old output
+                with swap.locked(self.parent_fd):
+                    old = swap.swap_in(self.parent_fd, stage_name, self.name, self.target)
             except BaseException:
-                if _names(self.parent_fd, stage_name, stage_fd):  # still our stage: nothing was swapped
-                    _remove(self.parent_fd, [stage_name])
+                if staging.is_at(self.parent_fd, stage_name, stage_fd):  # still our stage: nothing was swapped
+                    staging.remove(self.parent_fd, [stage_name])
                 raise
         except OSError as e:
             where = e.filename if isinstance(e.filename, str) and e.filename.startswith(str(self.target)) \
@@ -119,14 +112,64 @@ class _Render:
             raise UsageError(f"cannot write {where}: {e.strerror or e}; {self.untouched()}") from None
         finally:
             os.close(stage_fd)
-        garbage = _claim(self.parent_fd, [old] if old else [])
-        garbage += _claim(self.parent_fd, [n for n in _leftovers(self.parent_fd, self.name) if n != old])
+        garbage = staging.claim(self.parent_fd, [old] if old else [])
+        garbage += staging.claim(self.parent_fd, [n for n in staging.leftovers(self.parent_fd, self.name) if n != old])
         if detach_cleanup:
-            _remove_detached(self.parent_fd, garbage)
+            staging.remove_detached(self.parent_fd, garbage)
         else:
-            _remove_claimed(self.parent_fd, garbage)
+            staging.remove_claimed(self.parent_fd, garbage)
 
-    def _write_all(self, stage_fd: int, files: Iterable[tuple[str, str]]) -> None:
+    def _write_shared(self, stage_fd: int, files: Files, shares: Sequence[FileSource]) -> None:
+        """Write `files` here and each share in a forked worker meanwhile; wait for all of them."""
+        workers: list[tuple[int, int]] = []
+        try:
+            for share in shares:
+                worker = self._fork_worker(stage_fd, share) if staging.can_fork() else None
+                if worker is None:
+                    self._write_all(stage_fd, share())
+                else:
+                    workers.append(worker)
+            self._write_all(stage_fd, files)
+            while workers:
+                _join(*workers.pop())
+        except BaseException:
+            for pid, _ in workers:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            for pid, report in workers:
+                with contextlib.suppress(BaseException):
+                    _join(pid, report)
+            raise
+
+    def _fork_worker(self, stage_fd: int, share: FileSource) -> tuple[int, int] | None:
+        """Fork a worker writing one share; its pid and the pipe it reports a failure through."""
+        sys.stdout.flush()
+        sys.stderr.flush()
+        read_end, write_end = os.pipe()
+        parent = os.getpid()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read_end)
+            os.close(write_end)
+            return None
+        if pid:
+            os.close(write_end)
+            return pid, read_end
+        code = 1
+        try:
+            os.close(read_end)
+            _die_with(parent)
+            self._write_all(stage_fd, share())
+            code = 0
+        except OSError as e:
+            os.write(write_end, marshal.dumps(("OSError", e.errno, e.strerror, e.filename)))
+        except BaseException as e:
+            os.write(write_end, marshal.dumps((type(e).__name__, 0, str(e), None)))
+        finally:
+            os._exit(code)
+
+    def _write_all(self, stage_fd: int, files: Files) -> None:
         """Write every file under the stage; directories are made as first needed, files are new."""
         made = {""}
         here, here_fd = "", stage_fd
@@ -141,7 +184,7 @@ class _Render:
                     here = folder
                 if base in ("", ".", "..") or rel.startswith("/"):
                     raise ValueError(f"refusing to write {rel!r}: not a plain relative path")
-                mode = _PRIVATE_FILE_MODE if rel in self.private_files else _FILE_MODE
+                mode = staging.PRIVATE_FILE_MODE if rel in self.private_files else staging.FILE_MODE
                 try:
                     _write(here_fd, base, text.encode("utf-8"), mode)
                 except FileExistsError:
@@ -162,13 +205,15 @@ class _Render:
             for i, part in enumerate(parts):
                 sub = "/".join(parts[: i + 1])
                 if sub not in made:
-                    mode = _PRIVATE_DIR_MODE if sub in self.private_dirs else _DIR_MODE
+                    mode = staging.PRIVATE_DIR_MODE if sub in self.private_dirs else staging.DIR_MODE
                     try:
                         os.mkdir(part, mode, dir_fd=fd)
+                    except FileExistsError:
+                        pass  # made by another worker (the stage is ours alone); opened without following
                     except OSError as e:
                         raise OSError(e.errno, e.strerror, str(self.target / sub)) from None
                     made.add(sub)
-                inner = os.open(part, _DIR_FLAGS, dir_fd=fd)
+                inner = os.open(part, staging.DIR_FLAGS, dir_fd=fd)
                 if fd != stage_fd:
                     os.close(fd)
                 fd = inner
@@ -179,308 +224,41 @@ class _Render:
         return fd
 
 
+def _die_with(parent: int) -> None:
+    """A worker ends when the process that forked it ends (Linux), so a killed render stops writing."""
+    prctl = swap.libc_function("prctl")
+    if prctl is not None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _join(pid: int, report: int) -> None:
+    """Wait for a worker; raise what it failed with."""
+    chunks = []
+    try:
+        while chunk := os.read(report, 1 << 16):
+            chunks.append(chunk)
+    finally:
+        os.close(report)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) == 0:
+        return
+    if not chunks:
+        code = os.waitstatus_to_exitcode(status)
+        how = f"by signal {-code}" if code < 0 else f"with {code}"
+        raise OSError(errno.ECHILD, f"a process writing the output ended {how}")
+    kind, number, message, filename = marshal.loads(b"".join(chunks))
+    if kind == "OSError":
+        raise OSError(number, message, filename)
+    if kind == "KeyboardInterrupt":
+        raise KeyboardInterrupt
+    raise RuntimeError(f"{kind}: {message}")
+
+
 def _write(dir_fd: int, name: str, data: bytes, mode: int) -> None:
-    """One new file (never through a symbolic link, never over an existing file)."""
-    fd = os.open(name, _FILE_FLAGS, mode, dir_fd=dir_fd)
-    try:
-        written = os.write(fd, data)
-        while written < len(data):  # a short write (a signal, a nearly full disk): go on or fail
-            written += os.write(fd, memoryview(data)[written:])
-    finally:
-        os.close(fd)
-
-
-# --- the target and the leftovers beside it ------------------------------------------------------
-
-
-def _check_target(parent_fd: int, name: str, target: Path) -> bool:
-    """Whether the output exists; refuses a symbolic link, a file, or a directory meshfleet did not
-    write (no marker, not empty)."""
-    try:
-        st = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
-    except FileNotFoundError:
-        return False
-    except OSError as e:
-        raise UsageError(f"cannot use {target}: {e.strerror or e}") from None
-    if stat.S_ISLNK(st.st_mode):
-        raise UsageError(f"refusing to write to {target}: it is a symbolic link; give the real directory")
-    if not stat.S_ISDIR(st.st_mode):
-        raise UsageError(f"refusing to replace {target}: it is not a directory")
-    fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
-    try:
-        if not _ours(fd):
-            raise UsageError(f"refusing to replace {target}: it holds files meshfleet did not write "
-                             f"(no {MARKER} marker); choose a new or empty directory")
-    finally:
-        os.close(fd)
-    return True
-
-
-def _ours(dir_fd: int) -> bool:
-    """A directory meshfleet wrote (its marker is a regular file) or an empty one."""
-    try:
-        if stat.S_ISREG(os.stat(MARKER, dir_fd=dir_fd, follow_symlinks=False).st_mode):
-            return True
-    except FileNotFoundError:
-        pass
-    with os.scandir(dir_fd) as entries:
-        return next(entries, None) is None
-
-
-def _token_name(name: str, kind: str, token: str) -> str:
-    return f".{name}.meshfleet-{kind}-{token}"
-
-
-def _is_token(text: str) -> bool:
-    return len(text) == _TOKEN_LEN and _HEX.issuperset(text)
-
-
-def _make_stage(parent_fd: int, name: str) -> tuple[str, int]:
-    """A new, empty, locked stage directory holding the marker; its name and descriptor."""
-    while True:
-        stage = _token_name(name, _NEW, os.urandom(_TOKEN_LEN // 2).hex())
-        os.mkdir(stage, _DIR_MODE, dir_fd=parent_fd)
-        fd = os.open(stage, _DIR_FLAGS, dir_fd=parent_fd)
-        _hold(fd)
-        if os.fstat(fd).st_nlink > 0:  # not removed (as an empty leftover) between mkdir and the lock
-            break
-        os.close(fd)
-    try:
-        _write(fd, MARKER, MARKER_TEXT.encode(), _FILE_MODE)
-    except BaseException:
-        os.close(fd)
-        _remove(parent_fd, [stage])
-        raise
-    return stage, fd
-
-
-def _hold(fd: int) -> None:
-    """Lock a stage for as long as its render lives (released by the kernel when it dies)."""
-    with contextlib.suppress(OSError):  # no flock here (some network filesystems): cleanup skips it
-        fcntl.flock(fd, fcntl.LOCK_EX)
-
-
-def _names(parent_fd: int, name: str, fd: int) -> bool:
-    """Whether `name` under the parent is the file or directory open as `fd`."""
-    try:
-        st = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
-    except OSError:
-        return False
-    mine = os.fstat(fd)
-    return (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino)
-
-
-def _leftovers(parent_fd: int, name: str) -> list[str]:
-    """Names of this output's stages and moved-aside trees, found by listing the parent and
-    comparing names (the output's name is never a pattern); and the lock file an earlier
-    meshfleet left beside the output, removed (the lock lives elsewhere now)."""
-    prefixes = (f".{name}.meshfleet-{_NEW}-", f".{name}.meshfleet-{_OLD}-")
-    with os.scandir(parent_fd) as entries:
-        found = sorted(e.name for e in entries
-                       if any(e.name.startswith(p) and _is_token(e.name[len(p):]) for p in prefixes))
-    with contextlib.suppress(OSError):
-        legacy = f".{name}.meshfleet-lock"
-        st = os.stat(legacy, dir_fd=parent_fd, follow_symlinks=False)
-        if stat.S_ISREG(st.st_mode) and st.st_size == 0:
-            os.unlink(legacy, dir_fd=parent_fd)
-    return found
-
-
-def _claim(parent_fd: int, names: Iterable[str]) -> list[tuple[str, int]]:
-    """The trees among `names` whose render is gone (we get their lock) and that are ours (marker)
-    or empty, each with its locked descriptor: held until the tree is removed."""
-    claimed = []
-    for n in names:
-        try:
-            fd = os.open(n, _DIR_FLAGS, dir_fd=parent_fd)
-        except OSError:
-            continue  # a symbolic link, a file, or gone: not ours to remove
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            if _ours(fd):
-                claimed.append((n, fd))
-                continue
-        except OSError:
-            pass  # its render is alive, or locks are unavailable: leave it
-        os.close(fd)
-    return claimed
-
-
-def _remove_claimed(parent_fd: int, claimed: list[tuple[str, int]]) -> None:
-    try:
-        for n, fd in claimed:
-            if _names(parent_fd, n, fd):
-                _remove(parent_fd, [n])
-    finally:
-        for _, fd in claimed:
-            os.close(fd)
-
-
-def _remove(parent_fd: int, names: Iterable[str]) -> None:
-    """Remove trees under the parent; never through a symbolic link (fd-based rmtree)."""
-    for n in names:
-        shutil.rmtree(n, ignore_errors=True, dir_fd=parent_fd)
-
-
-def _remove_detached(parent_fd: int, claimed: list[tuple[str, int]]) -> None:
-    """Remove claimed trees in a detached grandchild, so the command reports and exits without
-    waiting; the grandchild inherits their locks. Whatever it has not removed when it dies is a
-    leftover the next render removes. Where forking is not safe (other threads), here and now."""
-    if not claimed:
-        return
-    if not hasattr(os, "fork") or threading.active_count() > 1:
-        _remove_claimed(parent_fd, claimed)
-        return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    try:
-        pid = os.fork()
-    except OSError:
-        _remove_claimed(parent_fd, claimed)
-        return
-    if pid:
-        for _, fd in claimed:
-            os.close(fd)  # the locks stay with the grandchild's copies
-        os.waitpid(pid, 0)
-        return
-    try:  # the first child: detach, fork the remover, leave at once (nothing waits for the remover)
-        os.setsid()
-        if os.fork() == 0:
-            null = os.open(os.devnull, os.O_RDWR)
-            for std in (0, 1, 2):
-                os.dup2(null, std)  # the caller's pipes close when the caller exits
-            _remove_claimed(parent_fd, claimed)
-    finally:
-        os._exit(0)
-
-
-# --- durability and the swap ----------------------------------------------------------------------
-
-
-@functools.cache
-def _libc_function(name: str) -> Any | None:
-    """A libc function the os module does not offer (syncfs, renameat2), or None where absent."""
-    libc_name = ctypes.util.find_library("c")
-    return getattr(ctypes.CDLL(libc_name, use_errno=True), name, None) if libc_name else None
-
-
-def _sync_tree(fd: int) -> None:
-    """Make the staged tree durable with one syncfs of its filesystem (one fsync per file cost
-    more than writing the files); where syncfs is missing, sync everything."""
-    syncfs = _libc_function("syncfs")
-    if syncfs is None or syncfs(fd) != 0:
-        os.sync()
-
-
-@contextlib.contextmanager
-def _locked(parent_fd: int) -> Iterator[None]:
-    """One swap at a time under this parent: a lock on the parent directory itself, no lock file.
-
-    Where directories cannot be locked (flock on NFS needs a file open for writing), a lock file in
-    a private directory stands in, named by the parent's device and inode.
-    """
-    try:
-        fcntl.flock(parent_fd, fcntl.LOCK_EX)
-        fd = parent_fd
-    except OSError as e:
-        if e.errno not in (errno.EBADF, errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
-            raise
-        fd = _private_lock(parent_fd)
-    try:
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        if fd != parent_fd:
-            os.close(fd)
-
-
-def _private_lock(parent_fd: int) -> int:
-    """A locked file in `<tmp>/meshfleet-<uid>/` (0700, ours, no symbolic links) for this parent."""
-    uid = os.getuid()
-    home = f"meshfleet-{uid}"
-    tmp_fd = os.open(tempfile.gettempdir(), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(home, _PRIVATE_DIR_MODE, dir_fd=tmp_fd)
-        try:
-            home_fd = os.open(home, _DIR_FLAGS, dir_fd=tmp_fd)
-        except OSError as e:
-            raise UsageError(f"cannot lock the output: {tempfile.gettempdir()}/{home} is not a directory "
-                             f"of its own ({e.strerror or e})") from None
-    finally:
-        os.close(tmp_fd)
-    try:
-        st = os.fstat(home_fd)
-        if st.st_uid != uid or st.st_mode & 0o077:
-            raise UsageError(f"cannot lock the output: {tempfile.gettempdir()}/{home} is not private "
-                             "(owned by someone else, or open to others); remove it")
-        parent = os.fstat(parent_fd)
-        try:
-            fd = os.open(f"{parent.st_dev:x}-{parent.st_ino:x}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW |
-                         os.O_CLOEXEC, _PRIVATE_FILE_MODE, dir_fd=home_fd)
-        except OSError as e:
-            raise UsageError(f"cannot lock the output in {tempfile.gettempdir()}/{home}: {e.strerror or e}") \
-                from None
-    finally:
-        os.close(home_fd)
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    return fd
-
-
-_RENAME_NOREPLACE = 1
-_RENAME_EXCHANGE = 2
-
-
-def _renameat2(parent_fd: int, a: str, b: str, flags: int) -> bool:
-    """Linux renameat2 within one directory; False where the system cannot (then nothing moved)."""
-    fn = _libc_function("renameat2")
-    if fn is None:
-        return False
-    if fn(parent_fd, os.fsencode(a), parent_fd, os.fsencode(b), flags) == 0:
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
-        return False
-    raise OSError(err, os.strerror(err), b)
-
-
-def _exchange(parent_fd: int, a: str, b: str) -> bool:
-    """Atomically swap two names (Linux renameat2); False where the system cannot."""
-    return _renameat2(parent_fd, a, b, _RENAME_EXCHANGE)
-
-
-def _swap_in(parent_fd: int, stage: str, name: str, target: Path) -> str | None:
-    """Put the stage in place of the output (under the lock); the name now holding the previous
-    output, if there was one. The output is checked again here, and what was swapped out is
-    checked to be what was checked (else it is swapped back and refused)."""
-    try:
-        before = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
-    except FileNotFoundError:
-        if not _renameat2(parent_fd, stage, name, _RENAME_NOREPLACE):
-            os.rename(stage, name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
-        return None
-    _check_target(parent_fd, name, target)
-    if _exchange(parent_fd, stage, name):
-        _same_or_undo(parent_fd, stage, before, lambda: _exchange(parent_fd, stage, name), target)
-        return stage
-    old = _token_name(name, _OLD, stage.rsplit("-", 1)[1])
-    os.rename(name, old, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
-    _same_or_undo(parent_fd, old, before,
-                  lambda: os.rename(old, name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd), target)
-    try:
-        os.rename(stage, name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
-    except BaseException:
-        os.rename(old, name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
-        raise
-    return old
-
-
-def _same_or_undo(parent_fd: int, moved: str, before: os.stat_result, undo: Any, target: Path) -> None:
-    now = os.stat(moved, dir_fd=parent_fd, follow_symlinks=False)
-    if (now.st_dev, now.st_ino) != (before.st_dev, before.st_ino):
-        undo()
-        raise UsageError(f"refusing to replace {target}: it was replaced while meshfleet was writing; "
-                         "run again")
+    """One new file of the output (the marker aside): the one place a file's bytes are written."""
+    staging.write_new(dir_fd, name, data, mode)
 
 
 # --- one file -------------------------------------------------------------------------------------
@@ -517,14 +295,14 @@ def _replace_file(parent_fd: int, name: str, target: Path, data: bytes) -> None:
     if st is not None and not stat.S_ISREG(st.st_mode):
         raise UsageError(f"refusing to replace {target}: it is not a regular file")
     untouched = "the previous file is untouched" if st is not None else f"{target} was not created"
-    temp = _token_name(name, _NEW, os.urandom(_TOKEN_LEN // 2).hex())
+    temp = staging.token_name(name, staging.NEW, os.urandom(staging.TOKEN_LEN // 2).hex())
     try:
-        fd = os.open(temp, _FILE_FLAGS, _FILE_MODE, dir_fd=parent_fd)
+        fd = os.open(temp, staging.FILE_FLAGS, staging.FILE_MODE, dir_fd=parent_fd)
     except OSError as e:
         raise UsageError(f"cannot write {target}: {e.strerror or e}; {untouched}") from None
     try:
         try:
-            _hold(fd)
+            staging.hold(fd)
             written = 0
             while written < len(data):
                 written += os.write(fd, memoryview(data)[written:])
@@ -543,9 +321,9 @@ def _replace_file(parent_fd: int, name: str, target: Path, data: bytes) -> None:
 
 def _remove_stale_files(parent_fd: int, name: str) -> None:
     """Temporary files of killed writes of `name` (regular, unlocked); never a link or a directory."""
-    prefix = f".{name}.meshfleet-{_NEW}-"
+    prefix = f".{name}.meshfleet-{staging.NEW}-"
     with os.scandir(parent_fd) as entries:
-        found = sorted(e.name for e in entries if e.name.startswith(prefix) and _is_token(e.name[len(prefix):]))
+        found = sorted(e.name for e in entries if e.name.startswith(prefix) and staging.is_token(e.name[len(prefix):]))
     for n in found:
         try:
             fd = os.open(n, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=parent_fd)
@@ -554,7 +332,7 @@ def _remove_stale_files(parent_fd: int, name: str) -> None:
         try:
             if stat.S_ISREG(os.fstat(fd).st_mode):
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                if _names(parent_fd, n, fd):
+                if staging.is_at(parent_fd, n, fd):
                     os.unlink(n, dir_fd=parent_fd)
         except OSError:
             pass  # being written right now, or gone

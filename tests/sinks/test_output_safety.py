@@ -10,7 +10,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +20,11 @@ import pytest
 import yaml
 
 import meshfleet.sinks.output as output
+import meshfleet.sinks.render as render_module
 from meshfleet.errors import UsageError
 from meshfleet.fleet.generate import FleetShape, generate
 from meshfleet.fleet.load import load_plan
-from meshfleet.sinks import layout
+from meshfleet.sinks import layout, swap
 from meshfleet.sinks.render import render
 from tests.golden import tree
 
@@ -116,7 +119,7 @@ def test_a_failing_swap_leaves_the_previous_output_whole(previous: tuple[Path, d
     def no_swap(*args: object) -> None:
         raise OSError(errno.EXDEV, "cross-device link", str(out))
 
-    monkeypatch.setattr(output, "_swap_in", no_swap)
+    monkeypatch.setattr(swap, "swap_in", no_swap)
     with pytest.raises(UsageError, match="cross-device link; the previous output is untouched"):
         render(load_plan(ROOT / "fleet/demo-standalone.yaml"), out)
     assert tree(out) == before
@@ -126,7 +129,7 @@ def test_a_failing_swap_leaves_the_previous_output_whole(previous: tuple[Path, d
 def test_an_output_replaced_during_the_render_is_swapped_back_and_refused(
         previous: tuple[Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
     out, _ = previous
-    real_exchange = output._exchange
+    real_exchange = swap.exchange
     calls: list[str] = []
 
     def replaced_first(parent_fd: int, a: str, b: str) -> bool:
@@ -137,7 +140,7 @@ def test_an_output_replaced_during_the_render_is_swapped_back_and_refused(
             (out / "notes.txt").write_text("keep me")
         return real_exchange(parent_fd, a, b)
 
-    monkeypatch.setattr(output, "_exchange", replaced_first)
+    monkeypatch.setattr(swap, "exchange", replaced_first)
     with pytest.raises(UsageError, match="was replaced while meshfleet was writing"):
         render(load_plan(ROOT / "fleet/demo-standalone.yaml"), out)
     assert tree(out) == {"notes.txt": "keep me"}
@@ -150,7 +153,7 @@ def test_an_output_replaced_during_the_render_is_swapped_back_and_refused(
 
 def test_swap_without_renameat2(previous: tuple[Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
     out, _ = previous
-    monkeypatch.setattr(output, "_exchange", lambda *args: False)
+    monkeypatch.setattr(swap, "exchange", lambda *args: False)
     render(load_plan(ROOT / "fleet/demo-standalone.yaml"), out)
     assert not (out / "control-plane").exists()
     assert (out / "cluster-1").is_dir()
@@ -422,3 +425,137 @@ def test_a_detached_removal_leaves_the_new_output_and_then_nothing_beside_it(pre
         assert time.monotonic() < deadline, f"the previous output was never removed: {leftovers(out)}"
         time.sleep(0.01)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+# --- several processes writing one output --------------------------------------------------------
+
+
+@pytest.fixture
+def in_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every render writes with several processes, however small (normally only large plans do)."""
+    monkeypatch.setattr(render_module, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(render_module, "_processes", lambda plan: 3)
+
+
+@pytest.mark.usefixtures("in_parallel")
+def test_a_render_by_several_processes_writes_the_same_bytes(tmp_path: Path,
+                                                              large_fleet: tuple[Path, dict[str, str]]) -> None:
+    fleet, expected = large_fleet
+    plan = load_plan(fleet)
+    assert len(render_module._groups(plan, 3)) == 3
+    render(plan, tmp_path / "out")
+    assert tree(tmp_path / "out") == expected
+    assert leftovers(tmp_path / "out") == []
+
+
+@pytest.mark.usefixtures("in_parallel")
+def test_with_other_threads_the_shares_are_written_in_turn(tmp_path: Path, large_fleet: tuple[Path, dict[str, str]],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forking a process with other threads is unsafe; the render then writes every share itself."""
+    fleet, expected = large_fleet
+    forked: list[int] = []
+    real_fork = os.fork
+
+    def counted_fork() -> int:
+        forked.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", counted_fork)
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        render(load_plan(fleet), tmp_path / "out")
+    finally:
+        release.set()
+        other.join()
+    assert forked == []
+    assert tree(tmp_path / "out") == expected
+
+
+@pytest.mark.usefixtures("in_parallel")
+@pytest.mark.parametrize("error", [errno.ENOSPC, errno.EACCES])
+def test_a_worker_s_failure_fails_the_render_and_leaves_the_previous_output(
+        previous: tuple[Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch, error: int) -> None:
+    out, before = previous
+    real_write = output._write
+    parent = os.getpid()
+
+    def failing_in_workers(dir_fd: int, name: str, data: bytes, mode: int) -> None:
+        if os.getpid() != parent:
+            raise OSError(error, os.strerror(error), name)
+        real_write(dir_fd, name, data, mode)
+
+    monkeypatch.setattr(output, "_write", failing_in_workers)
+    with pytest.raises(UsageError, match=rf"^cannot write {out}/[a-z0-9-]+/[a-z0-9._-]+\.yaml: "
+                                         f"{os.strerror(error)}; the previous output is untouched$"):
+        render(load_plan(ROOT / "fleet/demo-standalone.yaml"), out)
+    assert tree(out) == before
+    assert leftovers(out) == []
+
+
+@pytest.mark.usefixtures("in_parallel")
+def test_a_worker_killed_fails_the_render(previous: tuple[Path, dict[str, str]],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    out, before = previous
+    parent = os.getpid()
+
+    def killed(dir_fd: int, name: str, data: bytes, mode: int) -> None:
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    monkeypatch.setattr(output, "_write", killed)
+    with pytest.raises(UsageError, match=r"a process writing the output ended by signal 9; "
+                                         r"the previous output is untouched$"):
+        render(load_plan(ROOT / "fleet/demo-standalone.yaml"), out)
+    assert tree(out) == before
+    assert leftovers(out) == []
+
+
+@pytest.mark.usefixtures("in_parallel")
+def test_a_bug_in_a_worker_is_reported_as_a_bug(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    parent = os.getpid()
+    real_files = layout.files
+
+    def broken(*args: Any, **kwargs: Any) -> Iterator[tuple[str, str]]:
+        if os.getpid() != parent:
+            raise KeyError("boom")
+        return real_files(*args, **kwargs)
+
+    monkeypatch.setattr(layout, "files", broken)
+    with pytest.raises(RuntimeError, match=r"^KeyError: 'boom'$"):
+        render(load_plan(ROOT / "fleet/demo.yaml"), tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_killed_parallel_render_stops_its_workers(previous: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    """Workers die with the render that forked them, so nothing goes on writing a dead render's stage."""
+    out, before = previous
+    code = (
+        "import os, sys, time\n"
+        "import meshfleet.sinks.output as o, meshfleet.sinks.render as r\n"
+        "from meshfleet.fleet.load import load_plan\n"
+        "r.PARALLEL_FROM = 0\n"
+        "r._processes = lambda plan: 2\n"
+        "real = o._write\n"
+        "parent = os.getpid()\n"
+        "def slow(*args):\n"
+        "    if os.getpid() != parent:\n"
+        f"        open({str(tmp_path / 'worker')!r}, 'w').write(str(os.getpid()))\n"
+        "    time.sleep(0.2)\n"
+        "    real(*args)\n"
+        "o._write = slow\n"
+        f"r.render(load_plan('fleet/demo-standalone.yaml'), {str(out)!r})\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+    wait_for(lambda: (tmp_path / "worker").exists() and (tmp_path / "worker").read_text(), proc, "a worker wrote")
+    worker = int((tmp_path / "worker").read_text())
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 60
+    while Path(f"/proc/{worker}").exists() and "Z" not in Path(f"/proc/{worker}/stat").read_text().split()[2]:
+        assert time.monotonic() < deadline, "the worker outlived its render"
+        time.sleep(0.01)
+    assert tree(out) == before
+    render(load_plan(ROOT / "fleet/demo.yaml"), out)
+    assert leftovers(out) == []

@@ -10,13 +10,10 @@ file lands in the user's tree.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import errno
 import fcntl
 import functools
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,9 +24,23 @@ from meshfleet.sinks import staging
 
 @functools.cache
 def libc_function(name: str) -> Any | None:
-    """A libc function the os module does not offer (syncfs, renameat2), or None where absent."""
-    libc_name = ctypes.util.find_library("c")
-    return getattr(ctypes.CDLL(libc_name, use_errno=True), name, None) if libc_name else None
+    """A libc function the os module does not offer (syncfs, renameat2, prctl), or None where absent.
+
+    ctypes is imported here, not at start-up: only a render needs it. The running program's own
+    symbols include libc's, which spares `find_library` (it runs `ldconfig`).
+    """
+    import ctypes
+
+    try:
+        return getattr(ctypes.CDLL(None, use_errno=True), name, None)
+    except OSError:  # pragma: no cover - a platform where the program's symbols cannot be opened
+        return None
+
+
+def _errno() -> int:
+    import ctypes
+
+    return ctypes.get_errno()
 
 
 def sync_tree(fd: int) -> None:
@@ -64,6 +75,8 @@ def locked(parent_fd: int) -> Iterator[None]:
 
 def _private_lock(parent_fd: int) -> int:
     """A locked file in `<tmp>/meshfleet-<uid>/` (0700, ours, no symbolic links) for this parent."""
+    import tempfile
+
     uid = os.getuid()
     home = f"meshfleet-{uid}"
     tmp_fd = os.open(tempfile.gettempdir(), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -106,7 +119,7 @@ def _renameat2(parent_fd: int, a: str, b: str, flags: int) -> bool:
         return False
     if fn(parent_fd, os.fsencode(a), parent_fd, os.fsencode(b), flags) == 0:
         return True
-    err = ctypes.get_errno()
+    err = _errno()
     if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
         return False
     raise OSError(err, os.strerror(err), b)

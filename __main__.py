@@ -8,6 +8,6 @@ import components
 
 settings = components.read_settings(pulumi.Config())
 project_dir = Path(__file__).resolve().parent
-plan = components.load(settings, project_dir)
-for key, value in components.deploy(plan, settings, project_dir).items():
+loaded = components.load(settings, project_dir)
+for key, value in components.deploy(loaded, settings, project_dir).items():
     pulumi.export(key, value)

@@ -28,7 +28,9 @@ from meshfleet.fleet.load import load_plan
 
 PROJECT = "meshfleet"
 MAIN = ROOT / "__main__.py"
-KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n"
+# One context: the program cuts a stack-secret kubeconfig to exactly one context.
+KUBECONFIG = ("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://bench.invalid'}}]\n"
+              "users: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n")
 
 
 class CountingMocks(mocks.Mocks):
@@ -36,8 +38,14 @@ class CountingMocks(mocks.Mocks):
 
     def __init__(self) -> None:
         self.types: Counter[str] = Counter()
+        self.reads = 0
 
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+        if args.resource_id:  # the program's CRD preflight reads (Resource.get): not registrations
+            self.reads += 1
+            served = ("v1alpha1", "v1alpha2", "v1alpha3", "v1alpha4", "v1beta1", "v1")
+            versions = [{"name": v, "served": True} for v in served]
+            return args.resource_id, {"spec": {"versions": versions}}
         self.types[args.typ] += 1
         return f"{args.name}_id", {}
 

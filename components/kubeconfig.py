@@ -1,34 +1,47 @@
-"""Each cluster's kubeconfig, as a secret Output, from where the fleet file says it comes from.
+"""Each cluster's kubeconfig, as a secret Output, cut down to the one context that cluster uses.
 
 Why: a kubeconfig is a credential. It reaches Pulumi in two places only, the cluster's provider
 and (for a member of an FSM control plane) its `Cluster` object, and in both it must be a secret
-so that state, previews and outputs show ciphertext or `[secret]`. It comes from:
+so that state, previews and outputs show ciphertext or `[secret]`. Where it comes from:
 
-- `from: stack-secret`: `<project>:kubeconfigs.<cluster>`, set with `pulumi config set --secret
-  --path`. A key with secret leaves is handed to the program decrypted; only wrapping it in a
-  secret Output keeps it secret, so values are only ever read through `get_secret_object`.
-- `from: context`: the user's kubeconfig file(s), read at run time and cut down to the one
-  context (`kubecontext.reduce_to_context`), so no other cluster's credentials enter the state.
+1. The stack secret `<project>:kubeconfigs.<cluster>`, when it is set, whatever the fleet file
+   says. This is the rule that lets one fleet serve a laptop and CI: the fleet names the
+   laptop's contexts (`from: context`), and CI, which has no such contexts, sets stack secrets
+   for the same clusters. The text is cut down to one context: the one the fleet names if the
+   secret holds it, else the secret's only context; several contexts and no way to choose is an
+   error naming the cluster.
+2. Otherwise the fleet's source: `from: context` reads the user's kubeconfig file(s) and cuts
+   them to that context; `from: stack-secret` (the default) is an error saying how to set one.
 
-A missing kubeconfig stops the run before anything is registered, naming the cluster and both
-ways to provide one, and never quoting any kubeconfig.
+A kubeconfig that goes into an FSM `Cluster` object is read by FSM's controller inside the
+control-plane cluster: a loopback or 0.0.0.0 server, an exec or auth-provider plugin, or a token
+file on this machine cannot work there, so each is an error naming the cluster.
+
+Values are read decrypted from the config once, processed in memory and only ever leave this
+module wrapped in `Output.secret`; no message quotes a byte of them.
 """
 
 from __future__ import annotations
 
+import errno
+import ipaddress
 import os
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
+from urllib.parse import urlsplit
 
 import pulumi
+import yaml
 
 from components.settings import StackConfigError
-from meshfleet.core.plan import Plan
-from meshfleet.fleet.model import KubeconfigFromContext
+from meshfleet.fleet.model import KubeconfigFromContext, KubeconfigFromStackSecret
 from meshfleet.kube.kubeconfigs import KubeconfigUnavailable, read_context
+from meshfleet.kube.kubecontext import ContextError, KubeconfigFile, reduce_to_context
 
 CONFIG_KEY = "kubeconfigs"
+
+Source = KubeconfigFromStackSecret | KubeconfigFromContext
 
 
 class KubeconfigError(StackConfigError):
@@ -38,11 +51,26 @@ class KubeconfigError(StackConfigError):
 def _both_ways(cluster: str) -> str:
     return (
         "Provide it one of two ways:\n"
-        f"  - as a stack secret: pulumi config set --secret --path '{CONFIG_KEY}.{cluster}' < {cluster}.kubeconfig\n"
-        f"    (with `kubeconfig: {{from: stack-secret}}` for {cluster} in the fleet file, the default)\n"
+        f"  - as a stack secret (used whatever the fleet file says): "
+        f"pulumi config set --secret --path '{CONFIG_KEY}.{cluster}' < {cluster}.kubeconfig\n"
         f"  - from a kubeconfig context: `kubeconfig: {{from: context, context: <name>}}` for {cluster} "
         "in the fleet file (read from `file:`, else $KUBECONFIG, else ~/.kube/config)"
     )
+
+
+def placeholder(cluster_id: str) -> str:
+    """A kubeconfig that reaches nothing (`.invalid` never resolves, RFC 6761), for a decommissioned
+    cluster: its provider reports the cluster unreachable and, with delete-unreachable, drops its
+    objects from the state without calling any API server (provider.go:992-997, 2574-2583)."""
+    name = "decommissioned"
+    return yaml.safe_dump({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": name, "cluster": {"server": f"https://{cluster_id}.decommissioned.invalid"}}],
+        "users": [{"name": name, "user": {}}],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+        "current-context": name,
+    }, sort_keys=False)
 
 
 class Kubeconfigs:
@@ -50,56 +78,125 @@ class Kubeconfigs:
 
     def __init__(
         self,
-        plan: Plan,
+        sources: Mapping[str, Source],
         config: pulumi.Config,
         fleet_dir: Path,
         environ: Mapping[str, str] | None = None,
     ) -> None:
-        self._sources = {c.name: c.kubeconfig for c in plan.clusters}
+        self._sources = sources
         self._config = config
         self._fleet_dir = fleet_dir
         self._environ = os.environ if environ is None else environ
-        self._stack_names = _stack_secret_names(config)
-        self._stack_secret: pulumi.Output[Any] | None = None
-        self._resolved: dict[str, pulumi.Output[str]] = {}
+        self._stack_secrets = _stack_secrets(config)
+        self._texts: dict[str, str] = {}
+        self._outputs: dict[str, pulumi.Output[str]] = {}
 
-    def get(self, cluster: str, needed_for: str) -> pulumi.Output[str]:
-        """`cluster`'s kubeconfig text as a secret; `needed_for` only words the error."""
-        if cluster not in self._resolved:
-            source = self._sources[cluster]
-            if isinstance(source, KubeconfigFromContext):
-                text = self._from_context(cluster, source, needed_for)
-                self._resolved[cluster] = pulumi.Output.secret(text)
-            else:
-                self._resolved[cluster] = self._from_stack_secret(cluster, needed_for)
-        return self._resolved[cluster]
+    def get(self, cluster: str, needed_for: str, *, for_fsm: bool = False) -> pulumi.Output[str]:
+        """`cluster`'s kubeconfig as a secret; `for_fsm`: it goes into an FSM `Cluster` object."""
+        text = self.text(cluster, needed_for)
+        if for_fsm:
+            problems = fsm_problems(text)
+            if problems:
+                raise KubeconfigError(
+                    f"cluster {cluster}'s kubeconfig goes into {needed_for}, where FSM's controller reads it from "
+                    f"inside the control-plane cluster, but {'; '.join(problems)}. Give {cluster} a kubeconfig "
+                    "with an API server address the control plane can reach and a token or client certificate "
+                    f"inline (as the stack secret, which wins over the fleet's context: "
+                    f"pulumi config set --secret --path '{CONFIG_KEY}.{cluster}' < file)"
+                )
+        if cluster not in self._outputs:
+            self._outputs[cluster] = pulumi.Output.secret(text)
+        return self._outputs[cluster]
 
-    def _from_stack_secret(self, cluster: str, needed_for: str) -> pulumi.Output[str]:
-        full_key = self._config.full_key(CONFIG_KEY)
-        if cluster not in self._stack_names:
+    def text(self, cluster: str, needed_for: str) -> str:
+        """The plain text, for checks before it is wrapped; never log or return it elsewhere."""
+        if cluster not in self._texts:
+            self._texts[cluster] = self._resolve(cluster, needed_for)
+        return self._texts[cluster]
+
+    def _resolve(self, cluster: str, needed_for: str) -> str:
+        source = self._sources[cluster]
+        wanted = source.context if isinstance(source, KubeconfigFromContext) else None
+        if cluster in self._stack_secrets:
+            return _one_context(cluster, self._config.full_key(CONFIG_KEY), self._stack_secrets[cluster], wanted)
+        if isinstance(source, KubeconfigFromContext):
+            try:
+                return read_context(source, self._fleet_dir, self._environ)
+            except KubeconfigUnavailable as e:
+                raise KubeconfigError(
+                    f"cluster {cluster} has no usable kubeconfig (needed for {needed_for}): {e}, and no stack "
+                    f"secret {self._config.full_key(CONFIG_KEY)}.{cluster} is set.\n{_both_ways(cluster)}"
+                ) from None
+        raise KubeconfigError(
+            f"cluster {cluster} has no kubeconfig (needed for {needed_for}): the fleet file takes it from the "
+            f"stack secret {self._config.full_key(CONFIG_KEY)}.{cluster}, which is not set.\n{_both_ways(cluster)}"
+        )
+
+
+def _refuse_files(path: PurePath) -> bytes:
+    raise OSError(errno.ENOENT, "a stack-secret kubeconfig is not completed from this machine's files; inline it")
+
+
+def _one_context(cluster: str, full_key: str, text: str, wanted: str | None) -> str:
+    """The stack secret cut to one context (the fleet's, if the secret holds it, else its only one)."""
+    label = PurePath(f"{full_key}.{cluster}")
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError:
+        doc = None
+    contexts = doc.get("contexts") if isinstance(doc, dict) else None
+    if not isinstance(contexts, list):
+        raise KubeconfigError(f"cluster {cluster}: the stack secret {label} is not a kubeconfig (no contexts list)")
+    names = [str(c["name"]) for c in contexts if isinstance(c, dict) and "name" in c]
+    if wanted is None or wanted not in names:
+        if len(names) != 1:
             raise KubeconfigError(
-                f"cluster {cluster} has no kubeconfig (needed for {needed_for}): the fleet file takes it "
-                f"from the stack secret {full_key}.{cluster}, which is not set.\n{_both_ways(cluster)}"
+                f"cluster {cluster}: the stack secret {label} holds {len(names)} contexts"
+                + (f" and not {wanted!r}, the one the fleet file names" if wanted else "")
+                + "; it must hold exactly one (e.g. `kubectl config view --minify --flatten --context <name>`)"
             )
-        if self._stack_secret is None:
-            self._stack_secret = self._config.get_secret_object(CONFIG_KEY)
-            assert self._stack_secret is not None  # the names above came from the same key
-        return self._stack_secret.apply(lambda kubeconfigs: str(kubeconfigs[cluster]))
-
-    def _from_context(self, cluster: str, source: KubeconfigFromContext, needed_for: str) -> str:
-        try:
-            return read_context(source, self._fleet_dir, self._environ)
-        except KubeconfigUnavailable as e:
-            raise KubeconfigError(
-                f"cluster {cluster} has no usable kubeconfig (needed for {needed_for}): {e}.\n{_both_ways(cluster)}"
-            ) from None
+        wanted = names[0]
+    try:
+        return reduce_to_context([KubeconfigFile(label, text)], wanted, _refuse_files)
+    except ContextError as e:
+        raise KubeconfigError(f"cluster {cluster}: {e}") from None
 
 
-def _stack_secret_names(config: pulumi.Config) -> frozenset[str]:
-    """Which clusters have a stack-secret kubeconfig; the values are not kept.
+def fsm_problems(text: str) -> list[str]:
+    """Why FSM's controller, in another cluster, could not use this (one-context) kubeconfig."""
+    doc: Any = yaml.safe_load(text)
+    problems: list[str] = []
+    for entry in doc.get("clusters") or []:
+        server = str((entry.get("cluster") or {}).get("server") or "")
+        host = urlsplit(server).hostname or ""
+        if _local(host):
+            problems.append(f"its server host {host or '(none)'} is loopback or unspecified")
+    for entry in doc.get("users") or []:
+        user = entry.get("user") or {}
+        if "exec" in user:
+            problems.append("it authenticates with an exec credential plugin")
+        if "auth-provider" in user:
+            problems.append("it authenticates with an auth-provider plugin")
+        if "tokenFile" in user:
+            problems.append("it reads its token from a file on this machine")
+    return problems
 
-    The names are needed before any resource is registered (to fail with a clear message), and an
-    Output cannot be inspected that early, so the key is parsed here for its shape alone.
+
+def _local(host: str) -> bool:
+    if not host or host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+def _stack_secrets(config: pulumi.Config) -> dict[str, str]:
+    """The stack's kubeconfig texts by cluster, checked for shape (never quoted in a message).
+
+    A key with secret leaves reaches the program decrypted and unmarked; these texts are only
+    ever handed on wrapped in `Output.secret`.
     """
     full_key = config.full_key(CONFIG_KEY)
     try:
@@ -107,7 +204,7 @@ def _stack_secret_names(config: pulumi.Config) -> frozenset[str]:
     except pulumi.ConfigTypeError:  # not JSON; its message would quote the value, so it is dropped
         raw = "not JSON"
     if raw is None:
-        return frozenset()
+        return {}
     if not isinstance(raw, dict):
         raise KubeconfigError(
             f"{full_key} must map cluster names to kubeconfig texts; "
@@ -125,4 +222,4 @@ def _stack_secret_names(config: pulumi.Config) -> frozenset[str]:
             f"{full_key}: the entries for {', '.join(bad)} are not kubeconfig texts (empty or not a string); "
             f"set each with `pulumi config set --secret --path '{CONFIG_KEY}.<cluster>' < file`"
         )
-    return frozenset(str(k) for k in raw)
+    return {str(k): str(v) for k, v in raw.items()}

@@ -4,8 +4,14 @@ Why: the plan grows kinds (Linkerd mirroring brings Services, Endpoints, Endpoin
 code should be needed here when it does. Built-in Kubernetes kinds go to pulumi-kubernetes' typed
 class for their group/version, found by the SDK's own module layout (the typed classes accept
 top-level fields such as Endpoints' `subsets` that `CustomResource` drops), everything else is a
-`CustomResource`. Objects FSM owns are `*Patch` resources with a fixed field manager: a patch
-applies our fields server-side and, when removed, gives them back instead of deleting the object.
+`CustomResource`.
+
+Anything that may already exist when meshfleet first applies it is a `*Patch` resource (a
+server-side apply with a fixed field manager, forced): objects FSM owns (MeshConfig) and
+namespaces (the workload may run there already, or an earlier run left it behind). A plain
+create of an existing object fails since pulumi-kubernetes 4.29 (`upsertExistingObjects` is off),
+and preview hides that. Patches are retained on delete: removing one would hand back fields a
+CRD may require (MeshConfig's permissive mode), which the API server rejects.
 """
 
 from __future__ import annotations
@@ -22,6 +28,11 @@ from meshfleet.core.plan import PlannedObject
 
 FIELD_MANAGER = "meshfleet"
 PATCH_FIELD_MANAGER = "pulumi.com/patchFieldManager"
+# Without force, a patch that changes a field another manager set (FSM's bootstrap owns every
+# MeshConfig field it created) is a conflict on the first `up`, which preview does not show:
+# preview skips creating patches (provider.go:1728-1735) and forces when nothing exists yet
+# (await.go:1031-1043).
+PATCH_FORCE = "pulumi.com/patchForce"
 SKIP_AWAIT = "pulumi.com/skipAwait"
 
 # Kinds whose await waits for status that the controllers of a mesh fleet do not publish (an
@@ -29,11 +40,9 @@ SKIP_AWAIT = "pulumi.com/skipAwait"
 # `pulumi up` hangs until its timeout although the object is in place.
 SKIP_AWAIT_KINDS = frozenset({("networking.k8s.io/v1", "Ingress"), ("networking.k8s.io/v1beta1", "Ingress")})
 
-# Fields written by controllers, not by us: a diff on them is never ours to revert.
-CONTROLLER_FIELDS: dict[str, tuple[str, ...]] = {
-    # FSM's fsm-controller stamps every export with the hash it last processed.
-    "ServiceExport": ('metadata.annotations["multicluster.flomesh.io/export-hash"]',),
-}
+# No `ignoreChanges`: the inputs never hold what controllers write (status, FSM's export-hash
+# annotation), ignoreChanges only filters inputs, and the provider splits ignore paths on "."
+# (await.go:753), so a dotted annotation key could never have matched anyway.
 
 # API groups served by Kubernetes itself; every other group is a CRD's. A `*.k8s.io` group may
 # still belong to a CRD (gateway.networking.k8s.io): those have no module in pulumi-kubernetes.
@@ -78,16 +87,32 @@ def builtin_class(api_version: str, kind: str, *, patch: bool = False) -> type[p
     return None
 
 
-def ignore_changes(obj: PlannedObject) -> list[str]:
-    return ["status", *CONTROLLER_FIELDS.get(obj.kind, ())]
+def is_patch(obj: PlannedObject) -> bool:
+    """Applied as a `*Patch`: FSM's objects, and namespaces (which may exist before meshfleet)."""
+    return obj.patch or (obj.api_version == "v1" and obj.kind == "Namespace")
+
+
+def crd_name(obj: PlannedObject) -> str | None:
+    """`serviceexports.multicluster.flomesh.io`: the CRD that serves `obj`, None for a built-in kind.
+
+    The plural is the lower-cased kind plus "s" ("y" -> "ies"), as every CRD the plans use
+    declares it (checked against the upstream manifests by the tests).
+    """
+    group, _, _version = obj.api_version.rpartition("/")
+    if not group or builtin_module(obj.api_version) is not None:
+        return None
+    kind = obj.kind.lower()
+    plural = kind[:-1] + "ies" if kind.endswith("y") and kind[-2:-1] not in "aeiou" else kind + "s"
+    return f"{plural}.{group}"
 
 
 def sink_body(obj: PlannedObject) -> dict[str, Any]:
     """The plan's body plus the annotations that steer pulumi-kubernetes (never the plan's own)."""
     body = copy.deepcopy(obj.body)
     extra: dict[str, str] = {}
-    if obj.patch:
+    if is_patch(obj):
         extra[PATCH_FIELD_MANAGER] = FIELD_MANAGER
+        extra[PATCH_FORCE] = "true"
     if (obj.api_version, obj.kind) in SKIP_AWAIT_KINDS:
         extra[SKIP_AWAIT] = "true"
     if extra:
@@ -104,7 +129,8 @@ def register(
 ) -> pulumi.CustomResource:
     """Register `body` (the object's sink body, possibly holding Outputs) with the right class."""
     fields = {k: v for k, v in body.items() if k not in ("apiVersion", "kind")}
-    typed = builtin_class(obj.api_version, obj.kind, patch=obj.patch)
+    patch = is_patch(obj)
+    typed = builtin_class(obj.api_version, obj.kind, patch=patch)
     if typed is not None:
         kwargs = {_CAMEL.sub("_", k).lower(): v for k, v in fields.items()}
         resource: pulumi.CustomResource = typed(name, opts=opts, **kwargs)
@@ -115,7 +141,7 @@ def register(
             f"{obj.id} ({obj.api_version}) has top-level fields {', '.join(extra)}; pulumi-kubernetes' "
             "CustomResource applies only metadata and spec, so they would be dropped silently"
         )
-    cls = k8s.apiextensions.CustomResourcePatch if obj.patch else k8s.apiextensions.CustomResource
+    cls = k8s.apiextensions.CustomResourcePatch if patch else k8s.apiextensions.CustomResource
     custom: pulumi.CustomResource = cls(
         name,
         api_version=obj.api_version,

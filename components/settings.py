@@ -15,10 +15,18 @@ from pathlib import Path
 
 import pulumi
 
-from meshfleet.core.plan import ClusterPlan, Plan
 from meshfleet.fleet import names
 
 DEFAULT_FLEET = "fleet/demo.yaml"
+ALL = "*"
+# Stack-wide switches that older versions sent to every provider as an explicit value (even
+# `false`), which overrode the provider's PULUMI_K8S_* environment variables and was stored in the
+# state. They are gone: a dead cluster is marked `decommissioned: true` in the fleet instead.
+RETIRED_KEYS = {
+    "deleteUnreachable": "mark the dead cluster `decommissioned: true` in the fleet file (that cluster only), "
+    "or run once with PULUMI_K8S_DELETE_UNREACHABLE=true",
+    "skipUpdateUnreachable": "run with PULUMI_K8S_SKIP_UPDATE_UNREACHABLE=true when a cluster is down for a while",
+}
 
 
 class StackConfigError(pulumi.RunError):
@@ -30,12 +38,12 @@ class StackConfigError(pulumi.RunError):
 
 @dataclass(frozen=True)
 class Settings:
+    """One stack's choices: its fleet file, protection and shard (`("*",)`: every cluster)."""
+
     fleet: str = DEFAULT_FLEET
     protect: bool = False
-    clusters: tuple[str, ...] = ()
+    clusters: tuple[str, ...] = (ALL,)
     cluster_selector: str = ""
-    delete_unreachable: bool = False
-    skip_update_unreachable: bool = False
 
     def fleet_path(self, project_dir: Path) -> Path:
         """The fleet file; a relative path is read from the project, wherever Pulumi was started."""
@@ -45,14 +53,27 @@ class Settings:
 
 def read_settings(config: pulumi.Config) -> Settings:
     """The stack's settings; defaults mirror the typed keys declared in Pulumi.yaml."""
+    for key, instead in RETIRED_KEYS.items():
+        if config.get(key) is not None:
+            raise StackConfigError(
+                f"{config.full_key(key)} is no longer read: a stack-wide value overrode the provider's own "
+                f"environment variable and stayed in the state. Remove it (`pulumi config rm {key}`) and {instead}"
+            )
     clusters = _string_list(config, "clusters")
+    if not clusters:
+        raise StackConfigError(
+            f"{config.full_key('clusters')} is empty; an empty shard would delete everything the stack applied. "
+            f'Name the clusters, or write ["{ALL}"] (or remove the key) for every cluster of the fleet'
+        )
+    if ALL in clusters and clusters != [ALL]:
+        raise StackConfigError(
+            f'{config.full_key("clusters")} mixes "{ALL}" with names; write either ["{ALL}"] or only names'
+        )
     return Settings(
         fleet=config.get("fleet") or DEFAULT_FLEET,
         protect=_bool(config, "protect"),
         clusters=tuple(clusters),
         cluster_selector=(config.get("clusterSelector") or "").strip(),
-        delete_unreachable=_bool(config, "deleteUnreachable"),
-        skip_update_unreachable=_bool(config, "skipUpdateUnreachable"),
     )
 
 
@@ -67,7 +88,7 @@ def _bool(config: pulumi.Config, key: str) -> bool:
 
 def _string_list(config: pulumi.Config, key: str) -> list[str]:
     try:
-        value = config.get_object(key, [])
+        value = config.get_object(key, [ALL])
     except (json.JSONDecodeError, pulumi.ConfigTypeError):
         value = None
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -126,26 +147,29 @@ def _matches(labels: dict[str, str], requirements: list[tuple[str, str, str | No
     return True
 
 
-def select_clusters(plan: Plan, settings: Settings) -> list[ClusterPlan]:
-    """The clusters this stack applies, in the plan's order."""
-    known = [c.name for c in plan.clusters]
-    if settings.clusters and settings.cluster_selector:
+def select_names(known: list[str], labels: dict[str, dict[str, str]], settings: Settings) -> list[str]:
+    """The names of the clusters a stack with `settings` applies, in `known`'s order.
+
+    `known` are every cluster of the fleet file, decommissioned ones too (their providers live in
+    the stack that applied them); `labels` are their labels.
+    """
+    by_name = settings.clusters != (ALL,)
+    if by_name and settings.cluster_selector:
         raise StackConfigError(
             "meshfleet:clusters and meshfleet:clusterSelector are both set; a stack's shard is chosen "
             "one way: remove one of them (`pulumi config rm clusterSelector`)"
         )
-    if settings.clusters:
+    if by_name:
         unknown = sorted(set(settings.clusters) - set(known))
         if unknown:
             raise StackConfigError(
                 f"meshfleet:clusters names {', '.join(unknown)}, not in the fleet {settings.fleet} "
                 f"(its clusters: {', '.join(known)})"
             )
-        chosen = set(settings.clusters)
-        return [c for c in plan.clusters if c.name in chosen]
+        return [name for name in known if name in settings.clusters]
     if settings.cluster_selector:
         requirements = parse_selector(settings.cluster_selector)
-        picked = [c for c in plan.clusters if _matches(plan.labels.get(c.name, {}), requirements)]
+        picked = [name for name in known if _matches(labels.get(name, {}), requirements)]
         if not picked:
             raise StackConfigError(
                 f"meshfleet:clusterSelector {settings.cluster_selector!r} matches no cluster of {settings.fleet}; "
@@ -153,4 +177,4 @@ def select_clusters(plan: Plan, settings: Settings) -> list[ClusterPlan]:
                 "under clusters.<name>.labels in the fleet file"
             )
         return picked
-    return list(plan.clusters)
+    return list(known)

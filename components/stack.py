@@ -9,47 +9,77 @@ will derive, and never hold a secret.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pulumi
 
-from components.kubeconfig import Kubeconfigs
-from components.member import MemberCluster
-from components.settings import Settings, StackConfigError, select_clusters
-from meshfleet.core.plan import ClusterPlan, Plan, PlannedObject
-from meshfleet.errors import FleetError
-from meshfleet.fleet.load import load_plan
+from components import shards
+from components.kubeconfig import Kubeconfigs, placeholder
+from components.member import Identity, MemberCluster
+from components.settings import Settings, StackConfigError, select_names
+from meshfleet.core.plan import ClusterPlan, Plan, PlannedObject, plan
+from meshfleet.errors import FindingsError, FleetError
+from meshfleet.fleet.load import load_document, locate, parse
+from meshfleet.fleet.model import Fleet
 
 
-def load(settings: Settings, project_dir: Path) -> Plan:
-    """Plan the stack's fleet file; its problems are reported as the CLI reports them, with lines."""
+@dataclass(frozen=True)
+class Loaded:
+    """The stack's fleet file as written (every cluster, decommissioned ones too) and its plan."""
+
+    fleet: Fleet
+    plan: Plan
+
+
+def load(settings: Settings, project_dir: Path) -> Loaded:
+    """Parse and plan the stack's fleet file; its problems are reported as the CLI reports them, with lines."""
     try:
-        return load_plan(settings.fleet_path(project_dir), display=settings.fleet)
+        doc = parse(settings.fleet_path(project_dir), display=settings.fleet)
+        fleet = load_document(doc)
+        try:
+            return Loaded(fleet, plan(fleet.active()))
+        except FindingsError as e:
+            raise locate(doc, list(e.findings)) from None
     except FleetError as e:
         raise StackConfigError(e.render()) from None
 
 
-def deploy(plan: Plan, settings: Settings, project_dir: Path) -> dict[str, Any]:
-    """Register this stack's shard of `plan`; return the stack outputs."""
-    shard = select_clusters(plan, settings)
-    source = Kubeconfigs(plan, pulumi.Config(), settings.fleet_path(project_dir).parent)
+def deploy(loaded: Loaded, settings: Settings, project_dir: Path) -> dict[str, Any]:
+    """Register this stack's shard of the fleet; return the stack outputs."""
+    fleet, planned = loaded.fleet, loaded.plan
+    known = sorted(fleet.clusters)
+    labels = {name: dict(c.labels) for name, c in fleet.clusters.items()}
+    shard = select_names(known, labels, settings)
+    others = shards.claims(project_dir, settings.fleet_path(project_dir), known, labels)
+    unclaimed = shards.check(pulumi.get_stack(), shard, others, known) if others else []
+    if unclaimed:
+        pulumi.log.warn(f"no committed stack file applies {', '.join(unclaimed)} of {settings.fleet}")
 
+    source = Kubeconfigs({n: c.kubeconfig for n, c in fleet.clusters.items()}, pulumi.Config(),
+                         settings.fleet_path(project_dir).parent)
+    plans = {c.name: c for c in planned.clusters}
     kubeconfigs: dict[str, pulumi.Output[str]] = {}
-    for cluster in shard:
-        kubeconfigs[cluster.name] = source.get(cluster.name, f"the provider of {cluster.name}")
-        for obj in cluster.applied():
+    for name in shard:
+        c = fleet.clusters[name]
+        if c.decommissioned:
+            kubeconfigs[name] = pulumi.Output.secret(placeholder(c.id or name))
+            continue
+        kubeconfigs[name] = source.get(name, f"the provider of {name}")
+        for obj in plans[name].applied():
             if obj.kubeconfig_of is not None:
-                kubeconfigs[obj.kubeconfig_of] = source.get(
-                    obj.kubeconfig_of, f"the {obj.kind} object {obj.name} in {cluster.name}"
-                )
+                needed_for = f"the FSM Cluster object {obj.name} in {name}"
+                kubeconfigs[obj.kubeconfig_of] = source.get(obj.kubeconfig_of, needed_for, for_fsm=True)
 
-    for cluster in shard:
-        MemberCluster(cluster, kubeconfigs, settings)
+    for name in shard:
+        c = fleet.clusters[name]
+        identity = Identity(name, c.id or name, tuple(c.formerNames), c.decommissioned)
+        MemberCluster(identity, plans.get(name), kubeconfigs, settings)
     return {
-        "mode": plan.mode,
+        "mode": planned.mode,
         "fleet": settings.fleet,
-        "clusters": {c.name: _summary(c) for c in shard},
+        "clusters": {n: _summary(plans[n]) if n in plans else {"decommissioned": True} for n in shard},
     }
 
 

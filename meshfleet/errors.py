@@ -59,6 +59,10 @@ class LocatedFinding:
         return text
 
 
+MAX_SHOWN = 100
+"""Problems printed for one fleet file; a file with thousands of mistakes prints the first ones and a count."""
+
+
 class FleetError(Exception):
     """The user's fleet file is wrong; carries every problem found, each with its position."""
 
@@ -68,8 +72,12 @@ class FleetError(Exception):
 
     def render(self) -> str:
         count = len(self.problems)
-        head = f"{count} problem{'s' if count != 1 else ''} in the fleet:"
-        return "\n".join([head, *(p.render() for p in self.problems)])
+        head = f"{count:,} problem{'s' if count != 1 else ''} in the fleet:"
+        lines = [head, *(p.render() for p in self.problems[:MAX_SHOWN])]
+        if count > MAX_SHOWN:
+            lines.append(f"... and {count - MAX_SHOWN:,} more, not shown: fix the first {MAX_SHOWN} (several may "
+                         "share one cause) and run again")
+        return "\n".join(lines)
 
 
 class UsageError(Exception):

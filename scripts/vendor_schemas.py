@@ -7,10 +7,19 @@ Usage::
 
 Every ``CustomResourceDefinition`` found in a ``*.yaml``/``*.yml`` file under the
 manifests folder is read; for each version with ``served: true`` the file
-``<out>/<group>/<kind>_<version>.json`` is written with the group, kind, version,
+``<out>/<set>/<group>/<kind>_<version>.json`` is written with the group, kind, version,
 scope, provenance (parsed from the folder's ``SOURCE.md`` where possible) and the
 ``openAPIV3Schema`` with every schema ``description`` annotation removed.
-``<out>/SOURCES.md`` lists every generated file with its upstream origin.
+
+Schema sets exist because two releases of one project may define the same
+``apiVersion``/``kind`` differently (FSM v1.2's MeshConfig is not the current FSM's).
+Set ``current`` holds every manifest folder except those named ``<project>-v<version>``
+(for example ``flomesh-v1.2``): each of those is an older release and forms a set of its
+own (``OLDER_RELEASES`` names it, ``fsm-v1.2``).  An older-release set holds only its own
+files; the rest of its objects are checked against its base set (``current``), minus the
+API groups the release does not serve and minus the kinds it defines itself.
+``<out>/sets.json`` records that composition for the validator and ``<out>/SOURCES.md``
+lists every generated file with its set, upstream release and origin.
 
 Output is deterministic and each file is written atomically.  ``--check`` writes
 nothing: it exits 1 and lists the differences when the copy under ``--out`` is stale.
@@ -38,9 +47,30 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CRDS = REPO_ROOT.parent / "shared" / "crds"
 DEFAULT_OUT = REPO_ROOT / "schemas" / "crds"
 SOURCES_FILE = "SOURCES.md"
+SETS_FILE = "sets.json"
+CURRENT_SET = "current"
 # A generated file bigger than this (in its indented form) is written as compact JSON.
 COMPACT_THRESHOLD = 1_000_000
 MAX_DIFF_LINES = 20
+
+
+@dataclass(frozen=True)
+class OlderRelease:
+    """How an older release's manifest folder becomes a schema set: its name and what it takes out of its base."""
+
+    set_name: str
+    # API groups of the base set that this release does not serve at all.
+    hides_groups: tuple[str, ...] = ()
+
+
+# Manifest folders named <project>-v<version> hold an older release. Listed ones get the set name
+# and hidden groups given here; an unlisted one forms a set named after its folder, hiding nothing.
+OLDER_RELEASES: dict[str, OlderRelease] = {
+    # FSM v1.2.x serves the multicluster kinds in `flomesh.io`; `multicluster.flomesh.io` came with v1.3.0.
+    "flomesh-v1.2": OlderRelease(set_name="fsm-v1.2", hides_groups=("multicluster.flomesh.io",)),
+}
+_OLDER_RELEASE_FOLDER = re.compile(r".+-v\d+(?:\.\d+)*")
+_SET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]*")
 
 # JSON-Schema / OpenAPI keywords whose value is a map of name -> schema.
 _SCHEMA_MAPS = frozenset({"properties", "patternProperties", "definitions", "$defs", "dependentSchemas"})
@@ -66,6 +96,10 @@ _SCHEMA_LISTS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
 _HEX40 = re.compile(r"\b[0-9a-f]{40}\b")
 _URL = re.compile(r"https?://[^\s)`>|]+")
 _BULLET = re.compile(r"^\s*(?:[-*]\s+)?(?P<key>[A-Za-z][A-Za-z /-]{0,40}?):\s*(?P<value>\S.*)$")
+_BACKTICKED = re.compile(r"`([^`\s]+)`")
+_TAG_PHRASE = re.compile(r"\btag `([^`\s]+)`")
+_COMMIT_PHRASE = re.compile(r"\bcommit `?([0-9a-f]{40})\b")
+_DESCRIBE_PHRASE = re.compile(r"`?git describe`?:\s*`?([^\s`);,]+)")
 
 
 class VendorError(Exception):
@@ -74,13 +108,19 @@ class VendorError(Exception):
 
 # --------------------------------------------------------------------------- provenance
 
+# How sure a stated upstream version is: a release tag beats `git describe`, which beats a branch name.
+_BY_TAG, _BY_TAG_PHRASE, _BY_DESCRIBE, _BY_BRANCH = 4, 3, 2, 1
+
 
 @dataclass
 class Provenance:
+    """Where one manifest came from, as far as its folder's SOURCE.md says."""
+
     repository: str | None = None
     commit: str | None = None
     path: str | None = None
     license: str | None = None
+    version: str | None = None  # the upstream release (tag), else `git describe`, else "branch <name>"
 
     def merged_over(self, base: Provenance) -> Provenance:
         return Provenance(
@@ -88,6 +128,7 @@ class Provenance:
             commit=self.commit or base.commit,
             path=self.path or base.path,
             license=self.license or base.license,
+            version=self.version or base.version,
         )
 
 
@@ -97,9 +138,15 @@ class SourceInfo:
 
     folder: Provenance = field(default_factory=Provenance)
     files: dict[str, Provenance] = field(default_factory=dict)
+    version_rank: int = 0
 
     def for_file(self, name: str) -> Provenance:
         return self.files.get(name, Provenance()).merged_over(self.folder)
+
+    def offer_version(self, version: str | None, rank: int) -> None:
+        if version and rank > self.version_rank:
+            self.folder.version = version
+            self.version_rank = rank
 
 
 def _clean_cell(cell: str) -> str:
@@ -114,6 +161,14 @@ def _first_url(text: str) -> str | None:
 def _first_commit(text: str) -> str | None:
     match = _HEX40.search(text)
     return match.group(0) if match else None
+
+
+def _first_token(text: str) -> str | None:
+    match = _BACKTICKED.search(text)
+    if match:
+        return match.group(1)
+    words = text.split()
+    return words[0].rstrip(".,;") if words else None
 
 
 def _license_name(text: str) -> str | None:
@@ -153,6 +208,7 @@ def _parse_table(lines: Sequence[str], info: SourceInfo) -> None:
     repo_col = column("repo", exclude=("licen",))
     commit_col = column("commit")
     license_col = column("licen")
+    tag_col = column("tag", "release")
     for line in lines[2:]:
         cells = _split_row(line)
         if len(cells) != len(header):
@@ -169,17 +225,21 @@ def _parse_table(lines: Sequence[str], info: SourceInfo) -> None:
             row.path = _clean_cell(cells[path_col]) or None
         if license_col is not None:
             row.license = _license_name(cells[license_col])
+        if tag_col is not None:
+            row.version = _first_token(cells[tag_col])
         info.files[name] = row
 
 
 def parse_source_md(text: str) -> SourceInfo:
-    """Read repository, commit, license and per-file upstream paths from a SOURCE.md.
+    """Read repository, commit, upstream version, license and per-file upstream paths from a SOURCE.md.
 
     The files are hand-written, so this is deliberately forgiving: markdown tables with a
     "file" column give per-file rows (columns whose header mentions path, repository,
-    commit or license are used); "Repository:", "...commit...:" and "...license...:"
+    commit, tag or license are used); "Repository:", "...commit...:" and "...license...:"
     lines, or the first line of a "License" section, give folder-wide values.  The first
-    value found wins.
+    value found wins.  The upstream version is the value of a "Tag:" or "Release:" line;
+    failing that a "tag `X`" or "git describe: X" mention in a commit line; failing that
+    the branch of a "Branch...:" line.
     """
     info = SourceInfo()
     table: list[str] = []
@@ -208,9 +268,21 @@ def parse_source_md(text: str) -> SourceInfo:
         elif key == "repository":
             if info.folder.repository is None:
                 info.folder.repository = _first_url(value)
+        elif key in ("tag", "release"):
+            info.offer_version(_first_token(value), _BY_TAG)
+            commit = _COMMIT_PHRASE.search(value)
+            if commit and info.folder.commit is None:
+                info.folder.commit = commit.group(1)
         elif "commit" in key:
             if info.folder.commit is None:
                 info.folder.commit = _first_commit(value)
+            tag = _TAG_PHRASE.search(value)
+            info.offer_version(tag.group(1) if tag else None, _BY_TAG_PHRASE)
+            describe = _DESCRIBE_PHRASE.search(value)
+            info.offer_version(describe.group(1) if describe else None, _BY_DESCRIBE)
+            if "branch" in key:
+                branch = _first_token(value)
+                info.offer_version(f"branch {branch}" if branch else None, _BY_BRANCH)
         elif in_license_section and info.folder.license is None:
             info.folder.license = _license_name(value)
             in_license_section = False
@@ -249,6 +321,9 @@ def strip_descriptions(node: Any) -> Any:
 
 @dataclass
 class Entry:
+    """One served CRD version as it will be written: its set, identity, schema and origin."""
+
+    schema_set: str
     group: str
     kind: str
     version: str
@@ -260,12 +335,14 @@ class Entry:
 
     @property
     def relpath(self) -> str:
-        return f"{self.group}/{self.kind}_{self.version}.json"
+        return f"{self.schema_set}/{self.group}/{self.kind}_{self.version}.json"
 
     def source_dict(self) -> dict[str, str]:
         source = {"file": self.file}
         if self.provenance.repository:
             source["repository"] = self.provenance.repository
+        if self.provenance.version:
+            source["release"] = self.provenance.version
         if self.provenance.commit:
             source["commit"] = self.provenance.commit
         if self.provenance.path:
@@ -274,6 +351,7 @@ class Entry:
 
     def render(self) -> str:
         payload = {
+            "set": self.schema_set,
             "group": self.group,
             "kind": self.kind,
             "version": self.version,
@@ -285,6 +363,37 @@ class Entry:
         if len(text.encode("utf-8")) > COMPACT_THRESHOLD:
             text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
         return text
+
+
+@dataclass
+class SchemaSet:
+    """A named group of schemas; an older release's set also says what it takes from its base."""
+
+    name: str
+    base: str | None = None
+    folders: list[str] = field(default_factory=list)
+    hides_groups: tuple[str, ...] = ()
+    entries: dict[str, Entry] = field(default_factory=dict)
+
+    def own_kinds(self) -> list[tuple[str, str]]:
+        return sorted({(e.group, e.kind) for e in self.entries.values()})
+
+    def description(self) -> dict[str, Any]:
+        return {
+            "base": self.base,
+            "folders": sorted(self.folders),
+            "hides_groups": sorted(self.hides_groups),
+        }
+
+
+def set_of_folder(folder: str) -> tuple[str, tuple[str, ...]]:
+    """The schema set a top-level manifest folder belongs to, and the base groups that set hides."""
+    if folder in OLDER_RELEASES:
+        release = OLDER_RELEASES[folder]
+        return release.set_name, release.hides_groups
+    if _OLDER_RELEASE_FOLDER.fullmatch(folder):
+        return folder.lower(), ()
+    return CURRENT_SET, ()
 
 
 def _manifest_files(crds: Path) -> list[Path]:
@@ -299,14 +408,37 @@ def _version_schema(crd: dict[str, Any], version: dict[str, Any]) -> Any:
     return schema
 
 
-def collect(crds: Path) -> dict[str, Entry]:
-    """Read every CRD under ``crds`` and return the entries to write, keyed by output path."""
+def _add_entry(schema_set: SchemaSet, entry: Entry) -> None:
+    previous = schema_set.entries.get(entry.relpath)
+    if previous is None:
+        schema_set.entries[entry.relpath] = entry
+    elif previous.schema == entry.schema and previous.scope == entry.scope:
+        previous.also_in.append(entry.file)
+    else:
+        raise VendorError(
+            f"{entry.group}/{entry.version} {entry.kind} is defined differently in {previous.file} and "
+            f"{entry.file} (both in schema set {schema_set.name!r}); remove one of the manifests, or, if one "
+            "is an older release, put it in a folder named <project>-v<version> so that it forms a set of its own"
+        )
+
+
+def collect(crds: Path) -> dict[str, SchemaSet]:
+    """Read every CRD under ``crds`` and return the schema sets to write, ``current`` first."""
     if not crds.is_dir():
         raise VendorError(f"manifest folder not found: {crds}")
     sources: dict[Path, SourceInfo] = {}
-    entries: dict[str, Entry] = {}
+    sets: dict[str, SchemaSet] = {CURRENT_SET: SchemaSet(CURRENT_SET)}
     for manifest in _manifest_files(crds):
         rel = manifest.relative_to(crds).as_posix()
+        top = rel.split("/", 1)[0] if "/" in rel else ""
+        set_name, hides = set_of_folder(top) if top else (CURRENT_SET, ())
+        if not _SET_NAME.fullmatch(set_name):
+            raise VendorError(f"{rel}: folder {top!r} gives the schema set name {set_name!r}; rename the folder")
+        schema_set = sets.setdefault(
+            set_name, SchemaSet(set_name, base=None if set_name == CURRENT_SET else CURRENT_SET, hides_groups=hides)
+        )
+        if top and top not in schema_set.folders:
+            schema_set.folders.append(top)
         folder = manifest.parent
         if folder not in sources:
             source_md = folder / "SOURCE.md"
@@ -334,28 +466,33 @@ def collect(crds: Path) -> dict[str, Entry]:
                 schema = _version_schema(doc, version)
                 if not isinstance(name, str) or not isinstance(schema, dict):
                     raise VendorError(f"{rel}: {group}/{name} {kind} has no openAPIV3Schema")
-                entry = Entry(
-                    group=group,
-                    kind=kind,
-                    version=name,
-                    scope=scope,
-                    schema=strip_descriptions(schema),
-                    file=rel,
-                    provenance=provenance,
+                _add_entry(
+                    schema_set,
+                    Entry(
+                        schema_set=set_name,
+                        group=group,
+                        kind=kind,
+                        version=name,
+                        scope=scope,
+                        schema=strip_descriptions(schema),
+                        file=rel,
+                        provenance=provenance,
+                    ),
                 )
-                previous = entries.get(entry.relpath)
-                if previous is None:
-                    entries[entry.relpath] = entry
-                elif previous.schema == entry.schema and previous.scope == entry.scope:
-                    previous.also_in.append(rel)
-                else:
-                    raise VendorError(
-                        f"{group}/{name} {kind} is defined differently in {previous.file} and {rel}; "
-                        "remove one of the manifests"
-                    )
-    if not entries:
+    if not any(s.entries for s in sets.values()):
         raise VendorError(f"no served CustomResourceDefinition versions found under {crds}")
-    return dict(sorted(entries.items()))
+    current_groups = {e.group for e in sets[CURRENT_SET].entries.values()}
+    for schema_set in sets.values():
+        if not schema_set.entries:
+            raise VendorError(f"schema set {schema_set.name!r} ({', '.join(schema_set.folders)}) has no served CRD")
+        unknown = sorted(set(schema_set.hides_groups) - current_groups)
+        if unknown:
+            raise VendorError(
+                f"schema set {schema_set.name!r} hides API group(s) {', '.join(unknown)}, which the "
+                f"{CURRENT_SET!r} set does not have; fix OLDER_RELEASES in {Path(__file__).name}"
+            )
+        schema_set.entries = dict(sorted(schema_set.entries.items()))
+    return {name: sets[name] for name in [CURRENT_SET, *sorted(n for n in sets if n != CURRENT_SET)]}
 
 
 def _md(text: str | None) -> str:
@@ -368,7 +505,7 @@ def _code(text: str | None) -> str:
     return f"`{text}`" if text else "-"
 
 
-def render_sources(entries: dict[str, Entry]) -> str:
+def render_sources(sets: dict[str, SchemaSet]) -> str:
     lines = [
         "# Vendored CRD schemas",
         "",
@@ -378,42 +515,82 @@ def render_sources(entries: dict[str, Entry]) -> str:
         "dropped. Nothing else is changed. Do not edit these files by hand: rerun the script, and "
         "`python scripts/vendor_schemas.py --check` to see whether the copy is current.",
         "",
-        "A dash means the manifest folder's SOURCE.md does not state the value in a form the script "
-        "reads; that SOURCE.md (next to the manifest) has the full provenance.",
+        "## Schema sets",
         "",
-        "| generated file | kind | version | scope | manifest | repository | commit | upstream path | license |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"Files live in `<set>/<group>/<Kind>_<version>.json`. An object is checked against one set. "
+        f"`{CURRENT_SET}` holds the release of each project named in its manifest folder's SOURCE.md. "
+        "A manifest folder named `<project>-v<version>` holds an older release whose schemas differ from "
+        "the current ones under the same apiVersion and kind; it forms a set of its own that holds only its "
+        "own files and takes every other kind from its base set, except the API groups it hides and the "
+        "kinds it defines itself. `sets.json` records this for the validator.",
+        "",
+        "| set | base | manifest folders | API groups of the base it hides | kinds it replaces | files |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
-    for relpath, entry in entries.items():
-        manifest = _code(entry.file)
-        if entry.also_in:
-            manifest += " (same schema also in " + ", ".join(_code(f) for f in entry.also_in) + ")"
-        prov = entry.provenance
-        lines.append(
-            f"| `{relpath}` | {entry.kind} | {entry.version} | {entry.scope} | {manifest} | "
-            f"{_md(prov.repository)} | {_code(prov.commit)} | {_code(prov.path)} | {_md(prov.license)} |"
+    for schema_set in sets.values():
+        replaced = (
+            ", ".join(f"{group} {kind}" for group, kind in schema_set.own_kinds()) if schema_set.base else "-"
         )
+        lines.append(
+            f"| `{schema_set.name}` | {_code(schema_set.base)} | "
+            f"{', '.join(_code(f) for f in sorted(schema_set.folders)) or '-'} | "
+            f"{', '.join(_code(g) for g in sorted(schema_set.hides_groups)) or '-'} | {replaced} | "
+            f"{len(schema_set.entries)} |"
+        )
+    lines += [
+        "",
+        "## Files",
+        "",
+        "*release* is the upstream release tag (or `git describe`, or the branch) that the manifest folder's "
+        "SOURCE.md names. A dash means that SOURCE.md does not state the value in a form the script reads; "
+        "it (next to the manifest) has the full provenance.",
+        "",
+        "| generated file | kind | API version | scope | manifest | repository | release | commit | upstream path "
+        "| license |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for schema_set in sets.values():
+        for relpath, entry in schema_set.entries.items():
+            manifest = _code(entry.file)
+            if entry.also_in:
+                manifest += " (same schema also in " + ", ".join(_code(f) for f in entry.also_in) + ")"
+            prov = entry.provenance
+            lines.append(
+                f"| `{relpath}` | {entry.kind} | {entry.version} | {entry.scope} | {manifest} | "
+                f"{_md(prov.repository)} | {_code(prov.version)} | {_code(prov.commit)} | {_code(prov.path)} | "
+                f"{_md(prov.license)} |"
+            )
     return "\n".join(lines) + "\n"
+
+
+def render_sets(sets: dict[str, SchemaSet]) -> str:
+    payload = {name: schema_set.description() for name, schema_set in sets.items()}
+    return json.dumps(payload, indent=1, sort_keys=True) + "\n"
 
 
 def render_all(crds: Path) -> dict[str, str]:
     """Every file the output folder should hold, keyed by its path relative to that folder."""
-    entries = collect(crds)
-    files = {relpath: entry.render() for relpath, entry in entries.items()}
-    files[SOURCES_FILE] = render_sources(entries)
-    return files
+    sets = collect(crds)
+    files = {relpath: entry.render() for s in sets.values() for relpath, entry in s.entries.items()}
+    files[SOURCES_FILE] = render_sources(sets)
+    files[SETS_FILE] = render_sets(sets)
+    return dict(sorted(files.items()))
 
 
 # --------------------------------------------------------------------------- output
 
 
 def existing_files(out: Path) -> set[str]:
-    """Files in ``out`` that this script owns: ``SOURCES.md`` and ``<group>/*.json``."""
+    """Files in ``out`` that this script owns: ``SOURCES.md``, ``sets.json`` and the generated JSON.
+
+    ``<group>/*.json`` (the layout before schema sets) counts too, so that a rerun removes it.
+    """
     if not out.is_dir():
         return set()
-    owned = {p.relative_to(out).as_posix() for p in out.glob("*/*.json") if p.is_file()}
-    if (out / SOURCES_FILE).is_file():
-        owned.add(SOURCES_FILE)
+    owned = {p.relative_to(out).as_posix() for p in [*out.glob("*/*.json"), *out.glob("*/*/*.json")] if p.is_file()}
+    for name in (SOURCES_FILE, SETS_FILE):
+        if (out / name).is_file():
+            owned.add(name)
     return owned
 
 
@@ -476,8 +653,9 @@ def write_all(expected: dict[str, str], out: Path) -> tuple[list[str], list[str]
     removed = sorted(existing_files(out) - expected.keys())
     for relpath in removed:
         (out / relpath).unlink()
-    for folder in sorted({(out / r).parent for r in removed}, reverse=True):
-        if folder != out and folder.is_dir() and not any(folder.iterdir()):
+    emptied = {parent for r in removed for parent in (out / r).parents if out in parent.parents}
+    for folder in sorted(emptied, key=lambda f: len(f.parts), reverse=True):
+        if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
     return written, removed
 

@@ -21,6 +21,7 @@ if str(REPO) not in sys.path:  # so that `tests.support` imports however pytest 
 from tests.support.schemas import (  # noqa: E402
     CRD_SCHEMA_DIR,
     crd_schemas,
+    schema_sets,
     translated_crd_schema,
     validate_documents,
     validate_object,
@@ -100,6 +101,7 @@ SYNTHETIC_SOURCE = """\
 # Source
 
 - Repository: https://github.com/example/widgets (the widget project)
+- Tag: `v1.4.0` (the newest release; tag object `fedcba9876543210fedcba9876543210fedcba98`)
 - Commit: `0123456789abcdef0123456789abcdef01234567` (main)
 - License: Apache License 2.0 (the repository's LICENSE).
 
@@ -124,11 +126,13 @@ def test_script_writes_served_versions_without_descriptions(synthetic_crds: Path
     assert result.returncode == 0, result.stderr
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
         "SOURCES.md",
-        "example.com/Widget_v1.json",
+        "current/example.com/Widget_v1.json",
+        "sets.json",
     ]
-    text = (out / "example.com" / "Widget_v1.json").read_text()
+    text = (out / "current" / "example.com" / "Widget_v1.json").read_text()
     assert text.endswith("}\n")
     data = json.loads(text)
+    assert data["set"] == "current"
     assert data["group"] == "example.com"
     assert data["kind"] == "Widget"
     assert data["version"] == "v1"
@@ -136,6 +140,7 @@ def test_script_writes_served_versions_without_descriptions(synthetic_crds: Path
     assert data["source"] == {
         "file": "example/widgets.yaml",
         "repository": "https://github.com/example/widgets",
+        "release": "v1.4.0",
         "commit": "0123456789abcdef0123456789abcdef01234567",
         "path": "config/crd/widgets.yaml",
     }
@@ -146,7 +151,8 @@ def test_script_writes_served_versions_without_descriptions(synthetic_crds: Path
     assert spec["properties"]["size"]["x-kubernetes-int-or-string"] is True
     assert spec["properties"]["extra"]["default"] == {"description": "kept because it is a value, not a schema"}
     sources = (out / "SOURCES.md").read_text()
-    assert "`example.com/Widget_v1.json`" in sources
+    assert "`current/example.com/Widget_v1.json`" in sources
+    assert "`v1.4.0`" in sources
     assert "Apache-2.0" in sources
     assert "scripts/vendor_schemas.py" in sources
     assert "description" in sources  # says descriptions were dropped
@@ -155,24 +161,24 @@ def test_script_writes_served_versions_without_descriptions(synthetic_crds: Path
 def test_script_output_is_deterministic_and_check_finds_drift(synthetic_crds: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert run_script("--crds", synthetic_crds, "--out", out).returncode == 0
-    target = out / "example.com" / "Widget_v1.json"
+    target = out / "current" / "example.com" / "Widget_v1.json"
     first = target.read_bytes()
     assert run_script("--crds", synthetic_crds, "--out", out).returncode == 0
     assert target.read_bytes() == first
     assert run_script("--check", "--crds", synthetic_crds, "--out", out).returncode == 0
 
     target.write_text(first.decode().replace('"Cluster"', '"Namespaced"'))
-    (out / "example.com" / "Gadget_v1.json").write_text("{}\n")
+    (out / "current" / "example.com" / "Gadget_v1.json").write_text("{}\n")
     (out / "SOURCES.md").unlink()
     result = run_script("--check", "--crds", synthetic_crds, "--out", out)
     assert result.returncode == 1
-    assert "stale: example.com/Widget_v1.json" in result.stderr
-    assert "unexpected: example.com/Gadget_v1.json" in result.stderr
+    assert "stale: current/example.com/Widget_v1.json" in result.stderr
+    assert "unexpected: current/example.com/Gadget_v1.json" in result.stderr
     assert "missing: SOURCES.md" in result.stderr
 
     assert run_script("--crds", synthetic_crds, "--out", out).returncode == 0
     assert target.read_bytes() == first
-    assert not (out / "example.com" / "Gadget_v1.json").exists()
+    assert not (out / "current" / "example.com" / "Gadget_v1.json").exists()
     assert run_script("--check", "--crds", synthetic_crds, "--out", out).returncode == 0
 
 
@@ -182,7 +188,9 @@ def test_script_rejects_conflicting_duplicates(synthetic_crds: Path, tmp_path: P
     (other / "widgets.yaml").write_text(SYNTHETIC_CRD.replace("type: string", "type: integer"))
     result = run_script("--crds", synthetic_crds, "--out", tmp_path / "out")
     assert result.returncode == 2
-    assert "defined differently" in result.stderr
+    assert "example.com/v1 Widget is defined differently in example/widgets.yaml and fork/widgets.yaml" in result.stderr
+    assert "<project>-v<version>" in result.stderr  # the way out for an older release
+    assert not (tmp_path / "out").exists()
 
 
 def test_identical_duplicates_are_listed_once(synthetic_crds: Path, tmp_path: Path) -> None:
@@ -191,8 +199,136 @@ def test_identical_duplicates_are_listed_once(synthetic_crds: Path, tmp_path: Pa
     (other / "widgets.yaml").write_text(SYNTHETIC_CRD)
     out = tmp_path / "out"
     assert run_script("--crds", synthetic_crds, "--out", out).returncode == 0
-    assert json.loads((out / "example.com" / "Widget_v1.json").read_text())["source"]["file"] == "copy/widgets.yaml"
+    widget = out / "current" / "example.com" / "Widget_v1.json"
+    assert json.loads(widget.read_text())["source"]["file"] == "copy/widgets.yaml"
     assert "same schema also in `example/widgets.yaml`" in (out / "SOURCES.md").read_text()
+
+
+OLDER_WIDGET_SOURCE = """\
+- Repository: https://github.com/example/widgets
+- Tag: `v0.9.3`
+- Commit: `89abcdef0123456789abcdef0123456789abcdef`
+"""
+
+
+def _older_release(synthetic_crds: Path, folder: str = "example-v0.9") -> Path:
+    older = synthetic_crds / folder
+    older.mkdir()
+    (older / "widgets.yaml").write_text(
+        SYNTHETIC_CRD.replace("type: string", "type: integer").replace(
+            "name: v0\n    served: false", "name: v0\n    served: true"
+        )
+    )
+    (older / "SOURCE.md").write_text(OLDER_WIDGET_SOURCE)
+    return older
+
+
+def test_an_older_release_folder_forms_a_set_of_its_own(synthetic_crds: Path, tmp_path: Path) -> None:
+    _older_release(synthetic_crds)
+    out = tmp_path / "out"
+    result = run_script("--crds", synthetic_crds, "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.json")) == [
+        "current/example.com/Widget_v1.json",
+        "example-v0.9/example.com/Widget_v0.json",
+        "example-v0.9/example.com/Widget_v1.json",
+        "sets.json",
+    ]
+    current = json.loads((out / "current" / "example.com" / "Widget_v1.json").read_text())
+    older = json.loads((out / "example-v0.9" / "example.com" / "Widget_v1.json").read_text())
+    assert current["schema"]["properties"]["spec"]["properties"]["description"] == {"type": "string"}
+    assert older["schema"]["properties"]["spec"]["properties"]["description"] == {"type": "integer"}
+    assert older["set"] == "example-v0.9"
+    assert older["source"]["release"] == "v0.9.3"
+    assert older["source"]["commit"] == "89abcdef0123456789abcdef0123456789abcdef"
+    assert json.loads((out / "sets.json").read_text()) == {
+        "current": {"base": None, "folders": ["example"], "hides_groups": []},
+        "example-v0.9": {"base": "current", "folders": ["example-v0.9"], "hides_groups": []},
+    }
+    sources = (out / "SOURCES.md").read_text()
+    assert "| `example-v0.9` | `current` | `example-v0.9` | - | example.com Widget | 2 |" in sources
+    assert "`example-v0.9/example.com/Widget_v0.json`" in sources
+    assert run_script("--check", "--crds", synthetic_crds, "--out", out).returncode == 0
+
+
+def test_older_releases_name_their_set_and_hidden_groups(
+    synthetic_crds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _older_release(synthetic_crds, "example-v1.2")
+    gadgets = synthetic_crds / "example" / "gadgets.yaml"
+    gadgets.write_text(SYNTHETIC_CRD.replace("widgets", "gadgets").replace("Widget", "Gadget").replace(
+        "example.com", "gadgets.example.com"))
+    monkeypatch.setitem(vendor.OLDER_RELEASES, "example-v1.2", vendor.OlderRelease("ex-v1.2", ("gadgets.example.com",)))
+    sets = vendor.collect(synthetic_crds)
+    assert list(sets) == ["current", "ex-v1.2"]
+    assert sets["ex-v1.2"].description() == {
+        "base": "current",
+        "folders": ["example-v1.2"],
+        "hides_groups": ["gadgets.example.com"],
+    }
+    assert sorted(sets["ex-v1.2"].entries) == [
+        "ex-v1.2/example.com/Widget_v0.json",
+        "ex-v1.2/example.com/Widget_v1.json",
+    ]
+
+    monkeypatch.setitem(vendor.OLDER_RELEASES, "example-v1.2", vendor.OlderRelease("ex-v1.2", ("gadget.example.com",)))
+    with pytest.raises(vendor.VendorError, match=r"hides API group\(s\) gadget.example.com, which the 'current' set"):
+        vendor.collect(synthetic_crds)
+
+
+def test_rerun_removes_the_layout_without_sets(synthetic_crds: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    legacy = out / "example.com" / "Widget_v1.json"
+    legacy.parent.mkdir(parents=True)
+    legacy.write_text("{}\n")
+    (out / "README.txt").write_text("not ours\n")
+    result = run_script("--check", "--crds", synthetic_crds, "--out", out)
+    assert result.returncode == 1
+    assert "unexpected: example.com/Widget_v1.json" in result.stderr
+    result = run_script("--crds", synthetic_crds, "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert "removed example.com/Widget_v1.json" in result.stdout
+    assert not legacy.parent.exists()
+    assert (out / "README.txt").read_text() == "not ours\n"
+    assert (out / "current" / "example.com" / "Widget_v1.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("text", "version"),
+    [
+        ("- Tag: `v3.5.1` (newest)\n- Commit: `" + "a" * 40 + "` (branch `release-3.5`)\n", "v3.5.1"),
+        ("- Release: `v1.19.4`, commit `" + "b" * 40 + "` (branch `v1.19`)\n", "v1.19.4"),
+        ("- Commit: `" + "c" * 40 + "` (HEAD). The files are byte-identical to tag `v0.5.0` (commit x)\n", "v0.5.0"),
+        ("- Commit: `" + "d" * 40 + "` (HEAD of `main`; `git describe`: edge-26.8.3-1-gb24cd4059).\n",
+         "edge-26.8.3-1-gb24cd4059"),
+        ("- Branch/commit read: `main` @ `" + "e" * 40 + "`\n", "branch main"),
+        ("- Branch/commit read: `main` @ `" + "e" * 40 + "`\n- Tag: `v2.0.0`\n", "v2.0.0"),
+        ("- Commit: `" + "f" * 40 + "`\n", None),
+    ],
+    ids=["tag", "release-line", "tag-phrase", "git-describe", "branch", "tag-beats-branch", "none"],
+)
+def test_parse_source_md_reads_the_upstream_release(text: str, version: str | None) -> None:
+    info = vendor.parse_source_md("# Source\n\n" + text)
+    assert info.for_file("x.yaml").version == version
+    assert info.for_file("x.yaml").commit is not None
+
+
+def test_a_release_line_gives_the_commit_but_a_tag_object_does_not() -> None:
+    info = vendor.parse_source_md("- Release: `v1.19.4`, commit `" + "b" * 40 + "` (branch `v1.19`)\n")
+    assert info.folder.commit == "b" * 40
+    info = vendor.parse_source_md("- Tag: `v1.2.9` (tag object `" + "c" * 40 + "`)\n- Commit: `" + "d" * 40 + "`\n")
+    assert info.folder.commit == "d" * 40
+
+
+def test_parse_source_md_reads_a_tag_column() -> None:
+    info = vendor.parse_source_md(
+        "| file | repository | upstream path | tag | commit |\n| --- | --- | --- | --- | --- |\n"
+        "| `k.yaml` | https://github.com/fluxcd/kustomize-controller | `config/k.yaml` | `v1.9.4` | "
+        "`" + "a" * 40 + "` |\n"
+    )
+    row = info.for_file("k.yaml")
+    assert (row.version, row.repository, row.path) == ("v1.9.4", "https://github.com/fluxcd/kustomize-controller",
+                                                      "config/k.yaml")
 
 
 def test_parse_source_md_reads_tables_and_bullets() -> None:
@@ -226,22 +362,49 @@ def _schema_descriptions(node: Any, path: str = "") -> list[str]:
 
 
 def test_vendored_files_are_well_formed() -> None:
-    files = sorted(CRD_SCHEMA_DIR.glob("*/*.json"))
-    assert len(files) >= 20
+    files = sorted(CRD_SCHEMA_DIR.glob("*/*/*.json"))
+    assert len(files) >= 60
+    assert not list(CRD_SCHEMA_DIR.glob("*/*.json")), "files outside a set folder"
+    layout = json.loads((CRD_SCHEMA_DIR / "sets.json").read_text())
+    assert sorted(layout) == ["current", "fsm-v1.2"]
+    assert layout["fsm-v1.2"] == {
+        "base": "current",
+        "folders": ["flomesh-v1.2"],
+        "hides_groups": ["multicluster.flomesh.io"],
+    }
     for path in files:
         data = json.loads(path.read_text())
         assert path.name == f"{data['kind']}_{data['version']}.json"
         assert path.parent.name == data["group"]
+        assert path.parent.parent.name == data["set"]
+        assert data["set"] in layout
         assert data["scope"] in ("Namespaced", "Cluster")
         assert data["source"]["file"].endswith((".yaml", ".yml"))
+        assert len(data["source"]["commit"]) == 40, path
+        assert data["source"]["release"], path
         assert _schema_descriptions(data["schema"]) == [], path
         assert path.stat().st_size < 1_000_000
-    app_project = json.loads((CRD_SCHEMA_DIR / "argoproj.io" / "AppProject_v1alpha1.json").read_text())
+    app_project = json.loads((CRD_SCHEMA_DIR / "current" / "argoproj.io" / "AppProject_v1alpha1.json").read_text())
     assert "description" in app_project["schema"]["properties"]["spec"]["properties"]
-    fsm = json.loads((CRD_SCHEMA_DIR / "multicluster.flomesh.io" / "ServiceExport_v1alpha1.json").read_text())
+    fsm_file = CRD_SCHEMA_DIR / "current" / "multicluster.flomesh.io" / "ServiceExport_v1alpha1.json"
+    fsm = json.loads(fsm_file.read_text())
     assert fsm["source"]["repository"] == "https://github.com/flomesh-io/fsm"
     assert fsm["source"]["path"] == "cmd/fsm-bootstrap/crds/multicluster.flomesh.io_serviceexports.yaml"
-    assert len(fsm["source"]["commit"]) == 40
+    old = json.loads((CRD_SCHEMA_DIR / "fsm-v1.2" / "flomesh.io" / "ServiceExport_v1alpha1.json").read_text())
+    assert old["source"] == {
+        "file": "flomesh-v1.2/flomesh.io_serviceexports.yaml",
+        "repository": "https://github.com/flomesh-io/fsm",
+        "release": "v1.2.9",
+        "commit": "f52d02016ea37cccb294026199766bf495fecc7d",
+        "path": "cmd/fsm-bootstrap/crds/flomesh.io_serviceexports.yaml",
+    }
+    cilium = json.loads((CRD_SCHEMA_DIR / "current" / "cilium.io" / "CiliumNetworkPolicy_v2.json").read_text())
+    assert (cilium["source"]["release"], cilium["source"]["commit"]) == (
+        "v1.19.4",
+        "95e477fdcfd35d438b135f4d981ee20ce3016ac3",
+    )
+    istio = json.loads((CRD_SCHEMA_DIR / "current" / "networking.istio.io" / "DestinationRule_v1.json").read_text())
+    assert istio["source"]["release"] == "1.30.3"
     sources = (CRD_SCHEMA_DIR / "SOURCES.md").read_text()
     for path in files:
         assert f"`{path.relative_to(CRD_SCHEMA_DIR).as_posix()}`" in sources
@@ -264,6 +427,19 @@ def test_vendored_files_are_well_formed() -> None:
         ("argoproj.io/v1alpha1", "Application"),
         ("kustomize.toolkit.fluxcd.io/v1", "Kustomization"),
         ("source.toolkit.fluxcd.io/v1", "GitRepository"),
+        ("cilium.io/v2", "CiliumNetworkPolicy"),
+        ("cilium.io/v2", "CiliumClusterwideNetworkPolicy"),
+        *[
+            (f"networking.istio.io/{version}", kind)
+            for version in ("v1", "v1beta1", "v1alpha3")
+            for kind in ("DestinationRule", "ServiceEntry", "Sidecar", "VirtualService", "Gateway", "WorkloadEntry")
+        ],
+        *[
+            (f"security.istio.io/{version}", kind)
+            for version in ("v1", "v1beta1")
+            for kind in ("AuthorizationPolicy", "PeerAuthentication", "RequestAuthentication")
+        ],
+        ("telemetry.istio.io/v1", "Telemetry"),
     ],
 )
 def test_needed_kinds_are_vendored(api_version: str, kind: str) -> None:
@@ -272,8 +448,14 @@ def test_needed_kinds_are_vendored(api_version: str, kind: str) -> None:
 
 def test_translated_schemas_are_valid_draft_2020_12() -> None:
     # partial=True differs only by dropping `required`, so one mode is enough (and ApplicationSet is slow)
-    for api_version, kind in crd_schemas():
-        jsonschema.Draft202012Validator.check_schema(translated_crd_schema(api_version, kind))
+    checked = set()
+    for schema_set in schema_sets():
+        for (api_version, kind), crd in crd_schemas(schema_set).items():
+            if crd.file not in checked:
+                schema = translated_crd_schema(api_version, kind, False, schema_set)
+                jsonschema.Draft202012Validator.check_schema(schema)
+                checked.add(crd.file)
+    assert len(checked) == len(list(CRD_SCHEMA_DIR.glob("*/*/*.json")))
 
 
 # ----------------------------------------------------------------------------- known-good objects

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from meshfleet.core.plan import Plan, plan
 from meshfleet.errors import Finding, FindingsError, FleetError, LocatedFinding
 from meshfleet.fleet.document import Document, parse
+from meshfleet.fleet.limits import derived_name_findings, size_findings
 from meshfleet.fleet.model import Fleet
 from meshfleet.fleet.validation import validation_findings
 
@@ -23,21 +24,30 @@ def locate(doc: Document, findings: list[Finding] | tuple[Finding, ...]) -> Flee
 
 
 def load_document(doc: Document) -> Fleet:
-    """The fleet in a parsed document, or a FleetError with every type and key problem at its line."""
+    """The fleet in a parsed document, or a FleetError with every type and key problem at its line,
+    every name it would derive that Kubernetes refuses, and a plan too large to make."""
     try:
-        return Fleet.model_validate(doc.data)
+        fleet = Fleet.model_validate(doc.data)
     except ValidationError as err:
         raise FleetError(validation_findings(doc, err)) from None
+    problems = size_findings(fleet.active()) + derived_name_findings(fleet)
+    if problems:
+        raise locate(doc, problems)
+    return fleet
 
 
-def load_plan(path: str | Path, *, display: str | None = None) -> Plan:
-    """Parse, validate and plan a fleet file: a Plan, or a FleetError with every problem at its line."""
-    doc = parse(path, display=display)
+def plan_document(doc: Document) -> Plan:
+    """Validate and plan a parsed document: a Plan, or a FleetError with every problem at its line."""
     fleet = load_document(doc)
     try:
-        return plan(fleet)
+        return plan(fleet.active())  # decommissioned clusters are gone: nothing is planned for them
     except FindingsError as e:
         raise locate(doc, list(e.findings)) from None
 
 
-__all__ = ["Document", "load_plan", "locate", "parse"]
+def load_plan(path: str | Path, *, display: str | None = None) -> Plan:
+    """Parse, validate and plan a fleet file: a Plan, or a FleetError with every problem at its line."""
+    return plan_document(parse(path, display=display))
+
+
+__all__ = ["Document", "load_document", "load_plan", "locate", "parse", "plan_document"]

@@ -17,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    field_validator,
     model_validator,
 )
 
@@ -75,8 +76,13 @@ def _ip(v: str) -> str:
         addr = ipaddress.ip_address(v)
     except ValueError:
         raise ValueError(f"{v!r} is not an IP address") from None
-    if addr.is_loopback or addr.is_unspecified:
-        raise ValueError(f"{v!r} is loopback or unspecified; other clusters cannot reach it (FSM refuses it)")
+    # An IPv4 address written as IPv6 (::ffff:127.0.0.1) is the IPv4 address to every stack that reaches it.
+    plain = addr.ipv4_mapped if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped else addr
+    if plain.is_loopback or plain.is_unspecified:
+        mapped = f" (the IPv4 address {plain} written as IPv6)" if plain is not addr else ""
+        raise ValueError(f"{v!r} is loopback or unspecified{mapped}; other clusters cannot reach it (FSM refuses it)")
+    if plain.is_multicast:
+        raise ValueError(f"{v!r} is a multicast address; a gateway needs the address of one host")
     return v
 
 
@@ -91,7 +97,19 @@ def _path_template(v: str) -> str:
         if found not in PATH_PLACEHOLDERS:
             allowed = ", ".join("{" + p + "}" for p in PATH_PLACEHOLDERS)
             raise ValueError(f"unknown placeholder {{{found}}} in path {v!r}; use {allowed}")
+    # Placeholders become DNS labels and port numbers: check the path as Kubernetes will see it.
+    names.ingress_path(_PLACEHOLDER.sub("x", v), shown=v)
     return v
+
+
+def _weight(v: int) -> int:
+    if v > WEIGHT_MAX:
+        raise ValueError(f"weight {v:,} is over {WEIGHT_MAX:,}: FSM hands weights to pipy's balancer, which reads "
+                         "them as 32-bit integers")
+    return v
+
+
+WEIGHT_MAX = 2**31 - 1
 
 
 ClusterName = Annotated[str, AfterValidator(_cluster_name)]
@@ -249,6 +267,25 @@ class Cluster(Strict):
     kubeconfig: KubeconfigSource = Field(
         default_factory=lambda: KubeconfigFromStackSecret.model_validate({"from": "stack-secret"})
     )
+    formerNames: list[ClusterName] = Field(
+        default_factory=list,
+        description="Names this cluster had before; Pulumi keeps its resources' addresses through aliases.",
+    )
+    decommissioned: bool = Field(
+        default=False,
+        description="The cluster is gone: nothing is planned for it and Pulumi forgets its objects unread.",
+    )
+
+    @model_validator(mode="after")
+    def _renamed_keeps_its_id(self) -> Cluster:
+        if self.formerNames and self.id is None:
+            raise ValueError(
+                f"formerNames needs id: set `id: {self.formerNames[0]}` (the id it had: its first name unless "
+                "it had an id), or its provider's cluster_identifier changes and Pulumi replaces every object"
+            )
+        if len(set(self.formerNames)) != len(self.formerNames):
+            raise ValueError("formerNames lists a name twice; list each former name once")
+        return self
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,11 +296,12 @@ class Port(Strict):
     port: PortNumber
     protocol: Literal["TCP", "UDP", "SCTP"] = "TCP"
     name: ObjectName | None = None
-    appProtocol: str | None = None
+    appProtocol: Annotated[str, AfterValidator(lambda v: names.qualified_name(v, "appProtocol"))] | None = None
 
 
 class PathRewrite(Strict):
-    from_: Annotated[str, Field(min_length=1, alias="from")]
+    from_: Annotated[str, Field(min_length=1, alias="from"),
+                     AfterValidator(lambda v: names.regex(v, "pathRewrite.from"))]
     to: Annotated[str, Field(min_length=1)]
 
 
@@ -271,8 +309,15 @@ LoadBalancer = Literal["RoundRobinLoadBalancer", "HashingLoadBalancer", "LeastWo
 PathType = Literal["Prefix", "Exact"]
 
 
+def _some_clusters(sel: Selection) -> Selection:
+    if sel.names == []:
+        raise ValueError("the export lists no cluster, so nothing is exported (and a traffic policy would apply "
+                         "nowhere); list the exporting clusters, or remove export")
+    return sel
+
+
 class Export(Strict):
-    clusters: ClusterSelection
+    clusters: Annotated[ClusterSelection, AfterValidator(_some_clusters)]
     path: PathTemplate = "/{cluster}/{name}"
     pathType: PathType = "Prefix"
     ports: list[PortNumber] | None = Field(default=None, description="Service ports to export; default all.")
@@ -287,7 +332,7 @@ class Import(Strict):
 
 class Target(Strict):
     cluster: ClusterName
-    weight: int | None = None
+    weight: Annotated[int, AfterValidator(_weight)] | None = None
 
 
 def _to_target(v: Any) -> Any:
@@ -357,11 +402,15 @@ class Service(Strict):
 HttpMethod = Literal["*", "GET", "HEAD", "PUT", "POST", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
 
 
+HeaderName = Annotated[str, AfterValidator(names.http_header_name)]
+HeaderRegex = Annotated[str, AfterValidator(lambda v: names.regex(v, "header value"))]
+
+
 class HttpMatch(Strict):
     name: ObjectName
-    pathRegex: str = ".*"
+    pathRegex: Annotated[str, AfterValidator(lambda v: names.regex(v, "pathRegex"))] = ".*"
     methods: Annotated[list[HttpMethod], Field(min_length=1)] = Field(default_factory=lambda: ["*"])  # type: ignore[arg-type]
-    headers: list[dict[str, str]] | None = None
+    headers: list[dict[HeaderName, HeaderRegex]] | None = None
 
 
 class AccessRule(Strict):
@@ -388,6 +437,51 @@ class Fleet(Strict):
     clusters: Annotated[dict[ClusterName, Cluster], Field(min_length=1)]
     services: dict[ServiceRef, Service] = Field(default_factory=dict)
     access: dict[ObjectName, AccessRule] = Field(default_factory=dict)
+
+    @field_validator("clusters")
+    @classmethod
+    def _names_are_unique_over_time(cls, clusters: dict[str, Cluster]) -> dict[str, Cluster]:
+        owner: dict[str, str] = {name: name for name in clusters}
+        for name, c in sorted(clusters.items()):
+            for old in c.formerNames:
+                if old == name:
+                    raise ValueError(f"{name}: formerNames lists its own name; list only the names it had before")
+                if owner.setdefault(old, name) != name:
+                    other = owner[old]
+                    what = "the name of" if old == other else "also a former name of"
+                    raise ValueError(f"{name}: former name {old!r} is {what} cluster {other}; a name belongs to one "
+                                     "cluster, or two clusters' Pulumi resources would claim one address")
+        return clusters
+
+    @model_validator(mode="after")
+    def _decommissioned_are_not_named(self) -> Fleet:
+        gone = {n for n, c in self.clusters.items() if c.decommissioned}
+        named = {self.controlPlane} | _named_clusters([self.services, self.access])
+        if gone & named:
+            raise ValueError(f"decommissioned cluster(s) {', '.join(sorted(gone & named))} still named elsewhere in "
+                             "the fleet (controlPlane, services, access); remove them there")
+        return self
+
+    def active(self) -> Fleet:
+        """The fleet without its decommissioned clusters: what is planned."""
+        kept = {n: c for n, c in self.clusters.items() if not c.decommissioned}
+        return self if len(kept) == len(self.clusters) else self.model_copy(update={"clusters": kept})
+
+
+def _named_clusters(value: Any) -> set[str | None]:
+    """Every cluster a part of the fleet names explicitly (selections by name, targets, local accounts)."""
+    if isinstance(value, Selection):
+        return set(value.names or ())
+    if isinstance(value, Target):
+        return {value.cluster}
+    if isinstance(value, BaseModel):
+        found = _named_clusters([getattr(value, f) for f in type(value).model_fields])
+        return found | set(value.localServiceAccounts) if isinstance(value, Service) else found
+    if isinstance(value, dict):
+        return _named_clusters(list(value.values()))
+    if isinstance(value, list):
+        return set().union(*(_named_clusters(v) for v in value)) if value else set()
+    return set()
 
 
 def fleet_json_schema() -> dict[str, Any]:

@@ -6,6 +6,9 @@ This module follows the location through the user's data and words the message a
 
 from __future__ import annotations
 
+import difflib
+import re
+import reprlib
 import types
 import typing
 from typing import Any
@@ -13,7 +16,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from meshfleet.errors import Finding, Loc, LocatedFinding
-from meshfleet.fleet.document import Document, kind_of
+from meshfleet.fleet.document import Document
+from meshfleet.fleet.document import kind_of as document_kind_of
 from meshfleet.fleet.model import Fleet, LabelSelector, Selection
 
 
@@ -29,6 +33,8 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[Loc, bool]:
         if part == "[key]":
             is_key = True
             continue
+        if path and path[-1] == "kubeconfig" and isinstance(node, dict) and node.get("from") == part:
+            continue  # the tag of the kubeconfig source union, not a key the user wrote
         in_dict = isinstance(node, dict) and part in node
         in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
         if in_dict or in_list:
@@ -92,11 +98,21 @@ def _allowed_keys(path: Loc) -> list[str]:
     return sorted(out)
 
 
+def _secret_place(path: Loc) -> bool:
+    """Under a cluster's `kubeconfig`: whatever is written there may be a credential."""
+    return len(path) >= 3 and path[0] == "clusters" and path[2] == "kubeconfig"
+
+
 def validation_findings(doc: Document, err: ValidationError) -> list[LocatedFinding]:
     found: dict[tuple[Loc, str], LocatedFinding] = {}
     for e in err.errors(include_url=False):
         path, is_key = _data_path(doc.data, tuple(e["loc"]))
         kind = e["type"]
+        if _secret_place(path):
+            e = {**e, "input": _Hidden(e.get("input"))}
+            if kind == "union_tag_invalid":
+                tag = (e.get("ctx") or {}).get("tag")
+                e["ctx"] = {"tag": tag if _near_a_source(tag) else _Hidden(tag)}
         msg = str(e["msg"])
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
@@ -110,8 +126,13 @@ def validation_findings(doc: Document, err: ValidationError) -> list[LocatedFind
         elif kind == "missing":
             msg = f"missing key {path[-1]!r}" if path else "missing key"
             hint = f"add {path[-1]}" if path else ""
-            path = path[:-1] if path and path not in doc.values else path
+            path = path[:-1] if path and not doc.has(path) else path
             prefer_key = True
+        elif _secret_place(path) and len(path) == 3 and kind.endswith("_type"):
+            msg = f"a kubeconfig cannot be written into the fleet file (a {kind_of(e['input'])} is given; " \
+                "its value is not shown)"
+            hint = "write kubeconfig: {from: stack-secret} and set it as a Pulumi secret, or {from: context, " \
+                "context: <name>} to read it from your kubeconfig files"
         elif kind.endswith("_type") or kind in ("model_type", "dict_type", "list_type"):
             got = kind_of(e.get("input"))
             want = msg.removeprefix("Input should be ").removeprefix("a valid ")
@@ -132,6 +153,41 @@ def validation_findings(doc: Document, err: ValidationError) -> list[LocatedFind
     return list(found.values())
 
 
+class _Hidden:
+    """A value from where a credential may stand: messages say its kind, never its text."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"(a {kind_of(self.value)}, not shown)"
+
+
+_SOURCES = ("stack-secret", "context")
+
+
+_SOURCE_WORD = re.compile(r"[a-z][a-z-]{0,15}")
+
+
+def _near_a_source(v: Any) -> bool:
+    """A short word (`file`) or a misspelt source (`stack-secrets`) is worth showing; anything else
+    written where a kubeconfig source goes may be a credential."""
+    return isinstance(v, str) and (bool(_SOURCE_WORD.fullmatch(v))
+                                   or bool(difflib.get_close_matches(v, _SOURCES, n=1, cutoff=0.6)))
+
+
+def kind_of(v: Any) -> str:
+    return document_kind_of(v.value if isinstance(v, _Hidden) else v)
+
+
 def _short(v: Any) -> str:
-    text = repr(v)
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if v is None:
+        return "null"
+    text = _REPR.repr(v)  # bounded: a value may be a list of 500,000 items
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxlong = 2, 4, 4, 60, 40

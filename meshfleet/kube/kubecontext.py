@@ -8,14 +8,17 @@ control plane that receives it has none of the user's files: this is `kubectl co
 other relative paths made absolute against the file that names them, as kubectl resolves them).
 
 Pure: the caller reads the files; `read` is only asked for certificate and key files the chosen
-entries reference. Error messages name files, contexts and keys, never a byte of their content
-(PyYAML's own messages quote the offending line, so they are not passed on).
+entries reference. Error messages name files, lines and keys, never a byte of their content
+(PyYAML's own messages quote the offending line, so they are not passed on); the names of
+contexts, clusters and users are quoted only when they are plain names, never when an entry holds
+something else where a name should be (a mapping, a long string that may be a token).
 """
 
 from __future__ import annotations
 
 import base64
 import posixpath
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -58,15 +61,20 @@ def reduce_to_context(
     if not files:
         raise ContextError("no kubeconfig file to read")
     docs = [(f.path, _parse(f)) for f in files]
-    ctx_path, ctx_entry = _find(docs, "contexts", context)
-    if ctx_entry is None:
+    texts = {f.path: f.text for f in files}
+    ctx_path, ctx_entry, ctx_index = _find(docs, "contexts", context)
+    if ctx_entry is None or ctx_path is None:
         known = sorted({n for _, d in docs for n in _names(d, "contexts")})
+        odd = sum(_odd_names(d, "contexts") for _, d in docs)
         where = ", ".join(str(f.path) for f in files)
         listed = ", ".join(known) if known else "none"
-        raise ContextError(f"context {context!r} is not in {where} (contexts there: {listed})")
+        if odd:
+            listed += f"; and {odd} entr{'ies' if odd > 1 else 'y'} whose name is not a plain name, not shown"
+        raise ContextError(f"context {shown_name(context)} is not in {where} (contexts there: {listed})")
+    at = _at(texts[ctx_path], ("contexts", ctx_index))
     body = ctx_entry.get("context")
     if not isinstance(body, dict):
-        raise ContextError(f"context {context!r} in {ctx_path} has no 'context' mapping")
+        raise ContextError(f"context {shown_name(context)} in {ctx_path}{at} has no 'context' mapping")
 
     out: dict[str, Any] = {
         "apiVersion": "v1",
@@ -81,16 +89,19 @@ def reduce_to_context(
         ref = body.get(field)
         if ref is None or ref == "":
             if field == "cluster":
-                raise ContextError(f"context {context!r} in {ctx_path} names no cluster")
+                raise ContextError(f"context {shown_name(context)} in {ctx_path}{at} names no cluster")
             continue  # a context without a user connects anonymously
+        ref_at = _at(texts[ctx_path], ("contexts", ctx_index, "context", field))
         if not isinstance(ref, str):
-            raise ContextError(f"context {context!r} in {ctx_path}: '{field}' is not a name")
-        path, entry = _find(docs, section, ref)
+            raise ContextError(f"context {shown_name(context)} in {ctx_path}{ref_at}: '{field}' is not a name")
+        path, entry, index = _find(docs, section, ref)
         if path is None or entry is None:
-            raise ContextError(f"context {context!r} names {field} {ref!r}, which no kubeconfig file defines")
+            raise ContextError(f"context {shown_name(context)} in {ctx_path}{ref_at} names {field} "
+                               f"{shown_name(ref)}, which no kubeconfig file defines")
         inner = entry.get(field)
         if not isinstance(inner, dict):
-            raise ContextError(f"{field} {ref!r} in {path} has no '{field}' mapping")
+            raise ContextError(f"{field} {shown_name(ref)} in {path}{_at(texts[path], (section, index))} has no "
+                               f"'{field}' mapping")
         out[section].append({"name": ref, field: _self_contained(field, ref, inner, path, read)})
     return yaml.safe_dump(out, sort_keys=False, default_flow_style=False)
 
@@ -111,24 +122,65 @@ def _parse(f: KubeconfigFile) -> dict[str, Any]:
     return doc
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@/+-]{0,62}")
+
+
+def shown_name(value: object) -> str:
+    """A context, cluster or user name as a message may show it: quoted when it is a plain name
+    (at most 63 characters, no spaces or control characters), else only what kind of value it is."""
+    if isinstance(value, str) and _PLAIN_NAME.fullmatch(value):
+        return repr(value)
+    kind = "a string" if isinstance(value, str) else "a mapping" if isinstance(value, dict) else \
+        "a list" if isinstance(value, list) else "a value"
+    return f"({kind} that is not a plain name, not shown)"
+
+
 def _names(doc: dict[str, Any], section: str) -> list[str]:
     entries = doc.get(section) or []
     if not isinstance(entries, list):
         return []
-    return [str(e["name"]) for e in entries if isinstance(e, dict) and "name" in e]
+    return [e["name"] for e in entries if isinstance(e, dict) and isinstance(e.get("name"), str)
+            and _PLAIN_NAME.fullmatch(e["name"])]
+
+
+def _odd_names(doc: dict[str, Any], section: str) -> int:
+    entries = doc.get(section) or []
+    if not isinstance(entries, list):
+        return 0
+    return sum(1 for e in entries if isinstance(e, dict) and "name" in e
+               and not (isinstance(e["name"], str) and _PLAIN_NAME.fullmatch(e["name"])))
 
 
 def _find(
     docs: Sequence[tuple[PurePath, dict[str, Any]]], section: str, name: str
-) -> tuple[PurePath | None, dict[str, Any] | None]:
+) -> tuple[PurePath | None, dict[str, Any] | None, int]:
     for path, doc in docs:
         entries = doc.get(section) or []
         if not isinstance(entries, list):
             raise ContextError(f"{path}: '{section}' is not a list")
-        for e in entries:
+        for i, e in enumerate(entries):
             if isinstance(e, dict) and e.get("name") == name:
-                return path, e
-    return None, None
+                return path, e, i
+    return None, None, -1
+
+
+def _at(text: str, path: tuple[str | int, ...]) -> str:
+    """` at line N` for a key path in a kubeconfig's text ('' when it cannot be placed).
+
+    Composed by libyaml again, only when a message needs it: nodes carry marks, values are not read.
+    """
+    try:
+        node: yaml.Node | None = yaml.compose(text, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError:
+        return ""
+    for part in path:
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            node = next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            node = node.value[part]
+        else:
+            return ""
+    return f" at line {node.start_mark.line + 1}" if node is not None else ""
 
 
 def _self_contained(

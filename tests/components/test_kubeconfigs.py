@@ -16,6 +16,7 @@ from tests.components.conftest import (
     OTHER_MARKER,
     PROJECT,
     StackRunner,
+    check_kubeconfig,
     demo_text,
     edit,
     fake_kubeconfig,
@@ -49,7 +50,7 @@ def test_the_control_plane_needs_its_members_kubeconfigs_for_their_cluster_objec
         stack(demo_text(), kubeconfigs={"control-plane": fake_kubeconfig("control-plane")},
               config={"clusters": '["control-plane"]'})
     assert_tells_both_ways(str(err.value), "cluster-1")
-    assert "needed for the Cluster object cluster-1 in control-plane" in str(err.value)
+    assert "needed for the FSM Cluster object cluster-1 in control-plane" in str(err.value)
 
 
 def test_a_shard_needs_only_the_kubeconfigs_it_touches(stack: Stack) -> None:
@@ -135,7 +136,7 @@ def test_a_context_file_named_in_the_fleet_is_cut_down_to_one_context(isolated_e
     assert [u["name"] for u in doc["users"]] == ["lab-admin"]
     assert doc["users"][0]["user"]["token"] == f"{MARKER}cluster-1-token"
     assert OTHER_MARKER not in reduced
-    assert unwrap(run.providers()["cluster-2"].inputs["kubeconfig"]) == fake_kubeconfig("cluster-2")
+    check_kubeconfig(unwrap(run.providers()["cluster-2"].inputs["kubeconfig"]), "cluster-2", "stack-secret")
 
 
 def test_kubeconfig_lists_several_files_and_skips_missing_ones(

@@ -9,12 +9,12 @@ import pulumi
 import pytest
 from pulumi.runtime.rpc import _RESOURCE_MODULES
 
-from components.member import MemberCluster
+from components.member import Identity, MemberCluster
 from components.objects import builtin_class, builtin_module, logical_name
 from components.settings import Settings
 from meshfleet.core.plan import ClusterPlan, PlannedObject
 from meshfleet.fleet.load import load_plan
-from tests.components.conftest import DEMO, Run, run_program, unwrap, without_sink_annotations
+from tests.components.conftest import DEMO, EchoMocks, Run, run_program, unwrap, without_sink_annotations
 
 NS = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mirror"}}
 SERVICE = {
@@ -63,9 +63,12 @@ def cluster(*objects: PlannedObject) -> ClusterPlan:
 
 def apply(plan: ClusterPlan) -> Run:
     def body() -> None:
-        MemberCluster(plan, {"east": pulumi.Output.secret("KUBECONFIG-east")}, Settings())
+        identity = Identity(plan.name, plan.id)
+        MemberCluster(identity, plan, {"east": pulumi.Output.secret("KUBECONFIG-east")}, Settings())
 
-    return run_program({}, body=body)
+    # Gateway API's CRDs are not vendored: this cluster serves HTTPRoute v1 all the same.
+    served = {"httproutes.gateway.networking.k8s.io": ["v1"], "things.example.io": ["v1"]}
+    return run_program({}, body=body, mocks_=EchoMocks(served=served))
 
 
 def test_new_built_in_kinds_get_their_typed_classes_with_every_top_level_field() -> None:
@@ -74,7 +77,7 @@ def test_new_built_in_kinds_get_their_typed_classes_with_every_top_level_field()
     run = apply(cluster(*objects))
     by_name = {r.name: r for r in run.k8s_objects()}
     expected_types = {
-        "east:Namespace:mirror": "kubernetes:core/v1:Namespace",
+        "east:Namespace:mirror": "kubernetes:core/v1:NamespacePatch",
         "east:Service:mirror/httpbin-east": "kubernetes:core/v1:Service",
         "east:Endpoints:mirror/httpbin-east": "kubernetes:core/v1:Endpoints",
         "east:EndpointSlice:mirror/httpbin-east-1": "kubernetes:discovery.k8s.io/v1:EndpointSlice",
@@ -94,8 +97,13 @@ def test_new_built_in_kinds_get_their_typed_classes_with_every_top_level_field()
         assert (namespace.urn in reg.dependencies) == (obj.namespace == "mirror"), reg.name
     assert by_name["east:Ingress:mirror/meshfleet-httpbin"].inputs["metadata"]["annotations"] == {
         "pulumi.com/skipAwait": "true"}
-    assert by_name["east:ConfigMap:fsm-system/fsm-config"].inputs["metadata"]["annotations"] == {
-        "pulumi.com/patchFieldManager": "meshfleet"}
+    for patch in ("east:ConfigMap:fsm-system/fsm-config", "east:Namespace:mirror"):
+        assert by_name[patch].inputs["metadata"]["annotations"] == {
+            "pulumi.com/patchFieldManager": "meshfleet", "pulumi.com/patchForce": "true"}
+        assert by_name[patch].retain_on_delete is True
+    assert [r.id for r in run.reads] == ["httproutes.gateway.networking.k8s.io"]
+    assert run.reads[0].provider.rpartition("::")[0] == provider.urn
+    assert by_name["east:HTTPRoute:mirror/httpbin"].dependencies != []
 
 
 def test_a_custom_resource_with_fields_outside_spec_is_refused_not_truncated() -> None:

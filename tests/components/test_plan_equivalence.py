@@ -91,7 +91,10 @@ def test_every_committed_fleet_registers_exactly_its_applied_objects(
     fleet: Path, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     plan = load_plan(fleet)
-    run = run_program(*fleet_config(plan, fleet, isolated_env, monkeypatch))
+    # A copy: the committed stack files that apply this very file claim its clusters already.
+    copy = isolated_env.parent / fleet.name
+    copy.write_text(fleet.read_text(encoding="utf-8"), encoding="utf-8")
+    run = run_program(*fleet_config(plan, copy, isolated_env, monkeypatch))
     assert_same(registered(run), planned(plan))
     providers = run.providers()
     assert set(providers) == {c.name for c in plan.clusters}
@@ -104,6 +107,7 @@ def test_every_committed_fleet_registers_exactly_its_applied_objects(
     [
         ({"clusters": '["cluster-2"]'}, {"cluster-2"}),
         ({"clusters": '["control-plane", "cluster-3"]'}, {"control-plane", "cluster-3"}),
+        ({"clusters": '["*"]'}, {"control-plane", "cluster-1", "cluster-2", "cluster-3"}),
         ({"clusterSelector": "region=eu"}, {"cluster-2"}),
         ({"clusterSelector": "tier=prod,region!=eu"}, {"cluster-3"}),
         ({"clusterSelector": "tier"}, {"cluster-2", "cluster-3"}),
@@ -142,6 +146,10 @@ def test_a_control_plane_shard_still_carries_every_members_kubeconfig(stack: Sta
         ({"clusterSelector": "Region Name=eu"}, ["not a valid Kubernetes label key"]),
         ({"clusters": '"cluster-2"'}, ["must be a list of cluster names"]),
         ({"protect": "yes please"}, ["meshfleet:protect must be true or false"]),
+        ({"clusters": "[]"}, ["meshfleet:clusters is empty", '["*"]']),
+        ({"clusters": '["*", "cluster-2"]'}, ['mixes "*" with names']),
+        ({"deleteUnreachable": "false"}, ["no longer read", "decommissioned: true", "PULUMI_K8S_DELETE_UNREACHABLE"]),
+        ({"skipUpdateUnreachable": "true"}, ["no longer read", "PULUMI_K8S_SKIP_UPDATE_UNREACHABLE=true"]),
     ],
 )
 def test_a_doubtful_shard_or_setting_is_refused_before_anything_is_registered(

@@ -94,13 +94,21 @@ def test_no_kubeconfig_byte_in_clear_anywhere(stack: Stack, source: str, variant
     assert not run.secret_outputs, "outputs are for humans and CI; none of them is a secret"
 
 
-def test_meshconfig_is_only_ever_patched_with_a_fixed_field_manager(stack: Stack) -> None:
-    run = stack(demo_text())
+@pytest.mark.parametrize("protect", [True, False])
+def test_meshconfig_is_a_forced_patch_with_a_fixed_field_manager_retained_on_delete(
+    stack: Stack, protect: bool
+) -> None:
+    run = stack(demo_text(), config={"protect": json.dumps(protect)})
     meshconfigs = [r for r in run.k8s_objects() if r.inputs.get("kind") == "MeshConfig"]
     assert [r.type for r in meshconfigs] == ["kubernetes:config.flomesh.io/v1alpha3:MeshConfigPatch"]
     (patch,) = meshconfigs
     assert run.cluster_of(patch) == "cluster-2"
     assert patch.inputs["metadata"]["annotations"]["pulumi.com/patchFieldManager"] == "meshfleet"
+    # Forced: FSM's bootstrap owns the field (a conflict otherwise, on the first `up` only).
+    assert patch.inputs["metadata"]["annotations"]["pulumi.com/patchForce"] == "true"
+    # Retained: relinquishing the required permissive-mode field is rejected (provider.go:2627-2633).
+    assert patch.retain_on_delete is True
+    assert patch.protect is False
     assert patch.inputs["spec"] == {"traffic": {"enablePermissiveTrafficPolicyMode": False}}
 
 
@@ -137,16 +145,18 @@ def test_ingresses_skip_await_and_namespaces_are_retained_and_awaited_by_their_o
         assert ingress.inputs["metadata"]["annotations"]["pulumi.com/skipAwait"] == "true"
         assert ingress.inputs["spec"]["ingressClassName"] == "nginx"
 
-    namespaces = {run.cluster_of(n): n for n in run.of_type("kubernetes:core/v1:Namespace")}
+    assert not [r for r in run.k8s_objects() if r.type == "kubernetes:core/v1:Namespace"], "never a plain create"
+    namespaces = {run.cluster_of(n): n for n in run.of_type("kubernetes:core/v1:NamespacePatch")}
     assert sorted(namespaces) == ["cluster-1", "cluster-2", "cluster-3"]
     for ns in namespaces.values():
         assert ns.inputs["metadata"]["name"] == "httpbin"
         assert ns.retain_on_delete is True
+        assert ns.inputs["metadata"]["annotations"]["pulumi.com/patchForce"] == "true"
+        assert ns.inputs["metadata"]["annotations"]["pulumi.com/patchFieldManager"] == "meshfleet"
     for obj in run.k8s_objects():
         in_httpbin = obj.inputs["metadata"].get("namespace") == "httpbin"
         assert (namespaces[run.cluster_of(obj)].urn in obj.dependencies) == in_httpbin, obj.name
-        if obj.type != "kubernetes:core/v1:Namespace":
-            assert obj.retain_on_delete is False, obj.name
+        assert obj.retain_on_delete is obj.type.endswith("Patch"), obj.name
 
 
 @pytest.mark.parametrize("protect", [True, False])
@@ -159,12 +169,14 @@ def test_protect_covers_everything_but_patches(stack: Stack, protect: bool) -> N
     assert all(r.protect is protect for r in objects if r not in patches)
 
 
-def test_controller_written_fields_are_ignored(stack: Stack) -> None:
-    run = stack(demo_text())
+def test_no_ignore_rule_that_could_do_nothing(stack: Stack) -> None:
+    """Inputs never hold status or FSM's export-hash annotation, and the provider splits ignore paths
+    on "." (await.go:753): such rules did nothing, so there are none."""
+    run = stack(with_namespaces_and_ingress(standalone(demo_text())))
+    assert run.k8s_objects()
     for obj in run.k8s_objects():
-        assert "status" in obj.ignore_changes
-        export_hash = 'metadata.annotations["multicluster.flomesh.io/export-hash"]'
-        assert (export_hash in obj.ignore_changes) == obj.type.endswith(":ServiceExport"), obj.name
+        assert obj.ignore_changes == [], obj.name
+        assert "status" not in obj.inputs, obj.name
 
 
 def test_outputs_summarise_each_applied_cluster(stack: Stack) -> None:
@@ -183,20 +195,13 @@ def test_outputs_summarise_each_applied_cluster(stack: Stack) -> None:
     assert run.outputs["clusters"]["cluster-2"]["clusterKey"] == "default/default/default/cluster-2"
 
 
-def test_providers_carry_their_own_credentials_and_default_switches(stack: Stack) -> None:
-    run = stack(demo_text())
+def test_providers_send_no_unreachable_switch_so_the_environment_decides(stack: Stack) -> None:
+    """An explicit value, even false, would override PULUMI_K8S_DELETE_UNREACHABLE and
+    PULUMI_K8S_SKIP_UPDATE_UNREACHABLE (provider.go:619-649) and be stored in the state."""
+    run = stack(with_namespaces_and_ingress(standalone(demo_text())))
     assert all(p.provider == "" for p in run.providers().values())  # providers are not provided for
     for p in run.providers().values():
-        assert set(p.inputs) >= {"kubeconfig", "clusterIdentifier"}
-        assert p.inputs.get("deleteUnreachable") == "false"
-        assert p.inputs.get("skipUpdateUnreachable") == "false"
-
-
-def test_unreachable_switches_reach_every_provider(stack: Stack) -> None:
-    run = stack(demo_text(), config={"deleteUnreachable": "true", "skipUpdateUnreachable": "true"})
-    for p in run.providers().values():
-        assert p.inputs["deleteUnreachable"] == "true"
-        assert p.inputs["skipUpdateUnreachable"] == "true"
+        assert set(p.inputs) == {"kubeconfig", "clusterIdentifier", "enableServerSideApply"}
 
 
 def test_a_broken_fleet_is_reported_with_its_line(stack: Stack) -> None:

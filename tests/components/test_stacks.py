@@ -11,7 +11,10 @@ import pytest
 import yaml
 
 from components import Settings
+from components.settings import select_names
+from components.shards import StackFile, stack_files
 from meshfleet.fleet.load import load_plan
+from meshfleet.fleet.model import Fleet
 from tests.components.conftest import (
     MARKER,
     PROJECT,
@@ -30,8 +33,6 @@ KEYS = {
     "protect": "protect",
     "clusters": "clusters",
     "clusterSelector": "cluster_selector",
-    "deleteUnreachable": "delete_unreachable",
-    "skipUpdateUnreachable": "skip_update_unreachable",
 }
 
 
@@ -68,6 +69,10 @@ def test_stack_file_names_only_known_keys_and_no_secret(stack_file: Path) -> Non
     assert "pulumi config set --secret --path 'kubeconfigs." in stack_file.read_text(encoding="utf-8")
 
 
+def stack_name(stack_file: Path) -> str:
+    return stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")
+
+
 @pytest.mark.parametrize("stack_file", STACK_FILES, ids=lambda p: p.name)
 def test_every_committed_stack_runs(stack_file: Path, isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     doc = yaml.safe_load(stack_file.read_text(encoding="utf-8"))
@@ -75,16 +80,50 @@ def test_every_committed_stack_runs(stack_file: Path, isolated_env: Path, monkey
     fleet = config.get(f"{PROJECT}:fleet", Settings().fleet)
     plan = load_plan(ROOT / fleet)
     kubeconfigs, secret_keys = fleet_config(plan, ROOT / fleet, isolated_env, monkeypatch)
-    run = run_program({**kubeconfigs, **config}, secret_keys)
+    run = run_program({**kubeconfigs, **config}, secret_keys, stack=stack_name(stack_file))
 
-    assert set(run.providers()) == {c.name for c in plan.clusters}
-    assert len(run.k8s_objects()) == sum(len(c.applied()) for c in plan.clusters)
+    shard = {sf.stack: names for sf, names in committed_shards(ROOT / fleet)}[stack_name(stack_file)]
+    assert set(run.providers()) == set(shard)
+    assert len(run.k8s_objects()) == sum(len(c.applied()) for c in plan.clusters if c.name in shard)
     protect = config.get(f"{PROJECT}:protect") == "true"
     for obj in run.k8s_objects():
         assert obj.protect is (protect and not obj.type.endswith("Patch")), obj.name
         assert not [p for p, s in plain_strings(obj.inputs) if MARKER in s], obj.name
     for provider in run.providers().values():
         assert MARKER in unwrap(provider.inputs["kubeconfig"])
+
+
+def committed_shards(fleet: Path) -> list[tuple[StackFile, list[str]]]:
+    """Each committed stack file that applies `fleet`, with the clusters it applies."""
+    doc = Fleet.model_validate(yaml.safe_load(fleet.read_text(encoding="utf-8")))
+    known = sorted(doc.clusters)
+    labels = {n: dict(c.labels) for n, c in doc.clusters.items()}
+    return [(sf, select_names(known, labels, sf.settings)) for sf in stack_files(ROOT)
+            if sf.settings.fleet_path(ROOT).resolve() == fleet.resolve()]
+
+
+def test_the_committed_stacks_partition_the_production_fleet() -> None:
+    """Every cluster of fleet/prod.yaml is applied by exactly one committed stack."""
+    prod = ROOT / "fleet" / "prod.yaml"
+    shards = committed_shards(prod)
+    assert len(shards) >= 2, "production is split into shards"
+    owners: dict[str, list[str]] = {}
+    for sf, names in shards:
+        assert names, f"{sf.stack} applies no cluster"
+        for name in names:
+            owners.setdefault(name, []).append(sf.stack)
+    clusters = set(yaml.safe_load(prod.read_text(encoding="utf-8"))["clusters"])
+    assert set(owners) == clusters, f"no stack applies {sorted(clusters - set(owners))}"
+    assert {n: s for n, s in owners.items() if len(s) > 1} == {}
+
+
+def test_no_committed_stack_of_the_demo_fleet_overlaps_another() -> None:
+    for fleet in sorted({sf.settings.fleet_path(ROOT).resolve() for sf in stack_files(ROOT)}):
+        owners: dict[str, int] = {}
+        for _, names in committed_shards(fleet):
+            for n in names:
+                owners[n] = owners.get(n, 0) + 1
+        assert all(count == 1 for count in owners.values()), (fleet, owners)
 
 
 def _engine_string(value: Any) -> str:

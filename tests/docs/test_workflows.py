@@ -54,7 +54,8 @@ def steps_using(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
 
 
 def test_actionlint_finds_nothing() -> None:
-    assert sorted(p.name for p in WORKFLOWS.glob("*.yml")) == ["deploy.yml", "pull-request.yml"]
+    assert sorted(p.name for p in WORKFLOWS.glob("*.yml")) == ["deploy.yml", "drift.yml", "pull-request.yml",
+                                                               "pulumi.yml"]
     code, findings = lint(WORKFLOWS)
     assert findings == [] and code == 0, "\n".join(f"{f['filepath']}:{f['line']}: {f['message']}" for f in findings)
 
@@ -62,59 +63,130 @@ def test_actionlint_finds_nothing() -> None:
 def test_actionlint_would_catch_a_mistake(tmp_path: Path) -> None:
     broken = tmp_path / ".github" / "workflows"
     broken.mkdir(parents=True)
-    text = (WORKFLOWS / "deploy.yml").read_text().replace("matrix.stack }}\n", "matrix.stak }}\n", 1)
-    text = text.replace("command: up", "command: up\n          comment-on-pull-request: true")
-    (broken / "deploy.yml").write_text(text)
+    (tmp_path / ".git").mkdir()  # actionlint resolves ./.github/workflows/... calls from the repository root
+    for path in WORKFLOWS.glob("*.yml"):
+        (broken / path.name).write_text(path.read_text())
+    text = (WORKFLOWS / "pulumi.yml").read_text().replace("stack-name: ${{ inputs.stack }}",
+                                                          "stack-name: ${{ inputs.stak }}", 1)
+    (broken / "pulumi.yml").write_text(text)
+    deploy = (WORKFLOWS / "deploy.yml").read_text().replace("environment: prod\n", "environment: prod\n"
+                                                            "      comand: up\n", 1)
+    (broken / "deploy.yml").write_text(deploy)
     code, findings = lint(broken)
     assert code == 1
     messages = " ".join(f["message"] for f in findings)
-    assert "stak" in messages and "comment-on-pull-request" in messages
+    assert "stak" in messages and "comand" in messages
 
 
-def test_pull_request_workflow_shape() -> None:
+def pulumi_calls(wf: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The jobs of a workflow that call the Pulumi workflow, by job name."""
+    return {name: job for name, job in wf["jobs"].items() if job.get("uses") == "./.github/workflows/pulumi.yml"}
+
+
+def committed_stacks(fleet: str) -> list[str]:
+    out = []
+    for path in sorted((ROOT / "stacks").glob("Pulumi.*.yaml")):
+        config = yaml.safe_load(path.read_text())["config"]
+        if config.get("meshfleet:fleet") == fleet:
+            out.append(path.name.removeprefix("Pulumi.").removesuffix(".yaml"))
+    return out
+
+
+PROD_STACKS = sorted(committed_stacks("fleet/prod.yaml"))
+
+
+def test_the_pulumi_workflow_scopes_its_token_to_the_callers_environment() -> None:
+    wf = load("pulumi.yml")
+    assert set(wf["on"]) == {"workflow_call"}
+    assert set(wf["on"]["workflow_call"]["inputs"]) == {"command", "stack", "environment", "comment-on-pr",
+                                                        "refresh", "expect-no-changes"}
+    assert "secrets" not in wf["on"]["workflow_call"], "no secret is passed in: the environment holds them"
+    assert wf["permissions"] == {"contents": "read"}
+    (job,) = wf["jobs"].values()
+    assert job["environment"] == "${{ inputs.environment }}"
+    assert "env" not in job and "env" not in wf, "the token reaches only the steps that run pulumi"
+    users = [s for s in job["steps"] if SECRET in json.dumps(s)]
+    assert [s.get("uses", s.get("run", "")).split("@")[0] for s in users] == [
+        ".venv/bin/python .github/scripts/stack_kubeconfigs.py \"$STACK\"", "pulumi/actions"]
+    install, run = steps_using(job, "pulumi/actions")
+    assert install["with"] == {"pulumi-version-file": ".pulumi-version"}
+    assert run["with"]["command"] == "${{ inputs.command }}" and run["with"]["stack-name"] == "${{ inputs.stack }}"
+    assert run["with"]["pulumi-version-file"] == ".pulumi-version"
+    assert run["with"]["policyPacks"] == "policy"
+    assert run["with"]["refresh"] == "${{ inputs.refresh }}"
+    assert run["with"]["expect-no-changes"] == "${{ inputs.expect-no-changes }}"
+    order = [s.get("run") or s.get("uses", "").split("@")[0] for s in job["steps"]]
+    assert order.index("make venv") < order.index(".venv/bin/python .github/scripts/stack_kubeconfigs.py \"$STACK\"")
+
+
+def test_no_workflow_holds_a_repository_wide_token() -> None:
+    for path in WORKFLOWS.glob("*.yml"):
+        wf = load(path.name)
+        if path.name != "pulumi.yml":
+            assert SECRET not in path.read_text(), path.name
+        for job in pulumi_calls(wf).values():
+            assert "secrets" not in job, f"{path.name}: the Pulumi workflow takes its secrets from its environment"
+
+
+def test_deploy_runs_the_tests_then_each_production_stack_in_order_in_the_prod_environment() -> None:
+    wf = load("deploy.yml")
+    assert wf["on"] == {"push": {"branches": ["main"]}}
+    assert wf["permissions"] == {"contents": "read"}
+    runs = [s.get("run", "") for s in wf["jobs"]["test"]["steps"]]
+    assert "make test" in runs
+    calls = pulumi_calls(wf)
+    chain, previous = [], "test"
+    while True:
+        nxt = [name for name, job in calls.items() if job["needs"] == previous]
+        if not nxt:
+            break
+        (previous,) = nxt
+        chain.append(previous)
+    assert len(chain) == len(calls), "every deploy job waits for the one before it"
+    stacks = [calls[name]["with"]["stack"] for name in chain]
+    assert stacks == ["prod", "prod-us-ap"] and sorted(stacks) == sorted(PROD_STACKS)
+    for name in chain:
+        job = calls[name]
+        assert job["with"] == {"command": "up", "stack": job["with"]["stack"], "environment": "prod"}
+        assert job["concurrency"] == {"group": f"pulumi-{job['with']['stack']}", "cancel-in-progress": False}
+
+
+def test_only_deploy_runs_up_and_dev_stays_local() -> None:
+    for path in WORKFLOWS.glob("*.yml"):
+        wf = load(path.name)
+        for job in pulumi_calls(wf).values():
+            assert (job["with"]["command"] == "up") == (path.name == "deploy.yml"), path.name
+            assert job["with"]["environment"] == ("prod" if path.name == "deploy.yml" else "preview"), path.name
+        assert "dev" not in json.dumps(wf.get("jobs")).replace("dev-", ""), path.name
+
+
+def test_pull_requests_preview_each_production_stack_after_the_tests() -> None:
     wf = load("pull-request.yml")
     assert set(wf["on"]) == {"pull_request"}
     assert wf["permissions"] == {"contents": "read"}
     jobs = wf["jobs"]
     runs = [s.get("run", "") for s in jobs["test"]["steps"]]
     assert "make test" in runs and ".venv/bin/meshfleet validate fleet/*.yaml" in runs
-
     diff = jobs["fleet-diff"]
     assert diff["permissions"] == {"contents": "read", "pull-requests": "write"}
     assert steps_using(diff, "actions/checkout")[0]["with"]["fetch-depth"] == 0
     (comment,) = steps_using(diff, "marocchino/sticky-pull-request-comment")
     assert comment["with"]["path"] == "fleet-diff.md"
-    script = next(s["run"] for s in diff["steps"] if s.get("id") == "diff")
-    assert "meshfleet diff" in script and "--base" in script and "--format markdown" in script
-
     preview = jobs["preview"]
     assert preview["needs"] == "test"
     assert preview["permissions"] == {"contents": "read", "pull-requests": "write"}
-    assert preview["strategy"]["matrix"] == {"stack": ["dev", "prod"]}
-    (pulumi,) = steps_using(preview, "pulumi/actions")
-    assert pulumi["uses"] == "pulumi/actions@v7"
-    assert pulumi["with"] == {"command": "preview", "stack-name": "${{ matrix.stack }}", "work-dir": ".",
-                              "comment-on-pr": True, "diff": True, "always-include-summary": True,
-                              "github-token": "${{ secrets.GITHUB_TOKEN }}"}
-    assert pulumi["env"] == {"PULUMI_ACCESS_TOKEN": SECRET}
-    before = preview["steps"][: preview["steps"].index(pulumi)]
-    assert steps_using({"steps": before}, "actions/setup-python") and any(s.get("run") == "make venv" for s in before)
+    assert sorted(preview["strategy"]["matrix"]["stack"]) == PROD_STACKS
+    assert preview["with"] == {"command": "preview", "stack": "${{ matrix.stack }}", "environment": "preview",
+                               "comment-on-pr": True}
 
 
-def test_deploy_workflow_shape() -> None:
-    wf = load("deploy.yml")
-    assert wf["on"] == {"push": {"branches": ["main"]}}
-    assert wf["permissions"] == {"contents": "read"}
-    (job,) = wf["jobs"].values()
-    assert job["strategy"]["matrix"] == {"stack": ["dev", "prod"]}
-    assert job["strategy"]["max-parallel"] == 1
-    assert job["environment"] == "${{ matrix.stack }}"
-    assert job["concurrency"] == {"group": "pulumi-${{ matrix.stack }}", "cancel-in-progress": False}
-    (pulumi,) = steps_using(job, "pulumi/actions")
-    assert pulumi["uses"] == "pulumi/actions@v7"
-    assert pulumi["with"]["command"] == "up" and pulumi["with"]["stack-name"] == "${{ matrix.stack }}"
-    assert pulumi["with"]["work-dir"] == "."
-    assert pulumi["env"] == {"PULUMI_ACCESS_TOKEN": SECRET}
+def test_drift_is_checked_on_a_schedule_for_each_production_stack() -> None:
+    wf = load("drift.yml")
+    assert wf["on"]["schedule"] and "workflow_dispatch" in wf["on"]
+    (job,) = pulumi_calls(wf).values()
+    assert sorted(job["strategy"]["matrix"]["stack"]) == PROD_STACKS
+    assert job["with"] == {"command": "preview", "stack": "${{ matrix.stack }}", "environment": "preview",
+                           "refresh": True, "expect-no-changes": True}
 
 
 def test_no_workflow_runs_untrusted_code_with_secrets_or_writes_more_than_comments() -> None:
@@ -122,9 +194,93 @@ def test_no_workflow_runs_untrusted_code_with_secrets_or_writes_more_than_commen
         text = path.read_text()
         assert "pull_request_target" not in text
         wf = load(path.name)
+        assert wf["permissions"] == {"contents": "read"}
         for job in wf["jobs"].values():
             for scope, level in job.get("permissions", {}).items():
                 assert level == "read" or scope == "pull-requests", (path.name, scope, level)
+
+
+# Each action the workflows use, pinned to the commit its release tag names upstream (read from each
+# repository's tags: pulumi/actions v7.0.0, actions/checkout v5.1.0, actions/setup-python v6.3.0,
+# marocchino/sticky-pull-request-comment v2.9.4).
+PINS = {
+    "actions/checkout": ("fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09", "v5.1.0"),
+    "actions/setup-python": ("ece7cb06caefa5fff74198d8649806c4678c61a1", "v6.3.0"),
+    "pulumi/actions": ("8e5e406f4007fca908480587cb9893c07090f58d", "v7.0.0"),
+    "marocchino/sticky-pull-request-comment": ("773744901bac0e8cbb5a0dc842800d45e9b2b405", "v2.9.4"),
+}
+
+
+def test_every_action_is_pinned_by_commit_with_its_version() -> None:
+    seen = set()
+    for path in WORKFLOWS.glob("*.yml"):
+        for line in path.read_text().splitlines():
+            m = re.match(r"\s*(?:- )?uses: (\S+)(.*)$", line)
+            if m is None or m.group(1).startswith("./"):
+                continue
+            action, _, ref = m.group(1).partition("@")
+            assert re.fullmatch(r"[0-9a-f]{40}", ref), f"{path.name}: {action} is not pinned by commit"
+            assert (ref, m.group(2).strip()) == (PINS[action][0], f"# {PINS[action][1]}"), line
+            seen.add(action)
+    assert seen == set(PINS)
+
+
+def test_the_cli_version_is_pinned_to_the_sdks() -> None:
+    pinned = (ROOT / ".pulumi-version").read_text().strip()
+    project = (ROOT / "pyproject.toml").read_text()
+    assert f'"pulumi=={pinned}"' in project
+
+
+# --- the kubeconfigs step, with a stand-in pulumi ------------------------------------------------
+
+
+SCRIPT = ROOT / ".github" / "scripts" / "stack_kubeconfigs.py"
+
+
+def run_script(tmp_path: Path, secret: str | None) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    log = tmp_path / "calls.jsonl"
+    fake = bin_dir / "pulumi"
+    fake.write_text(f"#!{sys.executable}\nimport json, sys\n"
+                    f"open({str(log)!r}, 'a').write(json.dumps({{'argv': sys.argv[1:], 'stdin': sys.stdin.read()}})"
+                    " + '\\n')\n")
+    fake.chmod(0o755)
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    if secret is not None:
+        env["MESHFLEET_KUBECONFIGS"] = secret
+    proc = subprocess.run([sys.executable, str(SCRIPT), "prod"], capture_output=True, text=True, env=env, timeout=60)
+    calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    return proc, calls
+
+
+def test_the_kubeconfigs_step_sets_each_as_a_stack_secret_through_stdin(tmp_path: Path) -> None:
+    secret = json.dumps({"hub": "apiVersion: v1\n# SECRET-HUB\n", "eu-west-1": "apiVersion: v1\n# SECRET-EU\n"})
+    proc, calls = run_script(tmp_path, secret)
+    assert proc.returncode == 0, proc.stderr
+    assert calls == [
+        {"argv": ["config", "set", "--secret", "--path", "kubeconfigs.eu-west-1", "--stack", "prod"],
+         "stdin": "apiVersion: v1\n# SECRET-EU\n"},
+        {"argv": ["config", "set", "--secret", "--path", "kubeconfigs.hub", "--stack", "prod"],
+         "stdin": "apiVersion: v1\n# SECRET-HUB\n"},
+    ]
+    assert "SECRET" not in proc.stdout + proc.stderr
+    assert "eu-west-1, hub" in proc.stdout
+
+
+@pytest.mark.parametrize(("secret", "words"), [
+    (None, "no MESHFLEET_KUBECONFIGS secret"),
+    ('{"hub": "SECRET-X"', "is not JSON (line 1"),
+    ('"SECRET-X"', "must be a JSON object"),
+    ('{"Hub Cluster": "SECRET-X", "x": 1}', "entries Hub Cluster, x"),
+])
+def test_the_kubeconfigs_step_refuses_a_bad_secret_without_quoting_it(
+    tmp_path: Path, secret: str | None, words: str
+) -> None:
+    proc, calls = run_script(tmp_path, secret)
+    assert proc.returncode == 1 and calls == []
+    assert words in proc.stdout
+    assert "SECRET-X" not in proc.stdout + proc.stderr
 
 
 # --- the fleet-diff step, for real -----------------------------------------------------------

@@ -1,17 +1,29 @@
 """Offline schema validation of rendered Kubernetes objects, for tests.
 
-``validate_object(obj)`` returns every problem found in one object as a readable string,
-``"<kind> <namespace>/<name>: <field path>: <message>"``; an empty list means the object
-is valid as far as can be told without an API server.
+``validate_object(obj, schema_set="current")`` returns every problem found in one object as a
+readable string, ``"<kind> <namespace>/<name>: <field path>: <message>"``; an empty list means
+the object is valid as far as can be told without an API server.
 
 * Custom resources are checked against the schema-only CRD copy in ``schemas/crds``
-  (made by ``scripts/vendor_schemas.py``).  The structural schema is translated to JSON
-  Schema draft 2020-12: ``x-kubernetes-int-or-string`` becomes integer-or-string,
-  ``nullable`` allows ``null``, ``x-kubernetes-preserve-unknown-fields`` allows extra
-  fields, ``x-kubernetes-list-type: set/map`` entries must be unique, and every other
-  object rejects fields its schema does not declare (the API server would silently prune
-  them, which for a generator is a bug).  Formats ``int32``, ``int64``, ``date-time`` and
-  ``duration`` are checked.  CEL rules (``x-kubernetes-validations``) are not evaluated.
+  (made by ``scripts/vendor_schemas.py``), in one *schema set*: ``current`` (the release of
+  each project that ``schemas/crds/SOURCES.md`` names) or an older release's set such as
+  ``fsm-v1.2``, which has FSM v1.2.9's ``flomesh.io`` kinds and MeshConfig, takes every other
+  kind from ``current`` and does not serve ``multicluster.flomesh.io``.  A cluster is validated
+  in the set of the releases it runs: ``schema_set_for_fsm("v1.2.9") == "fsm-v1.2"``.
+* The structural schema is translated to JSON Schema draft 2020-12:
+  ``x-kubernetes-int-or-string`` becomes integer-or-string, ``nullable`` allows ``null``,
+  ``x-kubernetes-preserve-unknown-fields`` allows extra fields, ``x-kubernetes-list-type:
+  set/map`` entries must be unique, and every other object rejects fields its schema does not
+  declare (the API server would silently prune them, which for a generator is a bug).
+  ``oneOf``/``anyOf``/``allOf``/``not`` are value checks as in Kubernetes; their usual shape
+  (one-of-these-fields) is reported as such.  Formats ``int32``, ``int64``, ``date-time``,
+  ``duration``, ``cidr`` and ``byte`` are checked, other formats are not (the API server
+  ignores ``idn-hostname``, ``double``...).  ``pattern`` uses Python's ``re``; the few Go RE2
+  patterns it cannot read (``\\PC``) are checked by an equivalent function, and an unknown one
+  makes translation fail rather than pass unchecked.
+* CEL rules (``x-kubernetes-validations``) are NOT evaluated: Istio's "at most one of selector,
+  targetRef, targetRefs" or "duration >= 1ms" and the like pass here.  ``cel_rules(...)`` lists
+  the rules of a kind, so a test can name the ones it relies on the API server for.
 * Built-in kinds (``v1``, ``networking.k8s.io/v1``, ``discovery.k8s.io/v1``, ...) are
   checked against the strict schemas bundled with ``kubernetes-validate`` for the
   requested Kubernetes minor version, collecting all errors, plus the enums for a few
@@ -23,17 +35,22 @@ is valid as far as can be told without an API server.
   annotation keys and values well-formed.
 
 ``partial=True`` treats the object as a server-side-apply patch of an existing object:
-schema ``required`` lists are ignored, everything else (types, enums, unknown fields,
+schema ``required`` lists are ignored (except inside ``oneOf``/``anyOf``/``not``, where they
+say which fields exclude each other), everything else (types, enums, unknown fields,
 metadata name/namespace) is still checked.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as _dt
 import functools
+import ipaddress
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -47,6 +64,8 @@ from referencing.jsonschema import DRAFT202012
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CRD_SCHEMA_DIR = REPO_ROOT / "schemas" / "crds"
 DEFAULT_K8S_VERSION = "1.33"
+DEFAULT_SCHEMA_SET = "current"
+FSM_V1_2_SCHEMA_SET = "fsm-v1.2"
 
 # ----------------------------------------------------------------------------- names
 
@@ -152,6 +171,26 @@ _SCHEMA_SINGLE = frozenset(
 # Sub-schemas under these keywords are value checks only (structural-schema junctors).
 _SCHEMA_JUNCTORS = frozenset({"allOf", "anyOf", "oneOf", "not"})
 _LIST_MAP_KEYS = "x-meshfleet-list-map-keys"
+_GO_PATTERN = "x-meshfleet-go-pattern"
+
+# Go's unicode.C ("Other") is Cc, Cf, Co and Cs; it does not include unassigned code points (Cn).
+_GO_OTHER = frozenset({"Cc", "Cf", "Co", "Cs"})
+
+# Patterns the vendored schemas use that Python's re cannot read (RE2 Unicode classes), as predicates.
+_GO_ONLY_PATTERNS: dict[str, Callable[[str], bool]] = {
+    r"^\PC*$": lambda text: not any(unicodedata.category(c) in _GO_OTHER for c in text),
+}
+
+
+def _python_can_read(pattern: str) -> bool:
+    """Whether ``re`` compiles the pattern to what RE2 means by it (POSIX classes like [[:alpha:]] it misreads)."""
+    if "[[:" in pattern:
+        return False
+    try:
+        re.compile(pattern)
+    except re.error:
+        return False
+    return True
 
 
 def _map_subschemas(node: dict[str, Any], fn: Any, *, junctor_fn: Any = None) -> dict[str, Any]:
@@ -197,9 +236,17 @@ def _translate(node: Any, *, partial: bool, in_junctor: bool = False) -> Any:
         return _translate(sub, partial=partial, in_junctor=True)
 
     source = {k: v for k, v in node.items() if not k.startswith("x-kubernetes-") and k != "nullable"}
-    if partial:
+    if partial and not in_junctor:
         source.pop("required", None)
     out = _map_subschemas(source, child, junctor_fn=junctor_child)
+    pattern = out.get("pattern")
+    if isinstance(pattern, str) and not _python_can_read(pattern):
+        if pattern not in _GO_ONLY_PATTERNS:
+            raise ValueError(
+                f"schema pattern {pattern!r} uses Go regular-expression syntax that Python's re does not read "
+                "the same way; add an equivalent check to _GO_ONLY_PATTERNS in tests/support/schemas.py"
+            )
+        out[_GO_PATTERN] = out.pop("pattern")
 
     if node.get("x-kubernetes-int-or-string"):
         if _is_int_or_string_anyof(out.get("anyOf")):
@@ -280,6 +327,32 @@ def _is_duration(instance: object) -> bool:
     return not isinstance(instance, str) or bool(_GO_DURATION.fullmatch(instance))
 
 
+@FORMAT_CHECKER.checks("cidr")  # type: ignore[untyped-decorator]
+def _is_cidr(instance: object) -> bool:
+    """What Go's net.ParseCIDR accepts: an address, '/', a prefix length (host bits may be set)."""
+    if not isinstance(instance, str):
+        return True
+    address, slash, prefix = instance.partition("/")
+    if not slash or not prefix.isdigit() or "%" in address:
+        return False
+    try:
+        ipaddress.ip_network(instance, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+@FORMAT_CHECKER.checks("byte")  # type: ignore[untyped-decorator]
+def _is_base64(instance: object) -> bool:
+    if not isinstance(instance, str):
+        return True
+    try:
+        base64.b64decode(instance, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
 def _list_map_keys(validator: Any, keys: list[str], instance: Any, schema: Any) -> Iterator[Any]:
     if not isinstance(instance, list):
         return
@@ -298,18 +371,29 @@ def _list_map_keys(validator: Any, keys: list[str], instance: Any, schema: Any) 
             seen[marker] = index
 
 
-_Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {_LIST_MAP_KEYS: _list_map_keys})
+def _go_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
+    if isinstance(instance, str) and not _GO_ONLY_PATTERNS[pattern](instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator, {_LIST_MAP_KEYS: _list_map_keys, _GO_PATTERN: _go_pattern}
+)
 
 # ----------------------------------------------------------------------------- CRD schemas
 
 
 @dataclass(frozen=True)
 class CrdSchema:
+    """One vendored CRD version: its identity, scope, structural schema and the file that holds it."""
+
     group: str
     kind: str
     version: str
     scope: str
     schema: dict[str, Any]
+    schema_set: str  # the set whose folder holds the file (an older release's set reuses its base's files)
+    file: str  # relative to CRD_SCHEMA_DIR
 
     @property
     def api_version(self) -> str:
@@ -317,10 +401,28 @@ class CrdSchema:
 
 
 @functools.cache
-def crd_schemas() -> dict[tuple[str, str], CrdSchema]:
-    """Every vendored CRD schema, keyed by (apiVersion, kind). Loaded once."""
+def _set_layout() -> dict[str, dict[str, Any]]:
+    layout: dict[str, dict[str, Any]] = json.loads((CRD_SCHEMA_DIR / "sets.json").read_text(encoding="utf-8"))
+    return layout
+
+
+def schema_sets() -> tuple[str, ...]:
+    """Names of the vendored schema sets, ``current`` first."""
+    names = sorted(_set_layout())
+    return tuple(sorted(names, key=lambda name: name != DEFAULT_SCHEMA_SET))
+
+
+def _check_set(schema_set: str) -> dict[str, Any]:
+    layout = _set_layout()
+    if schema_set not in layout:
+        raise ValueError(f"unknown schema set {schema_set!r} (vendored: {', '.join(schema_sets())})")
+    return layout[schema_set]
+
+
+@functools.cache
+def _own_schemas(schema_set: str) -> dict[tuple[str, str], CrdSchema]:
     index: dict[tuple[str, str], CrdSchema] = {}
-    for path in sorted(CRD_SCHEMA_DIR.glob("*/*.json")):
+    for path in sorted((CRD_SCHEMA_DIR / schema_set).glob("*/*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
         crd = CrdSchema(
             group=data["group"],
@@ -328,16 +430,41 @@ def crd_schemas() -> dict[tuple[str, str], CrdSchema]:
             version=data["version"],
             scope=data["scope"],
             schema=data["schema"],
+            schema_set=schema_set,
+            file=path.relative_to(CRD_SCHEMA_DIR).as_posix(),
         )
         index[(crd.api_version, crd.kind)] = crd
     return index
 
 
 @functools.cache
-def translated_crd_schema(api_version: str, kind: str, partial: bool = False) -> dict[str, Any]:
-    """The draft 2020-12 schema used for a vendored CRD kind (KeyError if there is none)."""
-    crd = crd_schemas()[(api_version, kind)]
-    schema: dict[str, Any] = _translate(crd.schema, partial=partial)
+def crd_schemas(schema_set: str = DEFAULT_SCHEMA_SET) -> dict[tuple[str, str], CrdSchema]:
+    """Every CRD schema of a set, keyed by (apiVersion, kind). Loaded once.
+
+    An older release's set is its own files plus its base set's, without the groups it hides
+    and without every version of a (group, kind) it defines itself.
+    """
+    layout = _check_set(schema_set)
+    own = _own_schemas(schema_set)
+    index: dict[tuple[str, str], CrdSchema] = {}
+    if layout.get("base"):
+        hidden = set(layout.get("hides_groups") or [])
+        replaced = {(crd.group, crd.kind) for crd in own.values()}
+        for key, crd in crd_schemas(layout["base"]).items():
+            if crd.group not in hidden and (crd.group, crd.kind) not in replaced:
+                index[key] = crd
+    index.update(own)
+    return dict(sorted(index.items()))
+
+
+def _crd(api_version: str, kind: str, schema_set: str) -> CrdSchema:
+    return crd_schemas(schema_set)[(api_version, kind)]
+
+
+@functools.cache
+def _translated_file(file: str, partial: bool) -> dict[str, Any]:
+    data = json.loads((CRD_SCHEMA_DIR / file).read_text(encoding="utf-8"))
+    schema: dict[str, Any] = _translate(data["schema"], partial=partial)
     props = schema.setdefault("properties", {})
     props["apiVersion"] = {"type": "string"}
     props["kind"] = {"type": "string"}
@@ -346,9 +473,61 @@ def translated_crd_schema(api_version: str, kind: str, partial: bool = False) ->
     return schema
 
 
+def translated_crd_schema(
+    api_version: str, kind: str, partial: bool = False, schema_set: str = DEFAULT_SCHEMA_SET
+) -> dict[str, Any]:
+    """The draft 2020-12 schema used for a vendored CRD kind (KeyError if the set has none)."""
+    return _translated_file(_crd(api_version, kind, schema_set).file, partial)
+
+
 @functools.cache
-def _crd_validator(api_version: str, kind: str, partial: bool) -> Any:
-    return _Validator(translated_crd_schema(api_version, kind, partial), format_checker=FORMAT_CHECKER)
+def _file_validator(file: str, partial: bool) -> Any:
+    return _Validator(_translated_file(file, partial), format_checker=FORMAT_CHECKER)
+
+
+def cel_rules(api_version: str, kind: str, schema_set: str = DEFAULT_SCHEMA_SET) -> list[tuple[str, str]]:
+    """The CEL rules (``x-kubernetes-validations``) of a kind, as (field path, rule); none is evaluated here.
+
+    ``[*]`` in a path stands for every list item or map value.
+    """
+    found: list[tuple[str, str]] = []
+
+    def walk(node: Any, path: list[str]) -> None:
+        if not isinstance(node, dict):
+            return
+        for rule in node.get("x-kubernetes-validations") or []:
+            found.append((".".join(path).replace(".[*]", "[*]") or "(root)", str(rule.get("rule", ""))))
+        for name, sub in (node.get("properties") or {}).items():
+            walk(sub, [*path, name])
+        for key in ("items", "additionalProperties"):
+            if isinstance(node.get(key), dict):
+                walk(node[key], [*path, "[*]"])
+
+    walk(_crd(api_version, kind, schema_set).schema, [])
+    return found
+
+
+_FSM_RELEASE = re.compile(r"v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+].*)?")
+
+
+def schema_set_for_fsm(version: str | None) -> str:
+    """The schema set for a cluster that runs FSM ``version`` ("v1.2.9", "1.2", None for the newest).
+
+    v1.2.x is ``fsm-v1.2`` (group ``flomesh.io``); v1.3.0 and later are ``current`` (group
+    ``multicluster.flomesh.io``, whose schemas have not changed since v1.3.0; ``current``'s
+    MeshConfig is the newest release's). Older releases have no vendored schemas: ValueError.
+    """
+    if version is None:
+        return DEFAULT_SCHEMA_SET
+    match = _FSM_RELEASE.fullmatch(version.strip())
+    if not match:
+        raise ValueError(f"FSM version must look like 'v1.2.9' or '1.3', not {version!r}")
+    release = (int(match.group(1)), int(match.group(2)))
+    if release == (1, 2):
+        return FSM_V1_2_SCHEMA_SET
+    if release >= (1, 3):
+        return DEFAULT_SCHEMA_SET
+    raise ValueError(f"no vendored schemas for FSM {version}: v1.2.x ({FSM_V1_2_SCHEMA_SET}) and v1.3+ are covered")
 
 
 # ----------------------------------------------------------------------------- built-in schemas
@@ -474,6 +653,57 @@ def _shorten(message: str, limit: int = 240) -> str:
     return message if len(message) <= limit else message[: limit - 3] + "..."
 
 
+def _field_choice(branch: Any) -> list[str] | None:
+    """The field names a junctor branch of the form ``{required: [...], properties: {name: {}}}`` asks for."""
+    if not isinstance(branch, dict) or not branch.get("required") or not set(branch) <= {"required", "properties"}:
+        return None
+    if any(sub != {} for sub in (branch.get("properties") or {}).values()):
+        return None
+    return [str(name) for name in branch["required"]]
+
+
+def _none_of(branch: Any) -> list[str] | None:
+    """The field names of a ``{not: {anyOf: [{required: [a]}, ...]}}`` branch ("none of these is set")."""
+    if not isinstance(branch, dict) or set(branch) != {"not"} or not isinstance(branch["not"], dict):
+        return None
+    inner = branch["not"]
+    if set(inner) != {"anyOf"} or not isinstance(inner["anyOf"], list):
+        return None
+    names: list[str] = []
+    for sub in inner["anyOf"]:
+        choice = _field_choice(sub)
+        if choice is None:
+            return None
+        names += choice
+    return names
+
+
+def _junctor_message(error: Any) -> str | None:
+    """A plain sentence for the usual oneOf/anyOf shapes (which fields exclude or need each other)."""
+    if error.validator not in ("oneOf", "anyOf") or not isinstance(error.instance, dict):
+        return None
+    choices: list[list[str]] = []
+    may_be_empty = False
+    for branch in error.validator_value:
+        choice = _field_choice(branch)
+        if choice is not None:
+            choices.append(choice)
+        elif error.validator == "oneOf" and _none_of(branch) is not None:
+            may_be_empty = True
+        else:
+            return None
+    if not choices:
+        return None
+    names = [" and ".join(choice) for choice in choices]
+    present = [name for choice in choices for name in choice if name in error.instance]
+    found = f"found {', '.join(present)}" if present else "found none"
+    if error.validator == "anyOf":
+        return f"at least one of {', '.join(names)} must be set ({found})"
+    if may_be_empty:
+        return f"at most one of {', '.join(names)} may be set ({found})"
+    return f"exactly one of {', '.join(names)} must be set ({found})"
+
+
 def _schema_problems(validator: Any, obj: Mapping[str, Any]) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for error in validator.iter_errors(obj):
@@ -498,7 +728,7 @@ def _schema_problems(validator: Any, obj: Mapping[str, Any]) -> list[tuple[str, 
                     )
                 )
         else:
-            found.append((_format_path(path), _shorten(error.message)))
+            found.append((_format_path(path), _junctor_message(error) or _shorten(error.message)))
     return found
 
 
@@ -610,15 +840,22 @@ def _describe(obj: Mapping[str, Any]) -> str:
 
 
 def validate_object(
-    obj: Mapping[str, Any], *, partial: bool = False, k8s_version: str = DEFAULT_K8S_VERSION
+    obj: Mapping[str, Any],
+    *,
+    partial: bool = False,
+    k8s_version: str = DEFAULT_K8S_VERSION,
+    schema_set: str = DEFAULT_SCHEMA_SET,
 ) -> list[str]:
     """Every problem found in one Kubernetes object, as ``"<kind> <ns>/<name>: <path>: <message>"``.
 
     ``partial``: the object is a server-side-apply patch (``required`` is not enforced).
     ``k8s_version``: Kubernetes minor version whose built-in schemas are used ("1.33");
     a version kubernetes-validate does not bundle raises ``ValueError``.
+    ``schema_set``: the vendored CRD schema set of the cluster the object is for ("current",
+    "fsm-v1.2"; see ``schema_sets()`` and ``schema_set_for_fsm``); an unknown one raises ``ValueError``.
     An empty list means no problem was found.
     """
+    _check_set(schema_set)
     if not isinstance(obj, Mapping):
         return [f"<object>: (root): {obj!r} is not a mapping"]
     label = _describe(obj)
@@ -631,17 +868,17 @@ def validate_object(
         return [f"{label}: {path}: {message}" for path, message in found]
     assert isinstance(api_version, str) and isinstance(kind, str)
 
-    crd = crd_schemas().get((api_version, kind))
+    crd = crd_schemas(schema_set).get((api_version, kind))
     if crd is not None:
         found += _metadata_problems(
             obj, namespaced=crd.scope == "Namespaced", name_rule="dns1123-subdomain", structural=True
         )
-        found += _schema_problems(_crd_validator(api_version, kind, partial), obj)
+        found += _schema_problems(_file_validator(crd.file, partial), obj)
     else:
         schema_version = _schema_version_for(k8s_version)
         validator = _builtin_validator(schema_version, api_version, kind, partial)
         if validator is None:
-            return [f"{label}: (root): {_unknown_kind_message(api_version, kind, k8s_version)}"]
+            return [f"{label}: (root): {_unknown_kind_message(api_version, kind, k8s_version, schema_set)}"]
         name_rule = {"Namespace": "dns1123-label", "Service": "dns1035-label"}.get(kind, "dns1123-subdomain")
         found += _metadata_problems(
             obj, namespaced=kind not in _CLUSTER_SCOPED_BUILTINS, name_rule=name_rule, structural=False
@@ -650,22 +887,29 @@ def validate_object(
     return [f"{label}: {path}: {message}" for path, message in sorted(set(found))]
 
 
-def _unknown_kind_message(api_version: str, kind: str, k8s_version: str) -> str:
+def _unknown_kind_message(api_version: str, kind: str, k8s_version: str, schema_set: str) -> str:
     group = api_version.rpartition("/")[0]
-    served = sorted(crd.api_version for crd in crd_schemas().values() if crd.kind == kind and crd.group == group)
+    schemas = crd_schemas(schema_set)
+    where = f"unknown apiVersion/kind {api_version} {kind} in schema set {schema_set}"
+    elsewhere = [name for name in schema_sets() if name != schema_set and (api_version, kind) in crd_schemas(name)]
+    hint = f" (schema set {', '.join(elsewhere)} has it)" if elsewhere else ""
+    served = sorted(crd.api_version for crd in schemas.values() if crd.kind == kind and crd.group == group)
     if served:
-        return f"unknown apiVersion/kind {api_version} {kind}: served versions are {', '.join(served)}"
-    kinds = sorted(crd.kind for crd in crd_schemas().values() if crd.group == group)
+        return f"{where}: served versions are {', '.join(served)}{hint}"
+    kinds = sorted({crd.kind for crd in schemas.values() if crd.group == group})
     if kinds:
-        return f"unknown apiVersion/kind {api_version} {kind}: group {group} has kinds {', '.join(kinds)}"
-    return (
-        f"unknown apiVersion/kind {api_version} {kind}: no vendored CRD schema and no built-in "
-        f"schema for Kubernetes {k8s_version}"
-    )
+        return f"{where}: group {group} has kinds {', '.join(kinds)}{hint}"
+    if group in (_set_layout()[schema_set].get("hides_groups") or []):
+        return f"{where}: that release does not serve API group {group}{hint}"
+    return f"{where}: no vendored CRD schema and no built-in schema for Kubernetes {k8s_version}{hint}"
 
 
 def validate_documents(
-    paths: Iterable[str | Path], *, partial: bool = False, k8s_version: str = DEFAULT_K8S_VERSION
+    paths: Iterable[str | Path],
+    *,
+    partial: bool = False,
+    k8s_version: str = DEFAULT_K8S_VERSION,
+    schema_set: str = DEFAULT_SCHEMA_SET,
 ) -> list[str]:
     """Validate every object in (multi-document) YAML files; ``kind: List`` items count too.
 
@@ -687,9 +931,8 @@ def validate_documents(
                 found.append(f"{where}: <object>: (root): {_shorten(repr(doc))} is not a mapping")
                 continue
             for obj in objects:
-                found.extend(
-                    f"{where}: {problem}" for problem in validate_object(obj, partial=partial, k8s_version=k8s_version)
-                )
+                problems = validate_object(obj, partial=partial, k8s_version=k8s_version, schema_set=schema_set)
+                found.extend(f"{where}: {problem}" for problem in problems)
     return found
 
 

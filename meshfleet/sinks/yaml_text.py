@@ -54,8 +54,9 @@ class BlockWriter:
     and asks PyYAML once for the text of each distinct key and scalar (so quoting is PyYAML's own),
     and hands anything unusual back to `dump_yaml`. The same document often recurs (a service's
     predicted import is the same in every importing cluster), so whole documents are remembered
-    too, keyed by their `marshal` bytes (format 2: by value alone, exact types, floats bit for bit;
-    `1`, `'1'`, `True`, `1.0`, `0.0` and `-0.0` all differ; anything but plain data is refused).
+    too, keyed by their `marshal` bytes: equal bytes load as the same value with the same types
+    (`1`, `'1'`, `True`, `1.0`, `0.0` and `-0.0` all differ; floats bit for bit), and anything but
+    plain data is refused. Equal documents built differently may get different bytes: only a miss.
     A property test holds the writer to `dump_yaml` byte for byte.
     """
 
@@ -72,7 +73,7 @@ class BlockWriter:
             return dump_yaml(obj)
         key: bytes | None
         try:
-            key = marshal.dumps(obj, 2)
+            key = marshal.dumps(obj)
         except ValueError:  # not plain data (a subclass, an object): not remembered
             key = None
         else:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -430,29 +430,51 @@ def test_a_detached_removal_leaves_the_new_output_and_then_nothing_beside_it(pre
 # --- several processes writing one output --------------------------------------------------------
 
 
-@pytest.fixture
-def in_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every render writes with several processes, however small (normally only large plans do)."""
-    monkeypatch.setattr(render_module, "PARALLEL_FROM", 0)
-    monkeypatch.setattr(render_module, "_processes", lambda plan: 3)
+def render_in_parallel(fleet: Path | str, out: Path, setup: str = "") -> tuple[str, int]:
+    """Render with three processes in a fresh interpreter (forking needs a single-threaded process,
+    which a test session is not always); what it raised (or "ok") and how many workers it forked.
+    `setup` runs first, with `o` the output module and `parent` the render's pid."""
+    code = (
+        "import os, sys\n"
+        "import meshfleet.sinks.layout as layout, meshfleet.sinks.output as o, meshfleet.sinks.render as r\n"
+        "from meshfleet.fleet.load import load_plan\n"
+        "r._processes = lambda plan: 3\n"
+        "parent = os.getpid()\n"
+        "forks = []\n"
+        "real_fork = os.fork\n"
+        "def fork():\n"
+        "    pid = real_fork()\n"
+        "    forks.append(pid)\n"
+        "    return pid\n"
+        "os.fork = fork\n"
+        f"{setup}\n"
+        "try:\n"
+        f"    r.render(load_plan({str(fleet)!r}), {str(out)!r})\n"
+        "    print('ok')\n"
+        "except Exception as e:\n"
+        "    print(f'{type(e).__name__}: {e}')\n"
+        "print(len(forks))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    outcome, forks = done.stdout.splitlines()
+    return outcome, int(forks)
 
 
-@pytest.mark.usefixtures("in_parallel")
 def test_a_render_by_several_processes_writes_the_same_bytes(tmp_path: Path,
                                                               large_fleet: tuple[Path, dict[str, str]]) -> None:
     fleet, expected = large_fleet
-    plan = load_plan(fleet)
-    assert len(render_module._groups(plan, 3)) == 3
-    render(plan, tmp_path / "out")
+    assert len(render_module._groups(load_plan(fleet), 3)) == 3
+    assert render_in_parallel(fleet, tmp_path / "out") == ("ok", 2)
     assert tree(tmp_path / "out") == expected
     assert leftovers(tmp_path / "out") == []
 
 
-@pytest.mark.usefixtures("in_parallel")
 def test_with_other_threads_the_shares_are_written_in_turn(tmp_path: Path, large_fleet: tuple[Path, dict[str, str]],
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """Forking a process with other threads is unsafe; the render then writes every share itself."""
     fleet, expected = large_fleet
+    monkeypatch.setattr(render_module, "_processes", lambda plan: 3)
     forked: list[int] = []
     real_fork = os.fork
 
@@ -473,58 +495,55 @@ def test_with_other_threads_the_shares_are_written_in_turn(tmp_path: Path, large
     assert tree(tmp_path / "out") == expected
 
 
-@pytest.mark.usefixtures("in_parallel")
 @pytest.mark.parametrize("error", [errno.ENOSPC, errno.EACCES])
 def test_a_worker_s_failure_fails_the_render_and_leaves_the_previous_output(
-        previous: tuple[Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch, error: int) -> None:
+        previous: tuple[Path, dict[str, str]], error: int) -> None:
     out, before = previous
-    real_write = output._write
-    parent = os.getpid()
-
-    def failing_in_workers(dir_fd: int, name: str, data: bytes, mode: int) -> None:
-        if os.getpid() != parent:
-            raise OSError(error, os.strerror(error), name)
-        real_write(dir_fd, name, data, mode)
-
-    monkeypatch.setattr(output, "_write", failing_in_workers)
-    with pytest.raises(UsageError, match=rf"^cannot write {out}/[a-z0-9-]+/[a-z0-9._-]+\.yaml: "
-                                         f"{os.strerror(error)}; the previous output is untouched$"):
-        render(load_plan(ROOT / "fleet/demo-standalone.yaml"), out)
+    setup = (
+        "real_write = o._write\n"
+        "def failing_in_workers(dir_fd, name, data, mode):\n"
+        "    if os.getpid() != parent:\n"
+        f"        raise OSError({error}, os.strerror({error}), name)\n"
+        "    real_write(dir_fd, name, data, mode)\n"
+        "o._write = failing_in_workers\n"
+    )
+    outcome, forks = render_in_parallel(ROOT / "fleet/demo-standalone.yaml", out, setup)
+    assert forks == 2
+    assert re.fullmatch(rf"UsageError: cannot write {re.escape(str(out))}/[a-z0-9-]+/[a-z0-9._-]+\.yaml: "
+                        rf"{os.strerror(error)}; the previous output is untouched", outcome), outcome
     assert tree(out) == before
     assert leftovers(out) == []
 
 
-@pytest.mark.usefixtures("in_parallel")
-def test_a_worker_killed_fails_the_render(previous: tuple[Path, dict[str, str]],
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_worker_killed_fails_the_render(previous: tuple[Path, dict[str, str]]) -> None:
     out, before = previous
-    parent = os.getpid()
-
-    def killed(dir_fd: int, name: str, data: bytes, mode: int) -> None:
-        if os.getpid() != parent:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    monkeypatch.setattr(output, "_write", killed)
-    with pytest.raises(UsageError, match=r"a process writing the output ended by signal 9; "
-                                         r"the previous output is untouched$"):
-        render(load_plan(ROOT / "fleet/demo-standalone.yaml"), out)
+    setup = (
+        "import signal\n"
+        "def killed(*args):\n"
+        "    if os.getpid() != parent:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "o._write = killed\n"
+    )
+    outcome, forks = render_in_parallel(ROOT / "fleet/demo-standalone.yaml", out, setup)
+    assert forks == 2
+    assert outcome == f"UsageError: cannot write {out}: a process writing the output ended by signal 9; " \
+                      "the previous output is untouched"
     assert tree(out) == before
     assert leftovers(out) == []
 
 
-@pytest.mark.usefixtures("in_parallel")
-def test_a_bug_in_a_worker_is_reported_as_a_bug(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    parent = os.getpid()
-    real_files = layout.files
-
-    def broken(*args: Any, **kwargs: Any) -> Iterator[tuple[str, str]]:
-        if os.getpid() != parent:
-            raise KeyError("boom")
-        return real_files(*args, **kwargs)
-
-    monkeypatch.setattr(layout, "files", broken)
-    with pytest.raises(RuntimeError, match=r"^KeyError: 'boom'$"):
-        render(load_plan(ROOT / "fleet/demo.yaml"), tmp_path / "out")
+def test_a_bug_in_a_worker_is_reported_as_a_bug(tmp_path: Path) -> None:
+    setup = (
+        "real_files = layout.files\n"
+        "def broken(*args, **kwargs):\n"
+        "    if os.getpid() != parent:\n"
+        "        raise KeyError('boom')\n"
+        "    return real_files(*args, **kwargs)\n"
+        "layout.files = broken\n"
+    )
+    outcome, forks = render_in_parallel(ROOT / "fleet/demo.yaml", tmp_path / "out", setup)
+    assert forks == 2
+    assert outcome == "RuntimeError: KeyError: 'boom'"
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 

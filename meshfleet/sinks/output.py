@@ -112,12 +112,14 @@ class _Render:
             raise UsageError(f"cannot write {where}: {e.strerror or e}; {self.untouched()}") from None
         finally:
             os.close(stage_fd)
-        garbage = staging.claim(self.parent_fd, [old] if old else [])
-        garbage += staging.claim(self.parent_fd, [n for n in staging.leftovers(self.parent_fd, self.name) if n != old])
-        if detach_cleanup:
-            staging.remove_detached(self.parent_fd, garbage)
-        else:
-            staging.remove_claimed(self.parent_fd, garbage)
+        with contextlib.suppress(OSError):  # the new output is in place; what is left is removed next time
+            garbage = staging.claim(self.parent_fd, [old] if old else [], swapped_out=True)
+            leftovers = staging.leftovers(self.parent_fd, self.name)
+            garbage += staging.claim(self.parent_fd, [n for n in leftovers if n != old])
+            if detach_cleanup:
+                staging.remove_detached(self.parent_fd, garbage)
+            else:
+                staging.remove_claimed(self.parent_fd, garbage)
 
     def _write_shared(self, stage_fd: int, files: Files, shares: Sequence[FileSource]) -> None:
         """Write `files` here and each share in a forked worker meanwhile; wait for all of them."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import resource
 import shutil
 import stat
 import sys
@@ -143,9 +144,13 @@ def leftovers(parent_fd: int, name: str) -> list[str]:
     return found
 
 
-def claim(parent_fd: int, names: Iterable[str]) -> list[tuple[str, int]]:
+def claim(parent_fd: int, names: Iterable[str], *, swapped_out: bool = False) -> list[tuple[str, int]]:
     """The trees among `names` whose render is gone (we get their lock) and that are ours (marker)
-    or empty, each with its locked descriptor: held until the tree is removed."""
+    or empty, each with its locked descriptor: held until the tree is removed.
+
+    `swapped_out` names the tree this render just swapped out: where locks are unavailable (flock
+    on NFS needs a file open for writing) it is claimed all the same, as nothing else can use it.
+    """
     claimed = []
     for n in names:
         try:
@@ -153,12 +158,18 @@ def claim(parent_fd: int, names: Iterable[str]) -> list[tuple[str, int]]:
         except OSError:
             continue  # a symbolic link, a file, or gone: not ours to remove
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise  # its render is alive, or another render is removing it
+            except OSError:
+                if not swapped_out:
+                    raise  # no locks here: whether its render lives cannot be told
             if ours(fd):
                 claimed.append((n, fd))
                 continue
         except OSError:
-            pass  # its render is alive, or locks are unavailable: leave it
+            pass
         os.close(fd)
     return claimed
 
@@ -177,6 +188,16 @@ def remove(parent_fd: int, names: Iterable[str]) -> None:
     """Remove trees under the parent; never through a symbolic link (fd-based rmtree)."""
     for n in names:
         shutil.rmtree(n, ignore_errors=True, dir_fd=parent_fd)
+
+
+def _close_all_but(keep: set[int]) -> None:
+    """Close every descriptor above standard error but `keep` (locks and pipes of the caller)."""
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    high = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    os.closerange(low, high if 0 < high <= 1 << 20 else 1 << 20)
 
 
 def remove_detached(parent_fd: int, claimed: list[tuple[str, int]]) -> None:
@@ -206,6 +227,7 @@ def remove_detached(parent_fd: int, claimed: list[tuple[str, int]]) -> None:
             null = os.open(os.devnull, os.O_RDWR)
             for std in (0, 1, 2):
                 os.dup2(null, std)  # the caller's pipes close when the caller exits
+            _close_all_but({parent_fd, *(fd for _, fd in claimed)})
             remove_claimed(parent_fd, claimed)
     finally:
         os._exit(0)

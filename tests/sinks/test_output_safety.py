@@ -321,6 +321,26 @@ def test_a_private_lock_directory_that_is_not_private_is_refused(tmp_path: Path,
     assert not (tmp_path / "out").exists()
 
 
+def test_where_directories_cannot_be_locked_the_swapped_out_tree_still_goes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_directory_locks: Path) -> None:
+    """Without directory locks (NFS), a render removes the tree it swapped out itself, and leaves
+    other leftovers alone: whether their render still runs cannot be told."""
+    real_flock = fcntl.flock
+
+    def no_locks_on_directories(fd: int, operation: int) -> None:
+        if os.path.isdir(f"/proc/self/fd/{fd}"):
+            raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+        real_flock(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", no_locks_on_directories)
+    out = tmp_path / "out"
+    other = marked(tmp_path / f".out.meshfleet-new-{TOKEN}")
+    for fleet in ("demo", "demo-standalone", "demo"):
+        render(load_plan(ROOT / f"fleet/{fleet}.yaml"), out)
+    assert (out / "control-plane").is_dir()
+    assert leftovers(out) == [other.name]
+
+
 # --- renders beside one another ------------------------------------------------------------------
 
 

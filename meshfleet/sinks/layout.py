@@ -7,6 +7,7 @@ a stream to standard output share it, and only the output module touches the dis
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -16,17 +17,28 @@ from meshfleet.fleet.model import KubeconfigFromContext
 from meshfleet.sinks.yaml_text import BlockWriter
 
 KUBECONFIG_ANNOTATION = "meshfleet.io/kubeconfig-from"
-_SAFE = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
+_SAFE = re.compile(r"[a-z0-9][a-z0-9.-]*")
+_APPLIED_HEADER = "# applied by meshfleet\n"
+_PREDICTED_HEADER = "# predicted: written by FSM's controllers, not applied; kept for review and diffs\n"
 
 
 def file_name(obj: PlannedObject) -> str:
     """A stable file name per object: `<kind>.<namespace>.<name>.yaml` (`_` for cluster scope)."""
-    parts = [obj.kind.lower(), obj.namespace or "_", obj.name]
-    for p in parts[1:]:
-        if p != "_" and not _SAFE.match(p):
-            raise ValueError(f"refusing to derive a file name from {p!r}")
-    name = ".".join(parts) + ".yaml"
-    return name if obj.role == "applied" else "predicted." + name
+    return _file_name(obj.role, obj.kind, obj.namespace, obj.name)
+
+
+def _file_name(role: str, kind: str, namespace: str, name: str) -> str:
+    if name != "_" and not _SAFE.fullmatch(name):  # fullmatch: not even a final newline gets through
+        raise ValueError(f"refusing to derive a file name from {name!r}")
+    return _prefix(role, kind, namespace) + name + ".yaml"
+
+
+@functools.lru_cache(maxsize=4096)
+def _prefix(role: str, kind: str, namespace: str) -> str:
+    """`[predicted.]<kind>.<namespace>.`, checked once per kind and namespace."""
+    if namespace and namespace != "_" and not _SAFE.fullmatch(namespace):
+        raise ValueError(f"refusing to derive a file name from {namespace!r}")
+    return ("" if role == "applied" else "predicted.") + f"{kind.lower()}.{namespace or '_'}."
 
 
 def kubeconfig_note(cluster: ClusterPlan) -> str:
@@ -46,7 +58,12 @@ class RenderedFile:
 def render_cluster(plan: Plan, cluster: ClusterPlan, kubeconfigs: Mapping[str, str] | None = None,
                    writer: BlockWriter | None = None) -> Iterator[RenderedFile]:
     """The files of one cluster's directory, in a stable order (streamed: one cluster at a time)."""
-    writer = writer or BlockWriter()
+    for name, text in _cluster_files(plan, cluster, kubeconfigs, writer or BlockWriter()):
+        yield RenderedFile(cluster.name, name, text)
+
+
+def _cluster_files(plan: Plan, cluster: ClusterPlan, kubeconfigs: Mapping[str, str] | None,
+                   writer: BlockWriter) -> Iterator[tuple[str, str]]:
     dump = writer.dump
     applied: list[str] = []
     for obj in cluster.objects:
@@ -60,19 +77,18 @@ def render_cluster(plan: Plan, cluster: ClusterPlan, kubeconfigs: Mapping[str, s
                 meta = body["metadata"]
                 meta["annotations"] = {**meta.get("annotations", {}), KUBECONFIG_ANNOTATION: kubeconfig_note(member)}
         name = file_name(obj)
-        header = "# applied by meshfleet\n" if obj.role == "applied" else \
-            "# predicted: written by FSM's controllers, not applied; kept for review and diffs\n"
-        yield RenderedFile(cluster.name, name, header + dump(body))
         if obj.role == "applied":
             applied.append(name)
+            yield name, _APPLIED_HEADER + dump(body)
+        else:
+            yield name, _PREDICTED_HEADER + dump(body)
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "resources": applied,
     }
-    yield RenderedFile(cluster.name, "kustomization.yaml",
-                       "# applied objects of cluster " + cluster.name + "; predicted.* files are not listed\n"
-                       + writer.dump(kustomization))
+    yield "kustomization.yaml", ("# applied objects of cluster " + cluster.name
+                                 + "; predicted.* files are not listed\n" + writer.dump(kustomization))
 
 
 def files(plan: Plan, kubeconfigs: Mapping[str, str] | None = None,
@@ -89,8 +105,8 @@ def files(plan: Plan, kubeconfigs: Mapping[str, str] | None = None,
         if not cluster.objects:
             continue
         prefix = cluster.name + "/"
-        for f in render_cluster(plan, cluster, kubeconfigs, writer):
-            yield prefix + f.name, f.text
+        for name, text in _cluster_files(plan, cluster, kubeconfigs, writer):
+            yield prefix + name, text
 
 
 def kubeconfig_files(plan: Plan) -> frozenset[str]:

@@ -137,9 +137,12 @@ def swap_in(parent_fd: int, stage: str, name: str, target: Path) -> str | None:
     try:
         before = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
     except FileNotFoundError:
-        if not _renameat2(parent_fd, stage, name, _RENAME_NOREPLACE):
-            os.rename(stage, name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
-        return None
+        try:
+            if not _renameat2(parent_fd, stage, name, _RENAME_NOREPLACE):
+                os.rename(stage, name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)  # over an empty one at most
+            return None
+        except FileExistsError:  # made meanwhile (not by a render: they hold the lock): checked like any other
+            before = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
     staging.check_target(parent_fd, name, target)
     if exchange(parent_fd, stage, name):
         _same_or_undo(parent_fd, stage, before, lambda: exchange(parent_fd, stage, name), target)

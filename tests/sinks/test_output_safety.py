@@ -148,6 +148,32 @@ def test_an_output_replaced_during_the_render_is_swapped_back_and_refused(
     assert leftovers(out) == []
 
 
+@pytest.mark.parametrize("theirs", [{}, {"notes.txt": "keep me"}])
+def test_an_output_made_by_someone_else_during_a_first_render(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              theirs: dict[str, str]) -> None:
+    """The output did not exist when the render began, and exists when it swaps: it is checked like
+    any existing output (an empty directory is replaced, one with files is refused and kept)."""
+    out = tmp_path / "out"
+    real_renameat2 = swap._renameat2
+
+    def made_meanwhile(parent_fd: int, a: str, b: str, flags: int) -> bool:
+        if b == out.name and not out.exists():
+            out.mkdir()
+            for name, text in theirs.items():
+                (out / name).write_text(text)
+        return real_renameat2(parent_fd, a, b, flags)
+
+    monkeypatch.setattr(swap, "_renameat2", made_meanwhile)
+    if theirs:
+        with pytest.raises(UsageError, match="holds files meshfleet did not write"):
+            render(load_plan(ROOT / "fleet/demo.yaml"), out)
+        assert tree(out) == theirs
+    else:
+        render(load_plan(ROOT / "fleet/demo.yaml"), out)
+        assert (out / "control-plane").is_dir()
+    assert leftovers(out) == []
+
+
 # --- without renameat2, and trees moved aside ----------------------------------------------------
 
 

@@ -24,7 +24,7 @@ import meshfleet.sinks.render as render_module
 from meshfleet.errors import UsageError
 from meshfleet.fleet.generate import FleetShape, generate
 from meshfleet.fleet.load import load_plan
-from meshfleet.sinks import layout, swap
+from meshfleet.sinks import layout, staging, swap
 from meshfleet.sinks.render import render
 from tests.golden import tree
 
@@ -624,3 +624,45 @@ def test_a_killed_parallel_render_stops_its_workers(previous: tuple[Path, dict[s
     assert tree(out) == before
     render(load_plan(ROOT / "fleet/demo.yaml"), out)
     assert leftovers(out) == []
+
+
+def test_a_command_s_rerender_leaves_the_new_output_and_then_nothing_beside_it(tmp_path: Path) -> None:
+    """The command (a fresh, single-threaded process) removes the previous output in a detached one."""
+    out = tmp_path / "out"
+    for fleet in ("demo", "demo-standalone"):
+        done = subprocess.run([sys.executable, "-m", "meshfleet.cli", "render", f"fleet/{fleet}.yaml", "--out",
+                               str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+    assert not (out / "control-plane").exists()
+    deadline = time.monotonic() + 60
+    while leftovers(out):  # a guard against a hang, not a timing check
+        assert time.monotonic() < deadline, f"the previous output was never removed: {leftovers(out)}"
+        time.sleep(0.01)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_the_detached_remover_keeps_none_of_the_caller_s_descriptors(tmp_path: Path) -> None:
+    keep = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    others = [os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY) for _ in range(3)]
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        try:
+            staging._close_all_but({keep, write_end})
+
+            def is_open(fd: int) -> bool:
+                try:
+                    os.fstat(fd)
+                except OSError:
+                    return False
+                return True
+
+            os.write(write_end, repr([is_open(keep), *(is_open(fd) for fd in [*others, read_end])]).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    os.waitpid(pid, 0)
+    report = os.read(read_end, 1 << 16).decode()
+    for fd in [keep, *others, read_end]:
+        os.close(fd)
+    assert report == repr([True, False, False, False, False])

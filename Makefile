@@ -6,16 +6,25 @@ STAMP   := $(VENV)/.installed-stamp
 PYTHON  ?= python3
 OUT     ?= out
 
-.PHONY: all venv demo test pytest lint typecheck contracts schema crd-schemas bench clean
+PIP     := $(PY) -m pip install --quiet --disable-pip-version-check
+
+.PHONY: all venv install demo test pytest install-tests lint typecheck contracts schema crd-schemas bench clean
 
 all: test
 
-$(STAMP): pyproject.toml requirements-dev.txt
+# .venv is also the Pulumi program's virtualenv (Pulumi.yaml): meshfleet with its Pulumi extra, editable,
+# and the test tools, all at the versions pinned in constraints.txt.
+$(STAMP): pyproject.toml requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e . -r requirements-dev.txt
+	$(PIP) -r requirements.txt -r requirements-dev.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+## make install: the command line alone (no Pulumi, no test tools) on your PATH, with pipx
+install:
+	@command -v pipx >/dev/null 2>&1 || { echo "make install uses pipx; without it: pip install . (in a virtualenv)" >&2; exit 2; }
+	pipx install --force --pip-args="-c $(CURDIR)/constraints.txt" .
 
 ## make demo: set up, check and render the default fleet (fleet/demo.yaml) into out/
 demo: venv
@@ -25,12 +34,23 @@ demo: venv
 	@if command -v kubectl >/dev/null 2>&1; then \
 	  for d in $(OUT)/*/; do kubectl kustomize "$$d" >/dev/null && echo "kubectl kustomize $$d: ok" || exit 1; done; \
 	else echo "kubectl not found: skipped building the rendered directories"; fi
+	@echo
+	@echo "Next: put meshfleet on your PATH with 'source $(VENV)/bin/activate' (or 'make install'), then try"
+	@echo "  meshfleet plan fleet/demo.yaml --summary          # one line per cluster"
+	@echo "  meshfleet plan fleet/mixed.yaml --cluster fsm-eu   # one cluster's objects"
+	@echo "  meshfleet diff fleet/demo.yaml fleet/demo-standalone.yaml"
+	@echo "  meshfleet render fleet/demo.yaml --cluster cluster-2 --stdout | kubectl diff --server-side -f -"
+	@echo "  meshfleet --help"
 
-## make test: lint, types, layer contracts and the whole test suite
-test: venv lint typecheck contracts pytest
+## make test: lint, types, layer contracts and the whole test suite; under CI (CI=true) also the
+## install tests, which build fresh virtualenvs from PyPI (about a minute)
+test: venv lint typecheck contracts pytest $(if $(filter true 1,$(CI)),install-tests)
 
 pytest: venv
 	$(PY) -m pytest
+
+install-tests: venv
+	$(PY) -m pytest -m install
 
 lint: venv
 	$(BIN)/ruff check .

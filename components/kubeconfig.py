@@ -92,15 +92,16 @@ class Kubeconfigs:
         self._outputs: dict[str, pulumi.Output[str]] = {}
 
     def get(self, cluster: str, needed_for: str, *, for_fsm: bool = False) -> pulumi.Output[str]:
-        """`cluster`'s kubeconfig as a secret; `for_fsm`: it goes into an FSM `Cluster` object."""
+        """`cluster`'s kubeconfig as a secret; `for_fsm`: it goes into an object a mesh's controller reads
+        in another cluster (an FSM `Cluster`, an Istio remote secret)."""
         text = self.text(cluster, needed_for)
         if for_fsm:
             problems = fsm_problems(text)
             if problems:
                 raise KubeconfigError(
-                    f"cluster {cluster}'s kubeconfig goes into {needed_for}, where FSM's controller reads it from "
-                    f"inside the control-plane cluster, but {'; '.join(problems)}. Give {cluster} a kubeconfig "
-                    "with an API server address the control plane can reach and a token or client certificate "
+                    f"cluster {cluster}'s kubeconfig goes into {needed_for}, where the mesh's controller reads it "
+                    f"from inside that cluster, but {'; '.join(problems)}. Give {cluster} a kubeconfig "
+                    "with an API server address that cluster can reach and a token or client certificate "
                     f"inline (as the stack secret, which wins over the fleet's context: "
                     f"pulumi config set --secret --path '{CONFIG_KEY}.{cluster}' < file)"
                 )

@@ -58,6 +58,23 @@ class Preflight:
         return name
 
 
+def _in_order(objects: list[PlannedObject]) -> list[PlannedObject]:
+    """`objects` with each one after the objects it must wait for (the plan keeps only waits on its own
+    applied objects, and they never form a cycle), otherwise in the order given."""
+    placed: set[ObjectId] = set()
+    out: list[PlannedObject] = []
+    waiting = list(objects)
+    while waiting:
+        ready = [o for o in waiting if all(first in placed for first in o.after)]
+        if not ready:
+            raise ValueError(f"objects wait for each other: {', '.join(str(o.id) for o in waiting)}")
+        for o in ready:
+            out.append(o)
+            placed.add(o.id)
+        waiting = [o for o in waiting if o.id not in placed]
+    return out
+
+
 class MemberCluster(pulumi.ComponentResource):
     """A cluster of the fleet (the FSM control plane too) and the objects applied to it."""
 
@@ -107,15 +124,17 @@ class MemberCluster(pulumi.ComponentResource):
         preflight = Preflight()
         needs = {obj.id: preflight.need(obj) for obj in applied}
         checked = {crd: self._read_crd(crd, versions) for crd, versions in sorted(preflight.versions.items())}
-        # Namespaces first, whatever the plan's order, so that objects can depend on them.
+        # Namespaces first, whatever the plan's order, so that objects can depend on them; an object
+        # the plan says must wait for others (an FSM export for its Service) after them, depending on them.
         namespaces: dict[str, pulumi.CustomResource] = {}
-        for obj in sorted(applied, key=lambda o: o.kind != "Namespace"):
+        for obj in _in_order(sorted(applied, key=lambda o: o.kind != "Namespace")):
             depends_on: list[pulumi.Input[pulumi.Resource]] = []
             if obj.namespace and obj.namespace in namespaces:
                 depends_on.append(namespaces[obj.namespace])
             crd = needs[obj.id]
             if crd is not None:
                 depends_on.append(checked[crd])
+            depends_on.extend(self.objects[first] for first in obj.after)
             resource = self._apply(obj, kubeconfigs, settings, depends_on)
             if obj.kind == "Namespace" and obj.api_version == "v1":
                 namespaces[obj.name] = resource
@@ -159,9 +178,13 @@ class MemberCluster(pulumi.ComponentResource):
     ) -> pulumi.CustomResource:
         body = sink_body(obj)
         if obj.kubeconfig_of is not None:
-            # FSM reads the member's kubeconfig from the Cluster object's spec in plain text; here
-            # it stays a secret Output, so only the API server ever sees the bytes.
-            body["spec"] = {**body.get("spec", {}), "kubeconfig": kubeconfigs[obj.kubeconfig_of]}
+            # The mesh reads the member's kubeconfig from the object in plain text (FSM's Cluster spec,
+            # an Istio remote secret's data); here it stays a secret Output, so only the API server
+            # ever sees the bytes.
+            node = body
+            for key in obj.kubeconfig_field[:-1]:
+                node = node.setdefault(key, {})
+            node[obj.kubeconfig_field[-1]] = kubeconfigs[obj.kubeconfig_of]
         patch = is_patch(obj)
         name = logical_name(self.identity.name, obj)
         opts = pulumi.ResourceOptions(
@@ -169,9 +192,10 @@ class MemberCluster(pulumi.ComponentResource):
             provider=self.provider,
             depends_on=depends_on or None,
             # A patch is retained: deleting it would hand back fields a CRD may require, which the
-            # API server rejects (provider.go:2627-2633); so protecting it would add nothing.
+            # API server rejects (provider.go:2627-2633); so protecting it would add nothing. A patch
+            # that only adds annotations (Cilium's global Service) is deleted: its fields go back.
             protect=settings.protect and not patch,
-            retain_on_delete=obj.retain or patch,
+            retain_on_delete=obj.retain or (patch and not obj.relinquish),
             aliases=self.identity.aliases(name),
         )
         resource = register(name, obj, body, opts)

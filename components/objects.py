@@ -121,6 +121,16 @@ def sink_body(obj: PlannedObject) -> dict[str, Any]:
     return body
 
 
+class GenericObject(pulumi.CustomResource):
+    """A custom resource of any shape: every top-level field of the object is an input, under the type
+    token `kubernetes:<apiVersion>:<kind>` the provider serves custom resources by."""
+
+    def __init__(self, name: str, api_version: str, kind: str, fields: dict[str, Any],
+                 opts: pulumi.ResourceOptions) -> None:
+        super().__init__(f"kubernetes:{api_version}:{kind}", name,
+                         {"apiVersion": api_version, "kind": kind, **fields}, opts)
+
+
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 
@@ -136,10 +146,15 @@ def register(
         resource: pulumi.CustomResource = typed(name, opts=opts, **kwargs)
         return resource
     extra = sorted(set(fields) - {"metadata", "spec"})
+    if extra and not patch:
+        # A custom resource with fields beside spec (a template may hold any kind): the provider takes
+        # the object as its inputs under the kind's own type token, as pulumi-kubernetes' CustomResource
+        # does with metadata and spec only (its Python class would drop the rest silently).
+        return GenericObject(name, obj.api_version, obj.kind, fields, opts)
     if extra:
         raise TypeError(
             f"{obj.id} ({obj.api_version}) has top-level fields {', '.join(extra)}; pulumi-kubernetes' "
-            "CustomResource applies only metadata and spec, so they would be dropped silently"
+            "CustomResourcePatch applies only metadata and spec, so they would be dropped silently"
         )
     cls = k8s.apiextensions.CustomResourcePatch if patch else k8s.apiextensions.CustomResource
     custom: pulumi.CustomResource = cls(

@@ -19,9 +19,11 @@ from components import shards
 from components.kubeconfig import Kubeconfigs, placeholder
 from components.member import Identity, MemberCluster
 from components.settings import Settings, StackConfigError, select_names
-from meshfleet.core.plan import ClusterPlan, Plan, PlannedObject, plan
-from meshfleet.errors import FindingsError, FleetError
-from meshfleet.fleet.load import load_document, locate, parse
+from meshfleet.core.meshes import mesh
+from meshfleet.core.plan import ClusterPlan, Plan, PlannedObject
+from meshfleet.errors import FleetError
+from meshfleet.fleet.includes import LocalFiles
+from meshfleet.fleet.load import load_fleet, parse
 from meshfleet.fleet.model import Fleet
 
 
@@ -34,14 +36,13 @@ class Loaded:
 
 
 def load(settings: Settings, project_dir: Path) -> Loaded:
-    """Parse and plan the stack's fleet file; its problems are reported as the CLI reports them, with lines."""
+    """Parse and plan the stack's fleet file (and the manifest files its resources name, beside it); its
+    problems are reported as the CLI reports them, with lines."""
     try:
-        doc = parse(settings.fleet_path(project_dir), display=settings.fleet)
-        fleet = load_document(doc)
-        try:
-            return Loaded(fleet, plan(fleet.active()))
-        except FindingsError as e:
-            raise locate(doc, list(e.findings)) from None
+        path = settings.fleet_path(project_dir)
+        doc = parse(path, display=settings.fleet)
+        loaded = load_fleet(doc, LocalFiles(path.parent, str(Path(settings.fleet).parent)))
+        return Loaded(loaded.fleet, loaded.plan())
     except FleetError as e:
         raise StackConfigError(e.render()) from None
 
@@ -69,7 +70,8 @@ def deploy(loaded: Loaded, settings: Settings, project_dir: Path) -> dict[str, A
         kubeconfigs[name] = source.get(name, f"the provider of {name}")
         for obj in plans[name].applied():
             if obj.kubeconfig_of is not None:
-                needed_for = f"the FSM Cluster object {obj.name} in {name}"
+                where = f"{obj.namespace}/{obj.name}" if obj.namespace else obj.name
+                needed_for = f"the {mesh(plans[name].mesh).title} {obj.kind} object {where} in {name}"
                 kubeconfigs[obj.kubeconfig_of] = source.get(obj.kubeconfig_of, needed_for, for_fsm=True)
 
     for name in shard:

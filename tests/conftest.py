@@ -1,4 +1,4 @@
-"""Shared fixtures: the repository root, a CLI runner, and the golden-file switch."""
+"""Shared fixtures: the repository root, a CLI runner, the golden-file switch, hypothesis profiles."""
 
 from __future__ import annotations
 
@@ -10,8 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Property-test budgets, chosen with `pytest --hypothesis-profile=NAME` (hypothesis' own option):
+# "default" for `make test`, "nightly" for a long run. Tests that set max_examples themselves keep it.
+settings.register_profile("default", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("nightly", max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("default")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -1,126 +1,40 @@
-"""Fleet -> Plan: every Kubernetes object of every cluster, as a plain value.
+"""Fleet -> Plan: every Kubernetes object of every cluster as a plain value, and what it means.
 
 Why: the Pulumi program, the renderer and the diff must agree on every byte, so none of them
-computes an object. They consume this plan. Each object is exactly what FSM would hold (same
-apiVersion, names and fields) and is tagged `applied` (meshfleet writes it) or `derived` (a
-controller in the fleet writes it; we predict it for previews and conflict checks).
+computes an object. They consume this plan. Each object is exactly what its mesh would hold and is
+tagged `applied` (meshfleet writes it) or `derived` (a controller in the fleet writes it; we predict
+it). Beside the objects, each cluster carries typed service views (imports, exports, traffic
+policies, grants, mesh settings) built by the mesh adapters from the same values as the bodies:
+sinks read views, never bodies. The plan also carries the fleet's warnings.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
-from meshfleet.core.topology import (
-    ServiceTopology,
-    Topology,
-    access_clusters,
-    identities,
-    resolve_or_raise,
-)
-from meshfleet.errors import Finding, FindingsError, Loc
+from meshfleet import codes
+from meshfleet.core.access import access_clusters, identities
+from meshfleet.core.acknowledge import acknowledge
+from meshfleet.core.meshes import mesh
+from meshfleet.core.meshes.base import PlanContext
+from meshfleet.core.objects import RETAIN_ANNOTATIONS, SYNC_WAVE, ObjectId, Objects, PlannedObject, Role
+from meshfleet.core.topology import Topology, resolve
+from meshfleet.core.views import ExportView, GatewayView, GrantView, ImportView, MeshSettingsView, PolicyView
+from meshfleet.errors import Finding, FindingsError, Loc, format_loc
 from meshfleet.fleet.model import Fleet, KubeconfigFromContext, KubeconfigFromStackSecret
+from meshfleet.fleet.resources import IncludedObject
 
-MCS_FSM = "multicluster.flomesh.io/v1alpha1"
-MESHCONFIG = "config.flomesh.io/v1alpha3"
-SMI_ACCESS = "access.smi-spec.io/v1alpha3"
-SMI_SPECS = "specs.smi-spec.io/v1alpha4"
-PIPY = "pipy"
-
-Role = Literal["applied", "derived"]
 Mode = Literal["control-plane", "standalone"]
-
-# Annotations that let GitOps engines apply a partial object of FSM's without ever deleting it.
-PATCH_ANNOTATIONS = {
-    "argocd.argoproj.io/sync-options": "ServerSideApply=true,Prune=false,Delete=false",
-    "kustomize.toolkit.fluxcd.io/prune": "disabled",
-    "kustomize.toolkit.fluxcd.io/ssa": "Merge",
-}
-# Namespaces hold what others own: GitOps engines create them but never prune or delete them.
-RETAIN_ANNOTATIONS = {
-    "argocd.argoproj.io/sync-options": "Prune=false,Delete=false",
-    "kustomize.toolkit.fluxcd.io/prune": "disabled",
-}
-
-# Apply order: what others live in first, then registrations, exports, imports, policies.
-KIND_ORDER = {
-    "Namespace": 0,
-    "Cluster": 1,
-    "MeshConfig": 2,
-    "ServiceExport": 3,
-    "ServiceImport": 4,
-    "GlobalTrafficPolicy": 5,
-    "HTTPRouteGroup": 6,
-    "TrafficTarget": 7,
-    "Service": 8,
-    "Endpoints": 9,
-    "EndpointSlice": 9,
-    "Ingress": 10,
-}
-
-
-@dataclass(frozen=True, order=True)
-class ObjectId:
-    """The identity of an object inside one cluster."""
-
-    api_version: str
-    kind: str
-    namespace: str
-    name: str
-
-    def __str__(self) -> str:
-        where = f"{self.namespace}/{self.name}" if self.namespace else self.name
-        return f"{self.kind} {where}"
-
-
-@dataclass(frozen=True)
-class PlannedObject:
-    role: Role
-    body: dict[str, Any]
-    patch: bool = False
-    """A partial object of FSM's (MeshConfig): applied server-side, never created or deleted."""
-    retain: bool = False
-    """Left in the cluster when it leaves the fleet (namespaces hold things meshfleet does not own)."""
-    kubeconfig_of: str | None = None
-    """For FSM `Cluster` objects: the member whose kubeconfig goes into `spec.kubeconfig`."""
-
-    @property
-    def kind(self) -> str:
-        return str(self.body["kind"])
-
-    @property
-    def api_version(self) -> str:
-        return str(self.body["apiVersion"])
-
-    @property
-    def namespace(self) -> str:
-        return str(self.body["metadata"].get("namespace", ""))
-
-    @property
-    def name(self) -> str:
-        return str(self.body["metadata"]["name"])
-
-    @property
-    def id(self) -> ObjectId:
-        return ObjectId(self.api_version, self.kind, self.namespace, self.name)
-
-    def sort_key(self) -> tuple[int, str, str, str]:
-        return (KIND_ORDER.get(self.kind, 50), self.kind, self.namespace, self.name)
-
-
-@dataclass(frozen=True)
-class GatewayAddress:
-    """Where other clusters reach a member (FSM ingress or Linkerd gateway); for diffs and reviews."""
-
-    host: str
-    ip: str | None
-    port: int
 
 
 @dataclass(frozen=True)
 class ClusterPlan:
+    """One cluster's objects, its identity for sinks, and its typed service views."""
+
     name: str
     id: str
     key: str | None
@@ -129,7 +43,13 @@ class ClusterPlan:
     mesh: str
     kubeconfig: KubeconfigFromStackSecret | KubeconfigFromContext
     objects: tuple[PlannedObject, ...]
-    gateway: GatewayAddress | None = None
+    gateway: GatewayView | None = None
+    settings: MeshSettingsView | None = None
+    """The mesh settings meshfleet sets on a member (None for the control plane)."""
+    imports: tuple[ImportView, ...] = ()
+    exports: tuple[ExportView, ...] = ()
+    policies: tuple[PolicyView, ...] = ()
+    grants: tuple[GrantView, ...] = ()
 
     def applied(self) -> list[PlannedObject]:
         return [o for o in self.objects if o.role == "applied"]
@@ -137,13 +57,24 @@ class ClusterPlan:
     def derived(self) -> list[PlannedObject]:
         return [o for o in self.objects if o.role == "derived"]
 
+    def kubeconfig_source(self) -> str:
+        """Where the cluster's kubeconfig comes from, in words; never its contents."""
+        src = self.kubeconfig
+        if isinstance(src, KubeconfigFromContext):
+            return f"context {src.context} of " + (src.file or "the user's kubeconfig")
+        return f"stack secret meshfleet:kubeconfigs.{self.name}"
+
 
 @dataclass(frozen=True)
 class Plan:
+    """The whole fleet planned: per cluster its objects and views, plus the fleet's warnings."""
+
     mode: Mode
     clusters: tuple[ClusterPlan, ...]
     labels: dict[str, dict[str, str]] = field(default_factory=dict)
     """Each cluster's labels, for sinks that choose clusters by selector (sharding)."""
+    warnings: tuple[Finding, ...] = ()
+    """What the meshes will do instead of what the fleet file reads as (placed in the file by the loader)."""
 
     def cluster(self, name: str) -> ClusterPlan:
         for c in self.clusters:
@@ -157,8 +88,10 @@ class Plan:
                 yield c.name, o
 
 
-def plan(fleet: Fleet) -> Plan:
-    """Plan a fleet; raises FindingsError when the fleet's pieces disagree.
+def plan(fleet: Fleet, included: Mapping[str, tuple[IncludedObject, ...]] | None = None) -> Plan:
+    """Plan a fleet; raises FindingsError (errors, and the warnings beside them) when it is refused.
+
+    `included` holds the objects the loader read from the resources' manifest files.
 
     The cyclic garbage collector is paused while planning: a large fleet builds millions of small
     dicts with no reference cycles, and the collector rescanning them cost 40% of planning time.
@@ -166,370 +99,149 @@ def plan(fleet: Fleet) -> Plan:
     paused = gc.isenabled()
     gc.disable()
     try:
-        topo = resolve_or_raise(fleet)
-        return _Planner(topo).build()
+        topo = resolve(fleet, included)
+        if any(f.severity == "error" for f in topo.findings):
+            raise FindingsError(acknowledge(fleet, topo.findings, complete=False))
+        planned, more = _Planner(topo).build()
+        findings = acknowledge(fleet, [*topo.findings, *more], complete=True)
+        if any(f.severity == "error" for f in findings):
+            raise FindingsError(findings)
+        return dataclasses.replace(planned, warnings=tuple(sorted(findings, key=Finding.sort_key)))
     finally:
         if paused:
             gc.enable()
 
 
+@dataclass
+class _Views:
+    settings: MeshSettingsView | None = None
+    imports: list[ImportView] = field(default_factory=list)
+    exports: list[ExportView] = field(default_factory=list)
+    policies: list[PolicyView] = field(default_factory=list)
+    grants: list[GrantView] = field(default_factory=list)
+
+
 class _Planner:
+    """Asks each cluster's mesh adapter for its objects and views, in a fixed order."""
+
     def __init__(self, topo: Topology) -> None:
         self.topo = topo
         self.fleet = topo.fleet
-        self.standalone = self.fleet.controlPlane is None
-        self.objects: dict[str, list[PlannedObject]] = {name: [] for name in self.fleet.clusters}
-        self.origin: dict[tuple[str, ObjectId], Loc] = {}
-        self.findings: list[Finding] = []
+        self.ctx = PlanContext(topo, Objects(sorted(self.fleet.clusters)))
+        self.views = {name: _Views() for name in self.fleet.clusters}
 
-    def add(self, cluster: str, obj: PlannedObject, loc: Loc) -> None:
-        key = (cluster, obj.id)
-        if key in self.origin:
-            self.findings.append(Finding(loc, f"{obj.id} would be written twice in cluster {cluster} "
-                                         f"(also from {'.'.join(str(p) for p in self.origin[key])})",
-                                         "rename one of them"))
-            return
-        self.origin[key] = loc
-        self.objects[cluster].append(obj)
-
-    def build(self) -> Plan:
-        fleet, topo = self.fleet, self.topo
-        if fleet.controlPlane is not None:
-            self._registrations(fleet.controlPlane)
+    def build(self) -> tuple[Plan, list[Finding]]:
+        fleet, topo, ctx = self.fleet, self.topo, self.ctx
         for m in topo.members:
-            if fleet.clusters[m].mesh == "fsm":
-                self._mesh_config(m)
-        for ref, svc in topo.services.items():
-            self._service(ref, svc)
+            self.views[m].settings = mesh(topo.meshes[m]).plan_cluster(ctx, m)
+        for svc in topo.services.values():
+            for e in svc.exporters:
+                self.views[e].exports.append(mesh(topo.meshes[e]).plan_export(ctx, svc, e))
+            for c in svc.importers:
+                self.views[c].imports.append(mesh(topo.meshes[c]).plan_import(ctx, svc, c))
+            for c in sorted(svc.policies):
+                self.views[c].policies.append(mesh(topo.meshes[c]).plan_policy(ctx, svc, c))
         for rule_name in sorted(fleet.access):
-            self._access(rule_name)
+            rule = fleet.access[rule_name]
+            svc = topo.services[rule.to]
+            for c in access_clusters(svc, topo.access_in.get(rule_name)):
+                adapter = mesh(topo.meshes[c]).access
+                assert adapter is not None
+                self.views[c].grants.extend(adapter.plan_grants(ctx, rule_name, rule, svc, c, identities(svc, c)))
         self._namespaces()
-        if self.findings:
-            raise FindingsError(self.findings)
+        self._place()
 
         clusters = []
         for name in sorted(fleet.clusters):
-            c = fleet.clusters[name]
+            spec = fleet.clusters[name]
             is_cp = name == fleet.controlPlane
-            objects = sorted(self.objects[name], key=PlannedObject.sort_key)
+            v = self.views[name]
             clusters.append(ClusterPlan(
                 name=name,
-                id=c.id or name,
+                id=spec.id or name,
                 key=None if is_cp else topo.keys[name],
                 role="control-plane" if is_cp else "member",
-                mesh=c.mesh,
-                kubeconfig=c.kubeconfig,
-                objects=tuple(objects),
-                gateway=None if c.gateway is None else GatewayAddress(
-                    c.gateway.host, c.gateway.ip,
-                    c.linkerd.gatewayPort if c.mesh == "linkerd" else c.gateway.port),
+                mesh=spec.mesh,
+                kubeconfig=spec.kubeconfig,
+                objects=tuple(sorted(_ordered(ctx.objects.by_cluster[name]), key=PlannedObject.sort_key)),
+                gateway=mesh(spec.mesh).gateway(spec),
+                settings=v.settings,
+                imports=tuple(sorted(v.imports, key=lambda i: i.service)),
+                exports=tuple(sorted(v.exports, key=lambda e: e.service)),
+                policies=tuple(sorted(v.policies, key=lambda p: p.service)),
+                grants=tuple(sorted(v.grants, key=lambda g: (g.rule, g.destination))),
             ))
         labels = {n: dict(sorted(c.labels.items())) for n, c in sorted(fleet.clusters.items())}
-        return Plan(mode="standalone" if self.standalone else "control-plane", clusters=tuple(clusters),
-                    labels=labels)
-
-    # --- control plane -------------------------------------------------------------------------
-
-    def _registrations(self, cp: str) -> None:
-        for m in self.topo.members:
-            c = self.fleet.clusters[m]
-            if c.gateway is None or c.mesh != "fsm":
-                continue  # FSM's control plane federates FSM members only; a missing gateway is reported
-            body = {
-                "apiVersion": MCS_FSM,
-                "kind": "Cluster",
-                "metadata": {"name": m},
-                "spec": {
-                    "region": c.region,
-                    "zone": c.zone,
-                    "group": c.group,
-                    "gatewayHost": c.gateway.host,
-                    "gatewayPort": c.gateway.port,
-                    "fsmNamespace": c.fsm.namespace,
-                    "fsmMeshConfigName": c.fsm.meshConfig,
-                },
-            }
-            self.add(cp, PlannedObject("applied", body, kubeconfig_of=m), ("clusters", m))
-
-    # --- members -------------------------------------------------------------------------------
-
-    def _mesh_config(self, m: str) -> None:
-        c = self.fleet.clusters[m]
-        spec: dict[str, Any] = {}
-        if self.standalone:
-            # What FSM's control plane writes on join, minus isManaged/controlPlaneUID: those would
-            # make a later join by a real control plane fail ("already managed").
-            spec["clusterSet"] = {"region": c.region, "zone": c.zone, "group": c.group, "name": m}
-        if c.fsm.permissive is not None:
-            spec["traffic"] = {"enablePermissiveTrafficPolicyMode": c.fsm.permissive}
-        if not spec:
-            return
-        body = {
-            "apiVersion": MESHCONFIG,
-            "kind": "MeshConfig",
-            "metadata": {
-                "name": c.fsm.meshConfig,
-                "namespace": c.fsm.namespace,
-                "annotations": dict(PATCH_ANNOTATIONS),
-            },
-            "spec": spec,
-        }
-        self.add(m, PlannedObject("applied", body, patch=True), ("clusters", m, "fsm"))
-
-    def _service(self, ref: str, svc: ServiceTopology) -> None:
-        loc: Loc = ("services", ref)
-        for e in svc.exporters:
-            self._export(e, svc, loc)
-        for c in svc.importers:
-            self._import(c, svc, loc)
-        for c, _pol in sorted(svc.policies.items()):
-            self._policy(c, svc, loc)
-
-    def _export(self, e: str, svc: ServiceTopology, loc: Loc) -> None:
-        mesh = self.topo.meshes[e]
-        if mesh == "mcs":
-            version = self.fleet.clusters[e].mcs.apiVersion
-            body = {"apiVersion": version, "kind": "ServiceExport",
-                    "metadata": {"name": svc.name, "namespace": svc.namespace}}
-            self.add(e, PlannedObject("applied", body), (*loc, "export"))
-            return
-        if mesh == "linkerd":
-            return  # static mirroring: consumers get the mirror objects; the exporter only runs its gateway
-        settings = svc.exports[e]
-        spec: dict[str, Any] = {
-            "serviceAccountName": settings.service_account,
-            "rules": [{"portNumber": r.port.port, "path": r.path, "pathType": r.path_type} for r in settings.rules],
-        }
-        if settings.load_balancer is not None:
-            spec["loadBalancer"] = settings.load_balancer
-        if settings.session_sticky is not None:
-            spec["sessionSticky"] = settings.session_sticky
-        if settings.path_rewrite is not None:
-            spec["pathRewrite"] = {"from": settings.path_rewrite.from_, "to": settings.path_rewrite.to}
-        meta = {"name": svc.name, "namespace": svc.namespace}
-        export = {"apiVersion": MCS_FSM, "kind": "ServiceExport", "metadata": meta, "spec": spec}
-        self.add(e, PlannedObject("applied", export), (*loc, "export"))
-
-        # The member's fsm-controller turns the export into this Ingress (class pipy, hard-coded).
-        annotations: dict[str, str] = {}
-        rw = settings.path_rewrite
-        if rw is not None:
-            annotations["pipy.ingress.kubernetes.io/rewrite-target-from"] = rw.from_
-            annotations["pipy.ingress.kubernetes.io/rewrite-target-to"] = rw.to
-        if settings.session_sticky:
-            annotations["pipy.ingress.kubernetes.io/session-sticky"] = "true"
-        annotations["pipy.ingress.kubernetes.io/lb-type"] = settings.load_balancer or "RoundRobinLoadBalancer"
-        paths = [_ingress_path(r.path, r.path_type, svc.name, r.port.port) for r in settings.rules]
-        ingress = {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "Ingress",
-            "metadata": {"name": f"svcexp-ing-{svc.name}", "namespace": svc.namespace,
-                         "annotations": dict(sorted(annotations.items()))},
-            "spec": {"ingressClassName": PIPY, "rules": [{"http": {"paths": paths}}]},
-        }
-        self.add(e, PlannedObject("derived", ingress), (*loc, "export"))
-
-        gateway = self.fleet.clusters[e].gateway
-        if gateway is not None and gateway.ingressClass != PIPY:
-            # FSM only ever writes a pipy Ingress. Another gateway needs its own, which we apply; its
-            # pathType is ImplementationSpecific so FSM's path-conflict check (path + pathType)
-            # does not refuse the export because of it.
-            own = {
-                "apiVersion": "networking.k8s.io/v1",
-                "kind": "Ingress",
-                "metadata": {"name": f"meshfleet-{svc.name}", "namespace": svc.namespace},
-                "spec": {
-                    "ingressClassName": gateway.ingressClass,
-                    "rules": [{"http": {"paths": [
-                        _ingress_path(r.path, "ImplementationSpecific", svc.name, r.port.port)
-                        for r in settings.rules
-                    ]}}],
-                },
-            }
-            self.add(e, PlannedObject("applied", own), ("clusters", e, "gateway", "ingressClass"))
-
-    def _import(self, c: str, svc: ServiceTopology, loc: Loc) -> None:
-        mesh = self.topo.meshes[c]
-        if mesh == "linkerd":
-            for e in svc.endpoints_for(c):
-                self._mirror(c, e, svc, loc)
-            return
-        if mesh == "mcs":
-            self._mcs_import(c, svc, loc)
-            return
-        sources = svc.endpoints_for(c)
-        first = svc.exports[sources[0]]
-        ports = []
-        for rule in first.rules:
-            endpoints = []
-            for e in sorted(sources, key=lambda n: self.topo.keys[n]):
-                path = next(r.path for r in svc.exports[e].rules if r.port.port == rule.port.port)
-                endpoints.append({"clusterKey": self.topo.keys[e], "target": self._target(e, path)})
-            entry: dict[str, Any] = {}
-            if rule.port.name is not None:
-                entry["name"] = rule.port.name
-            entry["port"] = rule.port.port
-            entry["protocol"] = rule.port.protocol
-            if rule.port.appProtocol is not None:
-                entry["appProtocol"] = rule.port.appProtocol
-            entry["endpoints"] = endpoints
-            ports.append(entry)
-        body = {
-            "apiVersion": MCS_FSM,
-            "kind": "ServiceImport",
-            "metadata": {"name": svc.name, "namespace": svc.namespace},
-            "spec": {"type": "ClusterSetIP", "serviceAccountName": first.service_account, "ports": ports},
-        }
-        self.add(c, PlannedObject("derived" if not self.standalone else "applied", body), (*loc, "export"))
-
-    def _mirror(self, c: str, e: str, svc: ServiceTopology, loc: Loc) -> None:
-        """What Linkerd's service-mirror controller would write in `c` for `svc` exported from `e`:
-        a selector-less Service `<name>-<e>` with the service's ports, and Endpoints at e's gateway."""
-        exporter = self.fleet.clusters[e]
-        gw = exporter.gateway
-        assert gw is not None
-        name = f"{svc.name}-{e}"
-        fq_name = f"{svc.name}.{svc.namespace}.svc.{exporter.linkerd.clusterDomain}"
-        labels = {"mirror.linkerd.io/cluster-name": e, "mirror.linkerd.io/mirrored-service": "true"}
-        ports = svc.ports[e]
-        service_ports = []
-        endpoint_ports = []
-        for p in ports:
-            named = {"name": p.name} if p.name is not None else {}
-            service_ports.append({**named, "port": p.port, "protocol": p.protocol, "targetPort": p.port})
-            endpoint_ports.append({**named, "port": exporter.linkerd.gatewayPort, "protocol": p.protocol})
-        service = {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": name, "namespace": svc.namespace, "labels": dict(labels),
-                         "annotations": {"mirror.linkerd.io/remote-svc-fq-name": fq_name}},
-            "spec": {"ports": service_ports},
-        }
-        endpoints = {
-            "apiVersion": "v1",
-            "kind": "Endpoints",
-            "metadata": {
-                "name": name,
-                "namespace": svc.namespace,
-                "labels": dict(labels),
-                "annotations": {
-                    "mirror.linkerd.io/remote-gateway-identity": exporter.linkerd.gatewayIdentity,
-                    "mirror.linkerd.io/remote-svc-fq-name": fq_name,
-                },
-            },
-            "subsets": [{"addresses": [{"ip": gw.ip or gw.host}], "ports": endpoint_ports}],
-        }
-        self.add(c, PlannedObject("applied", service), (*loc, "export"))
-        self.add(c, PlannedObject("applied", endpoints), (*loc, "export"))
-
-    def _mcs_import(self, c: str, svc: ServiceTopology, loc: Loc) -> None:
-        """The ServiceImport a KEP-1645 implementation derives in every cluster of the clusterset:
-        the union of the exporters' ports (they must agree; an offline tool cannot pick the oldest)."""
-        first = svc.endpoints_for(c)[0]
-        ports = []
-        for p in svc.ports[first]:
-            entry: dict[str, Any] = {}
-            if p.name is not None:
-                entry["name"] = p.name
-            entry["port"] = p.port
-            entry["protocol"] = p.protocol
-            if p.appProtocol is not None:
-                entry["appProtocol"] = p.appProtocol
-            ports.append(entry)
-        body = {
-            "apiVersion": self.fleet.clusters[c].mcs.apiVersion,
-            "kind": "ServiceImport",
-            "metadata": {"name": svc.name, "namespace": svc.namespace},
-            "spec": {"type": "ClusterSetIP", "ports": ports},
-        }
-        self.add(c, PlannedObject("derived", body), (*loc, "export"))
-
-    def _target(self, e: str, path: str) -> dict[str, Any]:
-        gw = self.fleet.clusters[e].gateway
-        assert gw is not None
-        # A DNS host without `ip` is resolved by FSM's control plane; offline we can only repeat it.
-        ip = gw.ip or gw.host
-        return {"host": gw.host, "ip": ip, "port": gw.port, "path": path}
-
-    def _policy(self, c: str, svc: ServiceTopology, loc: Loc) -> None:
-        pol = svc.policies[c]
-        spec: dict[str, Any] = {"lbType": pol.lb_type}
-        if pol.targets is not None:
-            targets = [t for t in pol.targets if t.cluster != c]
-            spec["targets"] = [
-                {"clusterKey": self.topo.keys[t.cluster], **({"weight": t.weight} if t.weight is not None else {})}
-                for t in targets
-            ]
-        elif pol.lb_type != "Locality":
-            spec["targets"] = [{"clusterKey": self.topo.keys[e]}
-                               for e in sorted(svc.endpoints_for(c), key=lambda n: self.topo.keys[n])]
-        body = {
-            "apiVersion": MCS_FSM,
-            "kind": "GlobalTrafficPolicy",
-            "metadata": {"name": svc.name, "namespace": svc.namespace},
-            "spec": spec,
-        }
-        self.add(c, PlannedObject("applied", body), pol.loc)
-
-    # --- access --------------------------------------------------------------------------------
-
-    def _access(self, rule_name: str) -> None:
-        rule = self.fleet.access[rule_name]
-        svc = self.topo.services[rule.to]
-        loc: Loc = ("access", rule_name)
-        chosen = self.topo.access_in.get(rule_name)
-        ns = svc.namespace
-        matches = []
-        for m in rule.http:
-            match: dict[str, Any] = {"name": m.name, "pathRegex": m.pathRegex, "methods": list(m.methods)}
-            if m.headers:
-                match["headers"] = [dict(sorted(h.items())) for h in m.headers]
-            matches.append(match)
-        sources = [
-            {"kind": "ServiceAccount", "name": s.partition("/")[2], "namespace": s.partition("/")[0]}
-            for s in rule.from_
-        ]
-        for c in access_clusters(svc, chosen):
-            routes = {
-                "apiVersion": SMI_SPECS,
-                "kind": "HTTPRouteGroup",
-                "metadata": {"name": rule_name, "namespace": ns},
-                "spec": {"matches": matches},
-            }
-            self.add(c, PlannedObject("applied", routes), loc)
-            for sa in identities(svc, c):
-                target = {
-                    "apiVersion": SMI_ACCESS,
-                    "kind": "TrafficTarget",
-                    "metadata": {"name": f"{rule_name}-{'any' if sa == '*' else sa}", "namespace": ns},
-                    "spec": {
-                        "destination": {"kind": "ServiceAccount", "name": sa, "namespace": ns},
-                        "rules": [{"kind": "HTTPRouteGroup", "name": rule_name,
-                                   "matches": [m.name for m in rule.http]}],
-                        "sources": sources,
-                    },
-                }
-                self.add(c, PlannedObject("applied", target), loc)
-
-    # --- namespaces ----------------------------------------------------------------------------
+        mode: Mode = "standalone" if fleet.controlPlane is None else "control-plane"
+        return Plan(mode=mode, clusters=tuple(clusters), labels=labels), ctx.objects.findings
 
     def _namespaces(self) -> None:
+        """The namespaces meshfleet creates: those of services with createNamespace where its objects (or
+        objects that need them, like KEP-1645 imports) are, and those of resources with createNamespace
+        where they place objects. A member's are put in its mesh, as the mesh's CLI does it."""
         wanted = {svc.namespace for svc in self.topo.services.values() if svc.spec.createNamespace}
-        for cluster, objects in self.objects.items():
-            # Our own objects need their namespace; so do MCS imports, which a KEP-1645 controller
-            # only creates where the namespace already exists.
-            needing = {o.namespace for o in objects if (o.role == "applied" and not o.patch)
-                       or (o.kind == "ServiceImport" and o.api_version.startswith("multicluster.x-k8s.io/"))}
-            used = sorted(needing & wanted)
-            for ns in used:
-                body = {"apiVersion": "v1", "kind": "Namespace",
-                        "metadata": {"name": ns, "annotations": dict(RETAIN_ANNOTATIONS)}}
-                self.add(cluster, PlannedObject("applied", body, retain=True), ("services",))
+        for cluster, needed in self.ctx.objects.namespaces.items():
+            placed = self.topo.placed.get(cluster, [])
+            by_resource = {o.namespace: ("resources", o.resource, "createNamespace") for o in placed
+                           if o.namespace and self.fleet.resources[o.resource].createNamespace}
+            needed = needed | {o.namespace for o in placed if o.namespace}
+            labels, annotations = ({}, {}) if cluster == self.fleet.controlPlane else \
+                mesh(self.topo.meshes[cluster]).namespace_metadata(self.fleet.clusters[cluster])
+            for ns in sorted(needed & (wanted | set(by_resource))):
+                meta: dict[str, object] = {"name": ns}
+                if labels:
+                    meta["labels"] = dict(sorted(labels.items()))
+                meta["annotations"] = dict(sorted({**RETAIN_ANNOTATIONS, **annotations}.items()))
+                body = {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
+                loc: Loc = ("services",) if ns in wanted else by_resource[ns]
+                self.ctx.objects.add(cluster, PlannedObject("applied", body, retain=True), loc)
+
+    def _place(self) -> None:
+        """The resources' objects, each once: an object meshfleet plans itself is refused at the resource."""
+        objects = self.ctx.objects
+        if not any(self.topo.placed.values()):
+            return
+        planned: dict[tuple[str, tuple[str, str, str, str]], Loc] = {
+            (c, (oid.api_version.rpartition("/")[0], oid.kind, oid.namespace, oid.name)): loc
+            for (c, oid), loc in objects.origin.items()}
+        for cluster, placed in sorted(self.topo.placed.items()):
+            for o in placed:
+                origin = planned.get((cluster, o.identity))
+                if origin is not None:
+                    what = f"{o.kind} {o.namespace + '/' if o.namespace else ''}{o.name}"
+                    hint = "remove it from the template: meshfleet creates the namespace (createNamespace) and puts " \
+                        "it in the mesh" if o.kind == "Namespace" and o.group == "" else "remove it from the template"
+                    objects.findings.append(Finding(o.loc, f"{what} in cluster {cluster}: meshfleet plans it itself "
+                                                    f"(from {format_loc(origin)})", hint, code=codes.DUPLICATE_OBJECT))
+                    continue
+                objects.add(cluster, PlannedObject("applied", o.body), o.loc, needs_namespace=False)
 
 
-def _ingress_path(path: str, path_type: str, service: str, port: int) -> dict[str, Any]:
-    return {
-        "path": path,
-        "pathType": path_type,
-        "backend": {"service": {"name": service, "port": {"number": port}}},
-    }
+def _ordered(objects: list[PlannedObject]) -> list[PlannedObject]:
+    """Each object's `after` cut to the applied objects of its cluster, and a sync wave for Argo CD where
+    it has any (one more than the latest object it waits for)."""
+    if not any(o.after for o in objects):
+        return objects
+    applied = {o.id: o for o in objects if o.role == "applied"}
+    waves: dict[ObjectId, int] = {}
+
+    def wave(o: PlannedObject, seen: frozenset[ObjectId]) -> int:
+        if o.id not in waves:
+            before = [applied[i] for i in o.after if i in applied and i not in seen]
+            waves[o.id] = 1 + max(wave(b, seen | {o.id}) for b in before) if before else 0
+        return waves[o.id]
+
+    out = []
+    for o in objects:
+        after = tuple(i for i in o.after if i in applied)
+        if o.role != "applied" or not after:
+            out.append(dataclasses.replace(o, after=after) if after != o.after else o)
+            continue
+        meta = o.body["metadata"]
+        body = {**o.body, "metadata": {**meta, "annotations": {**meta.get("annotations", {}),
+                                                               SYNC_WAVE: str(wave(o, frozenset()))}}}
+        out.append(dataclasses.replace(o, body=body, after=after))
+    return out
+
+
+__all__ = ["ClusterPlan", "Mode", "ObjectId", "Plan", "PlannedObject", "Role", "plan"]

@@ -11,9 +11,11 @@ its line.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Optional
@@ -23,7 +25,8 @@ from yaml._yaml import CParser
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
-from meshfleet.errors import Finding, FleetError, Loc, LocatedFinding, Position
+from meshfleet import codes
+from meshfleet.errors import Code, Finding, FleetError, Loc, Position
 
 MAX_BYTES = 1024 * 1024
 """Largest fleet file read. The worst 1 MiB measured (95,000 one-line entries) parses in under two
@@ -154,15 +157,15 @@ class _Composer(CParser, BaseResolver):
         return _PLAIN if kind is ScalarNode and implicit[0] else _NONSPECIFIC
 
 
-def _fail(file: str, line: int, col: int, loc: Loc, message: str, hint: str = "") -> FleetError:
-    return FleetError([LocatedFinding(Finding(loc, message, hint), Position(file, line, col))])
+def _fail(file: str, line: int, col: int, loc: Loc, message: str, hint: str, code: Code) -> FleetError:
+    return FleetError([Finding(loc, message, hint, code=code, position=Position(file, line, col))])
 
 
 def _too_big(file: str, size: int | None) -> FleetError:
     told = f"{size:,} bytes" if size is not None and size > MAX_BYTES else f"more than {MAX_BYTES:,} bytes"
     return _fail(file, 1, 1, (), f"the file is {told}; a fleet file may be at most {MAX_BYTES:,} "
                  f"({MAX_BYTES // 1024 // 1024} MiB)", "split the fleet into several files, or check that this is "
-                 "the right file")
+                 "the right file", codes.FILE_TOO_LARGE)
 
 
 def _size(fh: BinaryIO) -> int | None:
@@ -183,8 +186,8 @@ def parse(path: str | Path, *, display: str | None = None) -> Document:
             if len(raw) > MAX_BYTES:
                 raise _too_big(file, _size(fh))
     except OSError as e:
-        raise _fail(file, 1, 1, (), f"cannot read the file: {e.strerror or type(e).__name__}", "check the path") \
-            from None
+        raise _fail(file, 1, 1, (), f"cannot read the file: {e.strerror or type(e).__name__}", "check the path",
+                    codes.UNREADABLE_FILE) from None
     return parse_bytes(raw, file)
 
 
@@ -202,7 +205,8 @@ def parse_bytes(raw: bytes, file: str) -> Document:
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
-        raise _fail(file, line, col, (), f"byte 0x{raw[e.start]:02x} is not UTF-8", "save the file as UTF-8") from None
+        raise _fail(file, line, col, (), f"byte 0x{raw[e.start]:02x} is not UTF-8", "save the file as UTF-8",
+                    codes.NOT_UTF8) from None
     text = text.removeprefix("\ufeff")
     return parse_text(text, file)
 
@@ -213,13 +217,13 @@ def parse_text(text: str, file: str) -> Document:
     if bad is not None:
         line, col = _line_col(text, bad.start())
         raise _fail(file, line, col, (), f"{_char_kind(bad.group())} U+{ord(bad.group()):04X} in the file",
-                    "remove it; fleet files are plain text")
+                    "remove it; fleet files are plain text", codes.CONTROL_CHARACTER)
     for m in _DIRECTIVE.finditer(text):
         if m.group(1) != YAML_VERSION:
             line, col = _line_col(text, m.start())
             raise _fail(file, line, col, (), f"the file declares YAML {m.group(1) or '(no version)'}; "
                         f"meshfleet reads YAML {YAML_VERSION}, where yes, no, on and off are strings",
-                        f"remove the %YAML line, or write %YAML {YAML_VERSION}")
+                        f"remove the %YAML line, or write %YAML {YAML_VERSION}", codes.YAML_SYNTAX)
 
     try:
         if _may_nest_deeply(text):
@@ -230,25 +234,134 @@ def parse_text(text: str, file: str) -> Document:
     except yaml.reader.ReaderError as e:
         line, col = _line_col(text, e.position)
         raise _fail(file, line, col, (), f"character U+{e.character:04X} cannot appear in YAML",
-                    "remove it; fleet files are plain text") from None
+                    "remove it; fleet files are plain text", codes.CONTROL_CHARACTER) from None
     except yaml.YAMLError as e:
-        raise _fail(file, 1, 1, (), f"YAML error: {_first_line(str(e)) or 'invalid YAML'}", "fix the YAML syntax") \
-            from None
+        raise _fail(file, 1, 1, (), f"YAML error: {_first_line(str(e)) or 'invalid YAML'}", "fix the YAML syntax",
+                    codes.YAML_SYNTAX) from None
     if root is None:
-        raise _fail(file, 1, 1, (), "the file is empty", "write at least `clusters:` with one member")
+        raise _fail(file, 1, 1, (), "the file is empty", "write at least `clusters:` with one member", codes.EMPTY_FILE)
 
-    reader = _Reader(file)
+    reader = _Reader(file, free_text=in_template)
     if _MAYBE_ALIAS.search(text):
         reader.check_graph(root)
     data = reader.value(root, None, 0)
     if reader.findings:
         raise FleetError(reader.findings)
     if data is None:
-        raise _fail(file, 1, 1, (), "the file is empty", "write at least `clusters:` with one member")
+        raise _fail(file, 1, 1, (), "the file is empty", "write at least `clusters:` with one member", codes.EMPTY_FILE)
     if not isinstance(data, dict):
         raise _fail(file, 1, 1, (), f"the top level is a {kind_of(data)}, not a mapping",
-                    "start with `clusters:` (see fleet/demo.yaml)")
+                    "start with `clusters:` (see fleet/demo.yaml)", codes.NOT_A_MAPPING)
     return Document(file, data, root)
+
+
+def in_template(loc: Loc) -> bool:
+    """Values of Kubernetes objects written in the fleet (`resources.<name>.template`, and an override's
+    `merge` or patch `value`) are objects' text: scripts and configuration files, where a line break or
+    a tab is meant."""
+    if len(loc) < 3 or loc[0] != "resources":
+        return False
+    if loc[2] == "template":
+        return True
+    return loc[2] == "overrides" and len(loc) >= 6 and (
+        loc[4] == "merge" or (loc[4] == "patch" and len(loc) >= 7 and loc[6] == "value"))
+
+
+def _anywhere(loc: Loc) -> bool:
+    return True
+
+
+@dataclass
+class Budget:
+    """Values still allowed after alias expansion, shared by the documents of every file one fleet reads."""
+
+    values: int = MAX_NODES
+
+
+def parse_manifests_bytes(raw: bytes, file: str, prefix: Loc, budget: Budget) -> list[Document | None]:
+    """The documents of a manifest file (`---` separated), each a Kubernetes object or empty (None).
+
+    The same limits and checks as a fleet file's, with two differences: values may hold line breaks
+    and tabs (scripts, configuration files), and the values of all documents count against `budget`.
+    Findings carry `prefix + (document index, key path...)`; raises FleetError with all of them.
+    """
+    if len(raw) > MAX_BYTES:
+        raise _too_big(file, len(raw))
+    try:
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise _fail(file, line, col, prefix, f"byte 0x{raw[e.start]:02x} is not UTF-8", "save the file as UTF-8",
+                    codes.NOT_UTF8) from None
+    bad = _RAW_REFUSED.search(text)
+    if bad is not None:
+        line, col = _line_col(text, bad.start())
+        raise _fail(file, line, col, prefix, f"{_char_kind(bad.group())} U+{ord(bad.group()):04X} in the file",
+                    "remove it; manifests are plain text", codes.CONTROL_CHARACTER)
+    for m in _DIRECTIVE.finditer(text):
+        if m.group(1) != YAML_VERSION:
+            line, col = _line_col(text, m.start())
+            raise _fail(file, line, col, prefix, f"the file declares YAML {m.group(1) or '(no version)'}; "
+                        f"meshfleet reads YAML {YAML_VERSION}", f"remove the %YAML line, or write %YAML {YAML_VERSION}",
+                        codes.YAML_SYNTAX)
+    roots: list[Node | None] = []
+    try:
+        if _may_nest_deeply(text):
+            _check_nesting(text, file)
+        composer = _Composer(text)
+        while composer.check_node():
+            roots.append(composer.get_node())
+    except yaml.MarkedYAMLError as e:
+        found = _syntax_error(file, text, e).problems
+        raise FleetError([dataclasses.replace(f, loc=prefix) for f in found]) from None
+    except FleetError as e:  # nested too deep
+        raise FleetError([dataclasses.replace(f, loc=prefix) for f in e.problems]) from None
+    except yaml.YAMLError as e:
+        raise _fail(file, 1, 1, prefix, f"YAML error: {_first_line(str(e)) or 'invalid YAML'}",
+                    "fix the YAML syntax", codes.YAML_SYNTAX) from None
+    reader = _Reader(file, free_text=_anywhere, prefix=prefix)
+    aliases = bool(_MAYBE_ALIAS.search(text))
+    out: list[Document | None] = []
+    for index, root in enumerate(roots):
+        if root is None:
+            out.append(None)
+            continue
+        if aliases:
+            budget.values -= reader.check_graph(root, budget.values)
+        data = reader.value(root, (None, index), 0)
+        if data is None:
+            out.append(None)
+        elif not isinstance(data, dict):
+            if data is not _BAD:
+                start = root.start_mark
+                reader.findings.append(Finding(
+                    (*prefix, index), f"this document is a {kind_of(data)}, not a Kubernetes object",
+                    "write each object as a mapping with apiVersion, kind and metadata, one per `---` document",
+                    code=codes.NOT_A_MAPPING, position=Position(file, start.line + 1, start.column + 1)))
+            out.append(None)
+        else:
+            out.append(Document(file, data, root))
+    if reader.findings:
+        raise FleetError(reader.findings)
+    if not aliases:
+        budget.values -= sum(_count(d.data) for d in out if d is not None)
+        if budget.values < 0:
+            raise _fail(file, 1, 1, prefix, f"the fleet's manifests hold more than {MAX_NODES:,} values together",
+                        "split the fleet into several fleet files", codes.TOO_MANY_VALUES)
+    return out
+
+
+def _count(value: Any) -> int:
+    stack, n = [value], 0
+    while stack:
+        v = stack.pop()
+        n += 1
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return n
 
 
 def _char_kind(ch: str) -> str:
@@ -285,7 +398,7 @@ def _check_nesting(text: str, file: str) -> None:
             if depth > MAX_DEPTH:
                 line, col = (ev.start_mark.line + 1, ev.start_mark.column + 1) if ev.start_mark else (1, 1)
                 raise _fail(file, line, col, (), f"the document is nested more than {MAX_DEPTH} "
-                            "levels deep", "a fleet file needs a handful of levels; flatten it")
+                            "levels deep", "a fleet file needs a handful of levels; flatten it", codes.TOO_DEEP)
         elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
 
@@ -310,7 +423,7 @@ def _syntax_error(file: str, text: str, e: yaml.MarkedYAMLError) -> FleetError:
         hint = "write each entry as `key: value`, or close the quote or bracket opened above"
     elif "flow" in said:
         hint = "close the bracket opened above, or quote a value that holds '[', ']', '{', '}' or ','"
-    return _fail(file, line, col, (), f"YAML syntax error: {what}", hint)
+    return _fail(file, line, col, (), f"YAML syntax error: {what}", hint, codes.YAML_SYNTAX)
 
 
 def _first_line(text: object) -> str:
@@ -326,10 +439,13 @@ def kind_of(v: object) -> str:
 
 
 class _Malformed(Exception):
-    def __init__(self, message: str, hint: str) -> None:
+    """A scalar that does not read as what it says (code `malformed-value` unless another is given)."""
+
+    def __init__(self, message: str, hint: str, code: Code = codes.MALFORMED_VALUE) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.code = code
 
 
 def _shown(text: str) -> str:
@@ -402,7 +518,7 @@ def _tagged_scalar(tag: str, text: str) -> Any:
         raise _Malformed(f"{_shown(text)} is tagged {_TAG_NAMES[tag]} but is not a "
                          f"{'mapping' if tag == _MAP else 'list'}", "remove the tag")
     raise _Malformed(f"the tag {_tag_name(tag)} is not supported here", "remove the tag: meshfleet reads plain "
-                     "YAML values (strings, numbers, true/false, lists and mappings)")
+                     "YAML values (strings, numbers, true/false, lists and mappings)", codes.UNSUPPORTED_TAG)
 
 
 def _tag_name(tag: str) -> str:
@@ -410,11 +526,12 @@ def _tag_name(tag: str) -> str:
     return repr(short) if len(short) <= 40 else repr(short[:37] + "...")
 
 
-def _odd_character(text: str) -> tuple[int, str] | None:
+def _odd_character(text: str, allowed: str = "") -> tuple[int, str] | None:
     """The first character of a value that must not reach an object, a file name or a terminal:
-    control characters (a line break included), bidirectional overrides, invisible formatting."""
+    control characters (a line break included, unless `allowed`), bidirectional overrides, invisible
+    formatting."""
     for i, ch in enumerate(text):
-        if not ch.isprintable():
+        if not ch.isprintable() and ch not in allowed:
             return i, ch
     return None
 
@@ -436,26 +553,32 @@ def _flat(path: _Trail) -> Loc:
 
 
 class _Reader:
-    """Turns libyaml's node graph into plain data, collecting a finding for each problem."""
+    """Turns libyaml's node graph into plain data, collecting a finding for each problem.
 
-    def __init__(self, file: str) -> None:
+    `free_text(loc)` says where a value may hold line breaks and tabs; findings carry `prefix + loc`.
+    """
+
+    def __init__(self, file: str, *, free_text: Callable[[Loc], bool] = in_template, prefix: Loc = ()) -> None:
         self.file = file
-        self.findings: list[LocatedFinding] = []
+        self.free_text = free_text
+        self.prefix = prefix
+        self.findings: list[Finding] = []
         self._seen: set[tuple[int, int, str]] = set()
         self._open: set[int] = set()
 
-    def problem(self, node: Node, path: _Trail, message: str, hint: str) -> None:
+    def problem(self, node: Node, path: _Trail, message: str, hint: str, code: Code) -> None:
         m = node.start_mark
         key = (m.line, m.column, message)
         if key not in self._seen:
             self._seen.add(key)
-            self.findings.append(LocatedFinding(Finding(_flat(path), message, hint),
-                                                Position(self.file, m.line + 1, m.column + 1)))
+            self.findings.append(Finding((*self.prefix, *_flat(path)), message, hint, code=code,
+                                         position=Position(self.file, m.line + 1, m.column + 1)))
 
     # --- the graph, before anything is expanded ------------------------------------------------
 
-    def check_graph(self, root: Node) -> None:
-        """Refuse a recursive alias or an expansion past MAX_NODES, visiting each node once."""
+    def check_graph(self, root: Node, bound: int = MAX_NODES) -> int:
+        """Refuse a recursive alias or an expansion past `bound` values, visiting each node once; the
+        number of values the root expands to."""
         size: dict[int, int] = {}
         state: dict[int, int] = {}  # 1: being visited, 2: done
         stack: list[tuple[Node, bool]] = [(root, False)]
@@ -468,23 +591,27 @@ class _Reader:
             if done:
                 size[key] = 1 + sum(size[id(c)] for c in _children(node))
                 state[key] = 2
-                if size[key] > MAX_NODES:
-                    self.problem(node, None, f"the document expands to more than {MAX_NODES:,} values through its "
+                if size[key] > bound:
+                    told = f"{bound:,} values" if bound == MAX_NODES else f"the {bound:,} values left of the " \
+                        f"{MAX_NODES:,} a fleet's manifest files may expand to together"
+                    self.problem(node, None, f"the document expands to more than {told} through its "
                                  "aliases (the node here is repeated that often)",
-                                 "remove the aliases that multiply the document")
+                                 "remove the aliases that multiply the document", codes.TOO_MANY_VALUES)
                     raise FleetError(self.findings)
                 continue
             if state.get(key) == 2:
                 continue
             if state.get(key) == 1:
                 self.problem(node, None, "this anchored node contains an alias to itself (a recursive alias)",
-                             "an alias may only refer to a node that is complete where the alias stands")
+                             "an alias may only refer to a node that is complete where the alias stands",
+                             codes.RECURSIVE_ALIAS)
                 raise FleetError(self.findings)
             state[key] = 1
             stack.append((node, True))
             for child in _children(node):
                 if state.get(id(child)) != 2:
                     stack.append((child, False))
+        return size[id(root)]
 
     # --- values --------------------------------------------------------------------------------
 
@@ -494,18 +621,20 @@ class _Reader:
             return self.scalar(node, path)  # type: ignore[arg-type]
         if depth >= MAX_DEPTH:
             self.problem(node, path, f"the document is nested more than {MAX_DEPTH} levels deep",
-                         "a fleet file needs a handful of levels; flatten it")
+                         "a fleet file needs a handful of levels; flatten it", codes.TOO_DEEP)
             return _BAD
         key = id(node)
         if key in self._open:  # a recursive alias (only reachable when check_graph did not run)
             self.problem(node, path, "this anchored node contains an alias to itself (a recursive alias)",
-                         "an alias may only refer to a node that is complete where the alias stands")
+                         "an alias may only refer to a node that is complete where the alias stands",
+                         codes.RECURSIVE_ALIAS)
             return _BAD
         if node.tag != _NONSPECIFIC and node.tag != (_MAP if cls is MappingNode else _SEQ):
             what = "mapping" if cls is MappingNode else "list"
             message = f"a {what} is tagged {_TAG_NAMES[node.tag]}" if node.tag in _TAG_NAMES else \
                 f"the tag {_tag_name(node.tag)} is not supported here"
-            self.problem(node, path, message, "remove the tag: meshfleet reads plain YAML lists and mappings")
+            self.problem(node, path, message, "remove the tag: meshfleet reads plain YAML lists and mappings",
+                         codes.UNSUPPORTED_TAG)
             return _BAD
         self._open.add(key)
         try:
@@ -522,13 +651,13 @@ class _Reader:
             if type(knode) is not ScalarNode:
                 what = "mapping" if isinstance(knode, MappingNode) else "list"
                 self.problem(knode, path, f"a key here is a {what}; keys are plain strings",
-                             "write the key as a string (`? ` complex keys are not supported)")
+                             "write the key as a string (`? ` complex keys are not supported)", codes.NON_STRING_KEY)
                 continue
             text = knode.value
             if knode.tag == _PLAIN and text == "<<":
                 if merges:
                     self.problem(knode, path, "duplicate key '<<': it is already set above in the same mapping",
-                                 "merge several mappings with one key: `<<: [*first, *second]`")
+                                 "merge several mappings with one key: `<<: [*first, *second]`", codes.DUPLICATE_KEY)
                 merges = [*(merges or ()), (knode, vnode)]
                 continue
             sub = (path, text)
@@ -538,11 +667,11 @@ class _Reader:
             if type(name) is not str:
                 shown = "null" if name is None else str(name).lower() if isinstance(name, bool) else repr(name)
                 self.problem(knode, (path, shown), f"key {shown} is a {kind_of(name)}; keys here are strings",
-                             f'quote the key: "{text}"')
+                             f'quote the key: "{text}"', codes.NON_STRING_KEY)
                 continue
             if name in out:
                 self.problem(knode, sub, f"duplicate key {_shown(name)}: it is already set above in the same "
-                             "mapping", "keep one of the two entries")
+                             "mapping", "keep one of the two entries", codes.DUPLICATE_KEY)
                 continue
             out[name] = self.scalar(vnode, sub) if type(vnode) is ScalarNode else \
                 self.value(vnode, sub, depth + 1)
@@ -555,7 +684,8 @@ class _Reader:
             for source in sources:
                 if not isinstance(source, MappingNode):
                     self.problem(knode, path, "`<<` merges a mapping (an alias such as *common) or a list of them; "
-                                 "this is not a mapping", "point `<<` at an anchored mapping, e.g. `<<: *common`")
+                                 "this is not a mapping", "point `<<` at an anchored mapping, e.g. `<<: *common`",
+                                 codes.BAD_MERGE)
                     continue
                 entries = self.value(source, path, depth)
                 if isinstance(entries, dict):
@@ -566,7 +696,7 @@ class _Reader:
     def scalar(self, node: ScalarNode, path: _Trail) -> Any:
         text = node.value
         if not text.isprintable():
-            odd = _odd_character(text)
+            odd = _odd_character(text, "\n\t" if self.free_text(_flat(path)) else "")
             if odd is not None:
                 i, ch = odd
                 if ch in "\n\r":
@@ -575,7 +705,8 @@ class _Reader:
                 else:
                     what = f"the {_char_kind(ch)} U+{ord(ch):04X}"
                     hint = "remove it; values in a fleet file are plain, visible text"
-                self.problem(node, path, f"the value holds {what} (character {i + 1} of {len(text):,})", hint)
+                self.problem(node, path, f"the value holds {what} (character {i + 1} of {len(text):,})", hint,
+                             codes.CONTROL_CHARACTER)
                 return _BAD
         tag = node.tag
         if tag == _PLAIN:
@@ -584,14 +715,14 @@ class _Reader:
             try:
                 return _plain_scalar(text)
             except _Malformed as e:
-                self.problem(node, path, e.message, e.hint)
+                self.problem(node, path, e.message, e.hint, e.code)
                 return _BAD
         if tag == _NONSPECIFIC:
             return text
         try:
             return _tagged_scalar(tag, text)
         except _Malformed as e:
-            self.problem(node, path, e.message, e.hint)
+            self.problem(node, path, e.message, e.hint, e.code)
             return _BAD
 
 
@@ -603,4 +734,5 @@ def _children(node: Node) -> list[Node]:
     return []
 
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "Document", "kind_of", "parse", "parse_bytes", "parse_text"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "Budget", "Document", "in_template", "kind_of", "parse",
+           "parse_bytes", "parse_manifests_bytes", "parse_text"]

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
+
+from meshfleet.fleet.model import Cluster, Mesh
 
 LB_TYPES = ("FailOver", "ActiveActive", "Locality")
+DEFAULT_MESH: str = Cluster.model_fields["mesh"].default
+OTHER_MESHES = tuple(m for m in get_args(Mesh) if m != DEFAULT_MESH)
+"""The meshes a generated cluster may run instead of the default (whose settings block bears its name)."""
 
 
 @dataclass(frozen=True)
@@ -30,7 +35,7 @@ class FleetShape:
     permissive_share: float = 0.5
     multi_port_share: float = 0.2
     mesh_share: float = 0.0
-    """Share of clusters that run Linkerd or the MCS API instead of FSM (half each)."""
+    """Share of clusters that run another mesh than the default one (each other mesh alike)."""
 
 
 def generate(shape: FleetShape, seed: int) -> dict[str, Any]:
@@ -49,10 +54,10 @@ def generate(shape: FleetShape, seed: int) -> dict[str, Any]:
             "kubeconfig": {"from": "stack-secret"},
         }
         if rng.random() < shape.mesh_share:
-            c["mesh"] = rng.choice(["linkerd", "mcs"])
+            c["mesh"] = rng.choice(OTHER_MESHES)
             c["labels"]["mesh"] = c["mesh"]
         elif rng.random() < shape.permissive_share:
-            c["fsm"] = {"permissive": rng.random() < 0.5}
+            c[DEFAULT_MESH] = {"permissive": rng.random() < 0.5}
         clusters[name] = c
     doc: dict[str, Any] = {"clusters": clusters}
     if shape.control_plane:
@@ -71,6 +76,8 @@ def generate(shape: FleetShape, seed: int) -> dict[str, Any]:
             ports = [{"port": 8080}]
             path = "/{cluster}/{name}"
         svc: dict[str, Any] = {"ports": ports, "serviceAccount": f"sa-{name}"}
+        if shape.mesh_share > 0:
+            svc["podLabels"] = {"app": name}  # meshes that select the pods an access rule protects by label
         chosen = sorted(rng.sample(names, exporters))
         if rng.random() < shape.selector_share:
             region = clusters[chosen[0]]["region"]
@@ -78,18 +85,21 @@ def generate(shape: FleetShape, seed: int) -> dict[str, Any]:
             chosen = [n for n in names if clusters[n]["region"] == region]
         else:
             svc["export"] = {"clusters": chosen, "path": path}
-        fsm_chosen = [e for e in chosen if "mesh" not in clusters[e]]
-        if len(names) > 1 and fsm_chosen:
+        # Traffic policies and access rules are written for the default mesh's clusters.
+        default_chosen = [e for e in chosen if "mesh" not in clusters[e]]
+        if len(names) > 1 and default_chosen:
             lb = rng.choice(LB_TYPES)
             policy: dict[str, Any] = {"lbType": lb}
-            if lb == "ActiveActive" and rng.random() < 0.5:
-                policy["targets"] = [{"cluster": e, "weight": rng.randrange(0, 100)} for e in fsm_chosen]
-            elif lb == "Locality":
-                policy["targets"] = [fsm_chosen[0]]  # Locality allows zero targets where it is the only one
+            if lb == "ActiveActive" and rng.random() < 0.5 and shape.mesh_share == 0:
+                policy["targets"] = [{"cluster": e, "weight": rng.randrange(1, 100)} for e in default_chosen]
+            elif lb == "Locality" and shape.mesh_share == 0:
+                policy["targets"] = [default_chosen[0]]  # Locality allows zero targets where it is the only one
+            # With other meshes in the fleet, targets are left out: consumers of meshes that apply policies
+            # by their own rules (affinity, locality) send to every exporter they reach.
             svc["trafficPolicy"] = policy
-        fsm_names = [n for n in names if "mesh" not in clusters[n]]
-        if rng.random() < 0.2 and fsm_names:
-            local = rng.choice(fsm_names)
+        default_names = [n for n in names if "mesh" not in clusters[n]]
+        if rng.random() < 0.2 and default_names:
+            local = rng.choice(default_names)
             svc["localServiceAccounts"] = {local: "default"}
         services[f"{ns}/{name}"] = svc
         if rng.random() < shape.access_share:
@@ -102,8 +112,3 @@ def generate(shape: FleetShape, seed: int) -> dict[str, Any]:
     if access:
         doc["access"] = access
     return doc
-
-
-def object_count_estimate(shape: FleetShape) -> int:
-    """Roughly how many objects a shape plans (imports dominate: services x clusters)."""
-    return shape.services * (shape.clusters + 2 * shape.exporters) + shape.clusters

@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from meshfleet.errors import Finding, Loc, LocatedFinding
+from meshfleet import codes
+from meshfleet.errors import Code, Finding, Loc
 from meshfleet.fleet.document import Document
 from meshfleet.fleet.document import kind_of as document_kind_of
 from meshfleet.fleet.model import Fleet, LabelSelector, Selection
@@ -103,8 +104,24 @@ def _secret_place(path: Loc) -> bool:
     return len(path) >= 3 and path[0] == "clusters" and path[2] == "kubeconfig"
 
 
-def validation_findings(doc: Document, err: ValidationError) -> list[LocatedFinding]:
-    found: dict[tuple[Loc, str], LocatedFinding] = {}
+_CODES: dict[str, Code] = {
+    "extra_forbidden": codes.UNKNOWN_KEY,
+    "missing": codes.MISSING_KEY,
+    "literal_error": codes.NOT_ALLOWED,
+    "union_tag_invalid": codes.UNKNOWN_KUBECONFIG_SOURCE,
+    "union_tag_not_found": codes.MISSING_KUBECONFIG_SOURCE,
+}
+"""Pydantic's error types as finding codes; type errors are `wrong-type`, the rest `invalid-value`."""
+
+
+def _code(kind: str) -> Code:
+    if kind in _CODES:
+        return _CODES[kind]
+    return codes.WRONG_TYPE if kind.endswith("_type") else codes.INVALID_VALUE
+
+
+def validation_findings(doc: Document, err: ValidationError) -> list[Finding]:
+    found: dict[tuple[Loc, str], Finding] = {}
     for e in err.errors(include_url=False):
         path, is_key = _data_path(doc.data, tuple(e["loc"]))
         kind = e["type"]
@@ -122,6 +139,9 @@ def validation_findings(doc: Document, err: ValidationError) -> list[LocatedFind
             allowed = _allowed_keys(path[:-1])
             msg = f"unknown key {path[-1]!r}"
             hint = f"allowed keys here: {', '.join(allowed)}" if allowed else "remove it"
+            close = difflib.get_close_matches(str(path[-1]), allowed, n=1, cutoff=0.6)
+            if close:
+                hint = f"did you mean {close[0]!r}? {hint}"
             prefer_key = True
         elif kind == "missing":
             msg = f"missing key {path[-1]!r}" if path else "missing key"
@@ -149,7 +169,7 @@ def validation_findings(doc: Document, err: ValidationError) -> list[LocatedFind
             hint = "write from: stack-secret, or from: context with context: <name>"
         pos = doc.position(path, prefer_key=prefer_key)
         key = (path, msg)
-        found.setdefault(key, LocatedFinding(Finding(path, msg, hint), pos))
+        found.setdefault(key, Finding(path, msg, hint, code=_code(kind), position=pos))
     return list(found.values())
 
 

@@ -7,19 +7,36 @@ Application per cluster directory (destination by cluster name, server-side appl
 partial MeshConfig), or a Flux GitRepository plus one Kustomization per cluster that reaches the
 member through a per-cluster kubeconfig Secret, so one Flux instance serves the whole fleet.
 
+Some objects must hold a member's kubeconfig (FSM's `Cluster`: its webhook refuses one without),
+and a tree that goes to git must not. With Flux, such a field holds a post-build variable
+`${MESHFLEET_KUBECONFIG_<MEMBER>}` and the cluster's Kustomization takes the values from a Secret the
+user creates (`substitution_secret`). kustomize-controller substitutes the text of each resource as
+kustomize re-serialises it (the variable then stands plain, unquoted), after removing every newline
+from the Secret's values; so each value is the kubeconfig as one JSON string literal, which reads
+back as a YAML double-quoted scalar holding exactly the kubeconfig. Substitution rewrites every
+`${...}` and `$$` of a resource, so the other `$` of an object that holds a variable are written
+`$$`, and the other objects of that directory opt out (`kustomize.toolkit.fluxcd.io/substitute:
+disabled`). Argo CD has no such substitution of its own (only secret-injection plugins, which it
+advises against), so those objects stay out of what Argo CD applies (out of their cluster's
+kustomization, and a cluster with nothing else to apply out of the ApplicationSet), and the render
+says how to apply them.
+
 The files sit in `DIR/argocd/` or `DIR/flux/`, beside the cluster directories rather than in them,
 so `kubectl kustomize DIR/<cluster>` keeps building exactly the cluster's objects.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
-from meshfleet.core.plan import Plan
-from meshfleet.errors import UsageError
+from meshfleet.core.objects import SYNC_WAVE
+from meshfleet.core.plan import ClusterPlan, Plan, PlannedObject
+from meshfleet.errors import InputError, UsageError
+from meshfleet.sinks.layout import Rewrite, kubeconfig_field, with_field
 from meshfleet.sinks.yaml_text import dump_yaml
 
 Engine = Literal["argocd", "flux"]
@@ -29,6 +46,12 @@ FLUX_NAMESPACE = "flux-system"
 SYNC_OPTIONS = ["ServerSideApply=true", "CreateNamespace=false"]
 """Server-side apply: MeshConfig is a partial object of FSM's. No namespace creation: the plan
 creates the namespaces it owns and retains them; others belong to the cluster's owners."""
+
+SUBSTITUTE_ANNOTATION = "kustomize.toolkit.fluxcd.io/substitute"
+"""Set to `disabled` on an object, it makes kustomize-controller leave the object's text alone."""
+VARIABLE_PREFIX = "MESHFLEET_KUBECONFIG_"
+_FLUX_VARIABLE = re.compile(r"^[_A-Za-z][_A-Za-z0-9]*$")  # kustomize-controller's check of a variable name
+_NOT_YAML_PRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
 
 _URL = re.compile(r"^(https?|ssh)://[^\s]+$")
 _SCP = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+$")
@@ -75,8 +98,101 @@ def clusters_with_output(plan: Plan) -> list[str]:
     return [c.name for c in plan.clusters if c.objects]
 
 
+def holds_kubeconfig(obj: PlannedObject) -> bool:
+    return obj.role == "applied" and obj.kubeconfig_of is not None
+
+
+def kubeconfig_holders(plan: Plan) -> dict[str, list[PlannedObject]]:
+    """Clusters whose applied objects must hold a member's kubeconfig, with those objects."""
+    found: dict[str, list[PlannedObject]] = {}
+    for c in plan.clusters:
+        holding = [o for o in c.objects if holds_kubeconfig(o)]
+        if holding:
+            found[c.name] = holding
+    return found
+
+
+def variable(member: str) -> str:
+    """The Flux post-build variable holding `member`'s kubeconfig (cluster names are DNS labels, so
+    upper-casing and `-` -> `_` keeps them apart)."""
+    name = VARIABLE_PREFIX + member.upper().replace("-", "_")
+    if not _FLUX_VARIABLE.match(name):
+        raise ValueError(f"cluster name {member!r} gives no valid Flux variable name")
+    return name
+
+
+def secret_name(name: str) -> str:
+    """The Secret, in the Flux Kustomizations' namespace, that holds the fleet's kubeconfig variables."""
+    return f"{name}-kubeconfigs"
+
+
+def substitution_value(kubeconfig: str) -> str:
+    """A kubeconfig as the value of its Flux variable: one JSON string literal, one line.
+
+    Placed where the plain `${VAR}` stood, it is a YAML double-quoted scalar whose escapes (JSON's
+    are a subset of YAML's) give back the kubeconfig byte for byte. Characters YAML would not take
+    raw in a double-quoted scalar (C1 controls, line and paragraph separators, BOM) are escaped too.
+    """
+    quoted = json.dumps(kubeconfig, ensure_ascii=False)
+    return _NOT_YAML_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
+
+
+def substitution_secret(name: str, kubeconfigs: dict[str, str]) -> dict[str, Any]:
+    """The Secret the Flux Kustomizations substitute from: one variable per member kubeconfig."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": secret_name(name), "namespace": FLUX_NAMESPACE,
+                     "labels": {"app.kubernetes.io/managed-by": "meshfleet"}},
+        "type": "Opaque",
+        "stringData": {variable(m): substitution_value(kubeconfigs[m]) for m in sorted(kubeconfigs)},
+    }
+
+
+def _escape_dollars(value: Any) -> Any:
+    """`$` written `$$`, which Flux's substitution turns back into one `$` (and leaves `${` alone)."""
+    if isinstance(value, str):
+        return value.replace("$", "$$")
+    if isinstance(value, dict):
+        return {_escape_dollars(k): _escape_dollars(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_escape_dollars(v) for v in value]
+    return value
+
+
+def flux_rewrite(plan: Plan) -> Rewrite:
+    """Bodies for a Flux render: kubeconfig fields hold variables, nothing else is substituted."""
+    holders = set(kubeconfig_holders(plan))
+
+    def rewrite(cluster: ClusterPlan, obj: PlannedObject) -> dict[str, Any]:
+        if cluster.name not in holders or obj.role != "applied":
+            return obj.body  # no postBuild on this cluster's Kustomization, or not applied at all
+        if obj.kubeconfig_of is None:
+            meta = obj.body["metadata"]
+            return {**obj.body, "metadata": {
+                **meta, "annotations": {**meta.get("annotations", {}), SUBSTITUTE_ANNOTATION: "disabled"}}}
+        body: dict[str, Any] = _escape_dollars(obj.body)
+        return with_field(body, kubeconfig_field(obj), "${" + variable(obj.kubeconfig_of) + "}")
+
+    return rewrite
+
+
+def argocd_rewrite(plan: Plan) -> Rewrite:
+    """Bodies for an Argo CD render: an object that needs a member's kubeconfig is left out (None)."""
+
+    def rewrite(cluster: ClusterPlan, obj: PlannedObject) -> dict[str, Any] | None:
+        return None if holds_kubeconfig(obj) else obj.body
+
+    return rewrite
+
+
+def argocd_clusters(plan: Plan) -> list[str]:
+    """The clusters Argo CD applies: those left with an applied object once kubeconfig holders are out."""
+    return [c.name for c in plan.clusters if any(o.role == "applied" and not holds_kubeconfig(o) for o in c.objects)]
+
+
 def applicationset(plan: Plan, source: Source, name: str) -> dict[str, Any]:
-    elements = [{"cluster": c, "path": source.cluster_path(c)} for c in clusters_with_output(plan)]
+    elements = [{"cluster": c, "path": source.cluster_path(c)} for c in argocd_clusters(plan)]
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "ApplicationSet",
@@ -113,37 +229,127 @@ def flux_objects(plan: Plan, source: Source, name: str) -> list[dict[str, Any]]:
         "spec": {"interval": "1m", "url": source.repo_url, "ref": {"branch": source.revision}},
     }
     out = [repo]
+    holders = kubeconfig_holders(plan)
     for cluster in clusters_with_output(plan):
-        out.append({
-            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-            "kind": "Kustomization",
-            "metadata": {"name": f"{name}-{cluster}", "namespace": FLUX_NAMESPACE,
-                         "labels": {"app.kubernetes.io/managed-by": "meshfleet", "meshfleet.io/cluster": cluster}},
-            "spec": {
-                "interval": "10m",
-                "retryInterval": "1m",
-                "timeout": "2m",
-                "path": f"./{source.cluster_path(cluster)}",
-                "prune": True,
-                "sourceRef": {"kind": "GitRepository", "name": name},
-                "kubeConfig": {"secretRef": {"name": f"{cluster}-kubeconfig", "key": "value"}},
-            },
-        })
+        ks = _kustomization(name, cluster, source)
+        if cluster in holders:
+            ks["spec"]["postBuild"] = {"substituteFrom": [{"kind": "Secret", "name": secret_name(name)}]}
+        waves = sync_waves(plan.cluster(cluster))
+        if waves:
+            # Objects that must wait for others (an FSM export for its Service) go in one Kustomization
+            # per wave, each waiting for the one before to be ready (`wait`, `dependsOn`); every
+            # Kustomization builds the same directory and deletes the other waves' objects from its build.
+            ks["spec"]["wait"] = True
+            ks["spec"]["patches"] = [_drop(SYNC_WAVE)]
+            out.append(ks)
+            before = ks["metadata"]["name"]
+            for wave in waves:
+                later = _kustomization(name, cluster, source, f"-wave-{wave}")
+                later["spec"]["dependsOn"] = [{"name": before}]
+                later["spec"]["wait"] = True
+                later["spec"]["patches"] = [_drop(f"{SYNC_WAVE}!={wave}")]
+                out.append(later)
+                before = later["metadata"]["name"]
+            continue
+        out.append(ks)
     return out
+
+
+def sync_waves(cluster: ClusterPlan) -> list[int]:
+    """The sync waves after the first that a cluster's applied objects are in (none: one apply does)."""
+    return sorted({int(o.body["metadata"]["annotations"][SYNC_WAVE]) for o in cluster.applied()
+                   if SYNC_WAVE in o.body["metadata"].get("annotations", {})})
+
+
+def _drop(selector: str) -> dict[str, Any]:
+    """A kustomize patch that deletes every object whose annotations match `selector` from the build."""
+    return {"patch": "$patch: delete\napiVersion: any\nkind: any\nmetadata:\n  name: any\n",
+            "target": {"annotationSelector": selector}}
+
+
+def _kustomization(name: str, cluster: str, source: Source, suffix: str = "") -> dict[str, Any]:
+    return {
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": f"{name}-{cluster}{suffix}", "namespace": FLUX_NAMESPACE,
+                     "labels": {"app.kubernetes.io/managed-by": "meshfleet", "meshfleet.io/cluster": cluster}},
+        "spec": {
+            "interval": "10m",
+            "retryInterval": "1m",
+            "timeout": "2m",
+            "path": f"./{source.cluster_path(cluster)}",
+            "prune": True,
+            "sourceRef": {"kind": "GitRepository", "name": name},
+            "kubeConfig": {"secretRef": {"name": f"{cluster}-kubeconfig", "key": "value"}},
+        },
+    }
+
+
+def _comments(plan: Plan, engine: Engine, name: str) -> dict[str, list[str]]:
+    """Per hand-off file, what a reader of the repository must know beyond the objects."""
+    holders = kubeconfig_holders(plan)
+    if not holders:
+        return {}
+    if engine == "argocd":
+        idle = [c for c in holders if c not in set(argocd_clusters(plan))]
+        return {"applicationset.yaml": [
+            f"not applied by Argo CD: the {_kinds(holders)} objects of {', '.join(holders)} (left out of their",
+            "cluster's kustomization): they need member kubeconfigs, which Argo CD cannot fill without a",
+            "secret-injection plugin" + (f"; not listed below, having nothing else to apply: {', '.join(idle)}"
+                                         if idle else "") + ".",
+            "Apply those objects with `--gitops flux`, `pulumi up`, or `meshfleet render --with-kubeconfigs`",
+            "into a directory kept out of git.",
+        ]}
+    out: dict[str, list[str]] = {}
+    for cluster, objs in holders.items():
+        members = sorted({o.kubeconfig_of for o in objs if o.kubeconfig_of is not None})
+        out[f"{name}-{cluster}.yaml"] = [
+            f"postBuild: Flux fills the kubeconfigs in {cluster}'s {_kinds(holders)} objects from the Secret",
+            f"{FLUX_NAMESPACE}/{secret_name(name)}; create it with `meshfleet kubeconfig-secret FLEET |",
+            "kubectl apply --server-side -f -` (README: GitOps hand-off). Its keys:",
+            *(f"  {variable(m)}" for m in members),
+        ]
+    return out
+
+
+def _kinds(holders: dict[str, list[PlannedObject]]) -> str:
+    return ", ".join(sorted({o.kind for objs in holders.values() for o in objs}))
 
 
 def files(plan: Plan, engine: Engine, source: Source, name: str) -> dict[str, str]:
     """Relative path -> text of every hand-off file, with a kustomization to apply them with -k."""
     if engine in {c.name for c in plan.clusters}:
-        raise UsageError(f"a cluster is named {engine!r}, like the GitOps directory {engine}/; rename the cluster")
+        raise InputError(f"a cluster is named {engine!r}, like the GitOps directory {engine}/; rename the cluster")
     if engine == "argocd":
         docs = {"applicationset.yaml": [applicationset(plan, source, name)]}
     else:
         objs = flux_objects(plan, source, name)
         docs = {"gitrepository.yaml": objs[:1], **{f"{o['metadata']['name']}.yaml": [o] for o in objs[1:]}}
     header = f"# written by meshfleet render --gitops {engine}; re-render instead of editing\n"
-    out = {f"{engine}/{fn}": header + "---\n".join(dump_yaml(d) for d in ds) for fn, ds in docs.items()}
+    comments = _comments(plan, engine, name)
+    out = {f"{engine}/{fn}": header + "".join(f"# {line}\n" for line in comments.get(fn, ()))
+           + "---\n".join(dump_yaml(d) for d in ds) for fn, ds in docs.items()}
     kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
                      "resources": list(docs)}
     out[f"{engine}/kustomization.yaml"] = header + dump_yaml(kustomization)
     return out
+
+
+def notes(plan: Plan, engine: Engine | None, with_kubeconfigs: bool, fleet: str, out: str) -> list[str]:
+    """What `render` tells the user about objects that need member kubeconfigs, for the engine chosen."""
+    holders = kubeconfig_holders(plan)
+    if not holders:
+        return []
+    where = ", ".join(f"{out.rstrip('/')}/{c}" for c in holders)
+    kinds = _kinds(holders)
+    if with_kubeconfigs:
+        return [f"note: {where} holds member kubeconfigs in plain text: keep it out of git"]
+    if engine == "flux":
+        return [f"note: Flux fills the kubeconfigs of the {kinds} objects in {where} from Secret "
+                f"{FLUX_NAMESPACE}/{secret_name(resource_name(PurePosixPath(fleet).stem))}; create it before the "
+                f"first sync with `meshfleet kubeconfig-secret {fleet} | kubectl apply --server-side -f -`"]
+    lead = (f"note: Argo CD applies none of the {kinds} objects in {where}: they need member kubeconfigs, "
+            if engine == "argocd"
+            else f"note: the {kinds} objects in {where} hold no kubeconfig (safe to commit), ")
+    return [lead + f"and the mesh cannot use a {kinds} without one: apply them with `--gitops flux` "
+            "(Flux fills them from a Secret), `pulumi up`, or `--with-kubeconfigs` into a directory kept out of git"]

@@ -9,11 +9,11 @@ from __future__ import annotations
 import copy
 import functools
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from meshfleet.core.plan import ClusterPlan, Plan, PlannedObject
-from meshfleet.fleet.model import KubeconfigFromContext
 from meshfleet.sinks.yaml_text import BlockWriter
 
 KUBECONFIG_ANNOTATION = "meshfleet.io/kubeconfig-from"
@@ -42,10 +42,41 @@ def _prefix(role: str, kind: str, namespace: str) -> str:
 
 
 def kubeconfig_note(cluster: ClusterPlan) -> str:
-    source = cluster.kubeconfig
-    if isinstance(source, KubeconfigFromContext):
-        return f"context {source.context} of the user's kubeconfig"
-    return f"stack secret meshfleet:kubeconfigs.{cluster.name}"
+    """Where the member's kubeconfig must come from (the plan's one wording for it)."""
+    return cluster.kubeconfig_source()
+
+
+def kubeconfig_field(obj: PlannedObject) -> tuple[str, ...]:
+    """The key path of the member's kubeconfig in `obj`'s body, as its mesh adapter set it (FSM's
+    `Cluster`: spec.kubeconfig; an Istio remote secret: stringData.<cluster ID>)."""
+    return obj.kubeconfig_field
+
+
+def with_field(body: dict[str, Any], path: tuple[str, ...], value: str) -> dict[str, Any]:
+    """A copy of `body` with `value` at `path`; the mappings on the way are copied, nothing else."""
+    head, *rest = path
+    inner = body.get(head, {}) if rest else None
+    return {**body, head: with_field(inner, tuple(rest), value) if isinstance(inner, dict) else value}
+
+
+Rewrite = Callable[[ClusterPlan, PlannedObject], dict[str, Any] | None]
+"""A GitOps engine's body for an object of a cluster (it decides how kubeconfig fields are filled).
+None: the engine has no way to fill the object's kubeconfig, so the object is written for reference,
+without one, and left out of the cluster's kustomization."""
+LEFT_OUT_HEADER = ("# not applied by the GitOps engine: it needs a member's kubeconfig, which the engine cannot "
+                   "fill (README: GitOps hand-off)\n")
+
+
+def _body(plan: Plan, obj: PlannedObject, kubeconfigs: Mapping[str, str] | None) -> dict[str, Any]:
+    if obj.kubeconfig_of is None:
+        return obj.body
+    if kubeconfigs is not None:
+        return with_field(obj.body, kubeconfig_field(obj), kubeconfigs[obj.kubeconfig_of])
+    body = copy.deepcopy(obj.body)
+    meta = body["metadata"]
+    meta["annotations"] = {**meta.get("annotations", {}),
+                           KUBECONFIG_ANNOTATION: kubeconfig_note(plan.cluster(obj.kubeconfig_of))}
+    return body
 
 
 @dataclass(frozen=True)
@@ -56,28 +87,28 @@ class RenderedFile:
 
 
 def render_cluster(plan: Plan, cluster: ClusterPlan, kubeconfigs: Mapping[str, str] | None = None,
-                   writer: BlockWriter | None = None) -> Iterator[RenderedFile]:
-    """The files of one cluster's directory, in a stable order (streamed: one cluster at a time)."""
-    for name, text in _cluster_files(plan, cluster, kubeconfigs, writer or BlockWriter()):
+                   writer: BlockWriter | None = None, rewrite: Rewrite | None = None) -> Iterator[RenderedFile]:
+    """The files of one cluster's directory, in a stable order (streamed: one cluster at a time).
+
+    A kubeconfig field gets the member's kubeconfig when `kubeconfigs` is given, what `rewrite` puts
+    there when that is given (a GitOps substitution), else an annotation naming where it comes from.
+    """
+    for name, text in _cluster_files(plan, cluster, kubeconfigs, writer or BlockWriter(), rewrite):
         yield RenderedFile(cluster.name, name, text)
 
 
-def _cluster_files(plan: Plan, cluster: ClusterPlan, kubeconfigs: Mapping[str, str] | None,
-                   writer: BlockWriter) -> Iterator[tuple[str, str]]:
+def _cluster_files(plan: Plan, cluster: ClusterPlan, kubeconfigs: Mapping[str, str] | None, writer: BlockWriter,
+                   rewrite: Rewrite | None) -> Iterator[tuple[str, str]]:
+    if rewrite is not None and kubeconfigs is not None:
+        raise ValueError("kubeconfigs and a GitOps rewrite exclude each other")
     dump = writer.dump
     applied: list[str] = []
     for obj in cluster.objects:
-        body = obj.body
-        if obj.kubeconfig_of is not None:
-            body = copy.deepcopy(body)
-            member = plan.cluster(obj.kubeconfig_of)
-            if kubeconfigs is not None:
-                body["spec"]["kubeconfig"] = kubeconfigs[obj.kubeconfig_of]
-            else:
-                meta = body["metadata"]
-                meta["annotations"] = {**meta.get("annotations", {}), KUBECONFIG_ANNOTATION: kubeconfig_note(member)}
+        body = rewrite(cluster, obj) if rewrite is not None else _body(plan, obj, kubeconfigs)
         name = file_name(obj)
-        if obj.role == "applied":
+        if body is None:
+            yield name, LEFT_OUT_HEADER + dump(_body(plan, obj, None))
+        elif obj.role == "applied":
             applied.append(name)
             yield name, _APPLIED_HEADER + dump(body)
         else:
@@ -91,7 +122,7 @@ def _cluster_files(plan: Plan, cluster: ClusterPlan, kubeconfigs: Mapping[str, s
                                  + "; predicted.* files are not listed\n" + writer.dump(kustomization))
 
 
-def files(plan: Plan, kubeconfigs: Mapping[str, str] | None = None,
+def files(plan: Plan, kubeconfigs: Mapping[str, str] | None = None, rewrite: Rewrite | None = None,
           clusters: Iterable[ClusterPlan] | None = None) -> Iterator[tuple[str, str]]:
     """Every cluster's files (or those of `clusters`) as (`<cluster>/<file>`, text), one cluster at
     a time.
@@ -105,7 +136,7 @@ def files(plan: Plan, kubeconfigs: Mapping[str, str] | None = None,
         if not cluster.objects:
             continue
         prefix = cluster.name + "/"
-        for name, text in _cluster_files(plan, cluster, kubeconfigs, writer):
+        for name, text in _cluster_files(plan, cluster, kubeconfigs, writer, rewrite):
             yield prefix + name, text
 
 

@@ -26,16 +26,17 @@ MAX_PROCESSES = 4
 
 
 def render(plan: Plan, out: str | Path, *, kubeconfigs: Mapping[str, str] | None = None,
-           extra: Mapping[str, str] | None = None, detach_cleanup: bool = False) -> list[str]:
+           extra: Mapping[str, str] | None = None, rewrite: layout.Rewrite | None = None,
+           detach_cleanup: bool = False) -> list[str]:
     """Write the plan (and `extra` files, e.g. the GitOps hand-off) to `out` atomically; returns the
-    cluster directories written.
+    cluster directories written. `rewrite` is a GitOps engine's way to fill kubeconfig fields.
 
     Files holding kubeconfigs (`kubeconfigs` given) are 0600 in 0700 directories. `detach_cleanup`
     leaves removing the previous output to a detached process (for a command that exits next).
     """
     groups = _groups(plan, _processes(plan))
-    files = itertools.chain(layout.files(plan, kubeconfigs, clusters=groups[0]), _items(extra))
-    shares = [functools.partial(layout.files, plan, kubeconfigs, clusters=g) for g in groups[1:]]
+    files = itertools.chain(layout.files(plan, kubeconfigs, rewrite, clusters=groups[0]), _items(extra))
+    shares = [functools.partial(layout.files, plan, kubeconfigs, rewrite, clusters=g) for g in groups[1:]]
     private = layout.kubeconfig_files(plan) if kubeconfigs is not None else frozenset()
     with _collector_paused():
         output.replace_dir(out, files, private=private, detach_cleanup=detach_cleanup, shares=shares)

@@ -204,8 +204,10 @@ def text(proposal: Proposal, source: str) -> str:
                 if c.control_plane:
                     out += ["", f"Stack {i + 1} applies the FSM control plane {c.name}: its Cluster objects carry "
                             "every member's kubeconfig, so that stack needs all of them (stack secret or context)."]
-        out += ["", "Pin these lists once applied: a cluster moving to another stack is deleted by one stack "
-                "and created by the other. Add new clusters to a stack with room."]
+        out += ["", "Pin these lists once applied: to move a cluster to another stack, move its state with "
+                "`pulumi state move` before the change is applied (README: Moving a cluster between shards); "
+                "without it one stack deletes the cluster's objects and the other creates them. "
+                "Add new clusters to a stack with room."]
     return "\n".join(out) + "\n"
 
 

@@ -1,27 +1,25 @@
-"""A readable per-cluster account of a plan: what is applied, what FSM will derive, who reaches whom.
+"""A readable per-cluster account of a plan: what is applied, what is predicted, who reaches whom.
 
 Why: `meshfleet plan` is what a reviewer reads before anything touches a cluster; it speaks in
-clusters, services and endpoints rather than YAML.
+clusters, services and endpoints rather than YAML. Endpoints come from the plan's import views.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from meshfleet.core.plan import ClusterPlan, Plan, PlannedObject
+from meshfleet.core.objects import split
+from meshfleet.core.plan import ClusterPlan, ObjectId, Plan
+from meshfleet.core.views import EndpointView, ImportView
+from meshfleet.core.views import as_json as view_json
 
 
-def _where(obj: PlannedObject) -> str:
-    return f"{obj.namespace}/{obj.name}" if obj.namespace else obj.name
-
-
-def _endpoints(obj: PlannedObject) -> list[str]:
-    lines = []
-    for port in obj.body["spec"]["ports"]:
-        for ep in port["endpoints"]:
-            t = ep["target"]
-            lines.append(f"{port['port']} <- {ep['clusterKey']} via {t['host']}:{t['port']}{t['path']}")
-    return lines
+def _endpoint(imported: ImportView, e: EndpointView) -> str:
+    assert e.target is not None
+    t = e.target
+    own = e.called_as.split(".", 1)[0] == split(imported.service)[1]
+    called = "" if own else f" (as {e.called_as})"
+    return f"{e.port} <- {e.cluster_key} via {t.host}:{t.port}{t.path}{called}"
 
 
 def _cluster_lines(cluster: ClusterPlan) -> list[str]:
@@ -29,15 +27,18 @@ def _cluster_lines(cluster: ClusterPlan) -> list[str]:
     lines = [head]
     if not cluster.objects:
         lines.append("  nothing to apply")
+    # Each import's endpoints are listed under the first object that carries it.
+    shown_with: dict[ObjectId, ImportView] = {i.objects[0]: i for i in cluster.imports if i.objects}
     for obj in cluster.objects:
         tag = "apply  " if obj.role == "applied" else "predict"
-        extra = " (patch of FSM's object)" if obj.patch else ""
+        extra = " (patch of another manager's object)" if obj.patch else ""
         extra += " (kept on delete)" if obj.retain else ""
         if obj.kubeconfig_of:
             extra += f" (with {obj.kubeconfig_of}'s kubeconfig, secret)"
-        lines.append(f"  {tag} {obj.kind} {_where(obj)}{extra}")
-        if obj.kind == "ServiceImport" and obj.api_version.startswith("multicluster.flomesh.io/"):
-            lines.extend(f"          {e}" for e in _endpoints(obj))
+        lines.append(f"  {tag} {obj.id}{extra}")
+        imported = shown_with.get(obj.id)
+        if imported is not None:
+            lines.extend(f"          {_endpoint(imported, e)}" for e in imported.endpoints if e.target is not None)
     return lines
 
 
@@ -46,7 +47,8 @@ def text(plan: Plan, source: str) -> str:
     derived = sum(len(c.derived()) for c in plan.clusters)
     mode = ("with an FSM control plane" if plan.mode == "control-plane"
             else "no FSM control plane: meshfleet writes the imports")
-    out = [f"{source}: {len(plan.clusters)} clusters, {mode}; {applied} objects applied, {derived} predicted", ""]
+    count = f"{len(plan.clusters)} cluster{'' if len(plan.clusters) == 1 else 's'}"
+    out = [f"{source}: {count}, {mode}; {applied} objects applied, {derived} predicted", ""]
     for c in plan.clusters:
         out.extend(_cluster_lines(c))
         out.append("")
@@ -54,8 +56,10 @@ def text(plan: Plan, source: str) -> str:
 
 
 def as_json(plan: Plan) -> dict[str, Any]:
+    """The plan for scripts: per cluster its objects and service views, and the fleet's warnings."""
     return {
         "mode": plan.mode,
+        "warnings": [w.as_json() for w in plan.warnings],
         "clusters": [
             {
                 "name": c.name,
@@ -64,6 +68,8 @@ def as_json(plan: Plan) -> dict[str, Any]:
                 "objects": [
                     {"role": o.role, "patch": o.patch, "retain": o.retain, "object": o.body} for o in c.objects
                 ],
+                "services": {"imports": view_json(c.imports), "exports": view_json(c.exports),
+                             "policies": view_json(c.policies), "grants": view_json(c.grants)},
             }
             for c in plan.clusters
         ],

@@ -118,17 +118,20 @@ class RecordingMonitor(mocks.MockMonitor):
 
 CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
 VENDORED = ROOT / "schemas" / "crds" / "current"
+OLDER_RELEASES = (ROOT / "schemas" / "crds" / "fsm-v1.2",)
+"""Schema sets of older releases, for groups `current` does not have (FSM v1.2's flomesh.io)."""
 
 
 def served_versions(crd: str) -> list[str]:
     """What a cluster with the upstream CRDs serves for `crd` (the vendored schemas: one file per
-    served version, `<group>/<Kind>_<version>.json`)."""
+    served version, `<group>/<Kind>_<version>.json`; a group only an older release has, from its set)."""
     group = crd.partition(".")[2]
     from components.objects import crd_name
     from meshfleet.core.plan import PlannedObject
 
+    folder = next((d / group for d in (VENDORED, *OLDER_RELEASES) if (d / group).is_dir()), VENDORED / group)
     versions = []
-    for path in sorted((VENDORED / group).glob("*_*.json")):
+    for path in sorted(folder.glob("*_*.json")):
         kind, _, version = path.stem.partition("_")
         probe = PlannedObject("applied", {"apiVersion": f"{group}/{version}", "kind": kind, "metadata": {"name": "x"}})
         if crd_name(probe) == crd:

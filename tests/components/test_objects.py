@@ -14,7 +14,15 @@ from components.objects import builtin_class, builtin_module, logical_name
 from components.settings import Settings
 from meshfleet.core.plan import ClusterPlan, PlannedObject
 from meshfleet.fleet.load import load_plan
-from tests.components.conftest import DEMO, EchoMocks, Run, run_program, unwrap, without_sink_annotations
+from tests.components.conftest import (
+    DEMO,
+    EchoMocks,
+    Run,
+    run_program,
+    unwrap,
+    unwrapped,
+    without_sink_annotations,
+)
 
 NS = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mirror"}}
 SERVICE = {
@@ -106,11 +114,24 @@ def test_new_built_in_kinds_get_their_typed_classes_with_every_top_level_field()
     assert by_name["east:HTTPRoute:mirror/httpbin"].dependencies != []
 
 
-def test_a_custom_resource_with_fields_outside_spec_is_refused_not_truncated() -> None:
+def test_a_custom_resource_with_fields_outside_spec_keeps_them_under_its_own_type() -> None:
+    """A template may hold any kind: a custom resource with fields beside spec is registered whole, under
+    the type token the provider serves custom resources by, never truncated to metadata and spec."""
+    odd: dict[str, Any] = {"apiVersion": "example.io/v1", "kind": "Thing", "metadata": {"name": "t", "namespace": "x"},
+                           "data": {"k": "v"}, "rules": [{"verbs": ["get"]}]}
+    run = apply(cluster(PlannedObject("applied", odd)))
+    [reg] = run.k8s_objects()
+    assert reg.type == "kubernetes:example.io/v1:Thing"
+    assert unwrapped(reg.inputs) == odd
+    assert reg.provider_urn == run.providers()["east"].urn
+    assert [r.id for r in run.reads] == ["things.example.io"]
+
+
+def test_a_patch_of_a_custom_resource_with_fields_outside_spec_is_refused_not_truncated() -> None:
     odd: dict[str, Any] = {"apiVersion": "example.io/v1", "kind": "Thing", "metadata": {"name": "t"},
                            "data": {"k": "v"}}
     with pytest.raises(TypeError, match="top-level fields data"):
-        apply(cluster(PlannedObject("applied", odd)))
+        apply(cluster(PlannedObject("applied", odd, patch=True)))
 
 
 @pytest.mark.parametrize(

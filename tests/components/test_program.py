@@ -99,17 +99,20 @@ def test_meshconfig_is_a_forced_patch_with_a_fixed_field_manager_retained_on_del
     stack: Stack, protect: bool
 ) -> None:
     run = stack(demo_text(), config={"protect": json.dumps(protect)})
-    meshconfigs = [r for r in run.k8s_objects() if r.inputs.get("kind") == "MeshConfig"]
-    assert [r.type for r in meshconfigs] == ["kubernetes:config.flomesh.io/v1alpha3:MeshConfigPatch"]
-    (patch,) = meshconfigs
-    assert run.cluster_of(patch) == "cluster-2"
-    assert patch.inputs["metadata"]["annotations"]["pulumi.com/patchFieldManager"] == "meshfleet"
-    # Forced: FSM's bootstrap owns the field (a conflict otherwise, on the first `up` only).
-    assert patch.inputs["metadata"]["annotations"]["pulumi.com/patchForce"] == "true"
-    # Retained: relinquishing the required permissive-mode field is rejected (provider.go:2627-2633).
-    assert patch.retain_on_delete is True
-    assert patch.protect is False
-    assert patch.inputs["spec"] == {"traffic": {"enablePermissiveTrafficPolicyMode": False}}
+    meshconfigs = {run.cluster_of(r): r for r in run.k8s_objects() if r.inputs.get("kind") == "MeshConfig"}
+    assert {r.type for r in meshconfigs.values()} == {"kubernetes:config.flomesh.io/v1alpha3:MeshConfigPatch"}
+    assert sorted(meshconfigs) == ["cluster-1", "cluster-2", "cluster-3"]
+    for patch in meshconfigs.values():
+        assert patch.inputs["metadata"]["annotations"]["pulumi.com/patchFieldManager"] == "meshfleet"
+        # Forced: FSM's bootstrap owns the field (a conflict otherwise, on the first `up` only).
+        assert patch.inputs["metadata"]["annotations"]["pulumi.com/patchForce"] == "true"
+        # Retained: relinquishing the required permissive-mode field is rejected (provider.go:2627-2633).
+        assert patch.retain_on_delete is True
+        assert patch.protect is False
+    assert meshconfigs["cluster-2"].inputs["spec"] == {"traffic": {"enablePermissiveTrafficPolicyMode": False}}
+    # The exporters need FSM's ingress mode.
+    assert meshconfigs["cluster-1"].inputs["spec"] == meshconfigs["cluster-3"].inputs["spec"] == {
+        "ingress": {"enabled": True}}
 
 
 def test_no_service_import_when_fsm_runs_the_control_plane(stack: Stack) -> None:

@@ -43,7 +43,7 @@ def test_project_file_runs_this_program_the_way_the_design_says() -> None:
     assert (ROOT / PROJECT_FILE.get("main", ".") / "__main__.py").is_file()
     assert "kubernetes" in PROJECT_FILE["config"]["pulumi:disable-default-providers"]
     requirements = (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
-    assert [r for r in requirements if r.strip() and not r.startswith("#")] == ["-e ."]
+    assert [r for r in requirements if r.strip() and not r.startswith("#")] == ["-c constraints.txt", "-e .[pulumi]"]
 
 
 def test_declared_keys_and_defaults_are_the_programs() -> None:

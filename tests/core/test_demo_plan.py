@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from meshfleet.core.plan import Plan, PlannedObject
+from meshfleet.core.views import MeshSettingsView
 from meshfleet.fleet.load import load_plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,7 +69,9 @@ def test_exporters_export_both_services(demo: Plan, n: int) -> None:
             "path": path, "pathType": "Prefix",
             "backend": {"service": {"name": name, "port": {"number": 8080}}},
         }]}}]
-    assert {o.kind for o in demo.cluster(c).applied()} == {"ServiceExport"}
+    assert {o.kind for o in demo.cluster(c).applied()} == {"ServiceExport", "MeshConfig"}
+    mc = find(demo, c, "MeshConfig", "fsm-mesh-config", "fsm-system")
+    assert mc.patch and mc.body["spec"] == {"ingress": {"enabled": True}}, "an exporter needs FSM's ingress mode"
 
 
 def endpoint(n: int, path: str) -> dict[str, object]:
@@ -114,7 +117,7 @@ def test_consumer_policy_access_and_meshconfig(demo: Plan) -> None:
     mc = find(demo, "cluster-2", "MeshConfig", "fsm-mesh-config", "fsm-system")
     assert mc.patch and mc.role == "applied"
     assert mc.body["spec"] == {"traffic": {"enablePermissiveTrafficPolicyMode": False}}
-    assert not any(o.kind == "MeshConfig" for c in ("cluster-1", "cluster-3") for o in demo.cluster(c).objects)
+    assert demo.cluster("cluster-2").settings == MeshSettingsView(False, api_group="multicluster.flomesh.io")
 
 
 def test_standalone_is_the_same_with_imports_applied(demo: Plan, standalone: Plan) -> None:
@@ -128,6 +131,7 @@ def test_standalone_is_the_same_with_imports_applied(demo: Plan, standalone: Pla
             if obj.kind == "MeshConfig":
                 spec = obj.body["spec"]
                 assert spec["clusterSet"] == {"region": "default", "zone": "default", "group": "default", "name": c}
+                assert {k: v for k, v in spec.items() if k != "clusterSet"} == with_cp[oid].body["spec"]
                 continue
             assert obj.body == with_cp[oid].body, oid
             expected_role = "applied" if obj.kind == "ServiceImport" else with_cp[oid].role

@@ -1,4 +1,8 @@
-"""Properties of the plan over generated fleets: deterministic, order-blind, consistent across clusters."""
+"""Properties of the plan over generated fleets: deterministic, order-blind, consistent across
+clusters, and its views true to its objects; bent fleets plan (with those properties) or are refused.
+
+Budgets come from the hypothesis profile (tests/conftest.py; `--hypothesis-profile=nightly`).
+"""
 
 from __future__ import annotations
 
@@ -6,22 +10,17 @@ import random
 from collections import Counter
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from meshfleet.core.meshes import MESHES
 from meshfleet.core.plan import Plan, plan
 from meshfleet.core.topology import cluster_key
 from meshfleet.errors import FindingsError
 from meshfleet.fleet.generate import FleetShape, generate
 from meshfleet.fleet.model import Fleet
 from tests.support.fleets import shuffled
-
-settings.register_profile("default", max_examples=500, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("nightly", max_examples=5000, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("default")
 
 shapes = st.builds(
     FleetShape,
@@ -40,10 +39,62 @@ shapes = st.builds(
 )
 
 
-
-
 def flat(p: Plan) -> list[tuple[str, str, bool, Any]]:
     return [(c, o.role, o.patch, o.body) for c, o in p.objects()]
+
+
+def check_invariants(fleet: Fleet, doc: dict[str, Any], p: Plan, order_seed: int) -> None:
+    """What holds of every plan, whatever the fleet."""
+    # Every cluster of the fleet, once, and nothing else; no object twice in a cluster.
+    assert [c.name for c in p.clusters] == sorted(fleet.clusters)
+    for c in p.clusters:
+        counts = Counter(o.id for o in c.objects)
+        assert all(n == 1 for n in counts.values()), counts.most_common(1)
+        assert list(c.objects) == sorted(c.objects, key=lambda o: o.sort_key()), "apply order"
+
+    # The views are true to the objects: each links only objects of its own cluster (a grant enforced
+    # at the destination also those of the clusters it names in enforced_at), and every object is
+    # accounted for by a view, except the cluster-level ones (registrations carrying a member's
+    # kubeconfig, patches of another manager's object, namespaces kept on delete).
+    exported: dict[str, set[str]] = {}
+    ids_of = {c.name: {o.id for o in c.objects} for c in p.clusters}
+    enforced: dict[str, set[Any]] = {c.name: set() for c in p.clusters}
+    for c in p.clusters:
+        for g in c.grants:
+            assert set(g.objects) <= ids_of[c.name].union(*(ids_of[d] for d in g.enforced_at or ()))
+            for d in (c.name, *(g.enforced_at or ())):
+                enforced[d].update(oid for oid in g.objects if oid in ids_of[d])
+    for c in p.clusters:
+        ids = ids_of[c.name]
+        settings = c.settings.objects if c.settings is not None else ()
+        linked = {oid for views in (c.imports, c.exports, c.policies) for v in views for oid in v.objects}
+        assert linked | set(settings) <= ids
+        linked |= enforced[c.name] | set(settings)
+        unaccounted = {o.id for o in c.objects if o.id not in linked
+                       and not (o.kubeconfig_of is not None or o.patch or o.retain)}
+        assert not unaccounted, f"{c.name}: no view links {sorted(map(str, unaccounted))}"
+        for e in c.exports:
+            exported.setdefault(e.service, set()).add(c.name)
+    for c in p.clusters:
+        caps = MESHES[c.mesh].capabilities if c.role == "member" else None
+        imports = {i.service: i for i in c.imports}
+        for i in c.imports:
+            sources = {e.cluster for e in i.endpoints}
+            assert sources and sources <= exported[i.service]
+            assert caps is not None and (c.name not in sources or caps.imports_own_export)
+            assert all(p.cluster(s).mesh in caps.reaches for s in sources)
+        for pol in c.policies:
+            assert caps is not None and caps.traffic_policies
+            reachable = {e.cluster for e in imports[pol.service].endpoints}
+            assert {t.cluster for t in pol.targets or ()} <= reachable - {c.name}
+        for g in c.grants:
+            assert g.enforcement == MESHES[c.mesh].enforcement != "none"
+            assert g.destination.split("/")[0] == g.service.split("/")[0], "an SMI grant lives in its namespace"
+
+    # Deterministic and order-blind: the same fleet, keys in another order, plans equal.
+    again = plan(Fleet.model_validate(shuffled(doc, random.Random(order_seed))))
+    assert again == p
+    assert flat(again) == flat(p), "the same objects in the same order"
 
 
 @given(shape=shapes, seed=st.integers(0, 2**32 - 1), order_seed=st.integers(0, 1000))
@@ -51,19 +102,13 @@ def test_plan_is_deterministic_consistent_and_order_blind(shape: FleetShape, see
     doc = generate(shape, seed)
     fleet = Fleet.model_validate(doc)
     p = plan(fleet)
-
-    # Same fleet, any key order: the same plan, object for object and in the same order.
-    again = plan(Fleet.model_validate(shuffled(doc, random.Random(order_seed))))
-    assert flat(again) == flat(p)
+    check_invariants(fleet, doc, p, order_seed)
 
     members = [n for n in fleet.clusters if n != fleet.controlPlane]
     keys = {n: cluster_key(n, fleet.clusters[n]) for n in members}
     by_cluster = {c.name: c for c in p.clusters}
 
     for c in p.clusters:
-        # Each identity at most once per cluster.
-        counts = Counter(o.id for o in c.objects)
-        assert all(n == 1 for n in counts.values()), counts.most_common(1)
         ids = {(o.kind, o.namespace, o.name): o for o in c.objects}
         for o in c.objects:
             spec = o.body.get("spec", {})
@@ -86,8 +131,9 @@ def test_plan_is_deterministic_consistent_and_order_blind(shape: FleetShape, see
         if o.kind == "ServiceExport":
             exporters.setdefault((o.namespace, o.name), set()).add(cname)
     for cname, o in p.objects():
-        if o.kind == "Service":  # a Linkerd mirror: from another Linkerd cluster that exports it
-            source = o.body["metadata"]["labels"]["mirror.linkerd.io/cluster-name"]
+        labels = o.body["metadata"].get("labels", {})
+        if o.kind == "Service" and "mirror.linkerd.io/cluster-name" in labels:  # a Linkerd mirror
+            source = labels["mirror.linkerd.io/cluster-name"]
             assert mesh[cname] == mesh[source] == "linkerd" and source != cname
             service = o.name.removesuffix(f"-{source}")
             assert f"{o.namespace}/{service}" in fleet.services
@@ -114,11 +160,12 @@ def test_plan_is_deterministic_consistent_and_order_blind(shape: FleetShape, see
             assert has == bool(fsm_exp - {m})
 
 
-@settings(max_examples=300, deadline=None)
-@given(shape=shapes, seed=st.integers(0, 2**32 - 1), data=st.data())
-def test_a_mutated_fleet_plans_or_is_refused_never_crashes(shape: FleetShape, seed: int, data: st.DataObject) -> None:
+@given(shape=shapes, seed=st.integers(0, 2**32 - 1), data=st.data(), order_seed=st.integers(0, 1000))
+def test_a_bent_fleet_plans_with_the_invariants_or_is_refused(shape: FleetShape, seed: int, data: st.DataObject,
+                                                             order_seed: int) -> None:
     """Valid fleets bent at random (overrides, targets, importers, meshes): the checks must catch
-    whatever the planner cannot build, so planning ends in a Plan or in findings, nothing else."""
+    whatever the planner cannot build, so planning ends in a Plan that keeps every invariant, or in
+    findings that include an error; never in anything else."""
     doc = generate(shape, seed)
     names = sorted(doc["clusters"])
     refs = sorted(doc["services"])
@@ -127,7 +174,7 @@ def test_a_mutated_fleet_plans_or_is_refused_never_crashes(shape: FleetShape, se
         svc = doc["services"][ref]
         some = data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True))
         change = data.draw(st.sampled_from(["export-ports", "targets", "import", "mesh", "policy-clusters",
-                                            "override-ports", "local"]))
+                                            "override-ports", "local", "weights"]))
         numbers = [p["port"] for p in svc["ports"]]
         if change == "export-ports":
             svc["overrides"] = [*svc.get("overrides", []), {"clusters": some, "export": {
@@ -135,12 +182,15 @@ def test_a_mutated_fleet_plans_or_is_refused_never_crashes(shape: FleetShape, se
         elif change == "targets":
             svc["trafficPolicy"] = {"lbType": data.draw(st.sampled_from(["FailOver", "ActiveActive", "Locality"])),
                                     "targets": some}
+        elif change == "weights":
+            svc["trafficPolicy"] = {"lbType": "ActiveActive", "targets": [
+                {"cluster": c, "weight": data.draw(st.integers(-1, 100))} for c in some]}
         elif change == "import":
             svc["import"] = {"clusters": some}
         elif change == "mesh":
             cluster = doc["clusters"][some[0]]
             if some[0] != doc.get("controlPlane"):
-                cluster["mesh"] = data.draw(st.sampled_from(["fsm", "linkerd", "mcs"]))
+                cluster["mesh"] = data.draw(st.sampled_from(sorted(MESHES)))
                 cluster.pop("fsm", None)
         elif change == "policy-clusters" and "trafficPolicy" in svc:
             svc["trafficPolicy"]["clusters"] = some
@@ -153,6 +203,10 @@ def test_a_mutated_fleet_plans_or_is_refused_never_crashes(shape: FleetShape, se
     except ValidationError:
         return
     try:
-        plan(fleet)
+        p = plan(fleet)
     except FindingsError as e:
-        assert e.findings
+        assert any(f.severity == "error" for f in e.findings)
+        assert all(f.code.name and f.message for f in e.findings)
+        return
+    assert all(w.severity == "warning" for w in p.warnings)
+    check_invariants(fleet, doc, p, order_seed)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any
 
@@ -22,15 +21,11 @@ def obj(kind: str, name: str, spec: dict[str, Any], *, namespace: str = "app", r
                          **flags)
 
 
-# Fields the plan may have grown since (the mesh a cluster runs...), with a value that fits the tests.
-EXTRA = {"mesh": "fsm"}
-
-
 def plan(clusters: dict[str, list[PlannedObject]], *, mode: str = "control-plane") -> Plan:
-    known = {f.name for f in dataclasses.fields(ClusterPlan)}
-    extra = {k: v for k, v in EXTRA.items() if k in known}
+    """A plan of objects only (no views): what the object-level comparison works on."""
     return Plan(mode=mode, clusters=tuple(  # type: ignore[arg-type]
-        ClusterPlan(name=n, id=n, key=f"r/z/g/{n}", role="member", kubeconfig=CONTEXT, objects=tuple(objs), **extra)
+        ClusterPlan(name=n, id=n, key=f"r/z/g/{n}", role="member", mesh="fsm", kubeconfig=CONTEXT,
+                    objects=tuple(objs))
         for n, objs in sorted(clusters.items())))
 
 
@@ -92,7 +87,7 @@ def test_share_of_deleted_objects_counts_neither_retained_nor_patched_objects() 
 
 
 def test_max_delete_share_must_be_a_share() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"max_delete_share must be between 0 and 1, not 1\.5"):
         diff.diff(plan({}), plan({}), max_delete_share=1.5)
 
 

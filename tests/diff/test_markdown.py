@@ -7,8 +7,7 @@ import re
 
 import pytest
 
-from tests.conftest import run_cli
-from tests.diff.test_diff_cli import PAIRS
+from tests.diff.test_diff_cli import PAIRS, diff
 
 _UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 
@@ -42,14 +41,15 @@ def check_tables(lines: list[str]) -> int:
 @pytest.mark.parametrize("case", [c for c in PAIRS if c != "demo-unchanged"])
 def test_markdown_structure(case: str) -> None:
     old, new = PAIRS[case]
-    md = run_cli("diff", old, new, "--format", "markdown").out
+    md = diff(old, new, "--format", "markdown").out
     lines = md.splitlines()
     assert lines[0] == f"## meshfleet diff: `{old}` → `{new}`"
     assert sum(1 for line in lines if line.startswith("## ")) == 1
     sections = [line for line in lines if line.startswith("### ")]
     assert re.fullmatch(r"### (⚠️ Risks \(\d+\)|Risks)", sections[0]), sections
-    assert [re.sub(r" \(\d+\)$", "", s).replace("⚠️ ", "") for s in sections] == ["### Risks", "### Summary",
-                                                                                  "### Clusters"]
+    named = [re.sub(r" \(\d+\)$", "", s).replace("⚠️ ", "") for s in sections]
+    assert [n for n in named if not n.startswith("### Warnings")] == ["### Risks", "### Summary", "### Clusters"]
+    assert named.index("### Clusters") == len(named) - 1, "the warnings come before the clusters"
     # Risks: one bullet each, before anything else is said.
     risk_lines = lines[lines.index(sections[0]) + 1: lines.index("### Summary")]
     bullets = [line for line in risk_lines if line.startswith("- **")]
@@ -72,7 +72,7 @@ def test_markdown_structure(case: str) -> None:
 
 def test_service_table_comes_before_the_clusters() -> None:
     old, new = PAIRS["demo-without-cluster-3"]
-    lines = run_cli("diff", old, new, "--format", "markdown").out.splitlines()
+    lines = diff(old, new, "--format", "markdown").out.splitlines()
     header = lines.index("| Service | Cluster | Change |")
     assert lines.index("### Summary") < header < lines.index("### Clusters")
     rows = [cells(line) for line in lines[header + 2:] if line.startswith("|")][:7]
@@ -80,7 +80,7 @@ def test_service_table_comes_before_the_clusters() -> None:
 
 
 def test_the_checker_catches_a_broken_table() -> None:
-    with pytest.raises(AssertionError):
+    with pytest.raises(AssertionError, match=r"^\| 1 \| 2 \| 3 \|\n"):
         check_tables(["", "| a | b |", "| --- | --- |", "| 1 | 2 | 3 |", ""])
-    with pytest.raises(AssertionError):
+    with pytest.raises(AssertionError, match=r"^\| --- \|\n"):
         check_tables(["", "| a | b |", "| --- |", ""])

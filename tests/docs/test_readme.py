@@ -22,10 +22,43 @@ def blocks(tag: str) -> list[tuple[str, str]]:
     return [(m["tag"], m["body"]) for m in BLOCK.finditer(README) if m["tag"].startswith(tag)]
 
 
-def test_the_quickstart_is_two_commands() -> None:
-    quick = README.split("## Quickstart", 1)[1].split("##", 1)[0]
-    commands = [ln.split("#")[0].strip() for ln in quick.splitlines() if ln.startswith("$ ")]
-    assert commands == ["$ make demo", "$ make test"]
+def test_the_quickstart_sets_up_then_shows_how_to_run_meshfleet() -> None:
+    """tests/cli/test_install.py runs these blocks as written in a fresh clone (marker `install`)."""
+    quick = README.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    commands = [ln.split("  #")[0].strip() for ln in quick.splitlines() if ln.startswith("$ ")]
+    assert commands == ["$ make demo", "$ make test", "$ . .venv/bin/activate",
+                        "$ meshfleet plan fleet/demo.yaml --summary", "$ pipx install .", "$ meshfleet --version"]
+    assert [tag for tag, _ in blocks("quickstart")] == ["quickstart"]
+    assert [tag for tag, _ in blocks("install")] == ["install"]
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^install:", makefile, re.M) and "pipx install" in makefile
+
+
+def test_the_modeline_example_points_at_the_schema_from_where_it_stands() -> None:
+    [(tag, body)] = blocks("modeline:")
+    where = ROOT / tag.removeprefix("modeline:").strip()
+    line = body.strip()
+    assert line.startswith("# yaml-language-server: $schema=")
+    target = (where.parent / line.split("$schema=", 1)[1]).resolve()
+    assert target == ROOT / "fleet" / "schema.json"
+    for fleet in (ROOT / "fleet").glob("*.yaml"):
+        first = fleet.read_text().splitlines()[0]
+        assert (fleet.parent / first.split("$schema=", 1)[1]).resolve() == ROOT / "fleet" / "schema.json"
+
+
+def test_the_editor_settings_name_the_schema_and_match_the_fleets() -> None:
+    import fnmatch
+    import json
+
+    [(_, body)] = blocks("editor settings")
+    [(schema, globs)] = json.loads(body)["yaml.schemas"].items()
+    assert (ROOT / schema).resolve() == ROOT / "fleet" / "schema.json"
+    for fleet in (ROOT / "fleet").glob("*.yaml"):
+        assert any(fnmatch.fnmatch(str(fleet.relative_to(ROOT)), g) for g in globs), fleet
+    entry = json.loads((ROOT / "fleet" / "catalog-entry.json").read_text())
+    assert set(entry) == {"name", "description", "fileMatch"}, "SchemaStore's keys; no url until one is published"
+    assert entry["name"] == json.loads((ROOT / "fleet" / "schema.json").read_text())["title"]
+    assert entry["fileMatch"][0] in globs and fnmatch.fnmatch("prod.meshfleet.yaml", entry["fileMatch"][0])
 
 
 @pytest.mark.parametrize(("tag", "body"), blocks("from:"), ids=lambda v: str(v)[:40])
@@ -35,13 +68,13 @@ def test_yaml_excerpts_stand_in_their_files(tag: str, body: str) -> None:
 
 
 def test_every_command_block_is_tested() -> None:
-    """Untagged command blocks: the quickstart here, and the previews/GitOps sections, which
+    """Every command block is tagged for its test, except in the previews/GitOps sections, which
     tests/docs/test_readme_commands.py runs command by command."""
     start = README.index("## Previews and guardrails")
     end = README.index("\n## ", README.index("## GitOps hand-off") + 1)
     outside = README[:start] + README[end:]
-    untagged = re.findall(r"(?<!-->\n)```(?:console|yaml)\n", outside)
-    assert len(untagged) == 1, "only the quickstart may show commands that no test runs"
+    untagged = re.findall(r"(?<!-->\n)```(?:console|yaml|json)\n", outside)
+    assert untagged == [], "a block shows commands or files that no test checks"
 
 
 @pytest.mark.parametrize("line", [ln[2:] for _, b in blocks("run") for ln in b.splitlines() if ln.startswith("$ ")])

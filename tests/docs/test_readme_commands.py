@@ -1,6 +1,7 @@
 """Every command in the README's previews and GitOps sections runs here, in a scratch git repository holding the
-fleets, with the exit code the text gives (0 unless it says `# exits N`), and the output shown under
-a command is a verbatim excerpt of what it prints."""
+fleets and a kubeconfig with the demo's contexts (sample servers and tokens), with the exit code the
+text gives (0 unless it says `# exits N`), and the output shown under a command is a verbatim excerpt
+of what it prints."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import ROOT
 
@@ -76,12 +78,25 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
            "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}
     for args in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-q", "-m", "fleets"]):
         subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
+    (repo.parent / "kubeconfig").write_text(sample_kubeconfig())
     return repo
+
+
+def sample_kubeconfig() -> str:
+    """The demo's contexts, each with a server other clusters could reach and a token."""
+    contexts = ["k3d-control-plane", *(f"k3d-cluster-{n}" for n in (1, 2, 3))]
+    return yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": contexts[0],
+        "clusters": [{"name": c, "cluster": {"server": f"https://{c}.example:6443"}} for c in contexts],
+        "users": [{"name": c, "user": {"token": f"sample-token-{c.rpartition('-')[2]}"}} for c in contexts],
+        "contexts": [{"name": c, "context": {"cluster": c, "user": c}} for c in contexts],
+    })
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=[c.line[:90] for c in COMMANDS])
 def test_command_runs_as_documented(command: Command, sandbox: Path) -> None:
-    env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+           "KUBECONFIG": str(sandbox.parent / "kubeconfig")}
     proc = subprocess.run(["bash", "-c", command.line], cwd=sandbox, env=env, capture_output=True, text=True,
                           timeout=120)
     assert "Traceback" not in proc.stderr

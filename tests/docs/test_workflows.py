@@ -227,8 +227,7 @@ def test_every_action_is_pinned_by_commit_with_its_version() -> None:
 
 def test_the_cli_version_is_pinned_to_the_sdks() -> None:
     pinned = (ROOT / ".pulumi-version").read_text().strip()
-    project = (ROOT / "pyproject.toml").read_text()
-    assert f'"pulumi=={pinned}"' in project
+    assert f"pulumi=={pinned}" in (ROOT / "constraints.txt").read_text().splitlines()
 
 
 # --- the kubeconfigs step, with a stand-in pulumi ------------------------------------------------
@@ -293,15 +292,19 @@ def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True).stdout
 
 
-def run_diff_step(tmp_path: Path, change: dict[str, str | None], *, exit_code: int = 0) -> tuple[str, str, str]:
+def run_diff_step(tmp_path: Path, change: dict[str, str | None], *, exit_code: int = 0,
+                  base_fleets: tuple[str, ...] = ("demo.yaml", "demo-standalone.yaml")) -> tuple[str, str, str]:
     """A repository at the base, a pull-request commit with `change` (path -> text, None deletes),
     then the workflow's script as GitHub runs it (`bash -e`). Returns comment, outputs, summary."""
     if shutil.which("git") is None or shutil.which("bash") is None:
         pytest.skip("git and bash are needed")
     repo = tmp_path / "repo"
     (repo / "fleet").mkdir(parents=True)
-    for name in ("demo.yaml", "demo-standalone.yaml"):
-        shutil.copy(ROOT / "fleet" / name, repo / "fleet" / name)
+    for name in base_fleets:
+        if (ROOT / "fleet" / name).is_dir():
+            shutil.copytree(ROOT / "fleet" / name, repo / "fleet" / name)
+        else:
+            shutil.copy(ROOT / "fleet" / name, repo / "fleet" / name)
     (repo / "README.md").write_text("fleet\n")
     (repo / ".gitignore").write_text(".venv\n")
     git(repo, "init", "-q", "-b", "main")
@@ -337,7 +340,7 @@ def test_diff_step_on_a_risky_change(tmp_path: Path) -> None:
     comment, outputs, summary = run_diff_step(tmp_path, {"fleet/demo.yaml": without_3})
     base = comment.splitlines()[0]
     assert base.startswith("## meshfleet diff: `fleet/demo.yaml@") and base.endswith("` → `fleet/demo.yaml`")
-    assert "### ⚠️ Risks (3)" in comment and "<details>" in comment
+    assert "### ⚠️ Risks (4)" in comment and "<details>" in comment
     assert comment.count("## meshfleet diff") == 1, "only the changed fleet"
     assert outputs == "risky=true\n"
     assert summary == comment
@@ -352,6 +355,15 @@ def test_diff_step_on_a_harmless_change_and_a_new_fleet(tmp_path: Path) -> None:
     assert comment.count("## meshfleet diff") == 2
     assert "`fleet/extra.yaml@" in comment and "(absent)` → `fleet/extra.yaml`" in comment
     assert "lbType `ActiveActive` → `FailOver`" in comment
+
+
+def test_diff_step_on_a_changed_manifest_diffs_the_fleets_that_read_manifests(tmp_path: Path) -> None:
+    manifest = (ROOT / "fleet/demo-full/httpbin.yaml").read_text().replace("flomesh/pipy:latest", "flomesh/pipy:1.5")
+    comment, outputs, _ = run_diff_step(tmp_path, {"fleet/demo-full/httpbin.yaml": manifest},
+                                        base_fleets=("demo.yaml", "demo-full.yaml", "demo-full"))
+    assert comment.count("## meshfleet diff") == 1, "demo-full reads the manifest; demo.yaml does not"
+    assert "`fleet/demo-full.yaml@" in comment and "Deployment" in comment
+    assert outputs == "risky=false\n"
 
 
 def test_diff_step_without_fleet_changes(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,7 @@ def test_committed_fleets_read_as_the_round_trip_loader_read_them(fleet: Path) -
 ])
 def test_a_malformed_scalar_is_a_finding_at_its_line(text: str, words: str) -> None:
     message = refusal("a: 1\n" + text)
-    assert "f.yaml:2:4: k: " in message
+    assert re.search(r"f\.yaml:2:4: error\[(malformed-value|unsupported-tag)\]: k: ", message)
     assert words in message
 
 

@@ -189,3 +189,33 @@ def test_every_name_a_fleet_of_longest_names_derives_fits() -> None:
         limit = 63 if obj.kind in ("Service", "Namespace") else OBJECT_NAME_MAX
         assert len(obj.name) <= limit, (obj.kind, len(obj.name))
         assert len(file_name(obj).encode()) <= FILE_NAME_MAX, file_name(obj)
+
+
+def _placed_fleet(clusters: int, values: int) -> Fleet:
+    """A resource holding one ConfigMap of `values` values (its own, its keys' and the data's), placed
+    in `clusters` clusters."""
+    data = {f"k{i}": "v" for i in range(values - 6)}  # the object, apiVersion, kind, metadata, name, data
+    return Fleet.model_validate({
+        "clusters": {f"c{i}": {} for i in range(clusters)},
+        "resources": {"big": {"clusters": "all", "namespace": "x", "template": {
+            "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "big"}, "data": data}}},
+    })
+
+
+def test_resources_are_bounded_by_the_values_they_place() -> None:
+    from meshfleet.fleet.limits import MAX_RESOURCE_VALUES
+
+    at = _placed_fleet(4, MAX_RESOURCE_VALUES // 4)
+    assert estimate(at).resource_values == MAX_RESOURCE_VALUES
+    assert estimate(at).resource_objects == 4
+    assert size_findings(at) == []
+    [finding] = size_findings(_placed_fleet(4, MAX_RESOURCE_VALUES // 4 + 1))
+    assert finding.loc == ("resources", "big")
+    assert f"the resources would plan {MAX_RESOURCE_VALUES + 4:,} values" in finding.message
+
+
+def test_the_estimate_counts_what_resources_plan() -> None:
+    fleet = _placed_fleet(3, 10)
+    placed = [o for c in plan(fleet).clusters for o in c.objects if o.kind == "ConfigMap"]
+    assert estimate(fleet).resource_objects == len(placed) == 3
+    assert estimate(fleet).objects >= sum(len(c.objects) for c in plan(fleet).clusters)

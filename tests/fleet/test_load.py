@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from meshfleet import codes
 from meshfleet.core.plan import Plan
-from meshfleet.errors import MAX_SHOWN, Finding, FleetError, LocatedFinding, Position
+from meshfleet.errors import MAX_SHOWN, Finding, FleetError, Position
 from meshfleet.fleet.document import parse_text
 from meshfleet.fleet.load import load_document, load_plan, locate, plan_document
 
@@ -41,20 +42,21 @@ def test_every_committed_fleet_plans(fleet: Path) -> None:
 
 
 def test_a_missing_file_is_a_finding_not_a_crash(tmp_path: Path) -> None:
-    with pytest.raises(FleetError, match=r"missing\.yaml:1:1: \(document\): cannot read the file: No such file"):
+    with pytest.raises(FleetError, match=r"missing\.yaml:1:1: error\[unreadable-file\]: \(document\): "
+                       r"cannot read the file: No such file"):
         load_plan(tmp_path / "missing.yaml")
 
 
 def test_display_names_the_file_in_findings(tmp_path: Path) -> None:
     path = tmp_path / "f.yaml"
     path.write_text("clusters: {}\n")
-    with pytest.raises(FleetError, match=r"fleet\.yaml@HEAD:1:\d+: clusters"):
+    with pytest.raises(FleetError, match=r"fleet\.yaml@HEAD:1:\d+: error\[invalid-value\]: clusters"):
         load_plan(path, display="fleet.yaml@HEAD")
 
 
 def test_locate_places_core_findings_at_their_lines() -> None:
     doc = parse_text(BASE, "f.yaml")
-    err = locate(doc, [Finding(("services", "a/b", "export", "clusters", 1), "x")])
+    err = locate(doc, [Finding(("services", "a/b", "export", "clusters", 1), "x", code=codes.UNKNOWN_CLUSTER)])
     assert err.problems[0].position == Position("f.yaml", 9, 29)
 
 
@@ -131,8 +133,8 @@ def test_load_document_refuses_a_plan_too_large_before_planning() -> None:
 
 
 def fleet_error(count: int) -> FleetError:
-    return FleetError([LocatedFinding(Finding(("clusters", f"c{i}"), "bad"), Position("f.yaml", i + 1, 1))
-                       for i in range(count)])
+    return FleetError([Finding(("clusters", f"c{i}"), "bad", code=codes.INVALID_VALUE,
+                               position=Position("f.yaml", i + 1, 1)) for i in range(count)])
 
 
 def test_findings_printed_stop_at_the_limit_with_a_count() -> None:

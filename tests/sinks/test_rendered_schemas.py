@@ -10,12 +10,13 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from meshfleet.core.meshes.fsm import versions as fsm_versions
 from meshfleet.core.plan import Plan, plan
 from meshfleet.fleet.generate import FleetShape, generate
-from meshfleet.fleet.load import load_plan
+from meshfleet.fleet.load import load_document, load_plan, parse
 from meshfleet.fleet.model import Fleet
 from meshfleet.sinks.render import render
-from tests.support.schemas import validate_object
+from tests.support.schemas import schema_set_for_fsm, validate_object
 
 ROOT = Path(__file__).resolve().parents[2]
 FLEETS = sorted((ROOT / "fleet").glob("*.yaml"))
@@ -31,7 +32,9 @@ def problems_of(p: Plan) -> list[str]:
 
 @pytest.mark.parametrize("fleet", FLEETS, ids=[f.name for f in FLEETS])
 def test_rendered_files_validate(fleet: Path, tmp_path: Path) -> None:
+    """Each cluster's files against the schemas of the release it runs (FSM v1.2: flomesh.io)."""
     p = load_plan(fleet)
+    written = load_document(parse(fleet))
     render(p, tmp_path / "out")
     count = 0
     problems = []
@@ -42,7 +45,9 @@ def test_rendered_files_validate(fleet: Path, tmp_path: Path) -> None:
         obj = yaml.safe_load(path.read_text())
         partial = any(o.patch and o.name == obj["metadata"]["name"] and o.kind == obj["kind"]
                       for o in by_name[path.parent.name].objects)
-        problems += [f"{path.parent.name}/{path.name}: {m}" for m in validate_object(obj, partial=partial)]
+        schema_set = schema_set_for_fsm(fsm_versions.version(written, path.parent.name))
+        problems += [f"{path.parent.name}/{path.name}: {m}"
+                     for m in validate_object(obj, partial=partial, schema_set=schema_set)]
         count += 1
     assert count == sum(len(c.objects) for c in p.clusters)
     assert not problems, "\n".join(problems)

@@ -1,0 +1,68 @@
+"""What a check may do: report a finding at a key path, and resolve the cluster names it reads.
+
+Why: the core's checks and each mesh adapter's checks report the same way, so the loader can place
+every finding at its line; one finding reported twice (one per consumer, say) is shown once.
+"""
+
+from __future__ import annotations
+
+from meshfleet import codes
+from meshfleet.errors import Code, Finding, Loc
+from meshfleet.fleet.model import Fleet, Selection
+
+
+class Checks:
+    """Findings of one fleet, and name resolution that reports unknown and control-plane names."""
+
+    def __init__(self, fleet: Fleet) -> None:
+        self.fleet = fleet
+        self.members = sorted(n for n in fleet.clusters if n != fleet.controlPlane)
+        self.meshes: dict[str, str] = {n: str(c.mesh) for n, c in fleet.clusters.items()}
+        self._findings: dict[Finding, None] = {}
+
+    @property
+    def findings(self) -> list[Finding]:
+        return list(self._findings)
+
+    def mesh(self, cluster: str) -> str:
+        return self.meshes[cluster]
+
+    def problem(self, loc: Loc, message: str, hint: str, code: Code) -> None:
+        self._findings.setdefault(Finding(loc, message, hint, code=code), None)
+
+    def known(self) -> str:
+        return ", ".join(self.members) or "(none)"
+
+    def select(self, sel: Selection, loc: Loc, what: str) -> list[str]:
+        """Resolve a cluster choice to member names, reporting unknown and control-plane names."""
+        if sel.all:
+            return list(self.members)
+        if sel.selector is not None:
+            selector = sel.selector
+            return [m for m in self.members if selector.matches(self.fleet.clusters[m].labels)]
+        chosen: list[str] = []
+        for i, name in enumerate(sel.names or []):
+            if name == self.fleet.controlPlane:
+                self.problem((*loc, i), f"{name!r} is the FSM control-plane cluster and cannot {what}",
+                             "the control plane only registers members; name a member cluster instead",
+                             codes.CONTROL_PLANE_CHOSEN)
+            elif name not in self.fleet.clusters:
+                self.problem((*loc, i), f"unknown cluster {name!r}", f"use one of: {self.known()}",
+                             codes.UNKNOWN_CLUSTER)
+            elif name in chosen:
+                self.problem((*loc, i), f"cluster {name!r} is listed twice", "list each cluster once",
+                             codes.CLUSTER_LISTED_TWICE)
+            else:
+                chosen.append(name)
+        return sorted(chosen)
+
+    def cluster_ref(self, name: str, loc: Loc, what: str) -> bool:
+        """Whether `name` is a member cluster; reports it at `loc` when it is not."""
+        if name == self.fleet.controlPlane:
+            self.problem(loc, f"{name!r} is the FSM control-plane cluster and cannot {what}",
+                         "name a member cluster instead", codes.CONTROL_PLANE_CHOSEN)
+            return False
+        if name not in self.fleet.clusters:
+            self.problem(loc, f"unknown cluster {name!r}", f"use one of: {self.known()}", codes.UNKNOWN_CLUSTER)
+            return False
+        return True

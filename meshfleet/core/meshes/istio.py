@@ -1,0 +1,602 @@
+"""Istio multi-primary: remote secrets, networks, exports by visibility, locality policies, authorization.
+
+Why: every Istio cluster of the fleet is a primary (its own istiod). A primary learns the other
+clusters' endpoints through a remote secret per cluster (the shape `istioctl create-remote-secret`
+makes), and then treats every Service of the same name and namespace anywhere in the mesh as one
+service, unless its mesh config marks the host cluster-local. So meshfleet writes, per Istio member:
+
+- a remote secret `istio-remote-secret-<id>` for each other Istio member, holding that member's
+  kubeconfig under its cluster ID (a secret the plan never holds: Pulumi gets it as a secret input,
+  a Flux render as a substituted variable, Argo CD not at all);
+- its network (`topology.istio.io/network` on the Istio namespace) where the fleet sets one;
+- a ConfigMap istiod merges into its mesh config (istiod's SHARED_MESH_CONFIG names it) whose
+  `serviceSettings` keep every host cluster-local except the services this cluster imports: exports
+  by visibility, the mechanism Istio documents for keeping traffic in a cluster;
+- a selector-less Service where it imports a service it does not run (Kubernetes DNS needs the name);
+- per traffic policy a DestinationRule with `localityLbSetting` (failover priorities by cluster and
+  region, region failover, or `distribute` by weights) and `outlierDetection` (failover needs it);
+- per access rule an AuthorizationPolicy in each cluster whose pods answer, admitting the sources'
+  principals `<trust domain>/ns/<namespace>/sa/<account>` for the rule's HTTP operations.
+
+On more than one network, an exporter's east-west gateway passes the exported hosts through
+(`AUTO_PASSTHROUGH`); meshfleet writes that Gateway with exactly those hosts.
+
+Facts (istio/istio 1.30.3; ../shared/crds/istio/SOURCE.md): remote secret shape
+`istioctl/pkg/multicluster/remote_secret.go:77-84,142-155`, read by `pkg/kube/multicluster/
+secretcontroller.go:152-155,432-437`; kubeconfig restrictions `pkg/kube/util.go:441-470`; network
+label `pilot/pkg/serviceregistry/kube/controller/network.go:94-100`; cluster-local hosts
+`pilot/pkg/model/cluster_local.go`, applied per proxy `pilot/pkg/xds/endpoints/endpoint_builder.go:530-534`;
+SHARED_MESH_CONFIG `pilot/pkg/bootstrap/mesh.go:40-48,106-135`, `pilot/pkg/features/pilot.go:215`;
+locality load balancing `pilot/pkg/networking/core/loadbalancer/loadbalancer.go:85-116,119-178,
+181-235,246-340` and its validation `pkg/config/validation/agent/validation.go:524-583`; failover
+only with outlier detection `endpoint_builder.go:415-431`; AUTO_PASSTHROUGH hosts
+`pilot/pkg/networking/core/gateway.go:926,976-995`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from meshfleet.core.checks import Checks
+from meshfleet.core.meshes import patterns
+from meshfleet.core.meshes.base import (
+    AccessAdapter,
+    Capabilities,
+    Mesh,
+    PlanContext,
+    called_as,
+    export_ports_loc,
+    port_views,
+)
+from meshfleet.core.objects import PATCH_ANNOTATIONS, ObjectId, PlannedObject, qualified, split
+from meshfleet.core.resolved import PolicySettings, ServiceTopology
+from meshfleet.core.views import (
+    EndpointView,
+    ExportRuleView,
+    ExportView,
+    GrantView,
+    HttpMatchView,
+    ImportView,
+    MeshSettingsView,
+    PolicyView,
+    Route,
+    Share,
+    TargetView,
+)
+from meshfleet.errors import Code, Loc
+from meshfleet.fleet.model import AccessRule, Cluster, Fleet, Port
+
+NETWORKING_API = "networking.istio.io/v1"
+SECURITY_API = "security.istio.io/v1"
+NETWORK_LABEL = "topology.istio.io/network"
+CLUSTER_LABEL = "topology.istio.io/cluster"
+REGION_LABEL = "topology.kubernetes.io/region"
+MULTICLUSTER_LABEL = "istio/multiCluster"
+CLUSTER_ANNOTATION = "networking.istio.io/cluster"
+REMOTE_SECRET_PREFIX = "istio-remote-secret-"
+CROSS_NETWORK_GATEWAY = "meshfleet-cross-network"
+CROSS_NETWORK_PORT = 15443
+OUTLIER_DETECTION = {"consecutive5xxErrors": 5, "interval": "10s", "baseEjectionTime": "30s",
+                     "maxEjectionPercent": 100}
+"""Envoy's defaults for 5xx ejection, and every endpoint ejectable: a cluster whose endpoints all fail
+is left for the next tier (Envoy's default of 10% would keep most of them in rotation)."""
+
+ISTIO_NETWORK_MISSING = Code("istio-network-missing", "error",
+                             "Istio clusters on several networks, and one of them names none")
+ISTIO_UNEXPORTED_COPY = Code("istio-unexported-copy", "error",
+                             "a service runs unexported in an Istio cluster while other Istio clusters import it")
+ISTIO_PARTIAL_EXPORT = Code("istio-partial-export", "error", "an Istio export of some ports of a Service only")
+ISTIO_TARGETS = Code("istio-targets", "error", "traffic targets an Istio consumer cannot choose")
+ISTIO_FAILOVER_ORDER = Code("istio-failover-order", "error",
+                            "FailOver targets in an order Istio's locality failover does not follow")
+ISTIO_WEIGHTS = Code("istio-weights", "error", "weights Istio cannot distribute by locality")
+ISTIO_ACCESS_SELECTOR = Code("istio-access-selector", "error",
+                             "an access rule for a service without podLabels in an Istio cluster")
+ISTIO_ACCESS_MATCH = Code("istio-access-match", "error", "an HTTP path or header match Istio cannot express")
+ISTIO_GRANT_ANY_CLUSTER = Code("istio-grant-any-cluster", "warning",
+                               "an Istio destination also admits the sources calling from clusters outside `in`")
+
+
+def cluster_id(cluster: Cluster, name: str) -> str:
+    """Istio's cluster ID of a member (the data key of its remote secret, `topology.istio.io/cluster`)."""
+    return cluster.istio.clusterName or name
+
+
+def host(svc: ServiceTopology, cluster: Cluster) -> str:
+    """The service's host name in the mesh: `name.namespace.svc.<cluster domain>`."""
+    return f"{svc.name}.{svc.namespace}.svc.{cluster.istio.clusterDomain}"
+
+
+def members(fleet: Fleet, names: Sequence[str]) -> list[str]:
+    """The members of `names` that run Istio."""
+    return [n for n in names if fleet.clusters[n].mesh == Istio.name]
+
+
+def several_networks(fleet: Fleet, names: Sequence[str]) -> bool:
+    return len({fleet.clusters[n].istio.network for n in members(fleet, names)}) > 1
+
+
+def serving(svc: ServiceTopology, cluster: str) -> list[str]:
+    """The clusters whose endpoints answer `cluster`'s calls to `svc`: its own, and those it imports from."""
+    found = {cluster} if svc.runs_in(cluster) else set()
+    if cluster in svc.importers:
+        found.update(svc.endpoints_for(cluster))
+    return sorted(found)
+
+
+def mesh_config(hosts: Sequence[str]) -> str:
+    """The mesh config istiod merges: every host cluster-local except `hosts`. JSON, which istiod reads
+    as the YAML it is (one line, so the rendered ConfigMap stays readable)."""
+    settings: list[dict[str, Any]] = [{"settings": {"clusterLocal": True}, "hosts": ["*"]}]
+    if hosts:
+        settings.append({"settings": {"clusterLocal": False}, "hosts": list(hosts)})
+    return json.dumps({"serviceSettings": settings})
+
+
+def percentages(weights: dict[str, int]) -> dict[str, int]:
+    """Weights as whole percentages that sum to 100, each at least 1 (largest remainder first)."""
+    total = sum(weights.values())
+    raw = {c: w * 100 / total for c, w in weights.items()}
+    out = {c: max(1, math.floor(v)) for c, v in raw.items()}
+    by_remainder = sorted(weights, key=lambda c: (-(raw[c] - math.floor(raw[c])), c))
+    while sum(out.values()) < 100:
+        for c in by_remainder:
+            if sum(out.values()) == 100:
+                break
+            out[c] += 1
+    while sum(out.values()) > 100:
+        c = max((c for c in out if out[c] > 1), key=lambda c: (out[c], c))
+        out[c] -= 1
+    return out
+
+
+class _Locality:
+    """What Istio does for one consumer's traffic policy: its DestinationRule settings and tiers."""
+
+    def __init__(self, fleet: Fleet, svc: ServiceTopology, consumer: str, policy: PolicySettings) -> None:
+        self.fleet, self.svc, self.consumer, self.policy = fleet, svc, consumer, policy
+        self.serving = serving(svc, consumer)
+        self.remote = [c for c in self.serving if c != consumer]
+        self.own = self.region(consumer)
+
+    def region(self, cluster: str) -> str:
+        return self.fleet.clusters[cluster].region
+
+    def by_region(self, clusters: Sequence[str], first: str | None = None) -> list[list[str]]:
+        """`clusters` in tiers: the consumer's region, then region `first`, then the rest."""
+        tiers = [[c for c in clusters if self.region(c) == self.own]]
+        if first is not None:
+            tiers.append([c for c in clusters if self.region(c) == first])
+        tiers.append([c for c in clusters if self.region(c) != self.own and self.region(c) != first])
+        return [t for t in tiers if t]
+
+    def failover_region(self) -> str | None:
+        """The region FailOver's targets lead to after the consumer's own (None: no other region)."""
+        effective = self.policy.effective(self.consumer)
+        if self.policy.lb_type != "FailOver" or effective is None:
+            return None
+        return next((self.region(t.cluster) for t in effective if self.region(t.cluster) != self.own), None)
+
+    def weights(self) -> dict[str, int] | None:
+        """ActiveActive's clusters and weights when it needs `distribute` (None: an even spread over all)."""
+        if self.policy.lb_type != "ActiveActive":
+            return None
+        written = {t.cluster: t.weight for t in self.policy.targets or ()}
+        weighted = any(w is not None for w in written.values())
+        chosen = [c for c in self.remote if c in written] if self.policy.targets is not None else list(self.remote)
+        if not weighted and sorted(chosen) == self.remote:
+            return None
+        if self.consumer in self.serving:
+            chosen = [self.consumer, *chosen]
+        return {c: (written.get(c) or 0) if weighted else 1 for c in chosen}
+
+    def setting(self) -> dict[str, Any]:
+        """`trafficPolicy` of the DestinationRule."""
+        weights = self.weights()
+        if self.policy.lb_type == "ActiveActive":
+            if weights is None:
+                return {"loadBalancer": {"localityLbSetting": {"enabled": False}}}
+            shares = percentages(weights)
+            to = {f"{self.region(c)}/*": shares[c] for c in sorted(shares, key=lambda c: (self.region(c), c))}
+            return {"loadBalancer": {"localityLbSetting": {"enabled": True, "distribute": [{"from": "*", "to": to}]}}}
+        lb: dict[str, Any] = {"enabled": True}
+        first = self.failover_region()
+        if first is None:
+            lb["failoverPriority"] = [REGION_LABEL, CLUSTER_LABEL]
+        else:
+            lb["failoverPriority"] = [CLUSTER_LABEL]
+            lb["failover"] = [{"from": self.own, "to": first}]
+        return {"loadBalancer": {"localityLbSetting": lb}, "outlierDetection": dict(OUTLIER_DETECTION)}
+
+    def tiers(self) -> tuple[tuple[Share, ...], ...]:
+        if self.policy.lb_type == "ActiveActive":
+            weights = self.weights()
+            if weights is None:
+                return (tuple(Share(c, 1) for c in self.serving),)
+            shares = percentages(weights)
+            return (tuple(Share(c, shares[c]) for c in sorted(shares)),)
+        own = [[self.consumer]] if self.consumer in self.serving else []
+        return tuple(tuple(Share(c, 1) for c in t) for t in own + self.by_region(self.remote, self.failover_region()))
+
+
+class Istio(Mesh):
+    name = "istio"
+    title = "Istio"
+    settings = "istio"
+    capabilities = Capabilities(reaches=frozenset({"istio"}), imports_own_export=True, traffic_policies=True,
+                                needs_gateway=False)
+    codes = (ISTIO_NETWORK_MISSING, ISTIO_UNEXPORTED_COPY, ISTIO_PARTIAL_EXPORT, ISTIO_TARGETS, ISTIO_FAILOVER_ORDER,
+             ISTIO_WEIGHTS)
+
+    # --- checks ----------------------------------------------------------------------------------
+
+    def check_fleet(self, checks: Checks) -> None:
+        fleet = checks.fleet
+        mine = members(fleet, checks.members)
+        named = sorted({n for c in mine if (n := fleet.clusters[c].istio.network) is not None})
+        if named and len({fleet.clusters[c].istio.network for c in mine}) > 1:
+            for c in mine:
+                if fleet.clusters[c].istio.network is None:
+                    checks.problem(("clusters", c), f"the Istio clusters of this fleet sit on networks "
+                                   f"{', '.join(named)}, and {c} names none: Istio would take it for another network "
+                                   "and route to it without its east-west gateway",
+                                   f"set clusters.{c}.istio.network", ISTIO_NETWORK_MISSING)
+
+    def check_export(self, checks: Checks, svc: ServiceTopology, exporter: str, loc: Loc) -> None:
+        exported = {r.port.port for r in svc.exports[exporter].rules}
+        left_out = [p.port for p in svc.ports[exporter] if p.port not in exported]
+        if left_out:
+            checks.problem(export_ports_loc(checks, svc, exporter), f"{exporter} exports {svc.ref} without port(s) "
+                           f"{', '.join(map(str, left_out))}; "
+                           "Istio shares a Service's every port with the clusters that import it",
+                           "export every port (leave export.ports out), or move those ports to another Service",
+                           ISTIO_PARTIAL_EXPORT)
+
+    def check_services(self, checks: Checks, services: Mapping[str, ServiceTopology]) -> None:
+        for ref, svc in services.items():
+            importers = [c for c in svc.importers if checks.mesh(c) == self.name]
+            for c in sorted(svc.spec.localServiceAccounts):
+                if c not in checks.meshes or checks.mesh(c) != self.name or c in svc.exports:
+                    continue
+                others = [x for x in importers if x != c]
+                if others:
+                    checks.problem(("services", ref, "localServiceAccounts", c),
+                                   f"{ref} runs in {c} without being exported, and Istio shares every cluster's "
+                                   f"endpoints of a host that is not cluster-local: {', '.join(others)} would call "
+                                   f"{c}'s copy too", f"export {ref} from {c} as well, or do not import it into "
+                                   f"{', '.join(others)}", ISTIO_UNEXPORTED_COPY)
+
+    def check_policy(self, checks: Checks, svc: ServiceTopology, consumer: str, policy: PolicySettings) -> None:
+        loc = _Locality(checks.fleet, svc, consumer, policy)
+        known = True
+        for i, t in enumerate(policy.targets or ()):
+            tloc = (*policy.targets_loc, i)
+            if not checks.cluster_ref(t.cluster, (*tloc, "cluster"), "be a traffic target"):
+                known = False
+            elif t.cluster not in loc.serving:
+                known = False
+                checks.problem((*tloc, "cluster"), f"{t.cluster} does not serve {svc.ref} to {consumer} through Istio",
+                               f"use a cluster that does: {', '.join(loc.remote) or '(none)'}", ISTIO_TARGETS)
+            if t.weight is not None and policy.lb_type != "ActiveActive":
+                checks.problem((*tloc, "weight"), f"Istio weighs only ActiveActive, not {policy.lb_type}",
+                               "remove the weight, or use lbType: ActiveActive", ISTIO_WEIGHTS)
+        effective = policy.effective(consumer)
+        if not known:
+            return
+        if policy.lb_type != "ActiveActive" and effective is not None:
+            listed = sorted({t.cluster for t in effective})
+            if listed != loc.remote:
+                checks.problem(policy.targets_loc, f"Istio fails {consumer}'s calls to {svc.ref} over to every other "
+                               f"cluster that serves it ({', '.join(loc.remote) or 'none'}); targets cannot leave out "
+                               f"{', '.join(c for c in loc.remote if c not in listed)}",
+                               "remove targets, or list every serving cluster", ISTIO_TARGETS)
+                return
+            self._check_order(checks, svc, consumer, policy, loc)
+        if policy.lb_type == "ActiveActive":
+            self._check_weights(checks, svc, consumer, policy, loc)
+
+    def _check_order(self, checks: Checks, svc: ServiceTopology, consumer: str, policy: PolicySettings,
+                     loc: _Locality) -> None:
+        effective = policy.effective(consumer) or ()
+        tiers = loc.by_region(loc.remote, loc.failover_region())
+        rank = {c: i for i, t in enumerate(tiers) for c in t}
+        listed = [t.cluster for t in effective]
+        for a, b in itertools.pairwise(listed):
+            if rank[a] > rank[b]:
+                order = "; then ".join(", ".join(t) for t in tiers)
+                checks.problem(policy.targets_loc, f"Istio fails {consumer}'s calls to {svc.ref} over by locality "
+                               f"({consumer}'s region {loc.own} first): {order}; the targets list {a} before {b}",
+                               "list the targets in that order (Istio orders regions, not clusters of one region)",
+                               ISTIO_FAILOVER_ORDER)
+                return
+
+    def _check_weights(self, checks: Checks, svc: ServiceTopology, consumer: str, policy: PolicySettings,
+                       loc: _Locality) -> None:
+        written = {t.cluster: t.weight for t in policy.targets or ()}
+        weights = loc.weights()
+        if weights is None:
+            return
+        where = policy.targets_loc
+        if not weights:
+            checks.problem(where, f"no target serves {svc.ref} to {consumer}: Istio's distribute would send its "
+                           "calls nowhere", f"list clusters that do: {', '.join(loc.remote) or '(none)'}",
+                           ISTIO_TARGETS)
+            return
+        if any(w is not None for w in written.values()):
+            missing = [c for c in weights if written.get(c) is None]
+            low = [c for c in weights if (written.get(c) or 0) < 1 and c not in missing]
+            if consumer in missing and consumer not in written:
+                checks.problem(where, f"{consumer} runs {svc.ref} itself, and Istio's distribute gives a locality "
+                               "without a weight no traffic", f"list {consumer} among the targets with a weight, "
+                               "or drop the weights", ISTIO_WEIGHTS)
+                return
+            if missing or low:
+                parts = [f"{c} has none" for c in missing] + [f"{c} has {written[c]}" for c in low]
+                checks.problem(where, "Istio's distribute needs a weight of at least 1 for every cluster it sends "
+                               f"to; {', '.join(parts)}",
+                               "give every target a weight of 1 or more, or none at all", ISTIO_WEIGHTS)
+                return
+        if len(weights) > 100:
+            checks.problem(where, "Istio's distribute takes whole percentages: at most 100 clusters",
+                           "choose fewer targets", ISTIO_WEIGHTS)
+            return
+        regions: dict[str, list[str]] = {}
+        for c in loc.serving:
+            regions.setdefault(loc.region(c), []).append(c)
+        for c in weights:
+            shared = regions[loc.region(c)]
+            if len(shared) > 1:
+                checks.problem(where, f"Istio distributes {consumer}'s calls to {svc.ref} by locality, and "
+                               f"{' and '.join(shared)} are both in region {loc.region(c)}: they would share one "
+                               "weight", "drop the weights (ActiveActive spreads over every endpoint), or serve "
+                               "from one cluster per region", ISTIO_WEIGHTS)
+                return
+
+    # --- objects and views -----------------------------------------------------------------------
+
+    def plan_cluster(self, ctx: PlanContext, name: str) -> MeshSettingsView:
+        c = ctx.cluster(name)
+        ns = c.istio.namespace
+        where: Loc = ("clusters", name)
+        ids: list[ObjectId] = []
+        hosts = sorted(host(svc, c) for svc in ctx.topology.services.values() if name in svc.importers)
+        config = {"apiVersion": "v1", "kind": "ConfigMap",
+                  "metadata": {"name": c.istio.meshConfigMap, "namespace": ns}, "data": {"mesh": mesh_config(hosts)}}
+        ids.append(ctx.objects.add(name, PlannedObject("applied", config), where, needs_namespace=False))
+        for other in members(ctx.fleet, ctx.topology.members):
+            if other == name:
+                continue
+            rid = cluster_id(ctx.cluster(other), other)
+            secret = {"apiVersion": "v1", "kind": "Secret",
+                      "metadata": {"name": REMOTE_SECRET_PREFIX + rid, "namespace": ns,
+                                   "labels": {MULTICLUSTER_LABEL: "true"}, "annotations": {CLUSTER_ANNOTATION: rid}}}
+            ids.append(ctx.objects.add(name, PlannedObject("applied", secret, kubeconfig_of=other,
+                                                           kubeconfig_field=("stringData", rid)),
+                                       ("clusters", other), needs_namespace=False))
+        if c.istio.network is not None:
+            namespace = {"apiVersion": "v1", "kind": "Namespace",
+                         "metadata": {"name": ns, "labels": {NETWORK_LABEL: c.istio.network},
+                                      "annotations": dict(PATCH_ANNOTATIONS)}}
+            ids.append(ctx.objects.add(name, PlannedObject("applied", namespace, patch=True),
+                                       (*where, "istio", "network")))
+        return MeshSettingsView(objects=tuple(ids))
+
+    def plan_export(self, ctx: PlanContext, svc: ServiceTopology, exporter: str) -> ExportView:
+        settings = svc.exports[exporter]
+        ids: tuple[ObjectId, ...] = ()
+        if several_networks(ctx.fleet, ctx.topology.members):
+            ids = (self._expose(ctx, svc, exporter),)
+        return ExportView(svc.ref, port_views(r.port for r in settings.rules), settings.service_account,
+                          tuple(ExportRuleView(r.port.port) for r in settings.rules), objects=ids)
+
+    def _expose(self, ctx: PlanContext, svc: ServiceTopology, exporter: str) -> ObjectId:
+        """The exporter's east-west gateway passes the host through to its pods (one Gateway per cluster)."""
+        c = ctx.cluster(exporter)
+        memo = (self.name, "gateway", exporter)
+        found: tuple[dict[str, Any], ObjectId] | None = ctx.memo.get(memo)
+        if found is None:
+            body: dict[str, Any] = {
+                "apiVersion": NETWORKING_API, "kind": "Gateway",
+                "metadata": {"name": CROSS_NETWORK_GATEWAY, "namespace": c.istio.namespace},
+                "spec": {"selector": dict(c.istio.eastWestGateway), "servers": [{
+                    "port": {"number": CROSS_NETWORK_PORT, "name": "tls", "protocol": "TLS"},
+                    "tls": {"mode": "AUTO_PASSTHROUGH"}, "hosts": []}]},
+            }
+            oid = ctx.objects.add(exporter, PlannedObject("applied", body), ("services", svc.ref, "export"),
+                                  needs_namespace=False)
+            found = (body, oid)
+            ctx.memo[memo] = found
+        body, oid = found
+        hosts: list[str] = body["spec"]["servers"][0]["hosts"]
+        hosts.append(host(svc, c))
+        hosts.sort()
+        return oid
+
+    def plan_import(self, ctx: PlanContext, svc: ServiceTopology, consumer: str) -> ImportView:
+        exporters = svc.endpoints_for(consumer)
+        ports = svc.ports[exporters[0]]
+        ids: tuple[ObjectId, ...] = ()
+        if not svc.runs_in(consumer):
+            # Kubernetes DNS answers for the name only where the Service exists; it needs no selector.
+            body = {"apiVersion": "v1", "kind": "Service",
+                    "metadata": {"name": svc.name, "namespace": svc.namespace},
+                    "spec": {"ports": _service_ports(svc.ports[consumer])}}
+            ids = (ctx.objects.add(consumer, PlannedObject("applied", body), ("services", svc.ref, "export")),)
+        name = called_as(svc.ref)
+        endpoints = tuple(EndpointView(e, ctx.key(e), p.port, None, name)
+                          for e in sorted(exporters) for p in sorted(ports, key=lambda p: p.port))
+        return ImportView(svc.ref, port_views(ports), endpoints, objects=ids)
+
+    def plan_policy(self, ctx: PlanContext, svc: ServiceTopology, consumer: str) -> PolicyView:
+        pol = svc.policies[consumer]
+        loc = _Locality(ctx.fleet, svc, consumer, pol)
+        body = {"apiVersion": NETWORKING_API, "kind": "DestinationRule",
+                "metadata": {"name": svc.name, "namespace": svc.namespace},
+                "spec": {"host": host(svc, ctx.cluster(consumer)), "trafficPolicy": loc.setting()}}
+        oid = ctx.objects.add(consumer, PlannedObject("applied", body), pol.loc)
+        effective = pol.effective(consumer)
+        targets = None if effective is None else tuple(TargetView(t.cluster, t.weight) for t in effective)
+        return PolicyView(svc.ref, pol.lb_type, targets, loc.tiers(), objects=(oid,))
+
+    def cluster_size(self, members: int) -> int:
+        return members + 1  # its mesh config, its network label, a remote secret per other Istio member
+
+    def export_size(self, cluster: Cluster) -> int:
+        return 1  # the cross-network Gateway (one per cluster, at most)
+
+    def import_size(self, importers: int, listed: int, ports: int, policy: bool) -> tuple[int, int]:
+        return importers * (2 if policy else 1), 0  # a selector-less Service, a DestinationRule
+
+    # --- runtime rules (loadbalancer.go, endpoint_builder.go) ------------------------------------
+
+    def routes(self, service: str, consumer: str, local: bool, imported: ImportView | None,
+               policy: PolicyView | None) -> tuple[Route, ...]:
+        name = called_as(service)
+        if imported is None:
+            if not local:
+                return ()
+            return (Route(name, (Share(consumer, 1),), (), "Istio: cluster-local here; the local endpoints only"),)
+        serving_now = sorted({e.cluster for e in imported.endpoints} | ({consumer} if local else set()))
+        if policy is None or policy.tiers is None:
+            everyone = tuple(Share(c, 1) for c in serving_now)
+            return (Route(name, everyone, tuple(s for s in everyone if s.cluster != consumer),
+                          "Istio without a DestinationRule: every endpoint of every cluster alike"),)
+        tiers = [t for t in (tuple(s for s in tier if s.cluster in serving_now) for tier in policy.tiers) if t]
+        steady = tiers[0] if tiers else ()
+        rest = [tuple(s for s in steady if s.cluster != consumer), *tiers[1:]]
+        down = next((t for t in rest if t), ())
+        if policy.lb_type == "ActiveActive":
+            even = all(s.weight == 1 for s in steady)
+            rule = ("Istio: locality load balancing off, every endpoint of every cluster alike" if even and
+                    len(steady) == len(serving_now) else "Istio distribute: each cluster's locality gets its share")
+        else:
+            later = "; then ".join(", ".join(s.cluster for s in t) for t in tiers[1:])
+            rule = ("Istio locality failover (outlier detection): " + ", ".join(s.cluster for s in steady)
+                    + (f" while any endpoint is healthy; then {later}" if later else ""))
+        return (Route(name, steady, down, rule),)
+
+
+def _service_ports(ports: Sequence[Port]) -> list[dict[str, Any]]:
+    out = []
+    for p in ports:
+        entry: dict[str, Any] = {"name": p.name} if p.name is not None else {}
+        entry["port"] = p.port
+        entry["protocol"] = p.protocol
+        if p.appProtocol is not None:
+            entry["appProtocol"] = p.appProtocol
+        out.append(entry)
+    return out
+
+
+class AuthorizationPolicies(AccessAdapter):
+    """Access rules as Istio AuthorizationPolicies in the clusters whose pods answer: enforced at the destination."""
+
+    name = "istio-authorization-policy"
+    objects_word = "Istio AuthorizationPolicies"
+    enforcement = "destination"
+    codes = (ISTIO_ACCESS_SELECTOR, ISTIO_ACCESS_MATCH, ISTIO_GRANT_ANY_CLUSTER)
+
+    def check_grant(self, checks: Checks, rule_name: str, rule: AccessRule, svc: ServiceTopology,
+                    cluster: str) -> None:
+        loc: Loc = ("access", rule_name)
+        for i, m in enumerate(rule.http):
+            if patterns.glob(m.pathRegex) is None:
+                checks.problem((*loc, "http", i, "pathRegex"), f"Istio matches a path exactly, by prefix (/api*) or "
+                               f"by suffix (*.png); {m.pathRegex!r} is none of them", "write the path, a path "
+                               "followed by '.*', or '.*' followed by a path", ISTIO_ACCESS_MATCH)
+            for j, header in enumerate(m.headers or ()):
+                for key, value in header.items():
+                    if patterns.glob(value) is None:
+                        checks.problem((*loc, "http", i, "headers", j, key), f"Istio matches a header's value "
+                                       f"exactly, by prefix or by suffix; {value!r} is none of them",
+                                       "write the value, a value followed by '.*', or '.*' followed by a value",
+                                       ISTIO_ACCESS_MATCH)
+        dests = [d for d in serving(svc, cluster) if checks.mesh(d) == Istio.name]
+        if dests and not svc.spec.podLabels:
+            checks.problem((*loc, "to"), f"an AuthorizationPolicy selects the pods it protects by label, and "
+                           f"{svc.ref} names none", f"set services.{svc.ref}.podLabels (its Service's selector)",
+                           ISTIO_ACCESS_SELECTOR)
+        if rule.in_ is None:
+            return
+        chosen = set(checks.select(rule.in_, (*loc, "in"), "hold access rules"))
+        for d in dests:
+            callers = [x for x in members(checks.fleet, checks.members) if d in serving(svc, x) and x not in chosen]
+            if callers:
+                checks.problem((*loc, "in"), f"Istio principals carry no cluster: the AuthorizationPolicy in {d} "
+                               f"admits {', '.join(rule.from_)} calling from {', '.join(callers)} too, where the rule "
+                               "does not hold",
+                               f"add {', '.join(callers)} to in, or acknowledge istio-grant-any-cluster",
+                               ISTIO_GRANT_ANY_CLUSTER)
+
+    def plan_grants(self, ctx: PlanContext, rule_name: str, rule: AccessRule, svc: ServiceTopology,
+                    cluster: str, identities: Sequence[str]) -> tuple[GrantView, ...]:
+        matches = tuple(HttpMatchView(m.name, m.pathRegex, tuple(m.methods),
+                                      tuple(tuple(sorted(h.items())) for h in m.headers or ()))
+                        for m in rule.http)
+        domain = ctx.cluster(cluster).istio.trustDomain
+        at: dict[str, list[str]] = {}
+        ids: dict[str, ObjectId] = {}
+        for d in serving(svc, cluster):
+            if ctx.topology.meshes[d] != Istio.name:
+                continue
+            account = _answers_as(svc, d)
+            ids[account] = self._admit(ctx, rule_name, rule, svc, d, domain)
+            at.setdefault(account, []).append(d)
+        return tuple(GrantView(rule_name, qualified(svc.namespace, account), svc.ref, tuple(rule.from_), matches,
+                               self.enforcement, tuple(d for d in at.get(account, []) if d != cluster) or None,
+                               objects=(ids[account],) if account in ids else ())
+                     for account in identities)
+
+    def _admit(self, ctx: PlanContext, rule_name: str, rule: AccessRule, svc: ServiceTopology, dest: str,
+               domain: str) -> ObjectId:
+        """The rule's AuthorizationPolicy in `dest`, admitting its sources in trust domain `domain`."""
+        memo = (Istio.name, "policy", rule_name, dest)
+        found: tuple[dict[str, Any], ObjectId] | None = ctx.memo.get(memo)
+        if found is None:
+            body: dict[str, Any] = {
+                "apiVersion": SECURITY_API, "kind": "AuthorizationPolicy",
+                "metadata": {"name": rule_name, "namespace": svc.namespace},
+                "spec": {"selector": {"matchLabels": dict(sorted(svc.spec.podLabels.items()))}, "action": "ALLOW",
+                         "rules": [_rule(m) for m in rule.http]},
+            }
+            found = (body, ctx.objects.add(dest, PlannedObject("applied", body), ("access", rule_name)))
+            ctx.memo[memo] = found
+        body, oid = found
+        wanted = [f"{domain}/ns/{ns}/sa/{sa}" for ns, sa in (split(s) for s in rule.from_)]
+        for entry in body["spec"]["rules"]:
+            principals: list[str] = entry["from"][0]["source"]["principals"]
+            principals.extend(p for p in wanted if p not in principals)
+            principals.sort()
+        return oid
+
+
+def _answers_as(svc: ServiceTopology, cluster: str) -> str:
+    local = svc.spec.localServiceAccounts.get(cluster)
+    return local if local is not None else svc.exports[cluster].service_account
+
+
+def _rule(match: Any) -> dict[str, Any]:
+    """One HTTP match as an AuthorizationPolicy rule (its principals filled per destination)."""
+    entry: dict[str, Any] = {"from": [{"source": {"principals": []}}]}
+    operation: dict[str, Any] = {}
+    if "*" not in match.methods:
+        operation["methods"] = list(match.methods)
+    path = patterns.glob(match.pathRegex)
+    assert path is not None, "refused by check_grant"
+    if path.kind != "any":
+        operation["paths"] = [path.istio()]
+    if operation:
+        entry["to"] = [{"operation": operation}]
+    when = []
+    for header in match.headers or ():
+        for key, value in sorted(header.items()):
+            value_glob = patterns.glob(value)
+            assert value_glob is not None, "refused by check_grant"
+            when.append({"key": f"request.headers[{key}]", "values": [value_glob.istio()]})
+    if when:
+        entry["when"] = when
+    return entry

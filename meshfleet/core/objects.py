@@ -1,0 +1,156 @@
+"""Planned Kubernetes objects: their identity, their role, and the one collector that places them.
+
+Why: every sink (Pulumi, render, diff) consumes the same objects; each is tagged `applied` (meshfleet
+writes it) or `derived` (a controller in the fleet writes it; we predict it). Mesh adapters add their
+objects through `Objects`, which refuses the same object written twice in one cluster and remembers
+which namespaces the objects need.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from meshfleet import codes
+from meshfleet.errors import Finding, Loc
+
+Role = Literal["applied", "derived"]
+
+PATCH_ANNOTATIONS = {
+    "argocd.argoproj.io/sync-options": "ServerSideApply=true,Prune=false,Delete=false",
+    "kustomize.toolkit.fluxcd.io/prune": "disabled",
+    "kustomize.toolkit.fluxcd.io/ssa": "Merge",
+}
+"""Annotations that let GitOps engines apply a partial object another manager owns, never deleting it."""
+SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+"""Argo CD applies the objects of a later wave once those of the earlier waves are healthy."""
+RETAIN_ANNOTATIONS = {
+    "argocd.argoproj.io/sync-options": "Prune=false,Delete=false",
+    "kustomize.toolkit.fluxcd.io/prune": "disabled",
+}
+"""Namespaces hold what others own: GitOps engines create them but never prune or delete them."""
+
+KIND_ORDER = {
+    "Namespace": 0,
+    "Cluster": 1,
+    "MeshConfig": 2,
+    "ServiceExport": 3,
+    "ServiceImport": 4,
+    "GlobalTrafficPolicy": 5,
+    "HTTPRouteGroup": 6,
+    "TrafficTarget": 7,
+    "Service": 8,
+    "Endpoints": 9,
+    "EndpointSlice": 9,
+    "Ingress": 10,
+}
+"""Apply order: what others live in first, then registrations, exports, imports, policies; others last."""
+
+
+def qualified(namespace: str, name: str) -> str:
+    """`namespace/name`, or the bare name of a cluster-scoped object: the one way names are shown."""
+    return f"{namespace}/{name}" if namespace else name
+
+
+def split(ref: str) -> tuple[str, str]:
+    """A `namespace/name` reference (a service, a service account) as (namespace, name)."""
+    namespace, _, name = ref.partition("/")
+    return namespace, name
+
+
+@dataclass(frozen=True, order=True)
+class ObjectId:
+    """The identity of an object inside one cluster."""
+
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {qualified(self.namespace, self.name)}"
+
+
+@dataclass(frozen=True)
+class PlannedObject:
+    """One object of one cluster: its body, whether we write it, and how sinks must treat it."""
+
+    role: Role
+    body: dict[str, Any]
+    patch: bool = False
+    """A partial object another manager owns (FSM's MeshConfig): applied server-side, never created or deleted."""
+    retain: bool = False
+    """Left in the cluster when it leaves the fleet (namespaces hold things meshfleet does not own)."""
+    relinquish: bool = False
+    """A patch whose fields are given back when meshfleet stops applying it (annotations it added to a
+    Service the user owns), where other patches are left in place."""
+    kubeconfig_of: str | None = None
+    """For objects that carry a member's kubeconfig (FSM `Cluster`): the member whose kubeconfig it holds."""
+    kubeconfig_field: tuple[str, ...] = ("spec", "kubeconfig")
+    """Where in the body that kubeconfig goes; the plan never holds it, sinks insert it."""
+    after: tuple[ObjectId, ...] = ()
+    """Objects of the same cluster that must exist before this one is applied (an FSM export's Service).
+    The planner keeps those it plans itself: Pulumi waits for them (depends_on), Argo CD applies this
+    one in a later sync wave, and Flux in a Kustomization that waits for the rest."""
+
+    @property
+    def kind(self) -> str:
+        return str(self.body["kind"])
+
+    @property
+    def api_version(self) -> str:
+        return str(self.body["apiVersion"])
+
+    @property
+    def namespace(self) -> str:
+        return str(self.body["metadata"].get("namespace", ""))
+
+    @property
+    def name(self) -> str:
+        return str(self.body["metadata"]["name"])
+
+    @property
+    def id(self) -> ObjectId:
+        return ObjectId(self.api_version, self.kind, self.namespace, self.name)
+
+    def sort_key(self) -> tuple[int, str, str, str]:
+        return (KIND_ORDER.get(self.kind, 50), self.kind, self.namespace, self.name)
+
+    def with_kubeconfig(self, kubeconfig: Any) -> dict[str, Any]:
+        """A copy of the body holding `kubeconfig` at `kubeconfig_field` (for sinks that insert it)."""
+        body = copy.deepcopy(self.body)
+        node = body
+        for key in self.kubeconfig_field[:-1]:
+            node = node.setdefault(key, {})
+        node[self.kubeconfig_field[-1]] = kubeconfig
+        return body
+
+
+class Objects:
+    """Collects each cluster's objects; the same object twice in one cluster is a finding."""
+
+    def __init__(self, clusters: list[str]) -> None:
+        self.by_cluster: dict[str, list[PlannedObject]] = {name: [] for name in clusters}
+        self.namespaces: dict[str, set[str]] = {name: set() for name in clusters}
+        self.origin: dict[tuple[str, ObjectId], Loc] = {}
+        self.findings: list[Finding] = []
+
+    def add(self, cluster: str, obj: PlannedObject, loc: Loc, *, needs_namespace: bool | None = None) -> ObjectId:
+        """Add `obj` to `cluster`; `needs_namespace` defaults to "we create it" (applied, not a patch)."""
+        key = (cluster, obj.id)
+        if key in self.origin:
+            self.findings.append(Finding(loc, f"{obj.id} would be written twice in cluster {cluster} "
+                                         f"(also from {'.'.join(str(p) for p in self.origin[key])})",
+                                         "rename one of them", code=codes.DUPLICATE_OBJECT))
+            return obj.id
+        self.origin[key] = loc
+        self.by_cluster[cluster].append(obj)
+        if needs_namespace is None:
+            needs_namespace = obj.role == "applied" and not obj.patch
+        if needs_namespace and obj.namespace:
+            self.namespaces[cluster].add(obj.namespace)
+        return obj.id
+
+
+__all__ = ["KIND_ORDER", "ObjectId", "Objects", "PlannedObject", "Role", "qualified"]

@@ -1,0 +1,217 @@
+"""What each change says, as structured phrases shared by the text, markdown and JSON outputs.
+
+Why: one wording per change, whatever the output format. Known view fields get a sentence of
+their own (an import gains an endpoint, a policy's targets change); any other field that differs is
+said as `field old -> new`, so a field added to a view shows up without a change here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from meshfleet.core.plan import PlannedObject, Role
+from meshfleet.core.views import EndpointView, ExportView, ImportView, PolicyView, Share, TargetView
+from meshfleet.diff.compare import PlanDiff
+from meshfleet.diff.fields import FieldChange, show
+from meshfleet.diff.objects import ClusterDiff, ObjectChange
+from meshfleet.diff.phrases import Phrase, cat, join, name, names, value, words
+from meshfleet.diff.services import GrantChange, MeshChange, ServiceChange
+
+EXPORT_FIELD_CAP = 3
+
+
+def field(f: FieldChange) -> Phrase:
+    """A field that differs, as it is: `path old -> new`."""
+    return cat(name(f.path), " ", value(show(f.old)), " -> ", value(show(f.new)))
+
+
+def service(ch: ServiceChange) -> Phrase:
+    if ch.aspect == "import":
+        return _import(ch.old, ch.new, ch.fields)
+    if ch.aspect == "export":
+        return _export(ch.old, ch.new, ch.fields)
+    return _policy_change(ch.old, ch.new, ch.fields)
+
+
+def _exporters(endpoints: tuple[EndpointView, ...]) -> list[str]:
+    return list(dict.fromkeys(e.cluster for e in endpoints))
+
+
+def _address(e: EndpointView) -> str:
+    return e.target.describe() if e.target is not None else "(no address: the mesh routes it)"
+
+
+def _import(old: ImportView | None, new: ImportView | None, fields: tuple[FieldChange, ...]) -> Phrase:
+    before = _exporters(old.endpoints) if old is not None else []
+    after = _exporters(new.endpoints) if new is not None else []
+    if old is None:
+        return cat("gains the import, from ", names(after))
+    if new is None:
+        return cat("loses the import (it came from ", names(before), ")")
+    parts: list[Phrase] = []
+    gained = [c for c in after if c not in before]
+    lost = [c for c in before if c not in after]
+    if gained:
+        parts.append(cat(f"gains endpoint{'s' if len(gained) > 1 else ''} ", names(gained)))
+    if lost:
+        parts.append(cat(f"loses endpoint{'s' if len(lost) > 1 else ''} ", names(lost)))
+    old_at = {(e.cluster, e.port): e for e in old.endpoints}
+    for e in new.endpoints:
+        was = old_at.get((e.cluster, e.port))
+        if was is not None and _address(was) != _address(e):
+            parts.append(cat("endpoint ", name(e.cluster), f" port {e.port} moves ", value(_address(was)), " -> ",
+                             value(_address(e))))
+    # Endpoints gained, lost or moved are said above; any other field that differs is said as it is.
+    parts.extend(field(f) for f in fields if not _endpoint_said(f.path))
+    out = join(parts, "; ") if parts else words("import changes")
+    kept = [c for c in after if c in before]
+    if lost and kept:
+        out = cat(out, " (keeps ", names(kept), ")")
+    return out
+
+
+def _endpoint_said(path: str) -> bool:
+    if not path.startswith("endpoints["):
+        return False
+    rest = path[path.index("]") + 1:]
+    return rest == "" or rest.startswith(".target")
+
+
+def _export(old: ExportView | None, new: ExportView | None, fields: tuple[FieldChange, ...]) -> Phrase:
+    if new is None:
+        return words("stops exporting")
+    if old is None:
+        paths = [r.path for r in new.rules if r.path is not None]
+        return cat("starts exporting at ", join((value(p) for p in paths), ", ")) if paths else \
+            words("starts exporting")
+    shown = join((field(f) for f in fields[:EXPORT_FIELD_CAP]), "; ")
+    more = f"; ... and {len(fields) - EXPORT_FIELD_CAP} more" if len(fields) > EXPORT_FIELD_CAP else ""
+    return cat("changes its export: ", shown, more)
+
+
+def _targets(targets: tuple[TargetView, ...] | None) -> Phrase:
+    if targets is None:
+        return words("(every exporter)")
+    if not targets:
+        return words("(none)")
+    return join((cat(name(t.cluster), f" weight {t.weight}" if t.weight is not None else "") for t in targets), ", ")
+
+
+def _tiers(tiers: tuple[tuple[Share, ...], ...] | None) -> Phrase:
+    """Where the mesh sends the calls, tier by tier: `a; then b 80, c 20`."""
+    if tiers is None:
+        return words("(as the targets say)")
+    return join((join((cat(name(s.cluster), f" {s.weight}%" if len(t) > 1 and s.weight != 1 else "") for s in t),
+                       ", ") for t in tiers), "; then ")
+
+
+def policy(p: PolicyView) -> Phrase:
+    return words(p.lb_type) if p.targets is None else cat(p.lb_type, " to ", _targets(p.targets))
+
+
+def _policy_change(old: PolicyView | None, new: PolicyView | None, fields: tuple[FieldChange, ...]) -> Phrase:
+    if old is None:
+        assert new is not None
+        return cat("gets a traffic policy: ", policy(new))
+    if new is None:
+        return cat("drops its traffic policy (", policy(old), "); imports are ignored (Locality)")
+    parts: list[Phrase] = []
+    if old.lb_type != new.lb_type:
+        parts.append(cat("lbType ", value(old.lb_type), " -> ", value(new.lb_type)))
+    if old.targets != new.targets:
+        parts.append(cat("targets ", _targets(old.targets), " -> ", _targets(new.targets)))
+    if old.tiers != new.tiers:
+        parts.append(cat("sends to ", _tiers(old.tiers), " -> ", _tiers(new.tiers)))
+    parts.extend(field(f) for f in fields if not f.path.startswith(("lbType", "targets", "tiers")))
+    return cat("traffic policy: ", join(parts, "; "))
+
+
+def grant(g: GrantChange) -> Phrase:
+    if g.source is None:
+        return cat("rule ", name(g.rule), " for service account ", name(g.destination), ": ",
+                   join((field(f) for f in g.fields), "; "))
+    verb = "now lets" if g.change == "added" else "no longer lets"
+    matches = ", ".join(g.matches)
+    return cat(f"{verb} ", name(g.source), " call service account ", name(g.destination), " (rule ", name(g.rule),
+               f": {matches}" if matches else "", ")")
+
+
+def mesh(m: MeshChange) -> Phrase:
+    def say(v: bool | None) -> str:
+        return "as installed" if v is None else "permissive" if v else "non-permissive"
+
+    parts: list[Phrase] = []
+    if m.old.permissive != m.new.permissive:
+        parts.append(words(f"mesh mode {say(m.old.permissive)} -> {say(m.new.permissive)}"))
+    parts.extend(field(f) for f in m.fields if f.path != "permissive")
+    return join(parts, "; ")
+
+
+# --- clusters and objects ----------------------------------------------------------------------
+
+
+def mode(m: str) -> str:
+    return "with an FSM control plane" if m == "control-plane" else "standalone"
+
+
+def totals(d: PlanDiff) -> str:
+    n_old = sum(1 for c in d.clusters if c.old is not None)
+    n_new = sum(1 for c in d.clusters if c.new is not None)
+    by = {s: sum(1 for c in d.clusters if c.status == s) for s in ("added", "removed", "changed")}
+    cl = ", ".join(f"{n} {s}" for s, n in by.items() if n) or "none changed"
+    return (f"clusters {n_old} -> {n_new} ({cl}); objects: {d.total('added')} added, {d.total('removed')} removed, "
+            f"{d.total('changed')} changed, {d.role_changes()} change role")
+
+
+def cluster_role(c: ClusterDiff) -> str:
+    plan = c.new or c.old
+    assert plan is not None
+    return "FSM control plane" if plan.role == "control-plane" else f"member {plan.key}"
+
+
+def cluster_counts(c: ClusterDiff) -> str:
+    if c.status == "added":
+        return f"joins the fleet; {len(c.objects)} objects added"
+    if c.status == "removed":
+        return f"leaves the fleet; {len(c.objects)} objects removed"
+    parts = [f"{n} {word}" for n, word in ((c.count("added"), "added"), (c.count("removed"), "removed"),
+                                           (c.count("changed"), "changed")) if n]
+    ups = sum(1 for o in c.objects if o.role_change == ("derived", "applied"))
+    downs = sum(1 for o in c.objects if o.role_change == ("applied", "derived"))
+    if ups:
+        parts.append(f"{ups} predicted -> applied")
+    if downs:
+        parts.append(f"{downs} applied -> predicted")
+    parts.extend(f"{f.path} {_plain(f.old)} -> {_plain(f.new)}" for f in c.attributes)
+    return ", ".join(parts)
+
+
+def _plain(v: Any) -> str:
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}={x}" for k, x in v.items()) + "}"
+    return str(v)
+
+
+def role_word(role: Role) -> str:
+    return "applied" if role == "applied" else "predicted"
+
+
+def _role(o: PlannedObject) -> str:
+    extra = ", patch" if o.patch else ""
+    extra += ", kept on delete" if o.retain else ""
+    return role_word(o.role) + extra
+
+
+def object_line(o: ObjectChange) -> tuple[str, str, str]:
+    """(mark, role, note) for one object change: + added, - removed, ~ changed, > role only."""
+    if o.op == "added":
+        assert o.new is not None
+        return "+", _role(o.new), ""
+    if o.op == "removed":
+        assert o.old is not None
+        note = "" if o.deletes else "stays in the cluster" if o.old.retain else "FSM's object, no longer patched"
+        return "-", _role(o.old), note
+    assert o.new is not None
+    rc = o.role_change
+    role = f"{role_word(rc[0])} -> {role_word(rc[1])}" if rc else _role(o.new)
+    return ("~" if o.fields else ">"), role, ""

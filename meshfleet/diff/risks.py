@@ -1,0 +1,200 @@
+"""Changes that can break a fleet, named before anything else in a diff.
+
+Why: a reviewer must see first that a cluster or the control plane leaves, that an export others
+still import goes away, that a gateway moves, that a kubeconfig source or a provider identity
+changes, that a cluster loses most of its objects, that objects pass from meshfleet to a
+controller, or that the mesh applies a change late or never (a setting it keeps, a member its
+control plane keeps serving). These come from the object-level changes and the service views, and
+from each mesh adapter's rules about its own late effects, never from bodies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+from meshfleet.core.meshes import MESHES
+from meshfleet.core.plan import ClusterPlan, Plan
+from meshfleet.diff.objects import ClusterDiff
+
+RiskKind = Literal[
+    "control-plane-removed",
+    "cluster-removed",
+    "export-removed",
+    "gateway-changed",
+    "kubeconfig-changed",
+    "cluster-id-changed",
+    "mass-delete",
+    "handover",
+    "member-lingers",
+    "setting-stays",
+]
+RISK_ORDER: tuple[RiskKind, ...] = get_args(RiskKind)  # the most severe first
+
+
+@dataclass(frozen=True)
+class Risk:
+    """A change that can break the fleet: its kind, the cluster it concerns, and what happens."""
+
+    kind: RiskKind
+    cluster: str
+    message: str
+
+
+def risks(old: Plan, new: Plan, clusters: tuple[ClusterDiff, ...], share: float) -> tuple[Risk, ...]:
+    found: list[Risk] = []
+    for c in clusters:
+        if c.old is not None and c.old.role == "control-plane" and (c.new is None or c.new.role != "control-plane"):
+            registrations = sum(1 for o in c.old.objects if o.kubeconfig_of is not None)
+            then = ("meshfleet writes the ServiceImports itself from now on (standalone)" if new.mode == "standalone"
+                    else "another cluster takes over as control plane")
+            leaves = "leaves the fleet" if c.new is None else "is no longer the control plane"
+            found.append(Risk("control-plane-removed", c.name,
+                              f"the FSM control plane {c.name} {leaves}: its {registrations} cluster registrations "
+                              f"are deleted and it stops writing ServiceImports; {then}"))
+        elif c.new is None and c.old is not None:
+            applied = [o for o in c.old.objects if o.role == "applied"]
+            kept = sum(1 for o in applied if o.retain or o.patch)
+            keep = f" ({kept} kept: retained namespaces and FSM's own objects)" if kept else ""
+            found.append(Risk("cluster-removed", c.name,
+                              f"cluster {c.name} leaves the fleet: meshfleet deletes the "
+                              f"{len(applied) - kept} objects it applied there{keep}"))
+    found.extend(_export_risks(old, new))
+    old_gw, new_gw = _gateways(old), _gateways(new)
+    for c in clusters:
+        if c.old is None or c.new is None:
+            continue
+        a, b = old_gw.get(c.name), new_gw.get(c.name)
+        if a and b:
+            known = [k for k in ("host", "ip", "port") if a.get(k) is not None and b.get(k) is not None]
+            if any(a[k] != b[k] for k in known):
+                found.append(Risk("gateway-changed", c.name,
+                                  f"the gateway of {c.name} moves from {_address(a, known)} to {_address(b, known)}; "
+                                  "every cluster importing from it must reach the new address"))
+        for f in c.attributes:
+            if f.path == "kubeconfig":
+                found.append(Risk("kubeconfig-changed", c.name,
+                                  f"the kubeconfig of {c.name} now comes from {f.new} (was {f.old}); "
+                                  "check that it still reaches the same cluster"))
+            if f.path == "id":
+                found.append(Risk("cluster-id-changed", c.name,
+                                  f"the identity of {c.name}'s Pulumi provider changes ({f.old} -> {f.new}); "
+                                  "Pulumi replaces every object in that cluster"))
+        total = len(c.old.objects)
+        deleted = sum(1 for o in c.objects if o.deletes)
+        if total and deleted / total > share:
+            found.append(Risk("mass-delete", c.name,
+                              f"{c.name} loses {deleted} of its {total} objects ({deleted / total:.0%}), "
+                              f"more than --max-delete-share {share:.0%}"))
+        handed = [o for o in c.objects if o.role_change == ("applied", "derived")]
+        if handed:
+            # FSM's connector merges into an import of the same name, whoever wrote it
+            # (pkg/mcs/remote/connector.go:233-236,245-289); deleted afterwards, it is written again only
+            # when a ServiceExport changes (informer resync 0, pkg/k8s/informers/types.go:178; any update
+            # re-publishes an export, pkg/mcs/remote/types.go:234-267).
+            found.append(Risk("handover", c.name,
+                              f"{c.name}: {len(handed)} objects go from applied to predicted: FSM's control plane "
+                              "adopts the ServiceImports meshfleet applied, then meshfleet deletes them, and FSM "
+                              "writes them again only when a ServiceExport changes; safe order: apply, then in each "
+                              "exporting cluster run `kubectl annotate serviceexport -A --all "
+                              "meshfleet.io/republished=<time> --overwrite` so FSM writes every import again"))
+        if c.old.mesh == c.new.mesh:
+            found.extend(_export_setting_risks(c.old, c.new))
+    found.extend(_member_risks(old, new, clusters))
+    rank = {k: i for i, k in enumerate(RISK_ORDER)}
+    return tuple(sorted(found, key=lambda r: (rank[r.kind], r.cluster, r.message)))
+
+
+def _gateways(plan: Plan) -> dict[str, dict[str, Any]]:
+    """Each member's gateway address: the plan's own record, then the addresses its importers use."""
+    out: dict[str, dict[str, Any]] = {}
+    for c in plan.clusters:
+        if c.gateway is not None:
+            out[c.name] = {"host": c.gateway.host, "port": c.gateway.port, "ip": c.gateway.ip or c.gateway.host}
+    for c in plan.clusters:
+        for imported in c.imports:
+            for e in imported.endpoints:
+                if e.target is not None and e.target.host:
+                    # An empty ip is one the plan cannot know (a control plane resolves the host).
+                    out[e.cluster] = {"host": e.target.host, "port": e.target.port, "ip": e.target.ip or None}
+    return out
+
+
+def _address(gw: dict[str, Any], fields: Iterable[str]) -> str:
+    fields = list(fields)
+    text = f"{gw.get('host')}:{gw.get('port')}" if "host" in fields or "port" in fields else ""
+    if "ip" in fields and gw.get("ip") and gw.get("ip") != gw.get("host"):
+        text += f" (ip {gw.get('ip')})"
+    return text.strip() or "?"
+
+
+def _serving(plan: Plan) -> dict[tuple[str, str], set[str]]:
+    """(exporter, service) -> the clusters importing that service from that exporter."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for c in plan.clusters:
+        for imported in c.imports:
+            for e in imported.endpoints:
+                if e.cluster != c.name:
+                    out.setdefault((e.cluster, imported.service), set()).add(c.name)
+    return out
+
+
+def _export_risks(old: Plan, new: Plan) -> Iterable[Risk]:
+    still = {(c.name, e.service) for c in new.clusters for e in c.exports} | set(_serving(new))
+    for (cluster, service), importers in sorted(_serving(old).items()):
+        if (cluster, service) in still:
+            continue
+        who = sorted(importers)
+        yield Risk("export-removed", cluster,
+                   f"{service} is no longer exported from {cluster}, which {', '.join(who)} "
+                   f"import{'s' if len(who) == 1 else ''}")
+
+
+def _export_setting_risks(old: ClusterPlan, new: ClusterPlan) -> Iterable[Risk]:
+    """What the cluster's mesh keeps in effect of an export that changes (its adapter says)."""
+    adapter = MESHES.get(new.mesh)
+    if adapter is None:
+        return
+    before = {e.service: e for e in old.exports}
+    for export in new.exports:
+        was = before.get(export.service)
+        if was is not None and was != export:
+            for message in adapter.export_change_risks(new.name, was, export):
+                yield Risk("setting-stays", new.name, message)
+
+
+def _registered(plan: Plan) -> set[str]:
+    """The members the control plane registers (the objects there that carry a member's kubeconfig)."""
+    return {o.kubeconfig_of for c in plan.clusters if c.role == "control-plane" for o in c.objects
+            if o.kubeconfig_of is not None}
+
+
+def _member_risks(old: Plan, new: Plan, clusters: tuple[ClusterDiff, ...]) -> Iterable[Risk]:
+    """With one control plane before and after, a member that leaves it or changes its clusterKey.
+
+    FSM handles a deleted `Cluster` as an empty object, so it looks up the connector under the key
+    `///` and stops nothing (pkg/controllers/cluster/v1alpha1/cluster_controller.go:105-118,205-211);
+    a region, zone or group change starts a connector under the new key and leaves the old one
+    running (:136-152). Imports are deleted only when a ServiceExport is (connector.go:401-470).
+    """
+    before, after = _registered(old), _registered(new)
+    cp_old = next((c.name for c in old.clusters if c.role == "control-plane"), None)
+    cp_new = next((c.name for c in new.clusters if c.role == "control-plane"), None)
+    if cp_old is None or cp_old != cp_new:
+        return
+    restart = f"`kubectl rollout restart deployment/fsm-controller -n <its FSM namespace>` in {cp_old}"
+    for c in clusters:
+        if c.name not in before or c.old is None:
+            continue
+        if c.name not in after:
+            yield Risk("member-lingers", c.name,
+                       f"{c.name} leaves FSM's control plane {cp_old}, but FSM keeps its connector running and "
+                       f"the imports of its exports in every member; safe order: first stop exporting from "
+                       f"{c.name} and apply (FSM then removes its endpoints), then remove it, then run {restart}")
+        elif c.new is not None and c.old.key != c.new.key:
+            yield Risk("member-lingers", c.name,
+                       f"{c.name}'s clusterKey changes ({c.old.key} -> {c.new.key}), but FSM keeps the connector "
+                       f"under the old key running beside the new one, and both write {c.name}'s endpoints into "
+                       f"every import; safe order: first stop exporting from {c.name} and apply, then change its "
+                       f"region, zone or group, run {restart}, then export again")

@@ -1,0 +1,88 @@
+"""`diff --base`: a merge base with A...B, and a missing revision as a usage error that says how to fetch it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, run_cli
+
+DEMO = "fleet/demo.yaml"
+WITHOUT_3 = "tests/cases/diff/demo-without-cluster-3.yaml"
+MOVED = "tests/cases/diff/demo-moved-gateway.yaml"
+ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+       "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1",
+       "PATH": "/usr/bin:/bin:/usr/local/bin"}
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, env=ENV, capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """main: the demo; branch topic (checked out): the demo without cluster-3; main moved on: a moved gateway."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path / "repo"
+    (repo / "fleet").mkdir(parents=True)
+    shutil.copy(ROOT / DEMO, repo / DEMO)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "demo")
+    git(repo, "checkout", "-q", "-b", "topic")
+    shutil.copy(ROOT / WITHOUT_3, repo / DEMO)
+    git(repo, "commit", "-q", "-am", "without cluster-3")
+    git(repo, "checkout", "-q", "main")
+    shutil.copy(ROOT / MOVED, repo / DEMO)
+    git(repo, "commit", "-q", "-am", "moved gateway")
+    git(repo, "checkout", "-q", "topic")
+    return repo
+
+
+def test_three_dots_compare_with_the_merge_base(repo: Path) -> None:
+    merged = run_cli("diff", DEMO, "--base", "main...HEAD", "-o", "json", cwd=repo)
+    assert merged.code == 0, merged
+    data = json.loads(merged.out)
+    assert data["old"] == "fleet/demo.yaml@main...HEAD" and data["new"] == DEMO
+    expected = json.loads(run_cli("diff", DEMO, WITHOUT_3, "-o", "json").out)
+    assert data["risks"] == expected["risks"] and data["clusters"] == expected["clusters"]
+    # B defaults to HEAD, as in git; against main itself the moved gateway shows too.
+    assert run_cli("diff", DEMO, "--base", "main...", "-o", "json", cwd=repo).out.replace("main...", "X") == \
+        merged.out.replace("main...HEAD", "X")
+    direct = json.loads(run_cli("diff", DEMO, "--base", "main", "-o", "json", cwd=repo).out)
+    assert [r["kind"] for r in direct["risks"]] != [r["kind"] for r in data["risks"]]
+
+
+def test_two_dots_are_refused(repo: Path) -> None:
+    result = run_cli("diff", DEMO, "--base", "main..HEAD", cwd=repo)
+    assert result.code == 2 and "A...B (three dots)" in result.err
+
+
+def test_a_missing_revision_says_how_to_fetch_it(repo: Path, tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", "topic", f"file://{repo}", str(clone)],
+                   env=ENV, check=True, capture_output=True)
+    result = run_cli("diff", DEMO, "--base", "origin/main", cwd=clone)
+    assert result.code == 2, result
+    assert "no such git revision 'origin/main'" in result.err
+    assert "git fetch origin main" in result.err and "git fetch --unshallow" in result.err
+    assert "Traceback" not in result.err and result.out == ""
+    merge = run_cli("diff", DEMO, "--base", "origin/main...HEAD", cwd=clone)
+    assert merge.code == 2 and "git fetch origin main" in merge.err
+    # Fetched, but still shallow: the branches share no history the clone has.
+    git(clone, "fetch", "-q", "--depth", "1", "origin", "main:refs/remotes/origin/main")
+    shallow = run_cli("diff", DEMO, "--base", "origin/main...HEAD", cwd=clone)
+    assert shallow.code == 2 and "no merge base" in shallow.err and "git fetch --unshallow" in shallow.err
+    git(clone, "fetch", "-q", "--unshallow")
+    assert run_cli("diff", DEMO, "--base", "origin/main...HEAD", cwd=clone).code == 0
+
+
+def test_a_fleet_outside_git_is_a_usage_error(tmp_path: Path) -> None:
+    shutil.copy(ROOT / DEMO, tmp_path / "demo.yaml")
+    result = run_cli("diff", str(tmp_path / "demo.yaml"), "--base", "main", cwd=tmp_path)
+    assert result.code == 2 and "not in a git repository" in result.err

@@ -1,0 +1,87 @@
+"""Risks for changes FSM applies late or never: an export setting turned off that stays live on its
+Ingress, a member its control plane keeps serving, imports handed over to a control plane."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import yaml
+
+from meshfleet.core.plan import Plan, plan
+from meshfleet.diff import Risk, diff
+from meshfleet.fleet.model import Fleet
+from tests.conftest import ROOT
+
+
+def demo() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "fleet/demo.yaml").read_text())
+    return loaded
+
+
+def planned(doc: dict[str, Any]) -> Plan:
+    return plan(Fleet.model_validate(doc))
+
+
+def risks(old: dict[str, Any], new: dict[str, Any], kind: str) -> list[Risk]:
+    return [r for r in diff(planned(old), planned(new)).risks if r.kind == kind]
+
+
+def with_export(**settings: Any) -> dict[str, Any]:
+    doc = demo()
+    doc["services"]["httpbin/httpbin"]["export"].update(settings)
+    return doc
+
+
+def test_turning_session_stickiness_off_is_a_risk_naming_the_annotation_to_remove() -> None:
+    on, off = with_export(sessionSticky=True), with_export(sessionSticky=False)
+    found = risks(on, off, "setting-stays")
+    assert sorted(r.cluster for r in found) == ["cluster-1", "cluster-3"]
+    assert all("httpbin/httpbin turns sessionSticky off" in r.message for r in found)
+    assert "`kubectl annotate ingress -n httpbin svcexp-ing-httpbin pipy.ingress.kubernetes.io/session-sticky-`" \
+        in found[0].message
+    assert risks(on, demo(), "setting-stays") != [], "leaving the setting out turns it off too"
+    assert risks(off, on, "setting-stays") == [], "turning it on takes effect"
+
+
+def test_removing_a_path_rewrite_is_a_risk_and_changing_one_is_not() -> None:
+    rewrite = with_export(pathRewrite={"from": "^/{cluster}/httpbin-mesh/?", "to": "/"})
+    (first, _) = risks(rewrite, demo(), "setting-stays")
+    assert "turns pathRewrite off" in first.message
+    assert "pipy.ingress.kubernetes.io/rewrite-target-from- pipy.ingress.kubernetes.io/rewrite-target-to-" \
+        in first.message
+    other = with_export(pathRewrite={"from": "^/{cluster}/httpbin-mesh", "to": "/"})
+    assert risks(rewrite, other, "setting-stays") == [], "FSM overwrites an annotation that is still set"
+
+
+def test_a_member_leaving_the_control_plane_or_changing_its_key_lingers_in_fsm() -> None:
+    old = demo()
+    gone = copy.deepcopy(old)
+    del gone["clusters"]["cluster-3"]
+    gone["services"]["httpbin/httpbin"]["export"]["clusters"] = ["cluster-1"]
+    gone["services"]["httpbin/httpbin"]["trafficPolicy"]["targets"] = ["cluster-1"]
+    del gone["services"]["httpbin/httpbin-cluster-3"]
+    (r,) = risks(old, gone, "member-lingers")
+    assert r.cluster == "cluster-3" and "keeps its connector running" in r.message
+    assert "first stop exporting from cluster-3" in r.message and "rollout restart deployment/fsm-controller" \
+        in r.message
+    moved = copy.deepcopy(old)
+    moved["clusters"]["cluster-1"]["region"] = "eu"
+    (r,) = risks(old, moved, "member-lingers")
+    assert r.cluster == "cluster-1"
+    assert "(default/default/default/cluster-1 -> eu/default/default/cluster-1)" in r.message
+
+
+def test_without_a_control_plane_a_member_leaves_without_lingering() -> None:
+    old = yaml.safe_load((ROOT / "fleet/demo-standalone.yaml").read_text())
+    moved = copy.deepcopy(old)
+    moved["clusters"]["cluster-1"]["region"] = "eu"
+    assert risks(old, moved, "member-lingers") == []
+
+
+def test_handing_imports_to_a_control_plane_names_the_safe_order() -> None:
+    old = yaml.safe_load((ROOT / "fleet/demo-standalone.yaml").read_text())
+    found = risks(old, demo(), "handover")
+    assert sorted(r.cluster for r in found) == ["cluster-1", "cluster-2", "cluster-3"]
+    assert all("adopts the ServiceImports meshfleet applied" in r.message and
+               "kubectl annotate serviceexport" in r.message for r in found)

@@ -123,9 +123,9 @@ def test_schema_out_refuses_a_link_or_a_directory(tmp_path: Path, capsys: pytest
     victim.write_text("the victim's")
     (tmp_path / "link.json").symlink_to(victim)
     (tmp_path / "dir.json").mkdir()
-    assert main(["schema", "--out", str(tmp_path / "link.json")]) == 1
+    assert main(["schema", "--out", str(tmp_path / "link.json")]) == 2
     assert "it is a symbolic link" in capsys.readouterr().err
-    assert main(["schema", "--out", str(tmp_path / "dir.json")]) == 1
+    assert main(["schema", "--out", str(tmp_path / "dir.json")]) == 2
     assert "it is not a regular file" in capsys.readouterr().err
     assert victim.read_text() == "the victim's"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dir.json", "link.json", "victim"]

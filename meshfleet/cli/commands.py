@@ -328,7 +328,8 @@ def render(run: Run) -> int:
         rewrites = {"flux": gitops.flux_rewrite, "argocd": gitops.argocd_rewrite}
         rewrite = rewrites[args.gitops](plan) if args.gitops else None
         run.progress.step(f"rendering {_plural(len(plan.clusters), 'cluster')} into {args.out}")
-        written = write_tree(plan, args.out, extra=extra, kubeconfigs=kubeconfigs, rewrite=rewrite)
+        written = write_tree(plan, args.out, extra=extra, kubeconfigs=kubeconfigs, rewrite=rewrite,
+                             detach_cleanup=True)
     if not run.quiet:
         print(render_summary(source, args.out, written, [c.name for c in plan.clusters]))
     for note in gitops.notes(plan, args.gitops, args.with_kubeconfigs, source, args.out):
@@ -437,13 +438,9 @@ def schema(run: Run) -> int:
 
     text = json.dumps(fleet_json_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     if run.args.out:
-        out = Path(run.args.out)
-        tmp = out.with_name(f".{out.name}.tmp")
-        try:
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, out)
-        except OSError as e:
-            raise UsageError(f"cannot write {out}: {e.strerror or e}") from None
+        from meshfleet.sinks import output
+
+        output.replace_file(run.args.out, text)  # atomic, no symbolic link followed, like a render
     else:
         sys.stdout.write(text)
     return EXIT_OK

@@ -7,26 +7,38 @@ a stream to standard output share it, and only the output module touches the dis
 from __future__ import annotations
 
 import copy
+import functools
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from meshfleet.core.plan import ClusterPlan, Plan, PlannedObject
-from meshfleet.sinks.yaml_text import BlockWriter, dump_yaml
+from meshfleet.sinks.yaml_text import BlockWriter
 
 KUBECONFIG_ANNOTATION = "meshfleet.io/kubeconfig-from"
-_SAFE = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
+_SAFE = re.compile(r"[a-z0-9][a-z0-9.-]*")
+_APPLIED_HEADER = "# applied by meshfleet\n"
+_PREDICTED_HEADER = "# predicted: written by FSM's controllers, not applied; kept for review and diffs\n"
 
 
 def file_name(obj: PlannedObject) -> str:
     """A stable file name per object: `<kind>.<namespace>.<name>.yaml` (`_` for cluster scope)."""
-    parts = [obj.kind.lower(), obj.namespace or "_", obj.name]
-    for p in parts[1:]:
-        if p != "_" and not _SAFE.match(p):
-            raise ValueError(f"refusing to derive a file name from {p!r}")
-    name = ".".join(parts) + ".yaml"
-    return name if obj.role == "applied" else "predicted." + name
+    return _file_name(obj.role, obj.kind, obj.namespace, obj.name)
+
+
+def _file_name(role: str, kind: str, namespace: str, name: str) -> str:
+    if name != "_" and not _SAFE.fullmatch(name):  # fullmatch: not even a final newline gets through
+        raise ValueError(f"refusing to derive a file name from {name!r}")
+    return _prefix(role, kind, namespace) + name + ".yaml"
+
+
+@functools.lru_cache(maxsize=4096)
+def _prefix(role: str, kind: str, namespace: str) -> str:
+    """`[predicted.]<kind>.<namespace>.`, checked once per kind and namespace."""
+    if namespace and namespace != "_" and not _SAFE.fullmatch(namespace):
+        raise ValueError(f"refusing to derive a file name from {namespace!r}")
+    return ("" if role == "applied" else "predicted.") + f"{kind.lower()}.{namespace or '_'}."
 
 
 def kubeconfig_note(cluster: ClusterPlan) -> str:
@@ -81,39 +93,54 @@ def render_cluster(plan: Plan, cluster: ClusterPlan, kubeconfigs: Mapping[str, s
     A kubeconfig field gets the member's kubeconfig when `kubeconfigs` is given, what `rewrite` puts
     there when that is given (a GitOps substitution), else an annotation naming where it comes from.
     """
+    for name, text in _cluster_files(plan, cluster, kubeconfigs, writer or BlockWriter(), rewrite):
+        yield RenderedFile(cluster.name, name, text)
+
+
+def _cluster_files(plan: Plan, cluster: ClusterPlan, kubeconfigs: Mapping[str, str] | None, writer: BlockWriter,
+                   rewrite: Rewrite | None) -> Iterator[tuple[str, str]]:
     if rewrite is not None and kubeconfigs is not None:
         raise ValueError("kubeconfigs and a GitOps rewrite exclude each other")
-    dump = (writer or BlockWriter()).dump
+    dump = writer.dump
     applied: list[str] = []
     for obj in cluster.objects:
         body = rewrite(cluster, obj) if rewrite is not None else _body(plan, obj, kubeconfigs)
         name = file_name(obj)
-        header = "# applied by meshfleet\n" if obj.role == "applied" else \
-            "# predicted: written by FSM's controllers, not applied; kept for review and diffs\n"
         if body is None:
-            body, header = _body(plan, obj, None), LEFT_OUT_HEADER
-        yield RenderedFile(cluster.name, name, header + dump(body))
-        if obj.role == "applied" and header is not LEFT_OUT_HEADER:
+            yield name, LEFT_OUT_HEADER + dump(_body(plan, obj, None))
+        elif obj.role == "applied":
             applied.append(name)
+            yield name, _APPLIED_HEADER + dump(body)
+        else:
+            yield name, _PREDICTED_HEADER + dump(body)
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "resources": applied,
     }
-    yield RenderedFile(cluster.name, "kustomization.yaml",
-                       "# applied objects of cluster " + cluster.name + "; predicted.* files are not listed\n"
-                       + dump_yaml(kustomization))
+    yield "kustomization.yaml", ("# applied objects of cluster " + cluster.name
+                                 + "; predicted.* files are not listed\n" + writer.dump(kustomization))
 
 
-def files(plan: Plan, kubeconfigs: Mapping[str, str] | None = None,
-          rewrite: Rewrite | None = None) -> Iterator[tuple[str, str]]:
-    """Every cluster's files as (`<cluster>/<file>`, text), one cluster at a time.
+def files(plan: Plan, kubeconfigs: Mapping[str, str] | None = None, rewrite: Rewrite | None = None,
+          clusters: Iterable[ClusterPlan] | None = None) -> Iterator[tuple[str, str]]:
+    """Every cluster's files (or those of `clusters`) as (`<cluster>/<file>`, text), one cluster at
+    a time.
 
-    One writer (and scalar cache) per cluster, so memory stays bounded by one cluster's output.
+    One writer for all clusters: the same document recurs across clusters (a service's import in
+    every importing cluster), and the writer's memory of documents is bounded.
     Clusters with nothing to apply or predict get no directory.
     """
-    for cluster in plan.clusters:
+    writer = BlockWriter()
+    for cluster in plan.clusters if clusters is None else clusters:
         if not cluster.objects:
             continue
-        for f in render_cluster(plan, cluster, kubeconfigs, BlockWriter(), rewrite):
-            yield f"{cluster.name}/{f.name}", f.text
+        prefix = cluster.name + "/"
+        for name, text in _cluster_files(plan, cluster, kubeconfigs, writer, rewrite):
+            yield prefix + name, text
+
+
+def kubeconfig_files(plan: Plan) -> frozenset[str]:
+    """The files of `files()` that hold a member's kubeconfig when kubeconfigs are given."""
+    return frozenset(f"{c.name}/{file_name(o)}" for c in plan.clusters for o in c.objects
+                     if o.kubeconfig_of is not None)

@@ -3,152 +3,340 @@
 Why: a failed or interrupted run must leave the previous output whole, and a directory meshfleet did
 not write must never be replaced. Everything that writes a tree (render, the GitOps hand-off) hands
 this module plain (relative path, text) pairs.
+
+How, and what it never does:
+
+- The tree is staged in `.<name>.meshfleet-new-<16 hex>` beside the output (same filesystem, so the
+  swap is one rename; `staging`), written with directory-relative calls from descriptors opened
+  with `O_NOFOLLOW`, files created with `O_EXCL`: nothing under the output's parent is reached
+  through a symbolic link, and the output's name is never used as a pattern.
+- One `syncfs` makes the stage durable, then it takes the output's place at once (`swap`). The
+  previous tree is removed after the swap; a command can leave that to a detached process.
+- Leftovers of killed renders are removed after a successful one, only when provably this output's
+  and dead (`staging`); a moved-aside tree is never taken back as the output.
+- Files get the usual modes (0666 and 0777 less the umask); files named `private` (kubeconfigs)
+  get 0600 and every directory above them 0700.
+- A large tree can be written by several processes (`shares`, whole directories each); the first
+  failure fails the render, and a worker dies with the render that forked it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import errno
 import fcntl
-import functools
+import marshal
 import os
-import shutil
-import tempfile
-from collections.abc import Iterable, Iterator
-from pathlib import Path, PurePosixPath
-from typing import Any
+import signal
+import stat
+import sys
+from collections.abc import Callable, Collection, Iterable, Sequence
+from pathlib import Path
 
 from meshfleet.errors import UsageError
+from meshfleet.sinks import staging, swap
+from meshfleet.sinks.staging import MARKER, MARKER_TEXT
 
-MARKER = ".meshfleet"
-MARKER_TEXT = "This directory is written by `meshfleet render`; it is replaced whole on every render.\n"
+__all__ = ["MARKER", "MARKER_TEXT", "FileSource", "Files", "replace_dir", "replace_file"]
+
+_PR_SET_PDEATHSIG = 1
 
 
-def replace_dir(out: str | Path, files: Iterable[tuple[str, str]]) -> None:
-    """Write `files` (relative POSIX path -> text) as the whole of `out`, atomically."""
+Files = Iterable[tuple[str, str]]
+FileSource = Callable[[], Files]
+"""Makes a share of the files (called in the worker that writes them)."""
+
+
+def replace_dir(out: str | Path, files: Files, *, private: Collection[str] = (), detach_cleanup: bool = False,
+                shares: Sequence[FileSource] = ()) -> None:
+    """Write `files` (relative POSIX path -> text) as the whole of `out`, atomically.
+
+    `private` names the files that hold secrets (0600, in 0700 directories). With
+    `detach_cleanup`, the previous tree is removed by a detached process after the swap, so the
+    caller does not wait for it (for a command that exits next; tests and library use remove it
+    before returning). `shares` are more files, in directories of their own, each written by a
+    forked worker while this process writes `files` (in turn, here, where forking is not safe).
+    """
     target = Path(out)
+    name = target.name
+    if name in ("", ".", ".."):
+        raise UsageError(f"refusing to write to {str(out)!r}: name the output directory itself, e.g. {out}/rendered")
+    parent = target.parent
     try:
-        _replace(target, files)
+        parent.mkdir(parents=True, exist_ok=True)
+        parent_fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as e:
-        where = e.filename if isinstance(e.filename, str) else str(target)
-        raise UsageError(f"cannot write {where}: {e.strerror or e}; the previous output is untouched") from None
+        raise UsageError(f"cannot write {target}: cannot use its parent directory {parent}: "
+                         f"{e.strerror or e}; nothing was written") from None
+    try:
+        _Render(parent_fd, name, target, private).run(files, shares, detach_cleanup)
+    finally:
+        os.close(parent_fd)
 
 
-def _replace(target: Path, files: Iterable[tuple[str, str]]) -> None:
-    _check_target(target)
-    parent = target.parent if str(target.parent) else Path(".")
-    parent.mkdir(parents=True, exist_ok=True)
-    lock_path = parent / f".{target.name}.meshfleet-lock"
-    with _locked(lock_path):
-        _check_target(target)  # again, under the lock
-        olds = sorted(parent.glob(f".{target.name}.meshfleet-old-*"))
-        if not target.exists() and olds:
-            os.rename(olds[-1], target)  # a swap without renameat2 was cut between its two renames
-        for stale in parent.glob(f".{target.name}.meshfleet-*"):
-            # Left by a render that was killed; no render is running now (we hold the lock).
-            if stale.is_dir() and not stale.is_symlink():
-                shutil.rmtree(stale, ignore_errors=True)
-        stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.meshfleet-", dir=parent))
+class _Render:
+    """One replacement of one output directory, every path relative to its parent's descriptor."""
+
+    def __init__(self, parent_fd: int, name: str, target: Path, private: Collection[str]) -> None:
+        self.parent_fd = parent_fd
+        self.name = name
+        self.target = target
+        self.private_files = frozenset(private)
+        self.private_dirs = frozenset(rel.rsplit("/", n)[0] for rel in self.private_files
+                                      for n in range(1, rel.count("/") + 1))
+        """Every directory above a private file, below the output (the output itself keeps its mode)."""
+        self.existed = False
+
+    def untouched(self) -> str:
+        return "the previous output is untouched" if self.existed else f"{self.target} was not created"
+
+    def run(self, files: Files, shares: Sequence[FileSource], detach_cleanup: bool) -> None:
+        self.existed = staging.check_target(self.parent_fd, self.name, self.target)
         try:
-            made: set[Path] = set()
-            for rel, text in files:
-                path = stage.joinpath(*_parts(rel))
-                if path.parent not in made:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    made.add(path.parent)
-                _write(path, text)
-            _write(stage / MARKER, MARKER_TEXT)
-            _sync_tree(stage)  # everything staged is on disk before it replaces the old output
-            _swap_in(stage, target)
+            stage_name, stage_fd = staging.make_stage(self.parent_fd, self.name)
+        except OSError as e:
+            raise UsageError(f"cannot write {self.target}: {e.strerror or e}; {self.untouched()}") from None
+        try:
+            try:
+                self._write_shared(stage_fd, files, shares)
+                swap.sync_tree(stage_fd)  # everything staged is on disk before it replaces the old output
+                with swap.locked(self.parent_fd):
+                    old = swap.swap_in(self.parent_fd, stage_name, self.name, self.target)
+            except BaseException:
+                if staging.is_at(self.parent_fd, stage_name, stage_fd):  # still our stage: nothing was swapped
+                    staging.remove(self.parent_fd, [stage_name])
+                raise
+        except OSError as e:
+            where = e.filename if isinstance(e.filename, str) and e.filename.startswith(str(self.target)) \
+                else str(self.target)
+            raise UsageError(f"cannot write {where}: {e.strerror or e}; {self.untouched()}") from None
+        finally:
+            os.close(stage_fd)
+        with contextlib.suppress(OSError):  # the new output is in place; what is left is removed next time
+            garbage = staging.claim(self.parent_fd, [old] if old else [], swapped_out=True)
+            leftovers = staging.leftovers(self.parent_fd, self.name)
+            garbage += staging.claim(self.parent_fd, [n for n in leftovers if n != old])
+            if detach_cleanup:
+                staging.remove_detached(self.parent_fd, garbage)
+            else:
+                staging.remove_claimed(self.parent_fd, garbage)
+
+    def _write_shared(self, stage_fd: int, files: Files, shares: Sequence[FileSource]) -> None:
+        """Write `files` here and each share in a forked worker meanwhile; wait for all of them."""
+        workers: list[tuple[int, int]] = []
+        try:
+            for share in shares:
+                worker = self._fork_worker(stage_fd, share) if staging.can_fork() else None
+                if worker is None:
+                    self._write_all(stage_fd, share())
+                else:
+                    workers.append(worker)
+            self._write_all(stage_fd, files)
+            while workers:
+                _join(*workers.pop())
         except BaseException:
-            shutil.rmtree(stage, ignore_errors=True)
+            for pid, _ in workers:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            for pid, report in workers:
+                with contextlib.suppress(BaseException):
+                    _join(pid, report)
             raise
 
+    def _fork_worker(self, stage_fd: int, share: FileSource) -> tuple[int, int] | None:
+        """Fork a worker writing one share; its pid and the pipe it reports a failure through."""
+        sys.stdout.flush()
+        sys.stderr.flush()
+        read_end, write_end = os.pipe()
+        parent = os.getpid()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read_end)
+            os.close(write_end)
+            return None
+        if pid:
+            os.close(write_end)
+            return pid, read_end
+        code = 1
+        try:
+            os.close(read_end)
+            _die_with(parent)
+            self._write_all(stage_fd, share())
+            code = 0
+        except OSError as e:
+            os.write(write_end, marshal.dumps(("OSError", e.errno, e.strerror, e.filename)))
+        except BaseException as e:
+            os.write(write_end, marshal.dumps((type(e).__name__, 0, str(e), None)))
+        finally:
+            os._exit(code)
 
-def _parts(rel: str) -> tuple[str, ...]:
-    parts = PurePosixPath(rel).parts
-    if not parts or rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
-        raise ValueError(f"refusing to write {rel!r}: not a plain relative path")
-    return parts
+    def _write_all(self, stage_fd: int, files: Files) -> None:
+        """Write every file under the stage; directories are made as first needed, files are new."""
+        made = {""}
+        here, here_fd = "", stage_fd
+        try:
+            for rel, text in files:
+                folder, _, base = rel.rpartition("/")
+                if folder != here:
+                    if here_fd != stage_fd:
+                        os.close(here_fd)
+                        here_fd = stage_fd
+                    here_fd = self._enter(stage_fd, folder, made) if folder else stage_fd
+                    here = folder
+                if base in ("", ".", "..") or rel.startswith("/"):
+                    raise ValueError(f"refusing to write {rel!r}: not a plain relative path")
+                mode = staging.PRIVATE_FILE_MODE if rel in self.private_files else staging.FILE_MODE
+                try:
+                    _write(here_fd, base, text.encode("utf-8"), mode)
+                except FileExistsError:
+                    raise ValueError(f"two files are named {rel!r}") from None
+                except OSError as e:
+                    raise OSError(e.errno, e.strerror, str(self.target / rel)) from None
+        finally:
+            if here_fd != stage_fd:
+                os.close(here_fd)
+
+    def _enter(self, stage_fd: int, folder: str, made: set[str]) -> int:
+        """A descriptor of `folder` under the stage, made (and its parents) if new."""
+        parts = folder.split("/")
+        if any(p in ("", ".", "..") for p in parts):
+            raise ValueError(f"refusing to write under {folder!r}: not a plain relative path")
+        fd = stage_fd
+        try:
+            for i, part in enumerate(parts):
+                sub = "/".join(parts[: i + 1])
+                if sub not in made:
+                    mode = staging.PRIVATE_DIR_MODE if sub in self.private_dirs else staging.DIR_MODE
+                    try:
+                        os.mkdir(part, mode, dir_fd=fd)
+                    except FileExistsError:
+                        pass  # made by another worker (the stage is ours alone); opened without following
+                    except OSError as e:
+                        raise OSError(e.errno, e.strerror, str(self.target / sub)) from None
+                    made.add(sub)
+                inner = os.open(part, staging.DIR_FLAGS, dir_fd=fd)
+                if fd != stage_fd:
+                    os.close(fd)
+                fd = inner
+        except BaseException:
+            if fd != stage_fd:
+                os.close(fd)
+            raise
+        return fd
 
 
-def _check_target(target: Path) -> None:
-    if target.is_symlink():
-        raise UsageError(f"refusing to write to {target}: it is a symbolic link; give the real directory")
-    if target.exists():
-        if not target.is_dir():
-            raise UsageError(f"refusing to replace {target}: it is not a directory")
-        if not (target / MARKER).is_file() and any(target.iterdir()):
-            raise UsageError(
-                f"refusing to replace {target}: it holds files meshfleet did not write (no {MARKER} marker); "
-                "choose a new or empty directory"
-            )
+def _die_with(parent: int) -> None:
+    """A worker ends when the process that forked it ends (Linux), so a killed render stops writing."""
+    prctl = swap.libc_function("prctl")
+    if prctl is not None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
 
 
-def _write(path: Path, text: str) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
-
-
-@functools.cache
-def _libc_function(name: str) -> Any | None:
-    """A libc function the os module does not offer (syncfs, renameat2), or None where absent."""
-    libc_name = ctypes.util.find_library("c")
-    return getattr(ctypes.CDLL(libc_name, use_errno=True), name, None) if libc_name else None
-
-
-def _sync_tree(path: Path) -> None:
-    """Make the staged tree durable with one syncfs of its filesystem (one fsync per file cost
-    more than writing the files); where syncfs is missing, sync everything."""
-    fd = os.open(path, os.O_RDONLY)
+def _join(pid: int, report: int) -> None:
+    """Wait for a worker; raise what it failed with."""
+    chunks = []
     try:
-        syncfs = _libc_function("syncfs")
-        if syncfs is None or syncfs(fd) != 0:
-            os.sync()
+        while chunk := os.read(report, 1 << 16):
+            chunks.append(chunk)
+    finally:
+        os.close(report)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) == 0:
+        return
+    if not chunks:
+        code = os.waitstatus_to_exitcode(status)
+        how = f"by signal {-code}" if code < 0 else f"with {code}"
+        raise OSError(errno.ECHILD, f"a process writing the output ended {how}")
+    kind, number, message, filename = marshal.loads(b"".join(chunks))
+    if kind == "OSError":
+        raise OSError(number, message, filename)
+    if kind == "KeyboardInterrupt":
+        raise KeyboardInterrupt
+    raise RuntimeError(f"{kind}: {message}")
+
+
+def _write(dir_fd: int, name: str, data: bytes, mode: int) -> None:
+    """One new file of the output (the marker aside): the one place a file's bytes are written."""
+    staging.write_new(dir_fd, name, data, mode)
+
+
+# --- one file -------------------------------------------------------------------------------------
+
+
+def replace_file(out: str | Path, text: str) -> None:
+    """Write `text` as the file `out`, atomically: a new file beside it (random name, never through a
+    symbolic link, locked while written), made durable, then renamed over it. Refuses a symbolic
+    link or a directory at `out`; leftovers of killed writes are removed afterwards."""
+    target = Path(out)
+    name = target.name
+    if name in ("", ".", ".."):
+        raise UsageError(f"refusing to write to {str(out)!r}: name the file itself")
+    parent = target.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        parent_fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as e:
+        raise UsageError(f"cannot write {target}: cannot use its parent directory {parent}: "
+                         f"{e.strerror or e}; nothing was written") from None
+    try:
+        _replace_file(parent_fd, name, target, text.encode("utf-8"))
+    finally:
+        os.close(parent_fd)
+
+
+def _replace_file(parent_fd: int, name: str, target: Path, data: bytes) -> None:
+    try:
+        st: os.stat_result | None = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        st = None
+    if st is not None and stat.S_ISLNK(st.st_mode):
+        raise UsageError(f"refusing to write to {target}: it is a symbolic link; give the real file")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise UsageError(f"refusing to replace {target}: it is not a regular file")
+    untouched = "the previous file is untouched" if st is not None else f"{target} was not created"
+    temp = staging.token_name(name, staging.NEW, os.urandom(staging.TOKEN_LEN // 2).hex())
+    try:
+        fd = os.open(temp, staging.FILE_FLAGS, staging.FILE_MODE, dir_fd=parent_fd)
+    except OSError as e:
+        raise UsageError(f"cannot write {target}: {e.strerror or e}; {untouched}") from None
+    try:
+        try:
+            staging.hold(fd)
+            written = 0
+            while written < len(data):
+                written += os.write(fd, memoryview(data)[written:])
+            os.fsync(fd)
+            os.rename(temp, name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp, dir_fd=parent_fd)
+            raise
+    except OSError as e:
+        raise UsageError(f"cannot write {target}: {e.strerror or e}; {untouched}") from None
     finally:
         os.close(fd)
+    _remove_stale_files(parent_fd, name)
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """One render per output directory at a time; a second waits instead of interleaving."""
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-
-
-_RENAME_EXCHANGE = 2
-_AT_FDCWD = -100
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two paths (Linux renameat2); False where the system cannot."""
-    fn = _libc_function("renameat2")
-    if fn is None:
-        return False
-    rc = fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
-    if rc == 0:
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
-        return False
-    raise OSError(err, os.strerror(err), str(b))
-
-
-def _swap_in(stage: Path, target: Path) -> None:
-    if not target.exists():
-        os.rename(stage, target)
-        return
-    if _exchange(stage, target):
-        shutil.rmtree(stage)  # now holds the previous output
-        return
-    old = target.with_name(f".{target.name}.meshfleet-old-{os.getpid()}")
-    os.rename(target, old)
-    os.rename(stage, target)
-    shutil.rmtree(old, ignore_errors=True)
+def _remove_stale_files(parent_fd: int, name: str) -> None:
+    """Temporary files of killed writes of `name` (regular, unlocked); never a link or a directory."""
+    prefix = f".{name}.meshfleet-{staging.NEW}-"
+    with os.scandir(parent_fd) as entries:
+        found = sorted(e.name for e in entries if e.name.startswith(prefix) and staging.is_token(e.name[len(prefix):]))
+    for n in found:
+        try:
+            fd = os.open(n, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=parent_fd)
+        except OSError:
+            continue
+        try:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if staging.is_at(parent_fd, n, fd):
+                    os.unlink(n, dir_fd=parent_fd)
+        except OSError:
+            pass  # being written right now, or gone
+        finally:
+            os.close(fd)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from meshfleet.core.plan import plan
@@ -31,6 +31,9 @@ documents = st.recursive(
 
 @settings(max_examples=400, deadline=None)
 @given(doc=st.dictionaries(keys, documents, max_size=5))
+@example(doc={"a": -0.0, "b": 0.0})  # 0.0 == -0.0, and they hash alike: one must not reuse the other's text
+@example(doc={"a": 0.0, "b": [-0.0, 0.0]})
+@example(doc={"a": 1, "b": True, "c": 1.0, "d": "1"})  # equal or alike as Python values, four texts
 def test_any_document_matches_pyyaml(doc: dict[str, Any]) -> None:
     assert BlockWriter().dump(doc) == dump_yaml(doc)
 
@@ -46,3 +49,13 @@ def test_planned_objects_match_pyyaml_with_a_shared_cache(seed: int, control_pla
         assert writer.dump(obj.body) == dump_yaml(obj.body)
         count += 1
     assert count > 0
+
+
+def test_remembered_documents_keep_their_own_text() -> None:
+    """The whole-document memory must not hand one document's text to another that compares equal."""
+    writer = BlockWriter()
+    docs: list[dict[str, Any]] = [{"a": -0.0}, {"a": 0.0}, {"a": 1}, {"a": True}, {"a": 1.0}, {"a": "1"},
+                                  {"a": [1]}, {"a": {"b": 1}}, {"a": None}, {"a": "~"}]
+    texts = [writer.dump(d) for d in docs] + [writer.dump(d) for d in docs]
+    assert texts == [dump_yaml(d) for d in docs] * 2
+    assert len(set(texts)) == len(docs)

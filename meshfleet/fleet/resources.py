@@ -21,8 +21,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field
 from meshfleet.errors import Loc
 from meshfleet.fleet import names
 
-if TYPE_CHECKING:  # model.py imports this module, then resolves the selection type (see `resolve_types`)
-    from meshfleet.fleet.model import ClusterSelection
+if TYPE_CHECKING:  # model/selection.py imports this module, then resolves the selection type (see `resolve_types`)
+    from meshfleet.fleet.model.selection import ClusterSelection
 
 PLACEHOLDERS = ("cluster", "region", "zone", "group")
 """Words a template's string values may hold in braces (`{cluster}`); `{{cluster}}` writes `{cluster}`."""
@@ -226,7 +226,7 @@ class Resource(_Strict):
 
 
 def resolve_types(selection: Any) -> None:
-    """Complete the models once `fleet.model` has defined the cluster selection type they share."""
+    """Complete the models once `fleet.model.selection` has defined the cluster selection type they share."""
     for model in (ResourceOverride, Resource):
         model.model_rebuild(_types_namespace={"ClusterSelection": selection})
 

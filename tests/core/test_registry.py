@@ -19,8 +19,8 @@ from tests.conftest import ROOT
 
 PACKAGE = ROOT / "meshfleet"
 MESH_MODULES = PACKAGE / "core" / "meshes"
-VOCABULARY = {PACKAGE / "fleet" / "model.py"}
-"""Modules allowed to name meshes: the fleet model holds the words users write (and settings classes)."""
+VOCABULARY = {PACKAGE / "fleet" / "model" / "clusters.py"}
+"""Modules allowed to name meshes: the fleet model's clusters hold the words users write (and settings classes)."""
 API_GROUPS = ("flomesh.io", "linkerd.io", "x-k8s.io", "smi-spec.io")
 
 

@@ -2,23 +2,23 @@
 
 Why: every problem must be reported as `file:line:col`, all problems at once, and never as a
 traceback, and reading a file must cost bounded time and memory whatever it holds. libyaml's C
-parser (through PyYAML) builds the node graph, with a mark on every node, at C speed; this module
-then does what a YAML library would otherwise do while it builds values, on the graph and before
-anything is expanded: YAML 1.2 core-schema scalars (so `yes` and `on` stay strings), strict tags,
-duplicate keys, merge keys, alias expansion and nesting bounds. Each problem becomes a finding at
-its line.
+parser (through PyYAML) builds the node graph, with a mark on every node, at C speed; then what a
+YAML library would otherwise do while it builds values is done on the graph and before anything is
+expanded: YAML 1.2 core-schema scalars (so `yes` and `on` stay strings: `yaml_scalars`), strict
+tags, duplicate keys, merge keys, alias expansion and nesting bounds (`yaml_reader`). Each problem
+becomes a finding at its line. This module holds the entry points, the checks of the file as text
+(size, encoding, characters, `%YAML`, nesting, syntax errors) and `Document`, which places a key
+path at its line.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Optional
+from typing import Any, BinaryIO
 
 import yaml
 from yaml._yaml import CParser
@@ -27,57 +27,22 @@ from yaml.resolver import BaseResolver
 
 from meshfleet import codes
 from meshfleet.errors import Code, Finding, FleetError, Loc, Position
+from meshfleet.fleet.yaml_reader import _BAD, MAX_DEPTH, MAX_NODES, _Reader
+from meshfleet.fleet.yaml_scalars import _NONSPECIFIC, _PLAIN, _char_kind, kind_of
 
 MAX_BYTES = 1024 * 1024
 """Largest fleet file read. The worst 1 MiB measured (95,000 one-line entries) parses in under two
 seconds, and validates, every entry a finding, in about five seconds and 260 MB; the 100k-object
 fleet `make bench` measures is 139 KiB, and a 1 MiB fleet of real shape plans past MAX_OBJECTS."""
-MAX_NODES = 500_000
-"""Bound on values after alias expansion (an alias bomb expands to billions), checked before expanding."""
-MAX_DEPTH = 64
-"""Deepest nesting of mappings and lists; a fleet needs about eight levels."""
-MAX_INT_BITS = 64
-"""Integers must fit in 64 bits, as they must in Kubernetes and FSM."""
 YAML_VERSION = "1.2"
 
 _STACK_SAFE = 1000
 """Nesting libyaml's composer may recurse into without a check first (it segfaults near 100,000)."""
 _RAW_REFUSED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
-_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _DIRECTIVE = re.compile(r"^%YAML[ \t]+(\S*)", re.M)
 _MAYBE_ALIAS = re.compile(r"(?:^|[\s\[{,])\*")
 _FLOW_START = re.compile(r"(?:^|[\s\[{,])[\[{]", re.M)
 
-_STR = "tag:yaml.org,2002:str"
-_INT = "tag:yaml.org,2002:int"
-_FLOAT = "tag:yaml.org,2002:float"
-_BOOL = "tag:yaml.org,2002:bool"
-_NULL = "tag:yaml.org,2002:null"
-_MAP = "tag:yaml.org,2002:map"
-_SEQ = "tag:yaml.org,2002:seq"
-_PLAIN = "?"
-"""Tag the composer gives an untagged plain scalar: resolved here by the YAML 1.2 core schema."""
-_NONSPECIFIC = "!"
-"""Tag the composer gives a quoted or block scalar and an untagged collection."""
-
-_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
-_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
-_INF = {".inf": math.inf, ".Inf": math.inf, ".INF": math.inf}
-_NAN = frozenset({".nan", ".NaN", ".NAN"})
-_INT_FORMS = (
-    (re.compile(r"[-+]?0x[0-9a-fA-F_]+"), 16, 2),
-    (re.compile(r"[-+]?0o[0-7_]+"), 8, 2),
-    (re.compile(r"[-+]?0b[01_]+"), 2, 2),
-    (re.compile(r"[-+]?[0-9][0-9_]*"), 10, 0),
-)
-_FLOAT_FORM = re.compile(r"[-+]?(?:[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[0-9][0-9_]*[eE][-+]?[0-9]+"
-                         r"|\.[0-9_]+(?:[eE][-+]?[0-9]+)?)")
-_NUMERIC_START = frozenset("0123456789+-.")
-_RESOLVED_START = frozenset("0123456789+-.tTfFnN~")
-"""First characters of plain scalars that may be something other than a string (an empty one is null)."""
-_MAX_DIGITS = {10: 19, 16: 16, 8: 22, 2: 64}
-_TAG_NAMES = {_STR: "!!str", _INT: "!!int", _FLOAT: "!!float", _BOOL: "!!bool", _NULL: "!!null",
-              _MAP: "!!map", _SEQ: "!!seq"}
 
 
 @dataclass(frozen=True)
@@ -364,14 +329,6 @@ def _count(value: Any) -> int:
     return n
 
 
-def _char_kind(ch: str) -> str:
-    if ch in _BIDI:
-        return "bidirectional-text control character"
-    if ch in "\u2028\u2029":
-        return "line or paragraph separator"
-    return "control character"
-
-
 def _may_nest_deeply(text: str) -> bool:
     """Cheap bound: can the text nest deeper than libyaml's composer may safely recurse?
 
@@ -428,310 +385,6 @@ def _syntax_error(file: str, text: str, e: yaml.MarkedYAMLError) -> FleetError:
 
 def _first_line(text: object) -> str:
     return str(text).strip().splitlines()[0] if str(text).strip() else ""
-
-
-def kind_of(v: object) -> str:
-    for t, name in ((bool, "boolean"), (dict, "mapping"), (list, "list"), (tuple, "list"), (str, "string"),
-                    (int, "number"), (float, "number")):
-        if isinstance(v, t):
-            return name
-    return "null" if v is None else type(v).__name__
-
-
-class _Malformed(Exception):
-    """A scalar that does not read as what it says (code `malformed-value` unless another is given)."""
-
-    def __init__(self, message: str, hint: str, code: Code = codes.MALFORMED_VALUE) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-        self.code = code
-
-
-def _shown(text: str) -> str:
-    return repr(text) if len(text) <= 40 else repr(text[:30]) + f"... ({len(text):,} characters)"
-
-
-def _integer(text: str, base: int, skip: int, tagged: bool) -> int:
-    sign = -1 if text.startswith("-") else 1
-    body = text.lstrip("+-")[skip:].replace("_", "")
-    if not body:
-        raise _Malformed(f"{_shown(text)} is not a number", "write the number's digits")
-    digits = body.lstrip("0")
-    # Never convert more digits than a 64-bit number has: Python refuses decimal numbers of over
-    # 4,300 digits with an exception, and a huge hexadecimal one would cost memory for nothing.
-    value = sign * int(digits, base) if 0 < len(digits) <= _MAX_DIGITS[base] else 0
-    if len(digits) > _MAX_DIGITS[base] or not -(2 ** (MAX_INT_BITS - 1)) <= value < 2 ** (MAX_INT_BITS - 1):
-        raise _Malformed(f"the number {_shown(text)} does not fit in {MAX_INT_BITS} bits",
-                         "use a smaller number" + ("" if tagged else ", or quote it if it is text"))
-    return value
-
-
-def _plain_scalar(text: str) -> Any:
-    """YAML 1.2 core schema, as ruamel.yaml resolves it (with `_` digit separators): null, bool,
-    int (decimal, 0x, 0o, 0b), float; everything else is a string (dates too)."""
-    first = text[:1]
-    if not first or text in _NULLS:
-        return None
-    if first in _NUMERIC_START:
-        for form, base, skip in _INT_FORMS:
-            if form.fullmatch(text):
-                return _integer(text, base, skip, tagged=False)
-        if _FLOAT_FORM.fullmatch(text):
-            return float(text.replace("_", ""))
-        body = text.lstrip("+-")
-        if body in _INF:
-            return -math.inf if text.startswith("-") else math.inf
-        if text in _NAN:
-            return math.nan
-        return text
-    if first in "tTfF":
-        return _BOOLS.get(text, text)
-    return text
-
-
-def _tagged_scalar(tag: str, text: str) -> Any:
-    """A scalar with an explicit tag: the tag decides the type, and the text must be of that type."""
-    if tag == _STR:
-        return text
-    if tag == _BOOL:
-        if text in _BOOLS:
-            return _BOOLS[text]
-        raise _Malformed(f"{_shown(text)} is tagged !!bool but is not true or false", "write true or false")
-    if tag == _NULL:
-        if text in _NULLS:
-            return None
-        raise _Malformed(f"{_shown(text)} is tagged !!null but is not null", "write null, or remove the tag")
-    if tag == _INT:
-        for form, base, skip in _INT_FORMS:
-            if form.fullmatch(text):
-                return _integer(text, base, skip, tagged=True)
-        what = "an empty value" if not text else _shown(text)
-        raise _Malformed(f"{what} is tagged !!int but is not a whole number", "write the number's digits, e.g. 80")
-    if tag == _FLOAT:
-        value = _plain_scalar(text) if text else None
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        what = "an empty value" if not text else _shown(text)
-        raise _Malformed(f"{what} is tagged !!float but is not a number", "write a number, e.g. 1.5")
-    if tag in (_MAP, _SEQ):
-        raise _Malformed(f"{_shown(text)} is tagged {_TAG_NAMES[tag]} but is not a "
-                         f"{'mapping' if tag == _MAP else 'list'}", "remove the tag")
-    raise _Malformed(f"the tag {_tag_name(tag)} is not supported here", "remove the tag: meshfleet reads plain "
-                     "YAML values (strings, numbers, true/false, lists and mappings)", codes.UNSUPPORTED_TAG)
-
-
-def _tag_name(tag: str) -> str:
-    short = tag.replace("tag:yaml.org,2002:", "!!")
-    return repr(short) if len(short) <= 40 else repr(short[:37] + "...")
-
-
-def _odd_character(text: str, allowed: str = "") -> tuple[int, str] | None:
-    """The first character of a value that must not reach an object, a file name or a terminal:
-    control characters (a line break included, unless `allowed`), bidirectional overrides, invisible
-    formatting."""
-    for i, ch in enumerate(text):
-        if not ch.isprintable() and ch not in allowed:
-            return i, ch
-    return None
-
-
-_BAD: Any = object()
-"""What a value that has a finding reads as (the document is refused once the findings are in)."""
-
-
-_Trail = Optional[tuple[Any, str | int]]  # noqa: UP045 (a runtime alias: `X | None` needs a type on the left)
-"""A key path while reading, as links to the parent (built in constant time per key); see _flat."""
-
-
-def _flat(path: _Trail) -> Loc:
-    parts: list[str | int] = []
-    while path is not None:
-        path, part = path
-        parts.append(part)
-    return tuple(reversed(parts))
-
-
-class _Reader:
-    """Turns libyaml's node graph into plain data, collecting a finding for each problem.
-
-    `free_text(loc)` says where a value may hold line breaks and tabs; findings carry `prefix + loc`.
-    """
-
-    def __init__(self, file: str, *, free_text: Callable[[Loc], bool] = in_template, prefix: Loc = ()) -> None:
-        self.file = file
-        self.free_text = free_text
-        self.prefix = prefix
-        self.findings: list[Finding] = []
-        self._seen: set[tuple[int, int, str]] = set()
-        self._open: set[int] = set()
-
-    def problem(self, node: Node, path: _Trail, message: str, hint: str, code: Code) -> None:
-        m = node.start_mark
-        key = (m.line, m.column, message)
-        if key not in self._seen:
-            self._seen.add(key)
-            self.findings.append(Finding((*self.prefix, *_flat(path)), message, hint, code=code,
-                                         position=Position(self.file, m.line + 1, m.column + 1)))
-
-    # --- the graph, before anything is expanded ------------------------------------------------
-
-    def check_graph(self, root: Node, bound: int = MAX_NODES) -> int:
-        """Refuse a recursive alias or an expansion past `bound` values, visiting each node once; the
-        number of values the root expands to."""
-        size: dict[int, int] = {}
-        state: dict[int, int] = {}  # 1: being visited, 2: done
-        stack: list[tuple[Node, bool]] = [(root, False)]
-        while stack:
-            node, done = stack.pop()
-            key = id(node)
-            if type(node) is ScalarNode:
-                size[key] = 1
-                continue
-            if done:
-                size[key] = 1 + sum(size[id(c)] for c in _children(node))
-                state[key] = 2
-                if size[key] > bound:
-                    told = f"{bound:,} values" if bound == MAX_NODES else f"the {bound:,} values left of the " \
-                        f"{MAX_NODES:,} a fleet's manifest files may expand to together"
-                    self.problem(node, None, f"the document expands to more than {told} through its "
-                                 "aliases (the node here is repeated that often)",
-                                 "remove the aliases that multiply the document", codes.TOO_MANY_VALUES)
-                    raise FleetError(self.findings)
-                continue
-            if state.get(key) == 2:
-                continue
-            if state.get(key) == 1:
-                self.problem(node, None, "this anchored node contains an alias to itself (a recursive alias)",
-                             "an alias may only refer to a node that is complete where the alias stands",
-                             codes.RECURSIVE_ALIAS)
-                raise FleetError(self.findings)
-            state[key] = 1
-            stack.append((node, True))
-            for child in _children(node):
-                if state.get(id(child)) != 2:
-                    stack.append((child, False))
-        return size[id(root)]
-
-    # --- values --------------------------------------------------------------------------------
-
-    def value(self, node: Node, path: _Trail, depth: int) -> Any:
-        cls = type(node)
-        if cls is ScalarNode:
-            return self.scalar(node, path)  # type: ignore[arg-type]
-        if depth >= MAX_DEPTH:
-            self.problem(node, path, f"the document is nested more than {MAX_DEPTH} levels deep",
-                         "a fleet file needs a handful of levels; flatten it", codes.TOO_DEEP)
-            return _BAD
-        key = id(node)
-        if key in self._open:  # a recursive alias (only reachable when check_graph did not run)
-            self.problem(node, path, "this anchored node contains an alias to itself (a recursive alias)",
-                         "an alias may only refer to a node that is complete where the alias stands",
-                         codes.RECURSIVE_ALIAS)
-            return _BAD
-        if node.tag != _NONSPECIFIC and node.tag != (_MAP if cls is MappingNode else _SEQ):
-            what = "mapping" if cls is MappingNode else "list"
-            message = f"a {what} is tagged {_TAG_NAMES[node.tag]}" if node.tag in _TAG_NAMES else \
-                f"the tag {_tag_name(node.tag)} is not supported here"
-            self.problem(node, path, message, "remove the tag: meshfleet reads plain YAML lists and mappings",
-                         codes.UNSUPPORTED_TAG)
-            return _BAD
-        self._open.add(key)
-        try:
-            if cls is MappingNode:
-                return self.mapping(node, path, depth)  # type: ignore[arg-type]
-            return [self.value(item, (path, i), depth + 1) for i, item in enumerate(node.value)]
-        finally:
-            self._open.discard(key)
-
-    def mapping(self, node: MappingNode, path: _Trail, depth: int) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        merges: list[tuple[Node, Node]] | None = None
-        for knode, vnode in node.value:
-            if type(knode) is not ScalarNode:
-                what = "mapping" if isinstance(knode, MappingNode) else "list"
-                self.problem(knode, path, f"a key here is a {what}; keys are plain strings",
-                             "write the key as a string (`? ` complex keys are not supported)", codes.NON_STRING_KEY)
-                continue
-            text = knode.value
-            if knode.tag == _PLAIN and text == "<<":
-                if merges:
-                    self.problem(knode, path, "duplicate key '<<': it is already set above in the same mapping",
-                                 "merge several mappings with one key: `<<: [*first, *second]`", codes.DUPLICATE_KEY)
-                merges = [*(merges or ()), (knode, vnode)]
-                continue
-            sub = (path, text)
-            name = self.scalar(knode, sub)
-            if name is _BAD:
-                continue
-            if type(name) is not str:
-                shown = "null" if name is None else str(name).lower() if isinstance(name, bool) else repr(name)
-                self.problem(knode, (path, shown), f"key {shown} is a {kind_of(name)}; keys here are strings",
-                             f'quote the key: "{text}"', codes.NON_STRING_KEY)
-                continue
-            if name in out:
-                self.problem(knode, sub, f"duplicate key {_shown(name)}: it is already set above in the same "
-                             "mapping", "keep one of the two entries", codes.DUPLICATE_KEY)
-                continue
-            out[name] = self.scalar(vnode, sub) if type(vnode) is ScalarNode else \
-                self.value(vnode, sub, depth + 1)
-        if merges is None:
-            return out
-        # The mapping's own keys win over merged ones; of several merged mappings the first wins.
-        merged: dict[str, Any] = {}
-        for knode, vnode in merges:
-            sources = vnode.value if isinstance(vnode, SequenceNode) else [vnode]
-            for source in sources:
-                if not isinstance(source, MappingNode):
-                    self.problem(knode, path, "`<<` merges a mapping (an alias such as *common) or a list of them; "
-                                 "this is not a mapping", "point `<<` at an anchored mapping, e.g. `<<: *common`",
-                                 codes.BAD_MERGE)
-                    continue
-                entries = self.value(source, path, depth)
-                if isinstance(entries, dict):
-                    for k, v in entries.items():
-                        merged.setdefault(k, v)
-        return {**{k: v for k, v in merged.items() if k not in out}, **out}
-
-    def scalar(self, node: ScalarNode, path: _Trail) -> Any:
-        text = node.value
-        if not text.isprintable():
-            odd = _odd_character(text, "\n\t" if self.free_text(_flat(path)) else "")
-            if odd is not None:
-                i, ch = odd
-                if ch in "\n\r":
-                    what = "a line break"
-                    hint = "write the value on one line (a `|` or `>` block keeps a final line break; `|-` does not)"
-                else:
-                    what = f"the {_char_kind(ch)} U+{ord(ch):04X}"
-                    hint = "remove it; values in a fleet file are plain, visible text"
-                self.problem(node, path, f"the value holds {what} (character {i + 1} of {len(text):,})", hint,
-                             codes.CONTROL_CHARACTER)
-                return _BAD
-        tag = node.tag
-        if tag == _PLAIN:
-            if text and text[0] not in _RESOLVED_START:
-                return text
-            try:
-                return _plain_scalar(text)
-            except _Malformed as e:
-                self.problem(node, path, e.message, e.hint, e.code)
-                return _BAD
-        if tag == _NONSPECIFIC:
-            return text
-        try:
-            return _tagged_scalar(tag, text)
-        except _Malformed as e:
-            self.problem(node, path, e.message, e.hint, e.code)
-            return _BAD
-
-
-def _children(node: Node) -> list[Node]:
-    if isinstance(node, MappingNode):
-        return [n for pair in node.value for n in pair]
-    if isinstance(node, SequenceNode):
-        return list(node.value)
-    return []
 
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "Budget", "Document", "in_template", "kind_of", "parse",

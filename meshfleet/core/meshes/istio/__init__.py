@@ -31,20 +31,20 @@ locality load balancing `pilot/pkg/networking/core/loadbalancer/loadbalancer.go:
 181-235,246-340` and its validation `pkg/config/validation/agent/validation.go:524-583`; failover
 only with outlier detection `endpoint_builder.go:415-431`; AUTO_PASSTHROUGH hosts
 `pilot/pkg/networking/core/gateway.go:926,976-995`.
+
+The adapter is here; beside it: `names` (API versions, labels, cluster IDs, hosts, who serves whom),
+`locality` (a traffic policy as Istio's locality load balancing), `access` (AuthorizationPolicies)
+and `codes` (their finding codes).
 """
 
 from __future__ import annotations
 
 import itertools
-import json
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from meshfleet.core.checks import Checks
-from meshfleet.core.meshes import patterns
 from meshfleet.core.meshes.base import (
-    AccessAdapter,
     Capabilities,
     Mesh,
     PlanContext,
@@ -52,14 +52,38 @@ from meshfleet.core.meshes.base import (
     export_ports_loc,
     port_views,
 )
-from meshfleet.core.objects import PATCH_ANNOTATIONS, ObjectId, PlannedObject, qualified, split
+from meshfleet.core.meshes.istio.access import AuthorizationPolicies
+from meshfleet.core.meshes.istio.codes import (
+    ISTIO_FAILOVER_ORDER,
+    ISTIO_NETWORK_MISSING,
+    ISTIO_PARTIAL_EXPORT,
+    ISTIO_TARGETS,
+    ISTIO_UNEXPORTED_COPY,
+    ISTIO_WEIGHTS,
+)
+from meshfleet.core.meshes.istio.locality import Locality, percentages
+from meshfleet.core.meshes.istio.names import (
+    CLUSTER_ANNOTATION,
+    CROSS_NETWORK_GATEWAY,
+    CROSS_NETWORK_PORT,
+    MULTICLUSTER_LABEL,
+    NAME,
+    NETWORK_LABEL,
+    NETWORKING_API,
+    OUTLIER_DETECTION,
+    REMOTE_SECRET_PREFIX,
+    cluster_id,
+    host,
+    members,
+    mesh_config,
+    several_networks,
+)
+from meshfleet.core.objects import PATCH_ANNOTATIONS, ObjectId, PlannedObject
 from meshfleet.core.resolved import PolicySettings, ServiceTopology
 from meshfleet.core.views import (
     EndpointView,
     ExportRuleView,
     ExportView,
-    GrantView,
-    HttpMatchView,
     ImportView,
     MeshSettingsView,
     PolicyView,
@@ -67,164 +91,12 @@ from meshfleet.core.views import (
     Share,
     TargetView,
 )
-from meshfleet.errors import Code, Loc, shortlist
-from meshfleet.fleet.model import AccessRule, Cluster, Fleet, Port
-
-NETWORKING_API = "networking.istio.io/v1"
-SECURITY_API = "security.istio.io/v1"
-NETWORK_LABEL = "topology.istio.io/network"
-CLUSTER_LABEL = "topology.istio.io/cluster"
-REGION_LABEL = "topology.kubernetes.io/region"
-MULTICLUSTER_LABEL = "istio/multiCluster"
-CLUSTER_ANNOTATION = "networking.istio.io/cluster"
-REMOTE_SECRET_PREFIX = "istio-remote-secret-"
-CROSS_NETWORK_GATEWAY = "meshfleet-cross-network"
-CROSS_NETWORK_PORT = 15443
-OUTLIER_DETECTION = {"consecutive5xxErrors": 5, "interval": "10s", "baseEjectionTime": "30s",
-                     "maxEjectionPercent": 100}
-"""Envoy's defaults for 5xx ejection, and every endpoint ejectable: a cluster whose endpoints all fail
-is left for the next tier (Envoy's default of 10% would keep most of them in rotation)."""
-
-ISTIO_NETWORK_MISSING = Code("istio-network-missing", "error",
-                             "Istio clusters on several networks, and one of them names none")
-ISTIO_UNEXPORTED_COPY = Code("istio-unexported-copy", "error",
-                             "a service runs unexported in an Istio cluster while other Istio clusters import it")
-ISTIO_PARTIAL_EXPORT = Code("istio-partial-export", "error", "an Istio export of some ports of a Service only")
-ISTIO_TARGETS = Code("istio-targets", "error", "traffic targets an Istio consumer cannot choose")
-ISTIO_FAILOVER_ORDER = Code("istio-failover-order", "error",
-                            "FailOver targets in an order Istio's locality failover does not follow")
-ISTIO_WEIGHTS = Code("istio-weights", "error", "weights Istio cannot distribute by locality")
-ISTIO_ACCESS_SELECTOR = Code("istio-access-selector", "error",
-                             "an access rule for a service without podLabels in an Istio cluster")
-ISTIO_ACCESS_MATCH = Code("istio-access-match", "error", "an HTTP path or header match Istio cannot express")
-ISTIO_GRANT_ANY_CLUSTER = Code("istio-grant-any-cluster", "warning",
-                               "an Istio destination also admits the sources calling from clusters outside `in`")
-
-
-def cluster_id(cluster: Cluster, name: str) -> str:
-    """Istio's cluster ID of a member (the data key of its remote secret, `topology.istio.io/cluster`)."""
-    return cluster.istio.clusterName or name
-
-
-def host(svc: ServiceTopology, cluster: Cluster) -> str:
-    """The service's host name in the mesh: `name.namespace.svc.<cluster domain>`."""
-    return f"{svc.name}.{svc.namespace}.svc.{cluster.istio.clusterDomain}"
-
-
-def members(fleet: Fleet, names: Sequence[str]) -> list[str]:
-    """The members of `names` that run Istio."""
-    return [n for n in names if fleet.clusters[n].mesh == Istio.name]
-
-
-def several_networks(fleet: Fleet, names: Sequence[str]) -> bool:
-    return len({fleet.clusters[n].istio.network for n in members(fleet, names)}) > 1
-
-
-def serving(svc: ServiceTopology, cluster: str) -> list[str]:
-    """The clusters whose endpoints answer `cluster`'s calls to `svc`: its own, and those it imports from."""
-    found = {cluster} if svc.runs_in(cluster) else set()
-    if cluster in svc.importers:
-        found.update(svc.endpoints_for(cluster))
-    return sorted(found)
-
-
-def mesh_config(hosts: Sequence[str]) -> str:
-    """The mesh config istiod merges: every host cluster-local except `hosts`. JSON, which istiod reads
-    as the YAML it is (one line, so the rendered ConfigMap stays readable)."""
-    settings: list[dict[str, Any]] = [{"settings": {"clusterLocal": True}, "hosts": ["*"]}]
-    if hosts:
-        settings.append({"settings": {"clusterLocal": False}, "hosts": list(hosts)})
-    return json.dumps({"serviceSettings": settings})
-
-
-def percentages(weights: dict[str, int]) -> dict[str, int]:
-    """Weights as whole percentages that sum to 100, each at least 1 (largest remainder first)."""
-    total = sum(weights.values())
-    raw = {c: w * 100 / total for c, w in weights.items()}
-    out = {c: max(1, math.floor(v)) for c, v in raw.items()}
-    by_remainder = sorted(weights, key=lambda c: (-(raw[c] - math.floor(raw[c])), c))
-    while sum(out.values()) < 100:
-        for c in by_remainder:
-            if sum(out.values()) == 100:
-                break
-            out[c] += 1
-    while sum(out.values()) > 100:
-        c = max((c for c in out if out[c] > 1), key=lambda c: (out[c], c))
-        out[c] -= 1
-    return out
-
-
-class _Locality:
-    """What Istio does for one consumer's traffic policy: its DestinationRule settings and tiers."""
-
-    def __init__(self, fleet: Fleet, svc: ServiceTopology, consumer: str, policy: PolicySettings) -> None:
-        self.fleet, self.svc, self.consumer, self.policy = fleet, svc, consumer, policy
-        self.serving = serving(svc, consumer)
-        self.remote = [c for c in self.serving if c != consumer]
-        self.own = self.region(consumer)
-
-    def region(self, cluster: str) -> str:
-        return self.fleet.clusters[cluster].region
-
-    def by_region(self, clusters: Sequence[str], first: str | None = None) -> list[list[str]]:
-        """`clusters` in tiers: the consumer's region, then region `first`, then the rest."""
-        tiers = [[c for c in clusters if self.region(c) == self.own]]
-        if first is not None:
-            tiers.append([c for c in clusters if self.region(c) == first])
-        tiers.append([c for c in clusters if self.region(c) != self.own and self.region(c) != first])
-        return [t for t in tiers if t]
-
-    def failover_region(self) -> str | None:
-        """The region FailOver's targets lead to after the consumer's own (None: no other region)."""
-        effective = self.policy.effective(self.consumer)
-        if self.policy.lb_type != "FailOver" or effective is None:
-            return None
-        return next((self.region(t.cluster) for t in effective if self.region(t.cluster) != self.own), None)
-
-    def weights(self) -> dict[str, int] | None:
-        """ActiveActive's clusters and weights when it needs `distribute` (None: an even spread over all)."""
-        if self.policy.lb_type != "ActiveActive":
-            return None
-        written = {t.cluster: t.weight for t in self.policy.targets or ()}
-        weighted = any(w is not None for w in written.values())
-        chosen = [c for c in self.remote if c in written] if self.policy.targets is not None else list(self.remote)
-        if not weighted and sorted(chosen) == self.remote:
-            return None
-        if self.consumer in self.serving:
-            chosen = [self.consumer, *chosen]
-        return {c: (written.get(c) or 0) if weighted else 1 for c in chosen}
-
-    def setting(self) -> dict[str, Any]:
-        """`trafficPolicy` of the DestinationRule."""
-        weights = self.weights()
-        if self.policy.lb_type == "ActiveActive":
-            if weights is None:
-                return {"loadBalancer": {"localityLbSetting": {"enabled": False}}}
-            shares = percentages(weights)
-            to = {f"{self.region(c)}/*": shares[c] for c in sorted(shares, key=lambda c: (self.region(c), c))}
-            return {"loadBalancer": {"localityLbSetting": {"enabled": True, "distribute": [{"from": "*", "to": to}]}}}
-        lb: dict[str, Any] = {"enabled": True}
-        first = self.failover_region()
-        if first is None:
-            lb["failoverPriority"] = [REGION_LABEL, CLUSTER_LABEL]
-        else:
-            lb["failoverPriority"] = [CLUSTER_LABEL]
-            lb["failover"] = [{"from": self.own, "to": first}]
-        return {"loadBalancer": {"localityLbSetting": lb}, "outlierDetection": dict(OUTLIER_DETECTION)}
-
-    def tiers(self) -> tuple[tuple[Share, ...], ...]:
-        if self.policy.lb_type == "ActiveActive":
-            weights = self.weights()
-            if weights is None:
-                return (tuple(Share(c, 1) for c in self.serving),)
-            shares = percentages(weights)
-            return (tuple(Share(c, shares[c]) for c in sorted(shares)),)
-        own = [[self.consumer]] if self.consumer in self.serving else []
-        return tuple(tuple(Share(c, 1) for c in t) for t in own + self.by_region(self.remote, self.failover_region()))
+from meshfleet.errors import Loc, shortlist
+from meshfleet.fleet.model import Cluster, Port
 
 
 class Istio(Mesh):
-    name = "istio"
+    name = NAME
     title = "Istio"
     settings = "istio"
     capabilities = Capabilities(reaches=frozenset({"istio"}), imports_own_export=True, traffic_policies=True,
@@ -271,7 +143,7 @@ class Istio(Mesh):
                                    f"{', '.join(others)}", ISTIO_UNEXPORTED_COPY)
 
     def check_policy(self, checks: Checks, svc: ServiceTopology, consumer: str, policy: PolicySettings) -> None:
-        loc = _Locality(checks.fleet, svc, consumer, policy)
+        loc = Locality(checks.fleet, svc, consumer, policy)
         known = True
         for i, t in enumerate(policy.targets or ()):
             tloc = (*policy.targets_loc, i)
@@ -301,7 +173,7 @@ class Istio(Mesh):
             self._check_weights(checks, svc, consumer, policy, loc)
 
     def _check_order(self, checks: Checks, svc: ServiceTopology, consumer: str, policy: PolicySettings,
-                     loc: _Locality) -> None:
+                     loc: Locality) -> None:
         effective = policy.effective(consumer) or ()
         tiers = loc.by_region(loc.remote, loc.failover_region())
         rank = {c: i for i, t in enumerate(tiers) for c in t}
@@ -317,7 +189,7 @@ class Istio(Mesh):
                 return
 
     def _check_weights(self, checks: Checks, svc: ServiceTopology, consumer: str, policy: PolicySettings,
-                       loc: _Locality) -> None:
+                       loc: Locality) -> None:
         written = {t.cluster: t.weight for t in policy.targets or ()}
         weights = loc.weights()
         if weights is None:
@@ -436,7 +308,7 @@ class Istio(Mesh):
 
     def plan_policy(self, ctx: PlanContext, svc: ServiceTopology, consumer: str) -> PolicyView:
         pol = svc.policies[consumer]
-        loc = _Locality(ctx.fleet, svc, consumer, pol)
+        loc = Locality(ctx.fleet, svc, consumer, pol)
         body = {"apiVersion": NETWORKING_API, "kind": "DestinationRule",
                 "metadata": {"name": svc.name, "namespace": svc.namespace},
                 "spec": {"host": host(svc, ctx.cluster(consumer)), "trafficPolicy": loc.setting()}}
@@ -495,111 +367,12 @@ def _service_ports(ports: Sequence[Port]) -> list[dict[str, Any]]:
     return out
 
 
-class AuthorizationPolicies(AccessAdapter):
-    """Access rules as Istio AuthorizationPolicies in the clusters whose pods answer: enforced at the destination."""
-
-    name = "istio-authorization-policy"
-    objects_word = "Istio AuthorizationPolicies"
-    enforcement = "destination"
-    codes = (ISTIO_ACCESS_SELECTOR, ISTIO_ACCESS_MATCH, ISTIO_GRANT_ANY_CLUSTER)
-
-    def check_grant(self, checks: Checks, rule_name: str, rule: AccessRule, svc: ServiceTopology,
-                    cluster: str) -> None:
-        loc: Loc = ("access", rule_name)
-        for i, m in enumerate(rule.http):
-            if patterns.glob(m.pathRegex) is None:
-                checks.problem((*loc, "http", i, "pathRegex"), f"Istio matches a path exactly, by prefix (/api*) or "
-                               f"by suffix (*.png); {m.pathRegex!r} is none of them", "write the path, a path "
-                               "followed by '.*', or '.*' followed by a path", ISTIO_ACCESS_MATCH)
-            for j, header in enumerate(m.headers or ()):
-                for key, value in header.items():
-                    if patterns.glob(value) is None:
-                        checks.problem((*loc, "http", i, "headers", j, key), f"Istio matches a header's value "
-                                       f"exactly, by prefix or by suffix; {value!r} is none of them",
-                                       "write the value, a value followed by '.*', or '.*' followed by a value",
-                                       ISTIO_ACCESS_MATCH)
-        dests = [d for d in serving(svc, cluster) if checks.mesh(d) == Istio.name]
-        if dests and not svc.spec.podLabels:
-            checks.problem((*loc, "to"), f"an AuthorizationPolicy selects the pods it protects by label, and "
-                           f"{svc.ref} names none", f"set services.{svc.ref}.podLabels (its Service's selector)",
-                           ISTIO_ACCESS_SELECTOR)
-        if rule.in_ is None:
-            return
-        chosen = set(checks.select(rule.in_, (*loc, "in"), "hold access rules"))
-        for d in dests:
-            callers = [x for x in members(checks.fleet, checks.members) if d in serving(svc, x) and x not in chosen]
-            if callers:
-                checks.problem((*loc, "in"), f"Istio principals carry no cluster: the AuthorizationPolicy in {d} "
-                               f"admits {', '.join(rule.from_)} calling from {', '.join(callers)} too, where the rule "
-                               "does not hold",
-                               f"add {', '.join(callers)} to in, or acknowledge istio-grant-any-cluster",
-                               ISTIO_GRANT_ANY_CLUSTER)
-
-    def plan_grants(self, ctx: PlanContext, rule_name: str, rule: AccessRule, svc: ServiceTopology,
-                    cluster: str, identities: Sequence[str]) -> tuple[GrantView, ...]:
-        matches = tuple(HttpMatchView(m.name, m.pathRegex, tuple(m.methods),
-                                      tuple(tuple(sorted(h.items())) for h in m.headers or ()))
-                        for m in rule.http)
-        domain = ctx.cluster(cluster).istio.trustDomain
-        at: dict[str, list[str]] = {}
-        ids: dict[str, ObjectId] = {}
-        for d in serving(svc, cluster):
-            if ctx.topology.meshes[d] != Istio.name:
-                continue
-            account = _answers_as(svc, d)
-            ids[account] = self._admit(ctx, rule_name, rule, svc, d, domain)
-            at.setdefault(account, []).append(d)
-        return tuple(GrantView(rule_name, qualified(svc.namespace, account), svc.ref, tuple(rule.from_), matches,
-                               self.enforcement, tuple(d for d in at.get(account, []) if d != cluster) or None,
-                               objects=(ids[account],) if account in ids else ())
-                     for account in identities)
-
-    def _admit(self, ctx: PlanContext, rule_name: str, rule: AccessRule, svc: ServiceTopology, dest: str,
-               domain: str) -> ObjectId:
-        """The rule's AuthorizationPolicy in `dest`, admitting its sources in trust domain `domain`."""
-        memo = (Istio.name, "policy", rule_name, dest)
-        found: tuple[dict[str, Any], ObjectId] | None = ctx.memo.get(memo)
-        if found is None:
-            body: dict[str, Any] = {
-                "apiVersion": SECURITY_API, "kind": "AuthorizationPolicy",
-                "metadata": {"name": rule_name, "namespace": svc.namespace},
-                "spec": {"selector": {"matchLabels": dict(sorted(svc.spec.podLabels.items()))}, "action": "ALLOW",
-                         "rules": [_rule(m) for m in rule.http]},
-            }
-            found = (body, ctx.objects.add(dest, PlannedObject("applied", body), ("access", rule_name)))
-            ctx.memo[memo] = found
-        body, oid = found
-        wanted = [f"{domain}/ns/{ns}/sa/{sa}" for ns, sa in (split(s) for s in rule.from_)]
-        for entry in body["spec"]["rules"]:
-            principals: list[str] = entry["from"][0]["source"]["principals"]
-            principals.extend(p for p in wanted if p not in principals)
-            principals.sort()
-        return oid
-
-
-def _answers_as(svc: ServiceTopology, cluster: str) -> str:
-    local = svc.spec.localServiceAccounts.get(cluster)
-    return local if local is not None else svc.exports[cluster].service_account
-
-
-def _rule(match: Any) -> dict[str, Any]:
-    """One HTTP match as an AuthorizationPolicy rule (its principals filled per destination)."""
-    entry: dict[str, Any] = {"from": [{"source": {"principals": []}}]}
-    operation: dict[str, Any] = {}
-    if "*" not in match.methods:
-        operation["methods"] = list(match.methods)
-    path = patterns.glob(match.pathRegex)
-    assert path is not None, "refused by check_grant"
-    if path.kind != "any":
-        operation["paths"] = [path.istio()]
-    if operation:
-        entry["to"] = [{"operation": operation}]
-    when = []
-    for header in match.headers or ():
-        for key, value in sorted(header.items()):
-            value_glob = patterns.glob(value)
-            assert value_glob is not None, "refused by check_grant"
-            when.append({"key": f"request.headers[{key}]", "values": [value_glob.istio()]})
-    if when:
-        entry["when"] = when
-    return entry
+__all__ = [
+    "CROSS_NETWORK_GATEWAY",
+    "MULTICLUSTER_LABEL",
+    "NETWORKING_API",
+    "OUTLIER_DETECTION",
+    "AuthorizationPolicies",
+    "Istio",
+    "percentages",
+]

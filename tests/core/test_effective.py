@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from meshfleet.core import effective as effective_module
 from meshfleet.core.effective import ANY, Allowed, Effective, ServiceRoutes, effective, servings
+from meshfleet.core.effective import builder as effective_builder
 from meshfleet.core.meshes import mesh
 from meshfleet.core.meshes.base import AccessAdapter, Mesh, PlanContext
 from meshfleet.core.meshes.fsm import Fsm
@@ -196,7 +196,7 @@ def test_where_the_mesh_enforces_at_the_destination_remote_answers_are_held_to_t
     """A mesh that enforces access where the answers come from (as Istio and Cilium do, writing the
     consumer's rule into the answering clusters): remote answers are held to the rule's requests."""
     fsm: Mesh = Fsm(access=_AtDestination())
-    monkeypatch.setattr(effective_module, "mesh", lambda name: fsm if name == "fsm" else mesh(name))
+    monkeypatch.setattr(effective_builder, "mesh", lambda name: fsm if name == "fsm" else mesh(name))
     doc = with_service(localServiceAccounts={"ap": "api"})
     doc["access"] = {"web-reads": {"from": ["web/web"], "to": "shop/api", "in": ["ap"],
                                    "http": [{"name": "get", "pathRegex": "/", "methods": ["GET"]}]}}

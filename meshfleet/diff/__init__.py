@@ -3,7 +3,8 @@
 The modules, by concern: `services` compares the plans' typed views (generically over their
 fields), `objects` compares objects field by field, `risks` names what can break, `compare` puts
 them together in a `PlanDiff`; `describe` words each change as a structured phrase, and `to_text`,
-`to_markdown`, `to_json` render it.
+`to_markdown` (its page under a budget in `markdown_page`, the effective view's blocks in
+`markdown_routes`), `to_json` render it.
 """
 
 from meshfleet.diff.compare import DEFAULT_MAX_DELETE_SHARE, PlanDiff, diff

@@ -8,7 +8,7 @@ import pytest
 
 from meshfleet.core.objects import SYNC_WAVE, ObjectId
 from meshfleet.core.plan import Plan, plan
-from meshfleet.core.resources import placeholders
+from meshfleet.core.templates import placeholders
 from meshfleet.errors import FindingsError
 from meshfleet.fleet.model import Fleet
 

@@ -63,7 +63,7 @@ SERVICE_NOT_THERE = Code("service-not-there", "error", "an access rule in a clus
 DUPLICATE_MATCH_NAME = Code("duplicate-match-name", "error", "two HTTP matches of one rule share a name")
 DUPLICATE_OBJECT = Code("duplicate-object", "error", "two parts of the fleet would write the same object")
 
-# --- resources: objects placed on members (core/resources.py) and checked against services ----------
+# --- resources: objects placed on members (core/resources.py, templates.py), checked against services
 BAD_OBJECT = Code("bad-object", "error", "a template holds something that is not an object meshfleet can place")
 SECRET_IN_TEMPLATE = Code("secret-in-template", "error", "a template holds a Secret, whose data would be written in "
                           "plain text")

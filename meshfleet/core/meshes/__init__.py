@@ -1,7 +1,7 @@
 """The registry of mesh adapters, by the word a cluster's `mesh` names them by.
 
 Adding a mesh takes:
-1. its name in the `Mesh` literal of `meshfleet/fleet/model.py`, and its settings class as a field of
+1. its name in the `Mesh` literal of `meshfleet/fleet/model/clusters.py`, and its settings class as a field of
    `Cluster` named like the mesh (if it has settings);
 2. one module here implementing `base.Mesh` (and, if it enforces access with its own objects, an
    `base.AccessAdapter`): capabilities, checks with their codes, objects and views, runtime rules;

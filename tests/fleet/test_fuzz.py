@@ -69,6 +69,7 @@ def check(raw: bytes) -> None:
         assert e.problems
         last = raw.count(b"\n") + 2
         for p in e.problems:
+            assert p.position is not None, p.render()
             assert p.position.file == "fuzz.yaml" and 1 <= p.position.line <= last, p.render()
         text = e.render()
         assert all(ch.isprintable() for line in text.splitlines() for ch in line), text
@@ -112,7 +113,7 @@ def test_values_of_any_kind_anywhere_plan_or_are_refused(seed: int, data: st.Dat
     spots = paths(doc)
     for _ in range(data.draw(st.integers(1, 3))):
         where = data.draw(st.sampled_from(spots[1:]))
-        node = doc
+        node: Any = doc
         for part in where[:-1]:
             node = node[part] if (isinstance(node, dict) and part in node) or \
                 (isinstance(node, list) and isinstance(part, int) and part < len(node)) else None

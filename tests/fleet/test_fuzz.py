@@ -119,6 +119,7 @@ def test_values_of_any_kind_anywhere_plan_or_are_refused(seed: int, data: st.Dat
                 (isinstance(node, list) and isinstance(part, int) and part < len(node)) else None
             if node is None:
                 break
-        if isinstance(node, (dict, list)) and (where[-1] in node if isinstance(node, dict) else where[-1] < len(node)):
+        if (isinstance(node, dict) and where[-1] in node) or \
+                (isinstance(node, list) and isinstance(where[-1], int) and where[-1] < len(node)):
             node[where[-1]] = data.draw(WEIRD)
     check(yaml.safe_dump(doc, allow_unicode=True).encode())

@@ -1,4 +1,4 @@
-"""`diff --base REV`: a fleet file as it was at a git revision, read with `git show`.
+"""`diff --base REV`: a fleet file as it was at a git revision, read with git at most one byte past the size limit.
 
 Why: a pull request's fleet diff compares the file with its version on the base branch. CI clones
 are often shallow or hold only one branch, so a missing revision gets a usage error that says how
@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from meshfleet.errors import UsageError
+from meshfleet.fleet.document import MAX_BYTES
+from meshfleet.fleet.includes import git_blob_head
 
 
 @dataclass(frozen=True)
@@ -87,5 +89,5 @@ def read_at(path: str, base: str) -> BaseFile:
     if not where.is_dir():
         raise UsageError(f"--base {base}: the directory of {path} does not exist")
     commit = resolve(where, base, path)
-    shown = _git(where, "show", "--no-textconv", f"{commit}:./{fleet.name}")
-    return BaseFile(base, commit, shown.stdout if shown.returncode == 0 else None)
+    # At most one byte over the limit: the loader refuses a larger file on its size alone.
+    return BaseFile(base, commit, git_blob_head(where, f"{commit}:./{fleet.name}", MAX_BYTES + 1))

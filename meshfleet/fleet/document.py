@@ -164,7 +164,8 @@ def _line_col(text: str, index: int) -> tuple[int, int]:
 def parse_bytes(raw: bytes, file: str) -> Document:
     """Parse a fleet file's bytes (see `parse`); `file` is the name findings carry."""
     if len(raw) > MAX_BYTES:
-        raise _too_big(file, len(raw))
+        # Callers read at most one byte past the limit (stdin, git): that many says "more than", not the size.
+        raise _too_big(file, len(raw) if len(raw) > MAX_BYTES + 1 else None)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -251,7 +252,8 @@ def parse_manifests_bytes(raw: bytes, file: str, prefix: Loc, budget: Budget) ->
     Findings carry `prefix + (document index, key path...)`; raises FleetError with all of them.
     """
     if len(raw) > MAX_BYTES:
-        raise _too_big(file, len(raw))
+        # Callers read at most one byte past the limit (stdin, git): that many says "more than", not the size.
+        raise _too_big(file, len(raw) if len(raw) > MAX_BYTES + 1 else None)
     try:
         text = raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as e:

@@ -96,6 +96,29 @@ class LocalFiles:
         return str(PurePosixPath(self.shown_root) / rel) if self.shown_root not in ("", ".") else rel
 
 
+def git_blob_head(where: Path, spec: str, limit: int) -> bytes | None:
+    """At most `limit` bytes of the blob `spec` (`REV:./path`), read with git in `where`; None when
+    git cannot show it (no such revision or path, not a file, no git).
+
+    Why: a file over the size limit is refused on its first bytes, as one in the work tree is; git
+    hands the blob over a pipe, and reading it whole first would hold a file of any size in memory.
+    """
+    import subprocess  # only `diff --base` reads from git: the other commands never load it
+
+    try:
+        proc = subprocess.Popen(["git", "cat-file", "blob", spec], cwd=where, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL)
+    except FileNotFoundError:
+        return None
+    with proc:
+        assert proc.stdout is not None
+        data = proc.stdout.read(limit)
+        if len(data) == limit:
+            proc.kill()  # the rest is not wanted: `limit` bytes already say it is too large
+            return data
+    return data if proc.returncode == 0 else None
+
+
 @dataclass
 class GitFiles:
     """Manifests as they were at a git revision (`meshfleet diff --base REV`), read with `git`."""
@@ -123,10 +146,10 @@ class GitFiles:
         return self._cache[rel]
 
     def read(self, rel: str) -> bytes:
-        shown = self._git("cat-file", "blob", f"{self.rev}:./{rel}")
-        if shown.returncode != 0:
+        shown = git_blob_head(self.where, f"{self.rev}:./{rel}", MAX_BYTES + 1)
+        if shown is None:
             raise OSError(f"not in revision {self.rev}")
-        return shown.stdout[: MAX_BYTES + 1]
+        return shown
 
     def listing(self, rel: str) -> list[str]:
         found = self._git("ls-tree", "--name-only", f"{self.rev}:./{rel}")

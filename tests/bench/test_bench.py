@@ -134,7 +134,7 @@ def test_one_round_at_the_tiny_size_measures_every_command_pairs_them_and_report
     assert pul["objects"] == pul["floor_objects"] == row["applied"]
     assert pul["providers"] == pul["components"] == row["clusters"]
     json.dumps(results)
-    text = run.report.table(results)
+    text = report.table(results)
     block = report.readme_block(results)
     for t in targets.TARGETS:
         assert t.label in text and t.label in block

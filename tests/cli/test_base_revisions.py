@@ -86,3 +86,26 @@ def test_a_fleet_outside_git_is_a_usage_error(tmp_path: Path) -> None:
     shutil.copy(ROOT / DEMO, tmp_path / "demo.yaml")
     result = run_cli("diff", str(tmp_path / "demo.yaml"), "--base", "main", cwd=tmp_path)
     assert result.code == 2 and "not in a git repository" in result.err
+
+
+def test_a_fleet_over_the_size_limit_at_the_revision_is_refused_from_its_first_bytes(repo: Path) -> None:
+    from meshfleet.fleet.document import MAX_BYTES
+    from meshfleet.fleet.includes import git_blob_head
+
+    big = repo / "fleet" / "big.yaml"
+    big.write_bytes((ROOT / DEMO).read_bytes() + b"#" * (3 * MAX_BYTES) + b"\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "a fleet of 3 MiB")
+    shutil.copy(ROOT / DEMO, big)
+    result = run_cli("diff", "fleet/big.yaml", "--base", "HEAD", cwd=repo)
+    assert result.code == 1, result
+    assert f"error[file-too-large]: (document): the file is more than {MAX_BYTES:,} bytes" in result.err
+    # git hands over only the bytes asked for, whatever the blob's size; nothing for what it cannot show.
+    head = git_blob_head(repo / "fleet", "HEAD:./big.yaml", MAX_BYTES + 1)
+    assert head is not None and len(head) == MAX_BYTES + 1
+    demo = (ROOT / DEMO).read_bytes()
+    assert head == demo + b"#" * (MAX_BYTES + 1 - len(demo))
+    whole = git_blob_head(repo / "fleet", "main:./demo.yaml", MAX_BYTES + 1)
+    assert whole is not None and whole == git(repo, "show", "main:fleet/demo.yaml").encode()
+    assert git_blob_head(repo / "fleet", "HEAD:./no-such.yaml", 10) is None
+    assert git_blob_head(repo / "fleet", "HEAD:./", 10) is None  # a tree, not a file

@@ -191,6 +191,8 @@ def test_standard_input_is_bounded() -> None:
 
     huge = stdin_cli("validate", "-", data=b"# x\n" * (MAX_BYTES // 4 + 10))
     assert huge.returncode == 1 and b"<stdin>:1:1: " in huge.stderr and b"at most" in huge.stderr
+    # Only the first bytes past the limit are read, so the size is not known: none is made up.
+    assert f"the file is more than {MAX_BYTES:,} bytes".encode() in huge.stderr
 
 
 # --- formats and views --------------------------------------------------------------------------

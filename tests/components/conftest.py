@@ -94,10 +94,10 @@ class RecordingMonitor(mocks.MockMonitor):
         # Recorded before the mock answers: a read that fails is a read all the same.
         urn = self.make_urn(request.parent, request.type, request.name)
         self.reads.append(Read(request.type, request.name, request.id, urn, request.parent, request.provider))
-        return super().ReadResource(request)
+        return super().ReadResource(request)  # type: ignore[no-untyped-call]  # pulumi leaves MockMonitor unannotated
 
     def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]  # as ReadResource above
         if request.type != "pulumi:pulumi:Stack":
             self.registrations.append(Registration(
                 type=request.type,
@@ -227,14 +227,14 @@ def run_program(
             if await out.is_secret():
                 run.secret_outputs.add(key)
 
-    @pulumi.runtime.test
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]  # pulumi leaves its test decorator unannotated
     def program() -> Any:
         if body is not None:
             body()
             return None
         runpy.run_path(str(MAIN), run_name="__main__")
         root = pulumi.runtime.settings.get_root_resource()
-        assert root is not None
+        assert isinstance(root, pulumi.runtime.stack.Stack)
         return asyncio.ensure_future(collect(dict(root.outputs)))
 
     try:

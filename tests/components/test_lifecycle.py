@@ -211,14 +211,14 @@ def test_each_cluster_reads_the_crds_its_objects_need_through_its_own_provider(s
             assert r.type == CRD_TYPE
             assert r.name == f"{cluster.name}:crd:{r.id}"
             assert providers[r.provider.rpartition("::")[0]] == cluster.name
-    reads = {(run.cluster_of(r), r.id): r.urn for r in run.reads}
+    read_urns = {(run.cluster_of(r), r.id): r.urn for r in run.reads}
     for obj in run.k8s_objects():
         body = obj.inputs
         probe = PlannedObject("applied", {"apiVersion": body["apiVersion"], "kind": body["kind"],
                                           "metadata": {"name": "x"}})
         crd = crd_name(probe)
         if crd is not None:
-            assert reads[(run.cluster_of(obj), crd)] in obj.dependencies, obj.name
+            assert read_urns[(run.cluster_of(obj), crd)] in obj.dependencies, obj.name
 
 
 def test_a_missing_crd_fails_with_the_cluster_and_the_crd_named(stack: Stack) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import pulumi
 import pytest
 from pulumi.runtime.rpc import _RESOURCE_MODULES
+from pulumi_kubernetes._utilities import Module as KubernetesModule
 
 from components.member import Identity, MemberCluster
 from components.objects import builtin_class, builtin_module, logical_name
@@ -172,4 +173,5 @@ def test_every_api_group_pulumi_kubernetes_serves_is_found() -> None:
         module = builtin_module(version if group == "core" else f"{group}/{version}")
         assert module is not None, key
         (registered,) = _RESOURCE_MODULES[f"kubernetes:{key}"]
+        assert isinstance(registered, KubernetesModule), key
         assert module.__name__ == registered.mod_info["fqn"], key

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from tests.components.conftest import (
 Stack = StackRunner
 Identity = tuple[str, str, str, str, str]  # cluster, apiVersion, kind, namespace, name
 
-VARIANTS = {
+VARIANTS: dict[str, Callable[[], str]] = {
     "demo": demo_text,
     "standalone": lambda: standalone(demo_text()),
     "namespaces-and-ingress": lambda: with_namespaces_and_ingress(standalone(demo_text())),

@@ -55,7 +55,8 @@ def test_demo_cluster_2_httpbin_active_active_and_curls_access_where_enforced() 
     # Steady: the local copy and both targets by weight (none written: 100 each); local copy down: the targets.
     assert shares(s) == [("cluster-2", 33.3), ("cluster-1", 33.3), ("cluster-3", 33.3)]
     assert shares(s, "local_down") == [("cluster-1", 50.0), ("cluster-3", 50.0)]
-    assert view.cluster("cluster-2") is not None and view.cluster("cluster-2").mode == "enforced"  # type: ignore[union-attr]
+    cluster_2 = view.cluster("cluster-2")
+    assert cluster_2 is not None and cluster_2.mode == "enforced"
     curl = lines(s, "curl/curl")
     # On cluster-2's own pods (answering as httpbin/default) GET / is enforced by their sidecars ...
     assert curl["local"] == Allowed("curl/curl", "local", ("cluster-2",), "httpbin/default", ("curl-to-httpbin",),
@@ -134,7 +135,8 @@ def test_linkerd_reaches_the_mirror_only_by_its_mirror_name() -> None:
     (mirror,) = s.routes
     assert (mirror.called_as, [x.cluster for x in mirror.steady]) == ("bar-paris.default", ["paris"])
     # Linkerd clusters get no access rules from meshfleet: any workload may call, nothing is enforced.
-    assert view.cluster("london").mode == "no-access-control"  # type: ignore[union-attr]
+    london = view.cluster("london")
+    assert london is not None and london.mode == "no-access-control"
     assert {(a.source, a.where) for a in s.access} == {(ANY, "not-enforced")}
 
 
@@ -159,7 +161,8 @@ def test_in_permissive_mode_any_workload_may_call_and_the_rule_is_not_enforced(p
     else:
         doc["clusters"]["ap"]["fsm"]["permissive"] = permissive
     view = view_of(doc)
-    assert view.cluster("ap").mode == mode  # type: ignore[union-attr]
+    ap = view.cluster("ap")
+    assert ap is not None and ap.mode == mode
     s = entry(view, "ap", "shop/api")
     anyone, web = lines(s, ANY)["remote"], lines(s, "web/web")["remote"]
     assert (anyone.requests, anyone.where) == (None, "not-enforced")
@@ -217,7 +220,9 @@ def test_filters_keep_one_cluster_one_service_and_what_one_source_may_call() -> 
     # curl/curl may call in cluster-2 (granted) and, as any workload, in the permissive clusters.
     assert {c.name for c in curl.clusters} == {"cluster-1", "cluster-2", "cluster-3"}
     assert all(a.source in ("curl/curl", ANY) for c in curl.clusters for s in c.services for a in s.access)
-    assert {a.source for s in curl.cluster("cluster-2").services for a in s.access} == {"curl/curl"}  # type: ignore[union-attr]
+    granted = curl.cluster("cluster-2")
+    assert granted is not None
+    assert {a.source for s in granted.services for a in s.access} == {"curl/curl"}
     assert view.filtered(source="nobody/nobody").cluster("cluster-2") is None
 
 

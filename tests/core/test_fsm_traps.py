@@ -327,7 +327,7 @@ def test_the_meshconfig_patch_sets_ingress_mode_on_exporters_and_the_dns_proxy_w
     doc["clusters"]["c3"]["fsm"] = {"localDNSProxy": {"primaryUpstream": "10.43.0.10",
                                                       "secondaryUpstream": "10.43.0.11"}}
     p = planned(doc)
-    specs = {c: next((o.body["spec"] for o in p.cluster(c).objects if o.kind == "MeshConfig"), None)
+    specs: dict[str, Any] = {c: next((o.body["spec"] for o in p.cluster(c).objects if o.kind == "MeshConfig"), None)
              for c in ("c1", "c2", "c3")}
     for c in ("c1", "c2"):
         assert specs[c] == {"clusterSet": specs[c]["clusterSet"], "ingress": {"enabled": True}}
@@ -338,5 +338,6 @@ def test_the_meshconfig_patch_sets_ingress_mode_on_exporters_and_the_dns_proxy_w
         patch = next(o for o in p.cluster(c).objects if o.kind == "MeshConfig")
         for schema_set in ("current", "fsm-v1.2"):
             assert validate_object(patch.body, partial=True, schema_set=schema_set) == [], (c, schema_set)
-    assert p.cluster("c1").settings is not None and p.cluster("c1").settings.ingress is True
-    assert p.cluster("c3").settings is not None and p.cluster("c3").settings.local_dns_proxy == "10.43.0.10"
+    c1, c3 = p.cluster("c1").settings, p.cluster("c3").settings
+    assert c1 is not None and c1.ingress is True
+    assert c3 is not None and c3.local_dns_proxy == "10.43.0.10"

@@ -56,8 +56,9 @@ def test_a_mixed_version_fleet_writes_each_cluster_in_its_own_group() -> None:
     p = load_plan(ROOT / "fleet/fsm-upgrade.yaml")
     assert groups(p, "cluster-1") == groups(p, "cluster-3") == {"flomesh.io/v1alpha1"}
     assert groups(p, "cluster-2") == {"multicluster.flomesh.io/v1alpha1"}
-    assert p.cluster("cluster-2").settings is not None
-    assert p.cluster("cluster-2").settings.api_group == "multicluster.flomesh.io"
+    settings = p.cluster("cluster-2").settings
+    assert settings is not None
+    assert settings.api_group == "multicluster.flomesh.io"
     assert problems(ROOT / "fleet/fsm-upgrade.yaml") == []
     # cluster-2 (v1.4.1) imports from v1.2.9 exporters: the import is the same but for its group.
     imported = next(o for o in p.cluster("cluster-2").objects if o.kind == "ServiceImport" and o.name == "httpbin")

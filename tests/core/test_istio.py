@@ -82,7 +82,9 @@ def test_each_primary_holds_a_remote_secret_for_every_other_istio_cluster() -> N
     assert "stringData" not in to_b.body, "the plan never holds a kubeconfig"
     assert {o.namespace for o in secrets["b"].values()} == {"istio-main"}
     assert validate_object(to_b.with_kubeconfig("apiVersion: v1\nkind: Config\n")) == []
-    assert set(p.cluster("a1").settings.objects) >= {o.id for o in secrets["a1"].values()}  # type: ignore[union-attr]
+    settings = p.cluster("a1").settings
+    assert settings is not None
+    assert set(settings.objects) >= {o.id for o in secrets["a1"].values()}
 
 
 def test_only_what_a_cluster_imports_is_not_cluster_local() -> None:

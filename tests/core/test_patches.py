@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import kubernetes_validate  # type: ignore[import-untyped]
+import kubernetes_validate
 import pytest
 
 from meshfleet.core.kinds import MERGE_LISTS, STATUS_LISTS

@@ -85,9 +85,9 @@ def check_invariants(fleet: Fleet, doc: dict[str, Any], p: Plan, order_seed: int
     for c in p.clusters:
         caps = MESHES[c.mesh].capabilities if c.role == "member" else None
         imports = {i.service: i for i in c.imports}
-        for i in c.imports:
-            sources = {e.cluster for e in i.endpoints}
-            assert sources and sources <= exported[i.service]
+        for imp in c.imports:
+            sources = {e.cluster for e in imp.endpoints}
+            assert sources and sources <= exported[imp.service]
             assert caps is not None and (c.name not in sources or caps.imports_own_export)
             assert all(p.cluster(s).mesh in caps.reaches for s in sources)
         for pol in c.policies:

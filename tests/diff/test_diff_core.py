@@ -9,22 +9,23 @@ from typing import Any
 import pytest
 
 from meshfleet import diff
-from meshfleet.core.plan import ClusterPlan, Plan, PlannedObject
+from meshfleet.core.objects import Role
+from meshfleet.core.plan import ClusterPlan, Mode, Plan, PlannedObject
 from meshfleet.fleet.model import KubeconfigFromContext
 
 CONTEXT = KubeconfigFromContext.model_validate({"from": "context", "context": "ctx"})
 
 
-def obj(kind: str, name: str, spec: dict[str, Any], *, namespace: str = "app", role: str = "applied",
+def obj(kind: str, name: str, spec: dict[str, Any], *, namespace: str = "app", role: Role = "applied",
         **flags: Any) -> PlannedObject:
     meta = {"name": name, **({"namespace": namespace} if namespace else {})}
-    return PlannedObject(role, {"apiVersion": "v1", "kind": kind, "metadata": meta, "spec": spec},  # type: ignore[arg-type]
+    return PlannedObject(role, {"apiVersion": "v1", "kind": kind, "metadata": meta, "spec": spec},
                          **flags)
 
 
-def plan(clusters: dict[str, list[PlannedObject]], *, mode: str = "control-plane") -> Plan:
+def plan(clusters: dict[str, list[PlannedObject]], *, mode: Mode = "control-plane") -> Plan:
     """A plan of objects only (no views): what the object-level comparison works on."""
-    return Plan(mode=mode, clusters=tuple(  # type: ignore[arg-type]
+    return Plan(mode=mode, clusters=tuple(
         ClusterPlan(name=n, id=n, key=f"r/z/g/{n}", role="member", mesh="fsm", kubeconfig=CONTEXT,
                     objects=tuple(objs))
         for n, objs in sorted(clusters.items())))

@@ -69,6 +69,7 @@ def check(raw: bytes) -> None:
         assert e.problems
         last = raw.count(b"\n") + 2
         for p in e.problems:
+            assert p.position is not None, p.render()
             assert p.position.file == "fuzz.yaml" and 1 <= p.position.line <= last, p.render()
         text = e.render()
         assert all(ch.isprintable() for line in text.splitlines() for ch in line), text
@@ -112,12 +113,13 @@ def test_values_of_any_kind_anywhere_plan_or_are_refused(seed: int, data: st.Dat
     spots = paths(doc)
     for _ in range(data.draw(st.integers(1, 3))):
         where = data.draw(st.sampled_from(spots[1:]))
-        node = doc
+        node: Any = doc
         for part in where[:-1]:
             node = node[part] if (isinstance(node, dict) and part in node) or \
                 (isinstance(node, list) and isinstance(part, int) and part < len(node)) else None
             if node is None:
                 break
-        if isinstance(node, (dict, list)) and (where[-1] in node if isinstance(node, dict) else where[-1] < len(node)):
+        if (isinstance(node, dict) and where[-1] in node) or \
+                (isinstance(node, list) and isinstance(where[-1], int) and where[-1] < len(node)):
             node[where[-1]] = data.draw(WEIRD)
     check(yaml.safe_dump(doc, allow_unicode=True).encode())

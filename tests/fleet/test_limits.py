@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from meshfleet.core.meshes.smi import target_name as traffic_target_name
 from meshfleet.core.plan import PlannedObject, plan
 from meshfleet.fleet.generate import FleetShape, generate
 from meshfleet.fleet.limits import (
@@ -21,7 +22,6 @@ from meshfleet.fleet.limits import (
     estimate,
     rendered_file_name,
     size_findings,
-    traffic_target_name,
 )
 from meshfleet.fleet.model import Fleet
 from meshfleet.sinks.layout import file_name

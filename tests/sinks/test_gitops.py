@@ -218,6 +218,7 @@ def test_substituted_objects_keep_their_other_dollars_and_others_opt_out(tmp_pat
     plan = load_plan(ROOT / "fleet/demo.yaml")
     cp = plan.cluster("control-plane")
     first = cp.objects[0]
+    assert first.kubeconfig_of is not None
     odd = {**first.body, "metadata": {**first.body["metadata"], "labels": {"note": "a$b"},
                                       "annotations": {"example.com/regex": "^/a$|${x}|$${y}|$$"}}}
     other = PlannedObject(role="applied", body={"apiVersion": "v1", "kind": "ConfigMap",

@@ -35,9 +35,9 @@ def test_the_text_is_json_dumps_with_indent_two_and_a_newline(value: Any) -> Non
 
 def test_what_json_refuses_is_refused_alike() -> None:
     with pytest.raises(TypeError, match="Object of type set is not JSON serializable"):
-        write_json({"a": {1, 2}}, [].append)
+        write_json({"a": {1, 2}}, list[str]().append)
     with pytest.raises(TypeError, match="keys must be str, int, float, bool or None, not tuple"):
-        write_json({(1, 2): "a"}, [].append)
+        write_json({(1, 2): "a"}, list[str]().append)
 
 
 def test_a_large_value_is_written_in_slices_none_of_which_holds_the_whole_text() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from meshfleet.core.objects import Role
 from meshfleet.core.plan import PlannedObject
 from meshfleet.fleet.load import load_plan
 from meshfleet.sinks import layout
@@ -14,9 +15,9 @@ from meshfleet.sinks import layout
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def obj(kind: str, namespace: str | None, name: str, role: str = "applied") -> PlannedObject:
+def obj(kind: str, namespace: str | None, name: str, role: Role = "applied") -> PlannedObject:
     metadata = {"name": name} if namespace is None else {"name": name, "namespace": namespace}
-    return PlannedObject(role, {"apiVersion": "v1", "kind": kind, "metadata": metadata})  # type: ignore[arg-type]
+    return PlannedObject(role, {"apiVersion": "v1", "kind": kind, "metadata": metadata})
 
 
 def test_file_names() -> None:

@@ -44,8 +44,23 @@ IO_FLOOR = "I/O floor"
 RENDER = "render"
 RERENDER = "render over existing"
 KUSTOMIZE = "kubectl kustomize"
-COMMANDS = (PARSE_FLOOR, VALIDATE, PLAN, PLAN_INPROC, PLAN_INPROC_TINY, ROUTES, PLAN_JSON, PLAN_NEW, DIFF, DIFF_INPROC,
-            DIFF_INPROC_TINY, IO_FLOOR, RENDER, RERENDER, KUSTOMIZE)
+COMMANDS = (
+    PARSE_FLOOR,
+    VALIDATE,
+    PLAN,
+    PLAN_INPROC,
+    PLAN_INPROC_TINY,
+    ROUTES,
+    PLAN_JSON,
+    PLAN_NEW,
+    DIFF,
+    DIFF_INPROC,
+    DIFF_INPROC_TINY,
+    IO_FLOOR,
+    RENDER,
+    RERENDER,
+    KUSTOMIZE,
+)
 """One round's order (odd rounds run it backwards)."""
 INPROC = (PLAN_INPROC, PLAN_INPROC_TINY, DIFF_INPROC, DIFF_INPROC_TINY)
 """Not commands users run: the command's own time inside its process, after the imports (bench/inproc.py);
@@ -122,10 +137,24 @@ def argv(command: str, f: Files, round_no: int) -> list[list[str]]:
         PLAN_JSON: [m, "plan", str(f.fleet), "--format", "json"],
         PLAN_NEW: [m, "plan", str(f.fleet_new)],
         DIFF: [m, "diff", str(f.fleet), str(f.fleet_new), "--format", "markdown"],
-        DIFF_INPROC: [*inproc, str(f.stdout(DIFF_INPROC)), "diff", str(f.fleet), str(f.fleet_new), "--format",
-                      "markdown"],
-        DIFF_INPROC_TINY: [*inproc, str(f.stdout(DIFF_INPROC_TINY)), "diff", str(f.tiny), str(f.tiny_new), "--format",
-                           "markdown"],
+        DIFF_INPROC: [
+            *inproc,
+            str(f.stdout(DIFF_INPROC)),
+            "diff",
+            str(f.fleet),
+            str(f.fleet_new),
+            "--format",
+            "markdown",
+        ],
+        DIFF_INPROC_TINY: [
+            *inproc,
+            str(f.stdout(DIFF_INPROC_TINY)),
+            "diff",
+            str(f.tiny),
+            str(f.tiny_new),
+            "--format",
+            "markdown",
+        ],
         IO_FLOOR: [sys.executable, str(IO_FLOOR_SCRIPT), str(f.pack), str(f.where / f"floor-{round_no}")],
         RENDER: [m, "render", str(f.fleet), "--out", str(f.where / f"render-{round_no}")],
         RERENDER: [m, "render", str(f.fleet), "--out", str(f.existing)],
@@ -158,8 +187,13 @@ def tree_counts(tree: Path) -> dict[str, int]:
         if p.is_file():
             files += 1
             size += p.stat().st_size
-    return {"clusters": len(cluster_dirs(tree)), "objects": objects, "applied": applied, "files": files,
-            "output_bytes": size}
+    return {
+        "clusters": len(cluster_dirs(tree)),
+        "objects": objects,
+        "applied": applied,
+        "files": files,
+        "output_bytes": size,
+    }
 
 
 def prepare(size: Size, f: Files) -> dict[str, Any]:
@@ -181,11 +215,18 @@ def prepare(size: Size, f: Files) -> dict[str, Any]:
         run([exe, "kustomize", str(cluster_dirs(f.existing)[0])], cwd=ROOT)  # kubectl's binary into the cache
     return {
         "size": size.name,
-        "shape": {"clusters": size.shape.clusters, "services": size.shape.services,
-                  "exporters": size.shape.exporters, "control_plane": size.shape.control_plane},
+        "shape": {
+            "clusters": size.shape.clusters,
+            "services": size.shape.services,
+            "exporters": size.shape.exporters,
+            "control_plane": size.shape.control_plane,
+        },
         "fleet_bytes": f.fleet.stat().st_size,
-        "change": {"weights": list(change.weights), "export_removed": list(change.export_removed or ()),
-                   "access_added": change.access_added},
+        "change": {
+            "weights": list(change.weights),
+            "export_removed": list(change.export_removed or ()),
+            "access_added": change.access_added,
+        },
         "tiny_objects": tree_counts(f.where / "tiny-render")["objects"],
         **tree_counts(f.existing),
     }
@@ -205,8 +246,14 @@ def commands(routes: bool, with_kubectl: bool) -> list[str]:
     return [c for c in COMMANDS if (c != ROUTES or routes) and (c != KUSTOMIZE or with_kubectl)]
 
 
-def measure_size(size: Size, where: Path, *, rounds: int | None = None, routes: bool = False,
-                 log: Callable[[str], None] = lambda _m: None) -> dict[str, Any]:
+def measure_size(
+    size: Size,
+    where: Path,
+    *,
+    rounds: int | None = None,
+    routes: bool = False,
+    log: Callable[[str], None] = lambda _m: None,
+) -> dict[str, Any]:
     """`rounds` rounds of every command at one size; the files stay under `where` for the profiles."""
     f = Files(where)
     info = prepare(size, f)
@@ -223,8 +270,12 @@ def measure_size(size: Size, where: Path, *, rounds: int | None = None, routes: 
     info["rounds"] = n
     info["load"] = load
     info["commands"] = {
-        c: {"wall_s": [s.wall_s for s in ss], "cpu_s": [s.cpu_s for s in ss], "rss_kib": [s.rss_kib for s in ss],
-            "out_bytes": info["output_bytes"] if c in tree else ss[-1].out_bytes}
+        c: {
+            "wall_s": [s.wall_s for s in ss],
+            "cpu_s": [s.cpu_s for s in ss],
+            "rss_kib": [s.rss_kib for s in ss],
+            "out_bytes": info["output_bytes"] if c in tree else ss[-1].out_bytes,
+        }
         for c, ss in samples.items()
     }
     return info
@@ -232,14 +283,19 @@ def measure_size(size: Size, where: Path, *, rounds: int | None = None, routes: 
 
 def measure_startup(rounds: int = STARTUP_ROUNDS) -> dict[str, Any]:
     """`meshfleet validate fleet/demo.yaml` against an interpreter importing pydantic and yaml."""
-    pairs = {STARTUP: [MESHFLEET, "validate", "fleet/demo.yaml"],
-             STARTUP_FLOOR: [sys.executable, "-c", IMPORT_FLOOR_CODE]}
+    pairs = {
+        STARTUP: [MESHFLEET, "validate", "fleet/demo.yaml"],
+        STARTUP_FLOOR: [sys.executable, "-c", IMPORT_FLOOR_CODE],
+    }
     samples: dict[str, list[Sample]] = {k: [] for k in pairs}
     for command in pairs.values():
         run(command, cwd=ROOT, sync=False)  # warm-up, not counted
     for r in range(rounds):
         for name in pairs if r % 2 == 0 else reversed(pairs):
             samples[name].append(run(pairs[name], cwd=ROOT, sync=False))
-    return {"rounds": rounds,
-            "commands": {k: {"wall_s": [s.wall_s for s in ss], "rss_kib": [s.rss_kib for s in ss]}
-                         for k, ss in samples.items()}}
+    return {
+        "rounds": rounds,
+        "commands": {
+            k: {"wall_s": [s.wall_s for s in ss], "rss_kib": [s.rss_kib for s in ss]} for k, ss in samples.items()
+        },
+    }

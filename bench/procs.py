@@ -30,8 +30,12 @@ class Sample:
     """What it wrote to standard output."""
 
     def __add__(self, other: Sample) -> Sample:
-        return Sample(self.wall_s + other.wall_s, self.cpu_s + other.cpu_s, max(self.rss_kib, other.rss_kib),
-                      self.out_bytes + other.out_bytes)
+        return Sample(
+            self.wall_s + other.wall_s,
+            self.cpu_s + other.cpu_s,
+            max(self.rss_kib, other.rss_kib),
+            self.out_bytes + other.out_bytes,
+        )
 
 
 class CommandFailed(RuntimeError):

@@ -40,7 +40,7 @@ def area(filename: str, funcname: str) -> str:
     path = Path(filename)
     parts = path.parts
     if "site-packages" in parts:
-        rest = parts[parts.index("site-packages") + 1:]
+        rest = parts[parts.index("site-packages") + 1 :]
         top = rest[0].removesuffix(".py")
         return f"{top}.{rest[1].removesuffix('.py')}" if top == "ruamel" and len(rest) > 1 else top
     try:
@@ -59,8 +59,9 @@ def summarize(stats: pstats.Stats) -> dict[str, Any]:
     by area."""
     raw: dict[tuple[str, int, str], tuple[int, int, float, float, Any]] = stats.stats  # type: ignore[attr-defined]
     total = sum(v[2] for v in raw.values())
-    imports = sum(v[3] for (f, _, n), v in raw.items() if f.startswith("<frozen importlib._bootstrap") and
-                  n in IMPORT_LOADER)
+    imports = sum(
+        v[3] for (f, _, n), v in raw.items() if f.startswith("<frozen importlib._bootstrap") and n in IMPORT_LOADER
+    )
     areas: dict[str, float] = {}
     for (f, _, n), v in raw.items():
         where = area(f, n)
@@ -93,15 +94,26 @@ def profile_command(argv: list[str], cwd: Path = ROOT) -> dict[str, Any]:
         raise ValueError(f"only meshfleet commands are profiled, not {argv[0]}")
     with tempfile.TemporaryDirectory(prefix="profile-") as tmp:
         out = Path(tmp) / "prof"
-        subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), "-m", "meshfleet.cli", *argv[1:]],
-                       cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        subprocess.run(
+            [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "meshfleet.cli", *argv[1:]],
+            cwd=cwd,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         return summarize(pstats.Stats(str(out)))
 
 
 def import_times(argv: list[str], cwd: Path = ROOT) -> dict[str, Any]:
     """The top-level imports of a whole `meshfleet` run by their cumulative import time."""
-    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "meshfleet.cli", *argv[1:]], cwd=cwd,
-                          check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "meshfleet.cli", *argv[1:]],
+        cwd=cwd,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     top: dict[str, float] = {}
     for line in done.stderr.splitlines():
         m = re.fullmatch(r"import time:\s+\d+ \|\s+(\d+) \| (\S.*)", line)
@@ -109,5 +121,4 @@ def import_times(argv: list[str], cwd: Path = ROOT) -> dict[str, Any]:
             name = m.group(2).strip()
             top[name] = top.get(name, 0.0) + int(m.group(1)) / 1e6
     ranked = sorted(top.items(), key=lambda kv: -kv[1])
-    return {"total_s": None, "imports_s": sum(top.values()), "phases": [],
-            "areas": [[k, v] for k, v in ranked[:TOP]]}
+    return {"total_s": None, "imports_s": sum(top.values()), "phases": [], "areas": [[k, v] for k, v in ranked[:TOP]]}

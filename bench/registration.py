@@ -30,8 +30,10 @@ from meshfleet.fleet.load import load_plan
 PROJECT = "meshfleet"
 MAIN = ROOT / "__main__.py"
 # One context: the program cuts a stack-secret kubeconfig to exactly one context.
-KUBECONFIG = ("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://bench.invalid'}}]\n"
-              "users: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n")
+KUBECONFIG = (
+    "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://bench.invalid'}}]\n"
+    "users: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n"
+)
 
 
 class CountingMocks(mocks.Mocks):
@@ -119,14 +121,20 @@ def floor(size: Size, work: Path) -> dict[str, Any]:
 
     def body() -> None:
         for cluster in p.clusters:
-            provider = k8s.Provider(cluster.name, kubeconfig=pulumi.Output.secret(KUBECONFIG),
-                                    enable_server_side_apply=True)
+            provider = k8s.Provider(
+                cluster.name, kubeconfig=pulumi.Output.secret(KUBECONFIG), enable_server_side_apply=True
+            )
             opts = pulumi.ResourceOptions(provider=provider)
             for obj in cluster.applied():
                 where = f"{obj.namespace}/{obj.name}" if obj.namespace else obj.name
                 k8s.apiextensions.CustomResource(
-                    f"{cluster.name}:{obj.kind}:{where}", api_version=obj.api_version, kind=obj.kind,
-                    metadata=obj.body["metadata"], spec=obj.body.get("spec"), opts=opts)
+                    f"{cluster.name}:{obj.kind}:{where}",
+                    api_version=obj.api_version,
+                    kind=obj.kind,
+                    metadata=obj.body["metadata"],
+                    spec=obj.body.get("spec"),
+                    opts=opts,
+                )
 
     seconds = _run(body)
     return {"seconds": seconds, **_counts(m)}

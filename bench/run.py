@@ -47,33 +47,32 @@ PULUMI_SIZE = "10k"
 PULUMI_ROUNDS = 3
 
 FLOORS = {
-    "parse floor": "a new Python process that loads the same fleet file with PyYAML's C loader (libyaml), "
-                   "nothing else",
+    "parse floor": "a new Python process that loads the same fleet file with PyYAML's C loader (libyaml), nothing else",
     "I/O floor": "a new Python process (`bench/io_floor.py`) that writes the rendered tree's exact bytes to the "
-                 "same files in a new directory and makes them durable with one syncfs, as render does",
+    "same files in a new directory and makes them durable with one syncfs, as render does",
     "diff floor": "two whole `meshfleet plan` runs, of the old fleet and of the new one",
     "kubectl kustomize": "`kubectl kustomize` over each rendered cluster directory, one process after another, "
-                         "times summed",
-    "start-up floor": f"`python -c \"{IMPORT_FLOOR_CODE}\"`",
+    "times summed",
+    "start-up floor": f'`python -c "{IMPORT_FLOOR_CODE}"`',
     "Pulumi floor": "one provider per cluster and one bare CustomResource per applied object with the same "
-                    "bodies, under the same mocks",
+    "bodies, under the same mocks",
 }
 METHOD = {
     "time": "wall clock of the whole process, from spawn to exit (interpreter start-up, imports, parsing and "
-            "garbage collection included), all buffered writes flushed to disk (sync) before each",
+    "garbage collection included), all buffered writes flushed to disk (sync) before each",
     "memory": "peak RSS of the process (getrusage of the child); for kustomize, the largest of its processes",
     "rounds": "every command once per round, each next to what it is compared with; odd rounds run the "
-              "order backwards; a pair's ratio is taken within each round",
+    "order backwards; a pair's ratio is taken within each round",
     "status": "a target is met when the median ratio is within it at every size",
     "per object": "time per object and per KiB of rendered output, from the median wall time; for plan and diff "
-                  "also their own time per object: the CPU time of the command inside a fresh process after its "
-                  "imports, ending with a full garbage collection (bench/inproc.py), one run per round",
+    "also their own time per object: the CPU time of the command inside a fresh process after its "
+    "imports, ending with a full garbage collection (bench/inproc.py), one run per round",
     "change": "diff compares each fleet with itself after a typical change: three weights moved, one export "
-              "removed, one access rule added",
+    "removed, one access rule added",
     "profile": "for each missed target, one more run of its command under cProfile at the size where it is "
-               "missed worst (start-up: -X importtime); cProfile slows Python code, so read shares, not seconds",
+    "missed worst (start-up: -X importtime); cProfile slows Python code, so read shares, not seconds",
     "pulumi": "the real __main__.py under pulumi.runtime.set_mocks against the floor, each in a fresh interpreter, "
-              "alternating; registration excludes loading and planning",
+    "alternating; registration excludes loading and planning",
 }
 
 
@@ -169,8 +168,11 @@ def worker(kind: str, size: str, where: Path, *, profile: bool = False) -> dict[
     """One Pulumi measurement in a fresh interpreter (Pulumi's runtime settings are process-global);
     with `profile`, under cProfile, returning the profile's summary instead."""
     extra = ["--profile-out", str(where / "prof")] if profile else []
-    subprocess.run([sys.executable, "-m", "bench.run", "--worker", kind, "--size", size, "--dir", str(where),
-                    *extra], cwd=ROOT, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "bench.run", "--worker", kind, "--size", size, "--dir", str(where), *extra],
+        cwd=ROOT,
+        check=True,
+    )
     if profile:
         return summarize(pstats.Stats(str(where / "prof")))
     loaded: dict[str, Any] = json.loads((where / "result.json").read_text(encoding="utf-8"))
@@ -202,11 +204,18 @@ def measure_pulumi(size: str, run_dir: Path, rounds: int = PULUMI_ROUNDS) -> dic
     prog, floor = got["pulumi-program"], got["pulumi-floor"]
     ratios = [p["registration_s"] / f["seconds"] for p, f in zip(prog, floor, strict=True)]
     return {
-        "size": size, "rounds": rounds, "objects": prog[0]["objects"], "providers": prog[0]["providers"],
-        "floor_objects": floor[0]["objects"], "components": prog[0]["components"],
-        "program_s": [p["seconds"] for p in prog], "registration_s": [p["registration_s"] for p in prog],
-        "load_plan_s": [p["load_plan_s"] for p in prog], "floor_s": [f["seconds"] for f in floor],
-        "ratios": ratios, **targets.spread(ratios),
+        "size": size,
+        "rounds": rounds,
+        "objects": prog[0]["objects"],
+        "providers": prog[0]["providers"],
+        "floor_objects": floor[0]["objects"],
+        "components": prog[0]["components"],
+        "program_s": [p["seconds"] for p in prog],
+        "registration_s": [p["registration_s"] for p in prog],
+        "load_plan_s": [p["load_plan_s"] for p in prog],
+        "floor_s": [f["seconds"] for f in floor],
+        "ratios": ratios,
+        **targets.spread(ratios),
     }
 
 
@@ -226,13 +235,20 @@ def _profiles(results: dict[str, Any], run_dir: Path, log: Callable[[str], None]
         else:
             summary = profile_command(argv(command, Files(run_dir / at), 900)[0])
         shown = {"startup": STARTUP, "pulumi": "the Pulumi program"}.get(command, command)
-        out.append({"command": shown, "size": at, "targets": [t for t, w in wanted.items() if w == (command, at)],
-                    **summary})
+        out.append(
+            {"command": shown, "size": at, "targets": [t for t, w in wanted.items() if w == (command, at)], **summary}
+        )
     return out
 
 
-def collect(sizes: Sequence[str], pulumi_size: str | None, *, rounds: int | None = None,
-            log: Callable[[str], None] = print, background_removal: bool = False) -> dict[str, Any]:
+def collect(
+    sizes: Sequence[str],
+    pulumi_size: str | None,
+    *,
+    rounds: int | None = None,
+    log: Callable[[str], None] = print,
+    background_removal: bool = False,
+) -> dict[str, Any]:
     """Every measurement; the files are deleted only at the end, in the background if asked: on a
     slow filesystem deleting the 100k trees takes minutes, which nobody needs to wait for."""
     work = work_dir()
@@ -242,16 +258,22 @@ def collect(sizes: Sequence[str], pulumi_size: str | None, *, rounds: int | None
         return _collect(sizes, pulumi_size, rounds, log, run_dir)
     finally:
         if background_removal:
-            rm = subprocess.Popen(["nice", "-n", "19", "rm", "-rf", "--", str(run_dir)], start_new_session=True,
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            rm = subprocess.Popen(
+                ["nice", "-n", "19", "rm", "-rf", "--", str(run_dir)],
+                start_new_session=True,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             log(f"removing the measurements' files ({run_dir}) in the background, process {rm.pid}")
         else:
             log("removing the measurements' files ...")
             shutil.rmtree(run_dir, ignore_errors=True)
 
 
-def _collect(sizes: Sequence[str], pulumi_size: str | None, rounds: int | None, log: Callable[[str], None],
-             run_dir: Path) -> dict[str, Any]:
+def _collect(
+    sizes: Sequence[str], pulumi_size: str | None, rounds: int | None, log: Callable[[str], None], run_dir: Path
+) -> dict[str, Any]:
     started = time.perf_counter()
     built = routes_built()
     results: dict[str, Any] = {
@@ -267,8 +289,9 @@ def _collect(sizes: Sequence[str], pulumi_size: str | None, rounds: int | None, 
     rows = []
     for name in sizes:
         log(f"measuring {name} ...")
-        rows.append(targets.derive_size(measure_size(size_named(name), run_dir / name, rounds=rounds,
-                                                     routes=built, log=log)))
+        rows.append(
+            targets.derive_size(measure_size(size_named(name), run_dir / name, rounds=rounds, routes=built, log=log))
+        )
     results["sizes"] = rows
     results["linearity"] = targets.linearity(rows)
     results["pulumi"] = None
@@ -296,10 +319,16 @@ def main(argv_: Sequence[str] | None = None) -> int:
     p.add_argument("--sizes", default=",".join(s.name for s in SIZES), help="comma-separated sizes (default: all)")
     p.add_argument("--rounds", type=int, help="rounds at every size (default: each size's own, at least 3)")
     p.add_argument("--pulumi-size", default=PULUMI_SIZE, help="fleet size for the Pulumi run, or 'none'")
-    p.add_argument("--out", help="where to write the results (default: bench/results.json for a full run, "
-                                 "bench/work/results.json otherwise)")
-    p.add_argument("--report-only", action="store_true",
-                   help="measure nothing: print the tables of bench/results.json and rewrite the README block from it")
+    p.add_argument(
+        "--out",
+        help="where to write the results (default: bench/results.json for a full run, "
+        "bench/work/results.json otherwise)",
+    )
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="measure nothing: print the tables of bench/results.json and rewrite the README block from it",
+    )
     p.add_argument("--worker", choices=("pulumi-program", "pulumi-floor"), help=argparse.SUPPRESS)
     p.add_argument("--size", help=argparse.SUPPRESS)
     p.add_argument("--dir", help=argparse.SUPPRESS)
@@ -325,8 +354,13 @@ def main(argv_: Sequence[str] | None = None) -> int:
         size_named(s)
     full = sizes == [s.name for s in SIZES] and args.rounds is None
     pulumi = None if args.pulumi_size == "none" or args.pulumi_size not in sizes else args.pulumi_size
-    results = collect(sizes, pulumi, rounds=args.rounds, log=lambda msg: print(msg, file=sys.stderr, flush=True),
-                      background_removal=True)
+    results = collect(
+        sizes,
+        pulumi,
+        rounds=args.rounds,
+        log=lambda msg: print(msg, file=sys.stderr, flush=True),
+        background_removal=True,
+    )
     sys.stdout.write(report.table(results))
     out = Path(args.out) if args.out else RESULTS if full else work_dir() / "results.json"
     out.parent.mkdir(parents=True, exist_ok=True)

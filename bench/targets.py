@@ -86,15 +86,21 @@ def derive_size(row: dict[str, Any]) -> dict[str, Any]:
         if ratios is not None:
             pairs[p.id] = {"ratios": ratios, **spread(ratios)}
             if p.metric == "wall_s":
-                pairs[p.id]["cpu_median"] = statistics.median(pair_ratios(cmds, Pair(p.id, p.label, p.command,
-                                                                                      p.against, "cpu_s")) or [0.0])
+                pairs[p.id]["cpu_median"] = statistics.median(
+                    pair_ratios(cmds, Pair(p.id, p.label, p.command, p.against, "cpu_s")) or [0.0]
+                )
     out["pairs"] = pairs
     kib = row["output_bytes"] / 1024
     figures = {}
     for name, c in cmds.items():
         wall = statistics.median(c["wall_s"])
-        figures[name] = {"wall_s": spread(c["wall_s"]), "us_per_object": 1e6 * wall / row["objects"],
-                         "us_per_kib": 1e6 * wall / kib, "rss_kib": max(c["rss_kib"]), "out_bytes": c["out_bytes"]}
+        figures[name] = {
+            "wall_s": spread(c["wall_s"]),
+            "us_per_object": 1e6 * wall / row["objects"],
+            "us_per_kib": 1e6 * wall / kib,
+            "rss_kib": max(c["rss_kib"]),
+            "out_bytes": c["out_bytes"],
+        }
     out["figures"] = figures
     own = {}
     for name, (inside, tiny) in OWN_TIME.items():
@@ -143,26 +149,89 @@ class Target:
 ROUTES_LIMIT_S = 5.0
 
 TARGETS: tuple[Target, ...] = (
-    Target("render-kustomize", "render vs kubectl kustomize", "≤ 0.5x at every size", 0.5, "pair",
-           "render/kustomize", RENDER),
+    Target(
+        "render-kustomize",
+        "render vs kubectl kustomize",
+        "≤ 0.5x at every size",
+        0.5,
+        "pair",
+        "render/kustomize",
+        RENDER,
+    ),
     Target("render-io-floor", "render vs its I/O floor", "≤ 2x at every size", 2.0, "pair", "render/io-floor", RENDER),
-    Target("rerender", "render over existing output vs into a new directory", "≤ 1.2x at every size", 1.2, "pair",
-           "rerender/render", RERENDER),
-    Target("validate-parse-floor", "validate vs the C-loader parse floor", "≤ 4x at every size", 4.0, "pair",
-           "validate/parse-floor", VALIDATE),
-    Target("plan-linear", "plan: own time per object, beyond fixed costs", "max/min ≤ 1.25 across sizes", 1.25,
-           "linear", PLAN, PLAN),
-    Target("diff-linear", "diff: own time per object, beyond fixed costs", "max/min ≤ 1.25 across sizes", 1.25,
-           "linear", DIFF, DIFF),
+    Target(
+        "rerender",
+        "render over existing output vs into a new directory",
+        "≤ 1.2x at every size",
+        1.2,
+        "pair",
+        "rerender/render",
+        RERENDER,
+    ),
+    Target(
+        "validate-parse-floor",
+        "validate vs the C-loader parse floor",
+        "≤ 4x at every size",
+        4.0,
+        "pair",
+        "validate/parse-floor",
+        VALIDATE,
+    ),
+    Target(
+        "plan-linear",
+        "plan: own time per object, beyond fixed costs",
+        "max/min ≤ 1.25 across sizes",
+        1.25,
+        "linear",
+        PLAN,
+        PLAN,
+    ),
+    Target(
+        "diff-linear",
+        "diff: own time per object, beyond fixed costs",
+        "max/min ≤ 1.25 across sizes",
+        1.25,
+        "linear",
+        DIFF,
+        DIFF,
+    ),
     Target("diff-two-plans", "diff vs two plans", "≤ 1.5x at every size", 1.5, "pair", "diff/two-plans", DIFF),
-    Target("diff-memory", "diff peak RSS vs plan's", "≤ 2x at every size (at most both plans)", 2.0, "pair",
-           "diff/plan:rss", None),
-    Target("plan-json-memory", "plan --format json peak RSS vs plan's", "≤ 2x at every size", 2.0, "pair",
-           "plan-json/plan:rss", None),
-    Target("routes", "routes on the largest fleet", f"≤ {ROUTES_LIMIT_S:g} s (a few seconds)", ROUTES_LIMIT_S,
-           "routes", ROUTES, ROUTES),
-    Target("startup", "start-up: validate fleet/demo.yaml vs importing pydantic and yaml", "≤ 1.5x", 1.5,
-           "startup", "", "startup"),
+    Target(
+        "diff-memory",
+        "diff peak RSS vs plan's",
+        "≤ 2x at every size (at most both plans)",
+        2.0,
+        "pair",
+        "diff/plan:rss",
+        None,
+    ),
+    Target(
+        "plan-json-memory",
+        "plan --format json peak RSS vs plan's",
+        "≤ 2x at every size",
+        2.0,
+        "pair",
+        "plan-json/plan:rss",
+        None,
+    ),
+    Target(
+        "routes",
+        "routes on the largest fleet",
+        f"≤ {ROUTES_LIMIT_S:g} s (a few seconds)",
+        ROUTES_LIMIT_S,
+        "routes",
+        ROUTES,
+        ROUTES,
+    ),
+    Target(
+        "startup",
+        "start-up: validate fleet/demo.yaml vs importing pydantic and yaml",
+        "≤ 1.5x",
+        1.5,
+        "startup",
+        "",
+        "startup",
+    ),
     Target("pulumi", "Pulumi registration vs bare resources, under mocks", "≤ 1.2x", 1.2, "pulumi", "", "pulumi"),
 )
 
@@ -176,11 +245,22 @@ def _verdict(value: float | None, limit: float, missing: str) -> str:
 def evaluate(t: Target, results: Mapping[str, Any]) -> dict[str, Any]:
     """The target's value (its worst), where it is worst, the per-size figures and its status."""
     rows = results["sizes"]
-    out: dict[str, Any] = {"id": t.id, "target": t.label, "wanted": t.wanted, "limit": t.limit, "value": None,
-                           "worst": None, "per_size": {}, "status": NOT_MEASURED}
+    out: dict[str, Any] = {
+        "id": t.id,
+        "target": t.label,
+        "wanted": t.wanted,
+        "limit": t.limit,
+        "value": None,
+        "worst": None,
+        "per_size": {},
+        "status": NOT_MEASURED,
+    }
     if t.kind == "pair":
-        per = {r["size"]: {k: r["pairs"][t.subject][k] for k in ("min", "median", "max")}
-               for r in rows if t.subject in r["pairs"]}
+        per = {
+            r["size"]: {k: r["pairs"][t.subject][k] for k in ("min", "median", "max")}
+            for r in rows
+            if t.subject in r["pairs"]
+        }
         out["per_size"] = per
         if per:
             worst = max(per, key=lambda s: per[s]["median"])

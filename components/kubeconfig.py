@@ -61,14 +61,17 @@ def placeholder(cluster_id: str) -> str:
     cluster: its provider reports the cluster unreachable and, with delete-unreachable, drops its
     objects from the state without calling any API server (provider.go:992-997, 2574-2583)."""
     name = "decommissioned"
-    return yaml.safe_dump({
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": name, "cluster": {"server": f"https://{cluster_id}.decommissioned.invalid"}}],
-        "users": [{"name": name, "user": {}}],
-        "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
-        "current-context": name,
-    }, sort_keys=False)
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": name, "cluster": {"server": f"https://{cluster_id}.decommissioned.invalid"}}],
+            "users": [{"name": name, "user": {}}],
+            "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+            "current-context": name,
+        },
+        sort_keys=False,
+    )
 
 
 class Kubeconfigs:

@@ -42,7 +42,7 @@ class Identity:
         """Aliases for a resource named `current` from this cluster's name, one per former name."""
         prefix = self.name
         assert current.startswith(prefix), current
-        return [pulumi.Alias(name=old + current[len(prefix):]) for old in self.former_names]
+        return [pulumi.Alias(name=old + current[len(prefix) :]) for old in self.former_names]
 
 
 @dataclass
@@ -77,8 +77,12 @@ class MemberCluster(pulumi.ComponentResource):
         """`cluster` is None for a decommissioned cluster; `kubeconfigs` holds this cluster's and those
         its `Cluster` objects carry, all secret."""
         name = identity.name
-        super().__init__(self.TYPE, name, None, pulumi.ResourceOptions.merge(
-            opts, pulumi.ResourceOptions(aliases=identity.aliases(name))))
+        super().__init__(
+            self.TYPE,
+            name,
+            None,
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=identity.aliases(name))),
+        )
         self.identity = identity
         switches: dict[str, Any] = {}
         if identity.decommissioned:

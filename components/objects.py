@@ -125,10 +125,12 @@ class GenericObject(pulumi.CustomResource):
     """A custom resource of any shape: every top-level field of the object is an input, under the type
     token `kubernetes:<apiVersion>:<kind>` the provider serves custom resources by."""
 
-    def __init__(self, name: str, api_version: str, kind: str, fields: dict[str, Any],
-                 opts: pulumi.ResourceOptions) -> None:
-        super().__init__(f"kubernetes:{api_version}:{kind}", name,
-                         {"apiVersion": api_version, "kind": kind, **fields}, opts)
+    def __init__(
+        self, name: str, api_version: str, kind: str, fields: dict[str, Any], opts: pulumi.ResourceOptions
+    ) -> None:
+        super().__init__(
+            f"kubernetes:{api_version}:{kind}", name, {"apiVersion": api_version, "kind": kind, **fields}, opts
+        )
 
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")

@@ -35,7 +35,7 @@ def stack_files(project_dir: Path) -> list[StackFile]:
     directory = project_dir / str(project.get("stackConfigDir") or ".")
     found = []
     for path in sorted(directory.glob("Pulumi.*.yaml")):
-        stack = path.name[len("Pulumi."):-len(".yaml")]
+        stack = path.name[len("Pulumi.") : -len(".yaml")]
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         config: dict[str, Any] = doc.get("config") or {}
         clusters = config.get(f"{name}:clusters", [ALL])

@@ -58,8 +58,9 @@ def deploy(loaded: Loaded, settings: Settings, project_dir: Path) -> dict[str, A
     if unclaimed:
         pulumi.log.warn(f"no committed stack file applies {', '.join(unclaimed)} of {settings.fleet}")
 
-    source = Kubeconfigs({n: c.kubeconfig for n, c in fleet.clusters.items()}, pulumi.Config(),
-                         settings.fleet_path(project_dir).parent)
+    source = Kubeconfigs(
+        {n: c.kubeconfig for n, c in fleet.clusters.items()}, pulumi.Config(), settings.fleet_path(project_dir).parent
+    )
     plans = {c.name: c for c in planned.clusters}
     kubeconfigs: dict[str, pulumi.Output[str]] = {}
     for name in shard:

@@ -36,16 +36,20 @@ UNKNOWN_KUBECONFIG_SOURCE = Code("unknown-kubeconfig-source", "error", "a kubeco
 MISSING_KUBECONFIG_SOURCE = Code("missing-kubeconfig-source", "error", "a kubeconfig without `from`")
 
 FLEET_TOO_LARGE = Code("fleet-too-large", "error", "the fleet would plan more objects or endpoints than a fleet may")
-DERIVED_NAME_INVALID = Code("derived-name-invalid", "error",
-                            "a name meshfleet derives from the fleet's words is too long for Kubernetes or a file")
+DERIVED_NAME_INVALID = Code(
+    "derived-name-invalid",
+    "error",
+    "a name meshfleet derives from the fleet's words is too long for Kubernetes or a file",
+)
 
 # --- the fleet's pieces agree (topology) ---------------------------------------------------------
 UNKNOWN_CONTROL_PLANE = Code("unknown-control-plane", "error", "`controlPlane` names no cluster of the fleet")
 NO_MEMBERS = Code("no-members", "error", "the fleet has no member cluster")
 SETTINGS_OF_ANOTHER_MESH = Code("settings-of-another-mesh", "error", "a cluster sets another mesh's settings")
 UNKNOWN_CLUSTER = Code("unknown-cluster", "error", "a cluster name the fleet does not have")
-CONTROL_PLANE_CHOSEN = Code("control-plane-chosen", "error",
-                            "the control-plane cluster is chosen where a member must be")
+CONTROL_PLANE_CHOSEN = Code(
+    "control-plane-chosen", "error", "the control-plane cluster is chosen where a member must be"
+)
 CLUSTER_LISTED_TWICE = Code("cluster-listed-twice", "error", "a cluster is listed twice")
 DUPLICATE_PORT = Code("duplicate-port", "error", "a port number or port name is used twice")
 UNNAMED_PORTS = Code("unnamed-ports", "error", "a Service with several ports leaves one unnamed")
@@ -65,34 +69,40 @@ DUPLICATE_OBJECT = Code("duplicate-object", "error", "two parts of the fleet wou
 
 # --- resources: objects placed on members (core/resources.py, templates.py), checked against services
 BAD_OBJECT = Code("bad-object", "error", "a template holds something that is not an object meshfleet can place")
-SECRET_IN_TEMPLATE = Code("secret-in-template", "error", "a template holds a Secret, whose data would be written in "
-                          "plain text")
+SECRET_IN_TEMPLATE = Code(
+    "secret-in-template", "error", "a template holds a Secret, whose data would be written in plain text"
+)
 OBJECT_NAMESPACE = Code("object-namespace", "error", "an object's namespace does not fit its kind or its resource")
 PLACEMENT_SELECTS_NOTHING = Code("placement-selects-nothing", "error", "a resource is placed in no cluster")
-NOT_PLACED = Code("not-placed", "error", "an override or replica preference for a cluster the resource is not "
-                  "placed in")
-UNKNOWN_OBJECT = Code("unknown-object", "error", "an override or replica scheduling names an object the resource "
-                      "does not hold")
+NOT_PLACED = Code(
+    "not-placed", "error", "an override or replica preference for a cluster the resource is not placed in"
+)
+UNKNOWN_OBJECT = Code(
+    "unknown-object", "error", "an override or replica scheduling names an object the resource does not hold"
+)
 PATCH_PATH_MISSING = Code("patch-path-missing", "error", "a JSON-patch path that does not exist in the object")
 MERGE_UNSUPPORTED = Code("merge-unsupported", "error", "a strategic-merge patch meshfleet does not apply")
 REPLICAS_INFEASIBLE = Code("replicas-infeasible", "error", "replica scheduling cannot meet its bounds")
-REPLICAS_OVERRIDDEN = Code("replicas-overridden", "error", "an override sets the replicas that replica scheduling "
-                           "sets")
-SERVICE_MISSING = Code("service-missing", "error", "an exporting cluster lacks the Service the fleet places "
-                       "elsewhere")
-SERVICE_PORTS_DIFFER = Code("service-ports-differ", "error", "a placed Service's ports or type differ from the "
-                            "service's, or between clusters")
-SERVICE_SELECTS_NOTHING = Code("service-selects-nothing", "error", "a placed Service selects no workload the "
-                               "fleet places beside it")
-IDENTITY_MISMATCH = Code("identity-mismatch", "error", "a service's pods run under another service account than "
-                         "the fleet says")
-IDENTITY_MISSING = Code("identity-missing", "error", "a service account the fleet relies on is not placed where "
-                        "it is needed")
+REPLICAS_OVERRIDDEN = Code("replicas-overridden", "error", "an override sets the replicas that replica scheduling sets")
+SERVICE_MISSING = Code("service-missing", "error", "an exporting cluster lacks the Service the fleet places elsewhere")
+SERVICE_PORTS_DIFFER = Code(
+    "service-ports-differ", "error", "a placed Service's ports or type differ from the service's, or between clusters"
+)
+SERVICE_SELECTS_NOTHING = Code(
+    "service-selects-nothing", "error", "a placed Service selects no workload the fleet places beside it"
+)
+IDENTITY_MISMATCH = Code(
+    "identity-mismatch", "error", "a service's pods run under another service account than the fleet says"
+)
+IDENTITY_MISSING = Code(
+    "identity-missing", "error", "a service account the fleet relies on is not placed where it is needed"
+)
 
 # --- acknowledgements ----------------------------------------------------------------------------
 NOT_A_WARNING = Code("not-a-warning", "error", "`acknowledge` names a code that is no warning")
-STALE_ACKNOWLEDGEMENT = Code("stale-acknowledgement", "warning",
-                             "`acknowledge` names a warning that the fleet no longer has there")
+STALE_ACKNOWLEDGEMENT = Code(
+    "stale-acknowledgement", "warning", "`acknowledge` names a warning that the fleet no longer has there"
+)
 
 CODES: tuple[Code, ...] = tuple(v for v in globals().values() if isinstance(v, Code))
 """Every code of this module, in the order above."""

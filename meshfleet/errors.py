@@ -100,9 +100,17 @@ class Finding:
 
     def as_json(self) -> dict[str, Any]:
         p = self.position
-        return {"code": self.code.name, "severity": self.severity, "acknowledged": self.acknowledged,
-                "file": p.file if p else None, "line": p.line if p else None, "column": p.column if p else None,
-                "key": format_loc(self.loc), "message": self.message, "fix": self.hint}
+        return {
+            "code": self.code.name,
+            "severity": self.severity,
+            "acknowledged": self.acknowledged,
+            "file": p.file if p else None,
+            "line": p.line if p else None,
+            "column": p.column if p else None,
+            "key": format_loc(self.loc),
+            "message": self.message,
+            "fix": self.hint,
+        }
 
 
 MAX_SHOWN = 100
@@ -131,8 +139,10 @@ def render_findings(findings: Sequence[Finding]) -> str:
     ordered = sorted(findings, key=Finding.sort_key)
     lines = [f"{head} in the fleet:", *(f.render() for f in ordered[:MAX_SHOWN])]
     if len(ordered) > MAX_SHOWN:
-        lines.append(f"... and {len(ordered) - MAX_SHOWN:,} more, not shown: fix the first {MAX_SHOWN} (several may "
-                     "share one cause) and run again")
+        lines.append(
+            f"... and {len(ordered) - MAX_SHOWN:,} more, not shown: fix the first {MAX_SHOWN} (several may "
+            "share one cause) and run again"
+        )
     return "\n".join(lines)
 
 

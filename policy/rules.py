@@ -81,8 +81,11 @@ def registration(resource_type: str, props: Mapping[str, Any]) -> str | None:
         return "an Istio remote secret"
     if (group, kind) == (ISTIO_GROUP, "Gateway") and metadata.get("name") == istio.CROSS_NETWORK_GATEWAY:
         return "Istio's cross-network Gateway"
-    if (group, kind) in (("", "Service"), ("", "ServicePatch")) and annotations.get(cilium.GLOBAL) == "true" \
-            and str(annotations.get(cilium.SHARED, "true")).lower() != "false":
+    if (
+        (group, kind) in (("", "Service"), ("", "ServicePatch"))
+        and annotations.get(cilium.GLOBAL) == "true"
+        and str(annotations.get(cilium.SHARED, "true")).lower() != "false"
+    ):
         return "a Cilium global Service that shares its endpoints"
     return None
 
@@ -99,7 +102,9 @@ def explicit_provider(args: ResourceValidationArgs, report_violation: ReportViol
     if provider is None or provider.name == "default" or provider.name.startswith("default_"):
         report_violation(
             f"{args.name} uses the default Kubernetes provider (the ambient kubeconfig); bind it to its "
-            "cluster's provider (ResourceOptions(provider=...))", None)
+            "cluster's provider (ResourceOptions(provider=...))",
+            None,
+        )
 
 
 def forced_patches(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -108,11 +113,17 @@ def forced_patches(args: ResourceValidationArgs, report_violation: ReportViolati
     metadata: Any = args.props.get("metadata") or {}
     annotations: Mapping[str, Any] = metadata.get("annotations") or {}
     if annotations.get(PATCH_FIELD_MANAGER) != FIELD_MANAGER:
-        report_violation(f"{args.name} must carry the annotation {PATCH_FIELD_MANAGER}: {FIELD_MANAGER} "
-                         "(else every patch gets its own random field manager)", None)
+        report_violation(
+            f"{args.name} must carry the annotation {PATCH_FIELD_MANAGER}: {FIELD_MANAGER} "
+            "(else every patch gets its own random field manager)",
+            None,
+        )
     if annotations.get(PATCH_FORCE) != "true":
-        report_violation(f"{args.name} must carry the annotation {PATCH_FORCE}: \"true\" (else the first `up` "
-                         "conflicts with the fields another manager owns)", None)
+        report_violation(
+            f'{args.name} must carry the annotation {PATCH_FORCE}: "true" (else the first `up` '
+            "conflicts with the fields another manager owns)",
+            None,
+        )
 
 
 def protected_registrations(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -125,7 +136,9 @@ def protected_registrations(args: ResourceValidationArgs, report_violation: Repo
         report_violation(
             f"{args.name} ({what}) is not protected in stack {stack}: deleting or replacing it would unjoin a "
             "cluster or withdraw a service. Set meshfleet:protect true; to delete it on purpose, "
-            "`pulumi state unprotect` it first", None)
+            "`pulumi state unprotect` it first",
+            None,
+        )
 
 
 POLICIES = (
@@ -146,8 +159,10 @@ POLICIES = (
         description="In a protected stack, what joins a cluster or shares a service cannot be deleted or replaced.",
         validate=protected_registrations,
         enforcement_level=EnforcementLevel.MANDATORY,
-        config_schema=PolicyConfigSchema(properties={
-            "protectedStacks": {"type": "array", "items": {"type": "string"}, "default": PROTECTED_STACKS},
-        }),
+        config_schema=PolicyConfigSchema(
+            properties={
+                "protectedStacks": {"type": "array", "items": {"type": "string"}, "default": PROTECTED_STACKS},
+            }
+        ),
     ),
 )

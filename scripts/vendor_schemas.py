@@ -528,9 +528,7 @@ def render_sources(sets: dict[str, SchemaSet]) -> str:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for schema_set in sets.values():
-        replaced = (
-            ", ".join(f"{group} {kind}" for group, kind in schema_set.own_kinds()) if schema_set.base else "-"
-        )
+        replaced = ", ".join(f"{group} {kind}" for group, kind in schema_set.own_kinds()) if schema_set.base else "-"
         lines.append(
             f"| `{schema_set.name}` | {_code(schema_set.base)} | "
             f"{', '.join(_code(f) for f in sorted(schema_set.folders)) or '-'} | "

@@ -53,7 +53,12 @@ def run_cli(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None, tim
     full_env = {**os.environ, **(env or {})}
     proc = subprocess.run(
         [sys.executable, "-m", "meshfleet.cli", *args],
-        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, preexec_fn=_limit_memory,
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=_limit_memory,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 

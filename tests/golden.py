@@ -10,8 +10,7 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
 def tree(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): p.read_text(encoding="utf-8")
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {str(p.relative_to(root)): p.read_text(encoding="utf-8") for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def compare_tree(actual_root: Path, golden_root: Path, update: bool) -> None:
@@ -28,11 +27,14 @@ def compare_tree(actual_root: Path, golden_root: Path, update: bool) -> None:
         elif name not in actual:
             problems.append(f"missing file {name}")
         elif actual[name] != golden[name]:
-            diff = difflib.unified_diff(golden[name].splitlines(), actual[name].splitlines(),
-                                        f"golden/{name}", f"actual/{name}", lineterm="")
+            diff = difflib.unified_diff(
+                golden[name].splitlines(), actual[name].splitlines(), f"golden/{name}", f"actual/{name}", lineterm=""
+            )
             problems.append("\n".join(diff))
-    assert not problems, "rendered output differs from the golden files " \
+    assert not problems, (
+        "rendered output differs from the golden files "
         "(run pytest --update-golden if the change is intended):\n" + "\n".join(problems)
+    )
 
 
 def compare_text(actual: str, golden_file: Path, update: bool) -> None:
@@ -43,6 +45,9 @@ def compare_text(actual: str, golden_file: Path, update: bool) -> None:
     assert golden_file.is_file(), f"no golden file {golden_file}; run pytest --update-golden"
     expected = golden_file.read_text(encoding="utf-8")
     if actual != expected:
-        diff = "\n".join(difflib.unified_diff(expected.splitlines(), actual.splitlines(),
-                                              str(golden_file.name), "actual", lineterm=""))
+        diff = "\n".join(
+            difflib.unified_diff(
+                expected.splitlines(), actual.splitlines(), str(golden_file.name), "actual", lineterm=""
+            )
+        )
         raise AssertionError(f"output differs from {golden_file.name}:\n{diff}")

@@ -251,13 +251,14 @@ def test_an_older_release_folder_forms_a_set_of_its_own(synthetic_crds: Path, tm
     assert run_script("--check", "--crds", synthetic_crds, "--out", out).returncode == 0
 
 
-def test_older_releases_name_their_set_and_hidden_groups(
-    synthetic_crds: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_older_releases_name_their_set_and_hidden_groups(synthetic_crds: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _older_release(synthetic_crds, "example-v1.2")
     gadgets = synthetic_crds / "example" / "gadgets.yaml"
-    gadgets.write_text(SYNTHETIC_CRD.replace("widgets", "gadgets").replace("Widget", "Gadget").replace(
-        "example.com", "gadgets.example.com"))
+    gadgets.write_text(
+        SYNTHETIC_CRD.replace("widgets", "gadgets")
+        .replace("Widget", "Gadget")
+        .replace("example.com", "gadgets.example.com")
+    )
     monkeypatch.setitem(vendor.OLDER_RELEASES, "example-v1.2", vendor.OlderRelease("ex-v1.2", ("gadgets.example.com",)))
     sets = vendor.collect(synthetic_crds)
     assert list(sets) == ["current", "ex-v1.2"]
@@ -299,8 +300,10 @@ def test_rerun_removes_the_layout_without_sets(synthetic_crds: Path, tmp_path: P
         ("- Tag: `v3.5.1` (newest)\n- Commit: `" + "a" * 40 + "` (branch `release-3.5`)\n", "v3.5.1"),
         ("- Release: `v1.19.4`, commit `" + "b" * 40 + "` (branch `v1.19`)\n", "v1.19.4"),
         ("- Commit: `" + "c" * 40 + "` (HEAD). The files are byte-identical to tag `v0.5.0` (commit x)\n", "v0.5.0"),
-        ("- Commit: `" + "d" * 40 + "` (HEAD of `main`; `git describe`: edge-26.8.3-1-gb24cd4059).\n",
-         "edge-26.8.3-1-gb24cd4059"),
+        (
+            "- Commit: `" + "d" * 40 + "` (HEAD of `main`; `git describe`: edge-26.8.3-1-gb24cd4059).\n",
+            "edge-26.8.3-1-gb24cd4059",
+        ),
         ("- Branch/commit read: `main` @ `" + "e" * 40 + "`\n", "branch main"),
         ("- Branch/commit read: `main` @ `" + "e" * 40 + "`\n- Tag: `v2.0.0`\n", "v2.0.0"),
         ("- Commit: `" + "f" * 40 + "`\n", None),
@@ -327,8 +330,11 @@ def test_parse_source_md_reads_a_tag_column() -> None:
         "`" + "a" * 40 + "` |\n"
     )
     row = info.for_file("k.yaml")
-    assert (row.version, row.repository, row.path) == ("v1.9.4", "https://github.com/fluxcd/kustomize-controller",
-                                                      "config/k.yaml")
+    assert (row.version, row.repository, row.path) == (
+        "v1.9.4",
+        "https://github.com/fluxcd/kustomize-controller",
+        "config/k.yaml",
+    )
 
 
 def test_parse_source_md_reads_tables_and_bullets() -> None:

@@ -27,8 +27,13 @@ def kubeconfig(contexts: list[str]) -> str:
         "apiVersion": "v1",
         "kind": "Config",
         "current-context": contexts[0],
-        "clusters": [{"name": c, "cluster": {"server": f"https://{c}.example:6443",
-                                              "certificate-authority-data": f"{MARK}{c}-ca"}} for c in contexts],
+        "clusters": [
+            {
+                "name": c,
+                "cluster": {"server": f"https://{c}.example:6443", "certificate-authority-data": f"{MARK}{c}-ca"},
+            }
+            for c in contexts
+        ],
         "users": [{"name": c, "user": {"token": f"{MARK}{c}-token"}} for c in contexts],
         "contexts": [{"name": c, "context": {"cluster": c, "user": c}} for c in contexts],
     }
@@ -63,13 +68,36 @@ def test_every_command_keeps_kubeconfigs_out(world: dict[str, str]) -> None:
         "plan": run_cli("plan", demo, env=env),
         "plan json": run_cli("plan", demo, "--format", "json", env=env),
         "render": run_cli("render", demo, "--out", str(tmp / "out"), env=env),
-        "render gitops": run_cli("render", demo, "--out", str(tmp / "out-argo"), "--gitops", "argocd",
-                                 "--repo-url", "https://example.org/fleet.git", "--path-prefix", "out", env=env),
-        "render flux": run_cli("render", demo, "--out", str(tmp / "out-flux"), "--gitops", "flux",
-                               "--repo-url", "https://example.org/fleet.git", "--path-prefix", "out", env=env),
+        "render gitops": run_cli(
+            "render",
+            demo,
+            "--out",
+            str(tmp / "out-argo"),
+            "--gitops",
+            "argocd",
+            "--repo-url",
+            "https://example.org/fleet.git",
+            "--path-prefix",
+            "out",
+            env=env,
+        ),
+        "render flux": run_cli(
+            "render",
+            demo,
+            "--out",
+            str(tmp / "out-flux"),
+            "--gitops",
+            "flux",
+            "--repo-url",
+            "https://example.org/fleet.git",
+            "--path-prefix",
+            "out",
+            env=env,
+        ),
         "diff": run_cli("diff", demo, alone, env=env),
-        "diff markdown": run_cli("diff", demo, str(tmp / "diffcases/demo-without-cluster-3.yaml"),
-                                 "--format", "markdown", env=env),
+        "diff markdown": run_cli(
+            "diff", demo, str(tmp / "diffcases/demo-without-cluster-3.yaml"), "--format", "markdown", env=env
+        ),
         "diff json": run_cli("diff", demo, alone, "--format", "json", env=env),
         "schema": run_cli("schema", env=env),
         "broken fleet": run_cli("validate", str(ROOT / "tests/cases/broken/unknown-key.yaml"), env=env),
@@ -95,8 +123,11 @@ def test_with_kubeconfigs_writes_each_member_into_its_cluster_object_only(world:
         obj = yaml.safe_load((tmp / f"out/control-plane/cluster._.cluster-{n}.yaml").read_text())
         text = obj["spec"]["kubeconfig"]
         assert f"{MARK}k3d-cluster-{n}-token" in text
-        others = [c for c in ("k3d-control-plane", "k3d-cluster-1", "k3d-cluster-2", "k3d-cluster-3",
-                              "someone-else") if c != f"k3d-cluster-{n}"]
+        others = [
+            c
+            for c in ("k3d-control-plane", "k3d-cluster-1", "k3d-cluster-2", "k3d-cluster-3", "someone-else")
+            if c != f"k3d-cluster-{n}"
+        ]
         assert not any(f"{MARK}{c}-" in text for c in others), "the kubeconfig was not cut to one context"
 
 
@@ -117,8 +148,16 @@ def test_kubeconfig_errors_name_the_cluster_not_the_content(world: dict[str, str
     given = tmp / "given.yaml"
     members = ["ap-south-1", "eu-central-1", "eu-west-1", "us-east-1", "us-west-2"]
     given.write_text(yaml.safe_dump({m: kubeconfig([m]) for m in members}))
-    result = run_cli("render", str(secret_only), "--out", str(tmp / "out"), "--with-kubeconfigs",
-                     "--kubeconfigs-file", str(given), env=env)
+    result = run_cli(
+        "render",
+        str(secret_only),
+        "--out",
+        str(tmp / "out"),
+        "--with-kubeconfigs",
+        "--kubeconfigs-file",
+        str(given),
+        env=env,
+    )
     assert result.code == 0, result.err
     assert_clean(result, "render --kubeconfigs-file")
     holders = {name for name, text in files_under(tmp / "out").items() if MARK in text}
@@ -148,22 +187,32 @@ def test_kubeconfig_secret_prints_each_member_once_and_nothing_else(world: dict[
     assert "k3d-control-plane-" not in result.out and "someone-else-" not in result.out
 
 
-@pytest.mark.parametrize(("user", "server", "says"), [
-    ({"token": f"{MARK}t"}, "https://127.0.0.1:6443", "loopback"),
-    ({"token": f"{MARK}t"}, "https://0.0.0.0:6443", "loopback"),
-    ({"token": f"{MARK}t"}, "https://localhost:6443", "loopback"),
-    ({"token": f"{MARK}t"}, "https://[::1]:6443", "loopback"),
-    ({"token": f"{MARK}t"}, "https://[::ffff:127.0.0.1]:6443", "loopback"),
-    ({"token": f"{MARK}t"}, "https://[::ffff:0.0.0.0]:6443", "loopback"),
-    ({"token": f"{MARK}t"}, "https://127.9.9.9:6443", "loopback"),
-    ({"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": f"{MARK}aws"}},
-     "https://k3d.example:6443", "exec credential plugin"),
-    ({"auth-provider": {"name": "gcp", "config": {"access-token": f"{MARK}t"}}}, "https://k3d.example:6443",
-     "auth-provider"),
-    ({"tokenFile": f"/{MARK}/token"}, "https://k3d.example:6443", "'tokenFile'"),
-])
+@pytest.mark.parametrize(
+    ("user", "server", "says"),
+    [
+        ({"token": f"{MARK}t"}, "https://127.0.0.1:6443", "loopback"),
+        ({"token": f"{MARK}t"}, "https://0.0.0.0:6443", "loopback"),
+        ({"token": f"{MARK}t"}, "https://localhost:6443", "loopback"),
+        ({"token": f"{MARK}t"}, "https://[::1]:6443", "loopback"),
+        ({"token": f"{MARK}t"}, "https://[::ffff:127.0.0.1]:6443", "loopback"),
+        ({"token": f"{MARK}t"}, "https://[::ffff:0.0.0.0]:6443", "loopback"),
+        ({"token": f"{MARK}t"}, "https://127.9.9.9:6443", "loopback"),
+        (
+            {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": f"{MARK}aws"}},
+            "https://k3d.example:6443",
+            "exec credential plugin",
+        ),
+        (
+            {"auth-provider": {"name": "gcp", "config": {"access-token": f"{MARK}t"}}},
+            "https://k3d.example:6443",
+            "auth-provider",
+        ),
+        ({"tokenFile": f"/{MARK}/token"}, "https://k3d.example:6443", "'tokenFile'"),
+    ],
+)
 def test_a_kubeconfig_fsm_controller_cannot_use_is_refused_without_showing_it(
-        world: dict[str, str], user: dict[str, object], server: str, says: str) -> None:
+    world: dict[str, str], user: dict[str, object], server: str, says: str
+) -> None:
     tmp = Path(world["TMP"])
     doc = yaml.safe_load(kubeconfig(["k3d-control-plane", "k3d-cluster-1", "k3d-cluster-2", "k3d-cluster-3"]))
     doc["users"][2]["user"] = user
@@ -171,8 +220,10 @@ def test_a_kubeconfig_fsm_controller_cannot_use_is_refused_without_showing_it(
     config = tmp / "unusable"
     config.write_text(yaml.safe_dump(doc))
     env = {"KUBECONFIG": str(config), "HOME": world["HOME"]}
-    for args in (["kubeconfig-secret", str(tmp / "fleet/demo.yaml")],
-                 ["render", str(tmp / "fleet/demo.yaml"), "--out", str(tmp / "out"), "--with-kubeconfigs"]):
+    for args in (
+        ["kubeconfig-secret", str(tmp / "fleet/demo.yaml")],
+        ["render", str(tmp / "fleet/demo.yaml"), "--out", str(tmp / "out"), "--with-kubeconfigs"],
+    ):
         result = run_cli(*args, env=env)
         assert result.code == 1, result
         assert "cluster cluster-2" in result.err and "context k3d-cluster-2" in result.err and says in result.err
@@ -210,8 +261,7 @@ def test_kubeconfig_secret_refuses_a_terminal_and_a_fleet_without_a_control_plan
 ISTIO_CONTEXTS = ["kind-eu-west-1", "kind-eu-central-1", "kind-us-east-1"]
 
 
-def test_istio_remote_secrets_keep_kubeconfigs_out_of_every_command_but_the_ones_asking(
-        world: dict[str, str]) -> None:
+def test_istio_remote_secrets_keep_kubeconfigs_out_of_every_command_but_the_ones_asking(world: dict[str, str]) -> None:
     """The Istio fleet's remote secrets hold member kubeconfigs: no command shows them, the GitOps
     renders hold variables or leave them out, and only --with-kubeconfigs / kubeconfig-secret write them."""
     tmp = Path(world["TMP"])
@@ -225,8 +275,9 @@ def test_istio_remote_secrets_keep_kubeconfigs_out_of_every_command_but_the_ones
         "plan": run_cli("plan", istio, env=env),
         "plan json": run_cli("plan", istio, "--format", "json", env=env),
         "render": run_cli("render", istio, "--out", str(tmp / "istio"), env=env),
-        "render argocd": run_cli("render", istio, "--out", str(tmp / "istio-argo"), "--gitops", "argocd", *gitops,
-                                 env=env),
+        "render argocd": run_cli(
+            "render", istio, "--out", str(tmp / "istio-argo"), "--gitops", "argocd", *gitops, env=env
+        ),
         "render flux": run_cli("render", istio, "--out", str(tmp / "istio-flux"), "--gitops", "flux", *gitops, env=env),
         "diff": run_cli("diff", cilium, istio, env=env),
         "diff json": run_cli("diff", istio, cilium, "--format", "json", env=env),
@@ -243,8 +294,12 @@ def test_istio_remote_secrets_keep_kubeconfigs_out_of_every_command_but_the_ones
     assert_clean(result, "render --with-kubeconfigs")
     holders = {name: text for name, text in files_under(tmp / "with").items() if MARK in text}
     members = [c.removeprefix("kind-") for c in ISTIO_CONTEXTS]
-    assert set(holders) == {f"{holder}/secret.istio-system.istio-remote-secret-{m}.yaml"
-                            for holder in members for m in members if m != holder}
+    assert set(holders) == {
+        f"{holder}/secret.istio-system.istio-remote-secret-{m}.yaml"
+        for holder in members
+        for m in members
+        if m != holder
+    }
     for name, text in holders.items():
         member = name.rpartition("istio-remote-secret-")[2].removesuffix(".yaml")
         assert f"{MARK}kind-{member}-token" in text
@@ -253,8 +308,11 @@ def test_istio_remote_secrets_keep_kubeconfigs_out_of_every_command_but_the_ones
     secret = run_cli("kubeconfig-secret", istio, env=env)
     assert secret.code == 0 and MARK not in secret.err
     values = yaml.safe_load(secret.out)["stringData"]
-    assert sorted(values) == ["MESHFLEET_KUBECONFIG_EU_CENTRAL_1", "MESHFLEET_KUBECONFIG_EU_WEST_1",
-                              "MESHFLEET_KUBECONFIG_US_EAST_1"]
+    assert sorted(values) == [
+        "MESHFLEET_KUBECONFIG_EU_CENTRAL_1",
+        "MESHFLEET_KUBECONFIG_EU_WEST_1",
+        "MESHFLEET_KUBECONFIG_US_EAST_1",
+    ]
 
 
 ALL_CONTEXTS = ["k3d-control-plane", "k3d-cluster-1", "k3d-cluster-2", "k3d-cluster-3", "someone-else"]
@@ -267,8 +325,16 @@ def test_a_kubeconfigs_file_text_is_cut_to_the_members_context(world: dict[str, 
     env = {"KUBECONFIG": world["KUBECONFIG"], "HOME": world["HOME"]}
     given = tmp / "given.yaml"
     given.write_text(yaml.safe_dump({f"cluster-{n}": kubeconfig(ALL_CONTEXTS) for n in (1, 2, 3)}))
-    result = run_cli("render", str(tmp / "fleet/demo.yaml"), "--out", str(tmp / "out"), "--with-kubeconfigs",
-                     "--kubeconfigs-file", str(given), env=env)
+    result = run_cli(
+        "render",
+        str(tmp / "fleet/demo.yaml"),
+        "--out",
+        str(tmp / "out"),
+        "--with-kubeconfigs",
+        "--kubeconfigs-file",
+        str(given),
+        env=env,
+    )
     assert result.code == 0, result.err
     secret = run_cli("kubeconfig-secret", str(tmp / "fleet/demo.yaml"), "--kubeconfigs-file", str(given), env=env)
     assert secret.code == 0, secret.err
@@ -282,8 +348,7 @@ def test_a_kubeconfigs_file_text_is_cut_to_the_members_context(world: dict[str, 
             assert text.count(MARK) == 2 and f"{MARK}k3d-cluster-{n}-token" in text
 
 
-def test_a_kubeconfigs_file_text_with_several_contexts_and_no_way_to_choose_is_refused(
-        world: dict[str, str]) -> None:
+def test_a_kubeconfigs_file_text_with_several_contexts_and_no_way_to_choose_is_refused(world: dict[str, str]) -> None:
     """prod's members take their kubeconfig from the stack secret: the fleet names no context to choose."""
     tmp = Path(world["TMP"])
     members = ["ap-south-1", "eu-central-1", "eu-west-1", "us-east-1", "us-west-2"]
@@ -292,8 +357,10 @@ def test_a_kubeconfigs_file_text_with_several_contexts_and_no_way_to_choose_is_r
     given = tmp / "given.yaml"
     given.write_text(yaml.safe_dump(texts))
     env = {"HOME": world["HOME"]}
-    for args in (["kubeconfig-secret", str(tmp / "fleet/prod.yaml")],
-                 ["render", str(tmp / "fleet/prod.yaml"), "--out", str(tmp / "out"), "--with-kubeconfigs"]):
+    for args in (
+        ["kubeconfig-secret", str(tmp / "fleet/prod.yaml")],
+        ["render", str(tmp / "fleet/prod.yaml"), "--out", str(tmp / "out"), "--with-kubeconfigs"],
+    ):
         result = run_cli(*args, "--kubeconfigs-file", str(given), env=env)
         assert result.code == 1, result
         assert f"cluster eu-west-1: the --kubeconfigs-file {given} entry eu-west-1 holds 2 contexts" in result.err

@@ -45,7 +45,10 @@ def main(argv: list[str]) -> int:
     for name in sorted(data):
         subprocess.run(
             ["pulumi", "config", "set", "--secret", "--path", f"kubeconfigs.{name}", "--stack", stack],
-            input=data[name], text=True, check=True, stdout=subprocess.DEVNULL,
+            input=data[name],
+            text=True,
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
     print(f"stack {stack}: kubeconfigs set as secrets for {', '.join(sorted(data))}")
     return 0

@@ -105,9 +105,12 @@ def refused(run: Run, plan: Plan, *, show: bool = True) -> bool:
     if run.args.strict and unacknowledged:
         if show:
             many = unacknowledged > 1
-            print(f"meshfleet: --strict: {unacknowledged} warning{'s' if many else ''} not acknowledged; fix "
-                  f"{'them' if many else 'it'}, or acknowledge the code where the fleet means it "
-                  "(acknowledge: [code])", file=sys.stderr)
+            print(
+                f"meshfleet: --strict: {unacknowledged} warning{'s' if many else ''} not acknowledged; fix "
+                f"{'them' if many else 'it'}, or acknowledge the code where the fleet means it "
+                "(acknowledge: [code])",
+                file=sys.stderr,
+            )
         return True
     return False
 

@@ -43,8 +43,10 @@ def _fetch_hint(where: Path, rev: str) -> str:
         else:
             hints.append(f"if it is a branch of the remote, fetch it: git fetch {remotes[0]} {rev}")
     if shallow:
-        hints.append("this clone is shallow: fetch its history with git fetch --unshallow "
-                     "(in GitHub Actions: actions/checkout with fetch-depth: 0)")
+        hints.append(
+            "this clone is shallow: fetch its history with git fetch --unshallow "
+            "(in GitHub Actions: actions/checkout with fetch-depth: 0)"
+        )
     if not hints:
         hints.append("check the name with git log --oneline or git branch -a")
     return "; ".join(hints)
@@ -58,8 +60,10 @@ def _commit(where: Path, rev: str, shown: str, path: str) -> str:
         top = _git(where, "rev-parse", "--show-toplevel")
         if top.returncode != 0:
             raise UsageError(f"--base {shown}: {path} is not in a git repository")
-        raise UsageError(f"--base {shown}: no such git revision {rev!r} in the repository of {path}\n"
-                         f"    fix: {_fetch_hint(where, rev)}")
+        raise UsageError(
+            f"--base {shown}: no such git revision {rev!r} in the repository of {path}\n"
+            f"    fix: {_fetch_hint(where, rev)}"
+        )
     return found.stdout.decode().strip()
 
 
@@ -72,10 +76,14 @@ def resolve(where: Path, base: str, path: str) -> str:
         merged = _git(where, "merge-base", a, b)
         if merged.returncode != 0:
             shallow = _git(where, "rev-parse", "--is-shallow-repository").stdout.strip() == b"true"
-            fix = ("this clone is shallow: fetch its history with git fetch --unshallow" if shallow
-                   else "the two revisions share no history; give one revision instead")
-            raise UsageError(f"--base {base}: {left or 'HEAD'} and {right or 'HEAD'} have no merge base"
-                             f"\n    fix: {fix}")
+            fix = (
+                "this clone is shallow: fetch its history with git fetch --unshallow"
+                if shallow
+                else "the two revisions share no history; give one revision instead"
+            )
+            raise UsageError(
+                f"--base {base}: {left or 'HEAD'} and {right or 'HEAD'} have no merge base\n    fix: {fix}"
+            )
         return merged.stdout.decode().strip()
     if ".." in base:
         raise UsageError(f"--base {base!r}: give one revision, or A...B (three dots) for the merge base of A and B")

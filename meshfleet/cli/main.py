@@ -26,8 +26,11 @@ def check_usage(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
             command.error("diff --base REV takes one FLEET")
         if args.format != "markdown" and (args.full_diff is not None or args.budget != parser.MARKDOWN_BUDGET):
             command.error("--budget and --full-diff go with --format markdown")
-    if args.command == "routes" and args.source is not None and \
-            (args.source.count("/") != 1 or not all(args.source.split("/"))):
+    if (
+        args.command == "routes"
+        and args.source is not None
+        and (args.source.count("/") != 1 or not all(args.source.split("/")))
+    ):
         command.error(f"--from {args.source}: give a service account as namespace/name, e.g. curl/curl")
     stacks = args.command == "plan" and (args.shards is not None or args.budget is not None)
     if stacks and (args.clusters or args.summary):
@@ -58,8 +61,10 @@ def _check_render(command: argparse.ArgumentParser, args: argparse.Namespace) ->
     if not args.repo_url:
         command.error(f"--gitops {args.gitops} needs --repo-url: the repository the engine pulls from")
     if args.with_kubeconfigs:
-        command.error(f"--with-kubeconfigs writes kubeconfigs into the tree, which --gitops {args.gitops} hands to "
-                      "git; with --gitops flux they come from a Secret instead (meshfleet kubeconfig-secret)")
+        command.error(
+            f"--with-kubeconfigs writes kubeconfigs into the tree, which --gitops {args.gitops} hands to "
+            "git; with --gitops flux they come from a Secret instead (meshfleet kubeconfig-secret)"
+        )
     from pathlib import Path
 
     from meshfleet.sinks import gitops
@@ -132,8 +137,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exitcodes.EXIT_BROKEN_PIPE
     except Exception as e:  # a bug, not the user's mistake
         run.progress.done()
-        print(f"meshfleet: internal error ({type(e).__name__}); this is a bug in meshfleet, please report it "
-              "with the command you ran", file=sys.stderr)
+        print(
+            f"meshfleet: internal error ({type(e).__name__}); this is a bug in meshfleet, please report it "
+            "with the command you ran",
+            file=sys.stderr,
+        )
         if os.environ.get("MESHFLEET_DEBUG"):
             import traceback
 

@@ -78,8 +78,7 @@ def render(run: Run) -> int:
         rewrites = {"flux": gitops.flux_rewrite, "argocd": gitops.argocd_rewrite}
         rewrite = rewrites[args.gitops](plan) if args.gitops else None
         run.progress.step(f"rendering {_plural(len(plan.clusters), 'cluster')} into {args.out}")
-        written = write_tree(plan, args.out, extra=extra, kubeconfigs=kubeconfigs, rewrite=rewrite,
-                             detach_cleanup=True)
+        written = write_tree(plan, args.out, extra=extra, kubeconfigs=kubeconfigs, rewrite=rewrite, detach_cleanup=True)
     if not run.quiet:
         print(render_summary(source, args.out, written, [c.name for c in plan.clusters]))
     for note in gitops.notes(plan, args.gitops, args.with_kubeconfigs, source, args.out):
@@ -124,14 +123,20 @@ def kubeconfig_secret(run: Run) -> int:
     with run.progress:
         plan = load(run, args.fleet)
     if not gitops.kubeconfig_holders(plan):
-        raise InputError(f"{args.fleet}: no object of this fleet holds a member's kubeconfig "
-                         "(no FSM control plane, no Istio cluster)")
+        raise InputError(
+            f"{args.fleet}: no object of this fleet holds a member's kubeconfig "
+            "(no FSM control plane, no Istio cluster)"
+        )
     if terminal.isatty(sys.stdout):
-        raise InputError("the Secret holds kubeconfigs, so it is not printed to a terminal; pipe it, e.g. "
-                         f"`meshfleet kubeconfig-secret {args.fleet} | kubectl apply --server-side -f -`")
+        raise InputError(
+            "the Secret holds kubeconfigs, so it is not printed to a terminal; pipe it, e.g. "
+            f"`meshfleet kubeconfig-secret {args.fleet} | kubectl apply --server-side -f -`"
+        )
     given = Path(args.kubeconfigs_file) if args.kubeconfigs_file else None
     kubeconfigs = secrets.kubeconfigs_for_render(plan, Path(args.fleet), given)
     secret = gitops.substitution_secret(gitops.resource_name(Path(args.fleet).stem), kubeconfigs)
-    sys.stdout.write(f"# meshfleet kubeconfig-secret {Path(args.fleet).name}: the values Flux substitutes into "
-                     "its rendered objects\n" + dump_yaml(secret))
+    sys.stdout.write(
+        f"# meshfleet kubeconfig-secret {Path(args.fleet).name}: the values Flux substitutes into "
+        "its rendered objects\n" + dump_yaml(secret)
+    )
     return EXIT_OK

@@ -112,10 +112,20 @@ def _common(suppress: bool) -> Parser:
     default: Callable[[Any], Any] = (lambda _v: argparse.SUPPRESS) if suppress else (lambda v: v)
     common = Parser(add_help=False)
     group = common.add_argument_group("output")
-    group.add_argument("--color", choices=COLOR_CHOICES, default=default("auto"), metavar="WHEN",
-                       help="colour on a terminal: auto (the default; off when NO_COLOR is set), always, never")
-    group.add_argument("-q", "--quiet", action="store_true", default=default(False),
-                       help="no progress, no success messages; problems are still reported")
+    group.add_argument(
+        "--color",
+        choices=COLOR_CHOICES,
+        default=default("auto"),
+        metavar="WHEN",
+        help="colour on a terminal: auto (the default; off when NO_COLOR is set), always, never",
+    )
+    group.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=default(False),
+        help="no progress, no success messages; problems are still reported",
+    )
     return common
 
 
@@ -128,8 +138,14 @@ def add_check_options(parser: argparse.ArgumentParser, strict_help: str = STRICT
 
 
 def _format(parser: argparse.ArgumentParser, choices: Sequence[str]) -> None:
-    parser.add_argument("-o", "--format", choices=choices, default=choices[0], metavar="FORMAT",
-                        help=f"output format: {', '.join(choices)} (default: {choices[0]})")
+    parser.add_argument(
+        "-o",
+        "--format",
+        choices=choices,
+        default=choices[0],
+        metavar="FORMAT",
+        help=f"output format: {', '.join(choices)} (default: {choices[0]})",
+    )
 
 
 def _cluster(parser: argparse.ArgumentParser, help_text: str) -> argparse.Action:
@@ -143,7 +159,7 @@ def build_parser() -> Parser:
     p = Parser(
         prog="meshfleet",
         description="One fleet file, every member cluster's multi-cluster mesh objects: check, plan, compare and "
-                    "render them.",
+        "render them.",
         epilog=_examples(
             "meshfleet validate fleet/*.yaml",
             "meshfleet plan fleet/demo.yaml --summary",
@@ -151,55 +167,76 @@ def build_parser() -> Parser:
             "meshfleet diff fleet/prod.yaml --base main...HEAD",
             "meshfleet render fleet/demo.yaml --out out",
             "meshfleet render fleet/demo.yaml --cluster cluster-2 --stdout | kubectl diff --server-side -f -",
-        ) + "\n\nexit codes: 0 success, 1 a problem in your input (with file:line), 2 bad usage,\n"
-            "3 a risky diff under --fail-on-risk, 70 a bug in meshfleet.\n"
-            "Run `meshfleet COMMAND --help` for a command's options and examples.",
+        )
+        + "\n\nexit codes: 0 success, 1 a problem in your input (with file:line), 2 bad usage,\n"
+        "3 a risky diff under --fail-on-risk, 70 a bug in meshfleet.\n"
+        "Run `meshfleet COMMAND --help` for a command's options and examples.",
         parents=[common],
     )
     p.add_argument("--version", action="version", version=f"meshfleet {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     v = sub.add_parser(
-        "validate", parents=[sub_common], help="check fleet files; report every problem with file:line",
+        "validate",
+        parents=[sub_common],
+        help="check fleet files; report every problem with file:line",
         description="Check fleet files: YAML, keys, types, names and every cross-cluster rule. Every problem of "
-                    "every file is reported at once, with its file:line:column, key path and fix.",
-        epilog=_examples("meshfleet validate fleet/demo.yaml fleet/prod.yaml",
-                         "meshfleet validate --format json fleet/*.yaml",
-                         "generate-fleet | meshfleet validate -"),
+        "every file is reported at once, with its file:line:column, key path and fix.",
+        epilog=_examples(
+            "meshfleet validate fleet/demo.yaml fleet/prod.yaml",
+            "meshfleet validate --format json fleet/*.yaml",
+            "generate-fleet | meshfleet validate -",
+        ),
     )
     v.add_argument("fleets", nargs="+", metavar="FLEET", help=FLEET_HELP + "; several may be given")
     _format(v, ("text", "json"))
     add_check_options(v)
 
     pl = sub.add_parser(
-        "plan", parents=[sub_common], help="show per cluster what is applied, what is predicted, every import",
+        "plan",
+        parents=[sub_common],
+        help="show per cluster what is applied, what is predicted, every import",
         description="Plan a fleet and show each cluster's objects: applied (meshfleet writes them) and predicted "
-                    "(the mesh's controllers write them), with every import's endpoints. With --shards or "
-                    "--budget, propose how to split the clusters into Pulumi stacks instead.",
-        epilog=_examples("meshfleet plan fleet/demo.yaml",
-                         "meshfleet plan fleet/prod.yaml --summary",
-                         "meshfleet plan fleet/mixed.yaml --cluster fsm-eu --cluster fsm-us",
-                         "meshfleet plan fleet/demo.yaml -o json",
-                         "meshfleet plan fleet/prod.yaml --budget 800",
-                         "meshfleet plan fleet/prod.yaml --shards 4"),
+        "(the mesh's controllers write them), with every import's endpoints. With --shards or "
+        "--budget, propose how to split the clusters into Pulumi stacks instead.",
+        epilog=_examples(
+            "meshfleet plan fleet/demo.yaml",
+            "meshfleet plan fleet/prod.yaml --summary",
+            "meshfleet plan fleet/mixed.yaml --cluster fsm-eu --cluster fsm-us",
+            "meshfleet plan fleet/demo.yaml -o json",
+            "meshfleet plan fleet/prod.yaml --budget 800",
+            "meshfleet plan fleet/prod.yaml --shards 4",
+        ),
     )
     pl.add_argument("fleet", metavar="FLEET", help=FLEET_HELP)
     _format(pl, ("text", "json"))
     _cluster(pl, "show only this cluster (repeat for more)")
     pl.add_argument("--summary", action="store_true", help="one line per cluster: its role, key and object counts")
     stacks = pl.add_mutually_exclusive_group()
-    stacks.add_argument("--shards", type=_positive, metavar="N",
-                        help="propose N Pulumi stacks: clusters packed by applied objects, with their config")
-    stacks.add_argument("--budget", type=_positive, nargs="?", const=DEFAULT_BUDGET, metavar="N",
-                        help=f"propose stacks of at most N resources each (N defaults to {DEFAULT_BUDGET})")
+    stacks.add_argument(
+        "--shards",
+        type=_positive,
+        metavar="N",
+        help="propose N Pulumi stacks: clusters packed by applied objects, with their config",
+    )
+    stacks.add_argument(
+        "--budget",
+        type=_positive,
+        nargs="?",
+        const=DEFAULT_BUDGET,
+        metavar="N",
+        help=f"propose stacks of at most N resources each (N defaults to {DEFAULT_BUDGET})",
+    )
     add_check_options(pl)
 
     r = sub.add_parser(
-        "render", parents=[sub_common], help="write DIR/<cluster>/ manifests (kustomize-ready), or one to stdout",
+        "render",
+        parents=[sub_common],
+        help="write DIR/<cluster>/ manifests (kustomize-ready), or one to stdout",
         description="Render every cluster's objects as DIR/<cluster>/: one file per object and a kustomization.yaml "
-                    "listing the applied ones. The whole directory is replaced at once, and a directory meshfleet "
-                    "did not write is never replaced. With --cluster NAME --stdout, print that cluster's applied "
-                    "objects as a stream of YAML documents instead (for kubectl diff -f -).",
+        "listing the applied ones. The whole directory is replaced at once, and a directory meshfleet "
+        "did not write is never replaced. With --cluster NAME --stdout, print that cluster's applied "
+        "objects as a stream of YAML documents instead (for kubectl diff -f -).",
         epilog=_examples(
             "meshfleet render fleet/demo.yaml --out out",
             "meshfleet render fleet/demo.yaml --cluster cluster-2 --stdout | kubectl diff --server-side -f -",
@@ -208,81 +245,126 @@ def build_parser() -> Parser:
     )
     r.add_argument("fleet", metavar="FLEET", help=FLEET_HELP)
     r.add_argument("--out", metavar="DIR", help="the output directory (replaced as a whole; created if missing)")
-    r.add_argument("--stdout", action="store_true",
-                   help="with --cluster: print its applied objects as YAML documents instead of writing DIR")
+    r.add_argument(
+        "--stdout",
+        action="store_true",
+        help="with --cluster: print its applied objects as YAML documents instead of writing DIR",
+    )
     _cluster(r, "with --stdout: the cluster to print")
-    r.add_argument("--gitops", choices=GITOPS_ENGINES, metavar="ENGINE",
-                   help="also write DIR/argocd/ or DIR/flux/: one application per cluster (argocd or flux)")
+    r.add_argument(
+        "--gitops",
+        choices=GITOPS_ENGINES,
+        metavar="ENGINE",
+        help="also write DIR/argocd/ or DIR/flux/: one application per cluster (argocd or flux)",
+    )
     r.add_argument("--repo-url", metavar="URL", help="the git repository the engine pulls DIR from (with --gitops)")
     r.add_argument("--revision", default="main", metavar="REV", help="the branch it follows (default: main)")
     r.add_argument("--path-prefix", metavar="PATH", help="DIR's path inside the repository (default: --out)")
-    r.add_argument("--with-kubeconfigs", action="store_true",
-                   help="write each member's kubeconfig into the objects that need it (never done otherwise)")
-    r.add_argument("--kubeconfigs-file", metavar="FILE",
-                   help="with --with-kubeconfigs: a YAML map cluster -> kubeconfig text for stack-secret clusters")
+    r.add_argument(
+        "--with-kubeconfigs",
+        action="store_true",
+        help="write each member's kubeconfig into the objects that need it (never done otherwise)",
+    )
+    r.add_argument(
+        "--kubeconfigs-file",
+        metavar="FILE",
+        help="with --with-kubeconfigs: a YAML map cluster -> kubeconfig text for stack-secret clusters",
+    )
     add_check_options(r)
 
     d = sub.add_parser(
-        "diff", parents=[sub_common], help="what changes where between two fleets, or a fleet and a git revision",
+        "diff",
+        parents=[sub_common],
+        help="what changes where between two fleets, or a fleet and a git revision",
         description="Plan two fleets and compare the plans: risks first, then who answers and who may call "
-                    "(per consumer and service), then services, then each cluster's objects, field by field. "
-                    "Give OLD and NEW, or one FLEET and --base REV to compare it with its version at a git "
-                    "revision.",
+        "(per consumer and service), then services, then each cluster's objects, field by field. "
+        "Give OLD and NEW, or one FLEET and --base REV to compare it with its version at a git "
+        "revision.",
         epilog=_examples(
             "meshfleet diff fleet/demo.yaml fleet/demo-standalone.yaml",
             "meshfleet diff fleet/prod.yaml --base main",
             "meshfleet diff fleet/prod.yaml --base origin/main...HEAD --format markdown",
             "meshfleet diff fleet/prod.yaml --base main --format markdown --budget 30000 --full-diff 'the CI log'",
             "meshfleet diff fleet/prod.yaml --base main --exit-code --fail-on-risk",
-        ) + "\n\nexit codes: 0 the diff is printed (with --exit-code: nothing changed), 1 a fleet is broken\n"
-            "(with --exit-code: also when something changed), 2 bad usage, 3 a risk under --fail-on-risk.",
+        )
+        + "\n\nexit codes: 0 the diff is printed (with --exit-code: nothing changed), 1 a fleet is broken\n"
+        "(with --exit-code: also when something changed), 2 bad usage, 3 a risk under --fail-on-risk.",
     )
-    d.add_argument("fleets", nargs="+", metavar="FLEET",
-                   help="OLD NEW, or one FLEET with --base; - reads one of them from standard input")
-    d.add_argument("--base", metavar="REV",
-                   help="compare FLEET with its version at git revision REV; A...B means the merge base of A and B")
+    d.add_argument(
+        "fleets",
+        nargs="+",
+        metavar="FLEET",
+        help="OLD NEW, or one FLEET with --base; - reads one of them from standard input",
+    )
+    d.add_argument(
+        "--base",
+        metavar="REV",
+        help="compare FLEET with its version at git revision REV; A...B means the merge base of A and B",
+    )
     _format(d, ("text", "markdown", "json"))
     d.add_argument("--exit-code", action="store_true", help="exit 1 when something changes, 0 when nothing does")
     d.add_argument("--fail-on-risk", action="store_true", help="exit 3 when the diff names a risk")
-    d.add_argument("--max-delete-share", type=_share, default=DEFAULT_MAX_DELETE_SHARE, metavar="SHARE",
-                   help="flag a cluster losing more than this share of its objects "
-                        f"(default: {DEFAULT_MAX_DELETE_SHARE})")
-    d.add_argument("--budget", type=_markdown_budget, default=MARKDOWN_BUDGET, metavar="BYTES",
-                   help=f"with --format markdown: the most bytes the comment takes (default {MARKDOWN_BUDGET:,}; "
-                        "what does not fit is counted, with a pointer to the whole diff)")
-    d.add_argument("--full-diff", metavar="WHERE",
-                   help="with --format markdown: where readers find the whole diff (e.g. the CI run's artifact), "
-                        "named when the comment leaves something out")
+    d.add_argument(
+        "--max-delete-share",
+        type=_share,
+        default=DEFAULT_MAX_DELETE_SHARE,
+        metavar="SHARE",
+        help=f"flag a cluster losing more than this share of its objects (default: {DEFAULT_MAX_DELETE_SHARE})",
+    )
+    d.add_argument(
+        "--budget",
+        type=_markdown_budget,
+        default=MARKDOWN_BUDGET,
+        metavar="BYTES",
+        help=f"with --format markdown: the most bytes the comment takes (default {MARKDOWN_BUDGET:,}; "
+        "what does not fit is counted, with a pointer to the whole diff)",
+    )
+    d.add_argument(
+        "--full-diff",
+        metavar="WHERE",
+        help="with --format markdown: where readers find the whole diff (e.g. the CI run's artifact), "
+        "named when the comment leaves something out",
+    )
     add_check_options(d, "exit 1 when the new fleet has a warning it does not acknowledge (the diff is printed first)")
 
     _routes_parser(sub, sub_common)
 
     s = sub.add_parser(
-        "schema", parents=[sub_common], help="print the fleet file's JSON Schema",
+        "schema",
+        parents=[sub_common],
+        help="print the fleet file's JSON Schema",
         description="Print the JSON Schema of fleet files (the one in fleet/schema.json), for editors and CI.",
         epilog=_examples("meshfleet schema --out fleet/schema.json"),
     )
     s.add_argument("--out", metavar="FILE", help="write it to FILE (replaced atomically) instead of standard output")
 
     k = sub.add_parser(
-        "kubeconfig-secret", parents=[sub_common],
+        "kubeconfig-secret",
+        parents=[sub_common],
         help="print the Secret Flux fills member kubeconfigs from (pipe it to kubectl apply -f -)",
         description="Print the Secret the Flux Kustomizations of `render --gitops flux` substitute the members' "
-                    "kubeconfigs from. It holds kubeconfigs, so it is never printed to a terminal: pipe it.",
-        epilog=_examples("meshfleet kubeconfig-secret fleet/demo.yaml | kubectl apply --server-side -f -",
-                         "meshfleet kubeconfig-secret fleet/prod.yaml --kubeconfigs-file kubeconfigs.yaml | "
-                         "kubectl apply --server-side -f -"),
+        "kubeconfigs from. It holds kubeconfigs, so it is never printed to a terminal: pipe it.",
+        epilog=_examples(
+            "meshfleet kubeconfig-secret fleet/demo.yaml | kubectl apply --server-side -f -",
+            "meshfleet kubeconfig-secret fleet/prod.yaml --kubeconfigs-file kubeconfigs.yaml | "
+            "kubectl apply --server-side -f -",
+        ),
     )
     k.add_argument("fleet", metavar="FLEET", help="a fleet file (YAML)")
-    k.add_argument("--kubeconfigs-file", metavar="FILE",
-                   help="a YAML map cluster -> kubeconfig text for stack-secret clusters")
+    k.add_argument(
+        "--kubeconfigs-file", metavar="FILE", help="a YAML map cluster -> kubeconfig text for stack-secret clusters"
+    )
 
     c = sub.add_parser(
-        "completion", parents=[sub_common], help="print the shell completion script for bash, zsh or fish",
+        "completion",
+        parents=[sub_common],
+        help="print the shell completion script for bash, zsh or fish",
         description="Print a script that completes meshfleet's commands, options and cluster names in your shell.",
-        epilog=_examples('eval "$(meshfleet completion bash)"          # in ~/.bashrc',
-                         'eval "$(meshfleet completion zsh)"           # in ~/.zshrc',
-                         "meshfleet completion fish > ~/.config/fish/completions/meshfleet.fish"),
+        epilog=_examples(
+            'eval "$(meshfleet completion bash)"          # in ~/.bashrc',
+            'eval "$(meshfleet completion zsh)"           # in ~/.zshrc',
+            "meshfleet completion fish > ~/.config/fish/completions/meshfleet.fish",
+        ),
     )
     c.add_argument("shell", choices=SHELLS, metavar="SHELL", help="bash, zsh or fish")
     return p
@@ -290,20 +372,28 @@ def build_parser() -> Parser:
 
 def _routes_parser(sub: Any, common: Parser) -> None:
     ro = sub.add_parser(
-        "routes", parents=[common], help="per consumer and service: who answers, in what shares, who may call",
+        "routes",
+        parents=[common],
+        help="per consumer and service: who answers, in what shares, who may call",
         description="Per consuming cluster and service: which clusters answer and in what shares (steady, and "
-                    "when the local copy is down), and which source identities may call it, with which methods "
-                    "and paths, enforced where. Computed from the plan and what each mesh really does with it.",
-        epilog=_examples("meshfleet routes fleet/demo.yaml",
-                         "meshfleet routes fleet/demo.yaml --cluster cluster-2 --service httpbin/httpbin",
-                         "meshfleet routes fleet/prod.yaml --from storefront/web -o markdown",
-                         "meshfleet routes fleet/prod.yaml -o json"),
+        "when the local copy is down), and which source identities may call it, with which methods "
+        "and paths, enforced where. Computed from the plan and what each mesh really does with it.",
+        epilog=_examples(
+            "meshfleet routes fleet/demo.yaml",
+            "meshfleet routes fleet/demo.yaml --cluster cluster-2 --service httpbin/httpbin",
+            "meshfleet routes fleet/prod.yaml --from storefront/web -o markdown",
+            "meshfleet routes fleet/prod.yaml -o json",
+        ),
     )
     ro.add_argument("fleet", metavar="FLEET", help=FLEET_HELP)
     ro.add_argument("--cluster", metavar="NAME", help="only the consuming cluster NAME")
     ro.add_argument("--service", metavar="NS/NAME", help="only the service NS/NAME")
-    ro.add_argument("--from", dest="source", metavar="NS/SA",
-                    help="only what the service account NS/SA may call (and what any workload may)")
+    ro.add_argument(
+        "--from",
+        dest="source",
+        metavar="NS/SA",
+        help="only what the service account NS/SA may call (and what any workload may)",
+    )
     _format(ro, ("text", "markdown", "json"))
     add_check_options(ro)
 

@@ -57,12 +57,22 @@ def validate(run: Run) -> int:
                 files.append({"file": name, "ok": False, "problems": warnings})
                 continue
             applied, derived = _counts(plan)
-            files.append({"file": name, "ok": True, "clusters": len(plan.clusters), "applied": applied,
-                          "predicted": derived, "problems": warnings})
+            files.append(
+                {
+                    "file": name,
+                    "ok": True,
+                    "clusters": len(plan.clusters),
+                    "applied": applied,
+                    "predicted": derived,
+                    "problems": warnings,
+                }
+            )
             if args.format == "text" and not run.quiet:
                 run.progress.clear()
-                print(f"{name}: ok ({_plural(len(plan.clusters), 'cluster')}, {applied} objects applied, "
-                      f"{derived} predicted)")
+                print(
+                    f"{name}: ok ({_plural(len(plan.clusters), 'cluster')}, {applied} objects applied, "
+                    f"{derived} predicted)"
+                )
     if args.format == "json":
         write_json(versioned({"ok": not failed, "files": files}))
     return EXIT_USER if failed else EXIT_OK
@@ -73,22 +83,26 @@ def _role(cluster: ClusterPlan) -> str:
 
 
 def summary_rows(plan: Plan) -> list[dict[str, Any]]:
-    return [{
-        "name": c.name,
-        "role": c.role,
-        "mesh": c.mesh,
-        "clusterKey": c.key,
-        "applied": len(c.applied()),
-        "predicted": len(c.derived()),
-    } for c in plan.clusters]
+    return [
+        {
+            "name": c.name,
+            "role": c.role,
+            "mesh": c.mesh,
+            "clusterKey": c.key,
+            "applied": len(c.applied()),
+            "predicted": len(c.derived()),
+        }
+        for c in plan.clusters
+    ]
 
 
 def summary_text(plan: Plan, source: str) -> str:
     applied, derived = _counts(plan)
     head = f"{source}: {_plural(len(plan.clusters), 'cluster')}, {applied} objects applied, {derived} predicted"
     table = [("CLUSTER", "ROLE", "MESH", "CLUSTER KEY", "APPLIED", "PREDICTED")]
-    table += [(c.name, _role(c), c.mesh, c.key or "-", str(len(c.applied())), str(len(c.derived())))
-              for c in plan.clusters]
+    table += [
+        (c.name, _role(c), c.mesh, c.key or "-", str(len(c.applied())), str(len(c.derived()))) for c in plan.clusters
+    ]
     widths = [max(len(row[i]) for row in table) for i in range(6)]
     lines = []
     for row in table:
@@ -120,8 +134,16 @@ def plan(run: Run) -> int:
         if args.summary:
             run.progress.done()
             if args.format == "json":
-                write_json(versioned({"fleet": source, "mode": chosen.mode, "clusters": summary_rows(chosen),
-                                  "warnings": [w.as_json() for w in chosen.warnings]}))
+                write_json(
+                    versioned(
+                        {
+                            "fleet": source,
+                            "mode": chosen.mode,
+                            "clusters": summary_rows(chosen),
+                            "warnings": [w.as_json() for w in chosen.warnings],
+                        }
+                    )
+                )
             else:
                 sys.stdout.write(summary_text(chosen, source))
             return EXIT_OK
@@ -156,12 +178,16 @@ def routes(run: Run) -> int:
         view = effective(plan)
         members = [c.name for c in view.clusters]
         if args.cluster is not None and args.cluster not in members:
-            raise UsageError(f"--cluster {args.cluster}: not a member of {source}{did_you_mean(args.cluster, members)}"
-                             f"; members: {', '.join(members)}")
+            raise UsageError(
+                f"--cluster {args.cluster}: not a member of {source}{did_you_mean(args.cluster, members)}"
+                f"; members: {', '.join(members)}"
+            )
         services = sorted({s.service for c in view.clusters for s in c.services})
         if args.service is not None and args.service not in services:
-            raise UsageError(f"--service {args.service}: no cluster of {source} calls it"
-                             f"{did_you_mean(args.service, services)}; services: {', '.join(services) or '(none)'}")
+            raise UsageError(
+                f"--service {args.service}: no cluster of {source} calls it"
+                f"{did_you_mean(args.service, services)}; services: {', '.join(services) or '(none)'}"
+            )
         view = view.filtered(args.cluster, args.service, args.source)
         run.progress.done()
         if args.format == "json":

@@ -78,7 +78,7 @@ def _paint(text: str, style: Style, rules: list[tuple[re.Pattern[str], str]]) ->
         for pattern, name in rules:
             m = pattern.match(line)
             if m:
-                line = line[: m.start(1)] + style(name, m.group(1)) + line[m.end(1):]
+                line = line[: m.start(1)] + style(name, m.group(1)) + line[m.end(1) :]
                 break
         out.append(line)
     return "\n".join(out)

@@ -25,8 +25,12 @@ def check_access(checks: Checks, services: dict[str, ServiceTopology]) -> dict[s
         loc: Loc = ("access", rule_name)
         topo = services.get(rule.to)
         if topo is None:
-            checks.problem((*loc, "to"), f"unknown service {rule.to!r}",
-                           f"use one of: {', '.join(sorted(services)) or '(no services)'}", codes.UNKNOWN_SERVICE)
+            checks.problem(
+                (*loc, "to"),
+                f"unknown service {rule.to!r}",
+                f"use one of: {', '.join(sorted(services)) or '(no services)'}",
+                codes.UNKNOWN_SERVICE,
+            )
             continue
         reachable = set(reachable_clusters(topo))
         access_in[rule_name] = None
@@ -37,18 +41,31 @@ def check_access(checks: Checks, services: dict[str, ServiceTopology]) -> dict[s
                 if not enforces_access(checks.meshes, c):
                     words = " or ".join(a.objects_word for a in access_adapters())
                     titles = " or ".join(m.title for m in MESHES.values() if m.access is not None)
-                    checks.problem_for(c, (*loc, "in"), f"cluster {c!r} runs {checks.mesh(c)}; access rules become "
-                                       f"{words}, which only {titles} clusters enforce", f"choose {titles} clusters",
-                                       codes.ACCESS_NOT_ENFORCED)
+                    checks.problem_for(
+                        c,
+                        (*loc, "in"),
+                        f"cluster {c!r} runs {checks.mesh(c)}; access rules become "
+                        f"{words}, which only {titles} clusters enforce",
+                        f"choose {titles} clusters",
+                        codes.ACCESS_NOT_ENFORCED,
+                    )
                 elif c not in reachable:
-                    checks.problem_for(c, (*loc, "in"), f"{rule.to} does not exist in cluster {c!r}: it neither runs "
-                                       "there nor is imported there",
-                                       "add it to localServiceAccounts, or import it there", codes.SERVICE_NOT_THERE)
+                    checks.problem_for(
+                        c,
+                        (*loc, "in"),
+                        f"{rule.to} does not exist in cluster {c!r}: it neither runs there nor is imported there",
+                        "add it to localServiceAccounts, or import it there",
+                        codes.SERVICE_NOT_THERE,
+                    )
         names_seen: set[str] = set()
         for i, match in enumerate(rule.http):
             if match.name in names_seen:
-                checks.problem((*loc, "http", i, "name"), f"match name {match.name!r} is used twice",
-                               "give each match its own name", codes.DUPLICATE_MATCH_NAME)
+                checks.problem(
+                    (*loc, "http", i, "name"),
+                    f"match name {match.name!r} is used twice",
+                    "give each match its own name",
+                    codes.DUPLICATE_MATCH_NAME,
+                )
             names_seen.add(match.name)
         for c in access_clusters(topo, access_in[rule_name]):
             adapter = mesh(checks.mesh(c)).access

@@ -24,7 +24,10 @@ def _scopes(fleet: Fleet) -> dict[Loc, list[str]]:
     """Each entry's acknowledged codes, keyed by the entry's key path (`()` for the whole fleet)."""
     found: dict[Loc, list[str]] = {(): fleet.acknowledge}
     sections: dict[str, Mapping[str, Cluster | Service | AccessRule]] = {
-        "clusters": fleet.clusters, "services": fleet.services, "access": fleet.access}
+        "clusters": fleet.clusters,
+        "services": fleet.services,
+        "access": fleet.access,
+    }
     for section in _ENTRIES:
         for name, entry in sections[section].items():
             if entry.acknowledge:
@@ -56,14 +59,32 @@ def acknowledge(fleet: Fleet, findings: Iterable[Finding], *, complete: bool) ->
             loc: Loc = (*scope, "acknowledge", i)
             code = known.get(name)
             if code is None or code.severity != "warning" or code == codes.STALE_ACKNOWLEDGEMENT:
-                warnings = sorted(c.name for c in known.values()
-                                  if c.severity == "warning" and c != codes.STALE_ACKNOWLEDGEMENT)
-                what = "no code meshfleet reports" if code is None else \
-                    "an error, which cannot be acknowledged" if code.severity == "error" else "not acknowledgeable"
-                out.append(Finding(loc, f"{name!r} is {what}", f"acknowledge one of: {', '.join(warnings)}",
-                                   code=codes.NOT_A_WARNING))
+                warnings = sorted(
+                    c.name for c in known.values() if c.severity == "warning" and c != codes.STALE_ACKNOWLEDGEMENT
+                )
+                what = (
+                    "no code meshfleet reports"
+                    if code is None
+                    else "an error, which cannot be acknowledged"
+                    if code.severity == "error"
+                    else "not acknowledgeable"
+                )
+                out.append(
+                    Finding(
+                        loc,
+                        f"{name!r} is {what}",
+                        f"acknowledge one of: {', '.join(warnings)}",
+                        code=codes.NOT_A_WARNING,
+                    )
+                )
             elif complete and (scope, name) not in used:
                 where = "in the fleet" if not scope else f"under {format_loc(scope)}"
-                out.append(Finding(loc, f"no {name} warning is reported {where}; the acknowledgement is stale",
-                                   "remove it from acknowledge", code=codes.STALE_ACKNOWLEDGEMENT))
+                out.append(
+                    Finding(
+                        loc,
+                        f"no {name} warning is reported {where}; the acknowledgement is stale",
+                        "remove it from acknowledge",
+                        code=codes.STALE_ACKNOWLEDGEMENT,
+                    )
+                )
     return out

@@ -66,15 +66,20 @@ class Checks:
         chosen: list[str] = []
         for i, name in enumerate(sel.names or []):
             if name == self.fleet.controlPlane:
-                self.problem((*loc, i), f"{name!r} is the FSM control-plane cluster and cannot {what}",
-                             "the control plane only registers members; name a member cluster instead",
-                             codes.CONTROL_PLANE_CHOSEN)
+                self.problem(
+                    (*loc, i),
+                    f"{name!r} is the FSM control-plane cluster and cannot {what}",
+                    "the control plane only registers members; name a member cluster instead",
+                    codes.CONTROL_PLANE_CHOSEN,
+                )
             elif name not in self.fleet.clusters:
-                self.problem((*loc, i), f"unknown cluster {name!r}", f"use one of: {self.known()}",
-                             codes.UNKNOWN_CLUSTER)
+                self.problem(
+                    (*loc, i), f"unknown cluster {name!r}", f"use one of: {self.known()}", codes.UNKNOWN_CLUSTER
+                )
             elif name in chosen:
-                self.problem((*loc, i), f"cluster {name!r} is listed twice", "list each cluster once",
-                             codes.CLUSTER_LISTED_TWICE)
+                self.problem(
+                    (*loc, i), f"cluster {name!r} is listed twice", "list each cluster once", codes.CLUSTER_LISTED_TWICE
+                )
             else:
                 chosen.append(name)
         return sorted(chosen)
@@ -82,8 +87,12 @@ class Checks:
     def cluster_ref(self, name: str, loc: Loc, what: str) -> bool:
         """Whether `name` is a member cluster; reports it at `loc` when it is not."""
         if name == self.fleet.controlPlane:
-            self.problem(loc, f"{name!r} is the FSM control-plane cluster and cannot {what}",
-                         "name a member cluster instead", codes.CONTROL_PLANE_CHOSEN)
+            self.problem(
+                loc,
+                f"{name!r} is the FSM control-plane cluster and cannot {what}",
+                "name a member cluster instead",
+                codes.CONTROL_PLANE_CHOSEN,
+            )
             return False
         if name not in self.fleet.clusters:
             self.problem(loc, f"unknown cluster {name!r}", f"use one of: {self.known()}", codes.UNKNOWN_CLUSTER)

@@ -22,34 +22,68 @@ def group_of(api_version: str) -> str:
     return group
 
 
-CLUSTER_SCOPED: frozenset[tuple[str, str]] = frozenset({
-    ("", "Namespace"), ("", "Node"), ("", "PersistentVolume"), ("", "ComponentStatus"),
-    ("rbac.authorization.k8s.io", "ClusterRole"), ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-    ("apiextensions.k8s.io", "CustomResourceDefinition"), ("apiregistration.k8s.io", "APIService"),
-    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
-    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
-    ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
-    ("admissionregistration.k8s.io", "MutatingAdmissionPolicyBinding"),
-    ("storage.k8s.io", "StorageClass"), ("storage.k8s.io", "CSIDriver"), ("storage.k8s.io", "CSINode"),
-    ("storage.k8s.io", "VolumeAttachment"), ("storage.k8s.io", "VolumeAttributesClass"),
-    ("networking.k8s.io", "IngressClass"), ("networking.k8s.io", "IPAddress"), ("networking.k8s.io", "ServiceCIDR"),
-    ("scheduling.k8s.io", "PriorityClass"), ("node.k8s.io", "RuntimeClass"),
-    ("certificates.k8s.io", "CertificateSigningRequest"), ("certificates.k8s.io", "ClusterTrustBundle"),
-    ("flowcontrol.apiserver.k8s.io", "FlowSchema"), ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
-    ("resource.k8s.io", "DeviceClass"), ("resource.k8s.io", "ResourceSlice"),
-})
+CLUSTER_SCOPED: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("", "Namespace"),
+        ("", "Node"),
+        ("", "PersistentVolume"),
+        ("", "ComponentStatus"),
+        ("rbac.authorization.k8s.io", "ClusterRole"),
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+        ("apiextensions.k8s.io", "CustomResourceDefinition"),
+        ("apiregistration.k8s.io", "APIService"),
+        ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+        ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+        ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
+        ("admissionregistration.k8s.io", "MutatingAdmissionPolicyBinding"),
+        ("storage.k8s.io", "StorageClass"),
+        ("storage.k8s.io", "CSIDriver"),
+        ("storage.k8s.io", "CSINode"),
+        ("storage.k8s.io", "VolumeAttachment"),
+        ("storage.k8s.io", "VolumeAttributesClass"),
+        ("networking.k8s.io", "IngressClass"),
+        ("networking.k8s.io", "IPAddress"),
+        ("networking.k8s.io", "ServiceCIDR"),
+        ("scheduling.k8s.io", "PriorityClass"),
+        ("node.k8s.io", "RuntimeClass"),
+        ("certificates.k8s.io", "CertificateSigningRequest"),
+        ("certificates.k8s.io", "ClusterTrustBundle"),
+        ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+        ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+        ("resource.k8s.io", "DeviceClass"),
+        ("resource.k8s.io", "ResourceSlice"),
+    }
+)
 """Built-in kinds that live outside namespaces. A custom kind is cluster-scoped when its object names no
 namespace and its resource sets none."""
 
-BUILTIN_GROUPS: frozenset[str] = frozenset({
-    "", "apps", "batch", "autoscaling", "policy", "rbac.authorization.k8s.io", "networking.k8s.io",
-    "discovery.k8s.io", "storage.k8s.io", "scheduling.k8s.io", "node.k8s.io", "coordination.k8s.io",
-    "certificates.k8s.io", "admissionregistration.k8s.io", "apiextensions.k8s.io", "apiregistration.k8s.io",
-    "flowcontrol.apiserver.k8s.io", "events.k8s.io", "resource.k8s.io", "storagemigration.k8s.io",
-    "internal.apiserver.k8s.io",
-})
+BUILTIN_GROUPS: frozenset[str] = frozenset(
+    {
+        "",
+        "apps",
+        "batch",
+        "autoscaling",
+        "policy",
+        "rbac.authorization.k8s.io",
+        "networking.k8s.io",
+        "discovery.k8s.io",
+        "storage.k8s.io",
+        "scheduling.k8s.io",
+        "node.k8s.io",
+        "coordination.k8s.io",
+        "certificates.k8s.io",
+        "admissionregistration.k8s.io",
+        "apiextensions.k8s.io",
+        "apiregistration.k8s.io",
+        "flowcontrol.apiserver.k8s.io",
+        "events.k8s.io",
+        "resource.k8s.io",
+        "storagemigration.k8s.io",
+        "internal.apiserver.k8s.io",
+    }
+)
 """API groups Kubernetes serves itself; every other group is a custom resource's."""
 
 
@@ -73,8 +107,9 @@ POD_TEMPLATE: dict[tuple[str, str], Path] = {
 }
 """Where each workload kind holds its pods' metadata and spec (a Pod is its own template)."""
 
-SCALABLE: frozenset[tuple[str, str]] = frozenset({("apps", "Deployment"), ("apps", "StatefulSet"),
-                                                  ("apps", "ReplicaSet")})
+SCALABLE: frozenset[tuple[str, str]] = frozenset(
+    {("apps", "Deployment"), ("apps", "StatefulSet"), ("apps", "ReplicaSet")}
+)
 """Kinds whose `spec.replicas` replica scheduling sets (KubeFed schedules Deployments and ReplicaSets)."""
 
 
@@ -90,9 +125,17 @@ def pod_template(api_version: str, kind: str) -> Path | None:
 # definitions and holds this table to them.
 
 _CONTAINER_LISTS = {"env": "name", "ports": "containerPort", "volumeMounts": "mountPath", "volumeDevices": "devicePath"}
-_POD_SPEC_LISTS = {"containers": "name", "initContainers": "name", "ephemeralContainers": "name",
-                   "volumes": "name", "imagePullSecrets": "name", "hostAliases": "ip", "resourceClaims": "name",
-                   "schedulingGates": "name", "topologySpreadConstraints": "topologyKey"}
+_POD_SPEC_LISTS = {
+    "containers": "name",
+    "initContainers": "name",
+    "ephemeralContainers": "name",
+    "volumes": "name",
+    "imagePullSecrets": "name",
+    "hostAliases": "ip",
+    "resourceClaims": "name",
+    "schedulingGates": "name",
+    "topologySpreadConstraints": "topologyKey",
+}
 
 
 def _meta(at: Path) -> dict[Path, str]:
@@ -110,19 +153,29 @@ def _pod_template(at: Path) -> dict[Path, str]:
 
 MERGE_LISTS: Mapping[tuple[str, str], Mapping[Path, str]] = {
     ("", "Pod"): {**_meta(()), **_pod_template(())},
-    **{("apps", k): {**_meta(()), **_pod_template(("spec", "template"))}
-       for k in ("Deployment", "DaemonSet", "ReplicaSet")},
-    ("apps", "StatefulSet"): {**_meta(()), **_pod_template(("spec", "template")),
-                              **_meta(("spec", "volumeClaimTemplates", "*"))},
+    **{
+        ("apps", k): {**_meta(()), **_pod_template(("spec", "template"))}
+        for k in ("Deployment", "DaemonSet", "ReplicaSet")
+    },
+    ("apps", "StatefulSet"): {
+        **_meta(()),
+        **_pod_template(("spec", "template")),
+        **_meta(("spec", "volumeClaimTemplates", "*")),
+    },
     ("batch", "Job"): {**_meta(()), **_pod_template(("spec", "template"))},
-    ("batch", "CronJob"): {**_meta(()), **_meta(("spec", "jobTemplate")),
-                           **_pod_template(("spec", "jobTemplate", "spec", "template"))},
+    ("batch", "CronJob"): {
+        **_meta(()),
+        **_meta(("spec", "jobTemplate")),
+        **_pod_template(("spec", "jobTemplate", "spec", "template")),
+    },
     ("", "Service"): {**_meta(()), ("spec", "ports"): "port"},
     ("", "ServiceAccount"): {**_meta(()), ("secrets",): "name"},
     ("", "ConfigMap"): _meta(()),
     ("", "Namespace"): _meta(()),
-    **{("rbac.authorization.k8s.io", k): _meta(()) for k in ("Role", "ClusterRole", "RoleBinding",
-                                                             "ClusterRoleBinding")},
+    **{
+        ("rbac.authorization.k8s.io", k): _meta(())
+        for k in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
+    },
 }
 """The kinds whose strategic-merge patches meshfleet applies, and their merged lists."""
 
@@ -130,5 +183,13 @@ STATUS_LISTS: frozenset[Path] = frozenset({("spec", "volumeClaimTemplates", "*",
 """Merged lists under a `status` (written by controllers, never by a template): left out of MERGE_LISTS."""
 
 
-__all__ = ["CLUSTER_SCOPED", "MERGE_LISTS", "POD_TEMPLATE", "SCALABLE", "cluster_scoped", "group_of", "is_builtin",
-           "pod_template"]
+__all__ = [
+    "CLUSTER_SCOPED",
+    "MERGE_LISTS",
+    "POD_TEMPLATE",
+    "SCALABLE",
+    "cluster_scoped",
+    "group_of",
+    "is_builtin",
+    "pod_template",
+]

@@ -140,9 +140,15 @@ class Objects:
         """Add `obj` to `cluster`; `needs_namespace` defaults to "we create it" (applied, not a patch)."""
         key = (cluster, obj.id)
         if key in self.origin:
-            self.findings.append(Finding(loc, f"{obj.id} would be written twice in cluster {cluster} "
-                                         f"(also from {'.'.join(str(p) for p in self.origin[key])})",
-                                         "rename one of them", code=codes.DUPLICATE_OBJECT))
+            self.findings.append(
+                Finding(
+                    loc,
+                    f"{obj.id} would be written twice in cluster {cluster} "
+                    f"(also from {'.'.join(str(p) for p in self.origin[key])})",
+                    "rename one of them",
+                    code=codes.DUPLICATE_OBJECT,
+                )
+            )
             return obj.id
         self.origin[key] = loc
         self.by_cluster[cluster].append(obj)

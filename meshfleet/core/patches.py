@@ -52,19 +52,32 @@ def shown(tokens: list[str]) -> str:
 def _step(node: Any, token: str, tokens: list[str], upto: int) -> Any:
     if isinstance(node, dict):
         if token not in node:
-            raise PatchError(f"{shown(tokens[:upto + 1])} does not exist in the object",
-                             "patch a path the object has (use op add to create a key, under a parent that exists)")
+            raise PatchError(
+                f"{shown(tokens[: upto + 1])} does not exist in the object",
+                "patch a path the object has (use op add to create a key, under a parent that exists)",
+            )
         return node[token]
     if isinstance(node, list):
         if not _INDEX.fullmatch(token) or int(token) >= len(node):
-            raise PatchError(f"{shown(tokens[:upto + 1])} does not exist in the object (the list at "
-                             f"{shown(tokens[:upto])} has {len(node)} item{'s' if len(node) != 1 else ''})",
-                             "use an index of the list, or op add with `-` to append")
+            raise PatchError(
+                f"{shown(tokens[: upto + 1])} does not exist in the object (the list at "
+                f"{shown(tokens[:upto])} has {len(node)} item{'s' if len(node) != 1 else ''})",
+                "use an index of the list, or op add with `-` to append",
+            )
         return node[int(token)]
-    what = "null" if node is None else "a boolean" if isinstance(node, bool) else "a string" if isinstance(
-        node, str) else "a number"
-    raise PatchError(f"{shown(tokens[:upto + 1])} does not exist: {shown(tokens[:upto])} is {what}, not a mapping "
-                     "or a list", "patch a path the object has")
+    what = (
+        "null"
+        if node is None
+        else "a boolean"
+        if isinstance(node, bool)
+        else "a string"
+        if isinstance(node, str)
+        else "a number"
+    )
+    raise PatchError(
+        f"{shown(tokens[: upto + 1])} does not exist: {shown(tokens[:upto])} is {what}, not a mapping or a list",
+        "patch a path the object has",
+    )
 
 
 def json_patch(body: Body, op: str, path: str, value: Any = None) -> Body:
@@ -77,8 +90,10 @@ def json_patch(body: Body, op: str, path: str, value: Any = None) -> Body:
     last = tokens[-1]
     if isinstance(parent, dict):
         if op != "add" and last not in parent:
-            raise PatchError(f"{path} does not exist in the object", "use op add to create it" if op == "replace"
-                             else "remove only what the object has")
+            raise PatchError(
+                f"{path} does not exist in the object",
+                "use op add to create it" if op == "replace" else "remove only what the object has",
+            )
         if op == "remove":
             del parent[last]
         else:
@@ -90,9 +105,11 @@ def json_patch(body: Body, op: str, path: str, value: Any = None) -> Body:
             return out
         limit = len(parent) + (1 if op == "add" else 0)
         if not _INDEX.fullmatch(last) or int(last) >= limit:
-            raise PatchError(f"{path} does not exist in the object (the list has {len(parent)} "
-                             f"item{'s' if len(parent) != 1 else ''})",
-                             "use an index of the list, or op add with `-` to append")
+            raise PatchError(
+                f"{path} does not exist in the object (the list has {len(parent)} "
+                f"item{'s' if len(parent) != 1 else ''})",
+                "use an index of the list, or op add with `-` to append",
+            )
         index = int(last)
         if op == "add":
             parent.insert(index, copy.deepcopy(value))
@@ -126,9 +143,11 @@ def strategic_merge(body: Body, patch: Body, lists: Mapping[Path, str]) -> Body:
     """`body` with a strategic-merge patch applied (the subset the module describes; a new object)."""
     found = directives(patch)
     if found is not None:
-        raise PatchError(f"the directive {found[-1]!r} is not part of meshfleet's strategic-merge subset",
-                         "write the result you want (null removes a key), or use `patch:` with JSON-patch operations",
-                         found)
+        raise PatchError(
+            f"the directive {found[-1]!r} is not part of meshfleet's strategic-merge subset",
+            "write the result you want (null removes a key), or use `patch:` with JSON-patch operations",
+            found,
+        )
     out = copy.deepcopy(body)
     _merge(out, patch, lists, ())
     return out
@@ -158,8 +177,11 @@ def _merge(target: Body, patch: Body, lists: Mapping[Path, str], at: Path) -> No
 def _merge_items(current: list[Any], items: list[Any], merge_key: str, lists: Mapping[Path, str], at: Path) -> None:
     for i, item in enumerate(items):
         if not isinstance(item, dict) or merge_key not in item:
-            raise PatchError(f"item {i} of {'.'.join(at)} has no {merge_key!r}: Kubernetes merges this list by "
-                             f"{merge_key}", f"give each item its {merge_key}", (*at, i))
+            raise PatchError(
+                f"item {i} of {'.'.join(at)} has no {merge_key!r}: Kubernetes merges this list by {merge_key}",
+                f"give each item its {merge_key}",
+                (*at, i),
+            )
         match = next((c for c in current if isinstance(c, dict) and c.get(merge_key) == item[merge_key]), None)
         if match is None:
             fresh: Body = {}

@@ -171,22 +171,24 @@ class _Planner:
             spec = fleet.clusters[name]
             is_cp = name == fleet.controlPlane
             v = self.views[name]
-            clusters.append(ClusterPlan(
-                name=name,
-                id=spec.id or name,
-                key=None if is_cp else topo.keys[name],
-                role="control-plane" if is_cp else "member",
-                mesh=spec.mesh,
-                kubeconfig=spec.kubeconfig,
-                objects=tuple(_ordered(ctx.objects.by_cluster[name])),
-                gateway=mesh(spec.mesh).gateway(spec),
-                settings=v.settings,
-                imports=tuple(sorted(v.imports, key=lambda i: i.service)),
-                exports=tuple(sorted(v.exports, key=lambda e: e.service)),
-                policies=tuple(sorted(v.policies, key=lambda p: p.service)),
-                grants=tuple(sorted(v.grants, key=lambda g: (g.rule, g.destination))),
-                local=tuple(sorted(v.local, key=lambda v: v.service)),
-            ))
+            clusters.append(
+                ClusterPlan(
+                    name=name,
+                    id=spec.id or name,
+                    key=None if is_cp else topo.keys[name],
+                    role="control-plane" if is_cp else "member",
+                    mesh=spec.mesh,
+                    kubeconfig=spec.kubeconfig,
+                    objects=tuple(_ordered(ctx.objects.by_cluster[name])),
+                    gateway=mesh(spec.mesh).gateway(spec),
+                    settings=v.settings,
+                    imports=tuple(sorted(v.imports, key=lambda i: i.service)),
+                    exports=tuple(sorted(v.exports, key=lambda e: e.service)),
+                    policies=tuple(sorted(v.policies, key=lambda p: p.service)),
+                    grants=tuple(sorted(v.grants, key=lambda g: (g.rule, g.destination))),
+                    local=tuple(sorted(v.local, key=lambda v: v.service)),
+                )
+            )
         labels = {n: dict(sorted(c.labels.items())) for n, c in sorted(fleet.clusters.items())}
         mode: Mode = "standalone" if fleet.controlPlane is None else "control-plane"
         return Plan(mode=mode, clusters=tuple(clusters), labels=labels), ctx.objects.findings
@@ -198,11 +200,17 @@ class _Planner:
         wanted = {svc.namespace for svc in self.topo.services.values() if svc.spec.createNamespace}
         for cluster, needed in self.ctx.objects.namespaces.items():
             placed = self.topo.placed.get(cluster, [])
-            by_resource = {o.namespace: ("resources", o.resource, "createNamespace") for o in placed
-                           if o.namespace and self.fleet.resources[o.resource].createNamespace}
+            by_resource = {
+                o.namespace: ("resources", o.resource, "createNamespace")
+                for o in placed
+                if o.namespace and self.fleet.resources[o.resource].createNamespace
+            }
             needed = needed | {o.namespace for o in placed if o.namespace}
-            labels, annotations = ({}, {}) if cluster == self.fleet.controlPlane else \
-                mesh(self.topo.meshes[cluster]).namespace_metadata(self.fleet.clusters[cluster])
+            labels, annotations = (
+                ({}, {})
+                if cluster == self.fleet.controlPlane
+                else mesh(self.topo.meshes[cluster]).namespace_metadata(self.fleet.clusters[cluster])
+            )
             for ns in sorted(needed & (wanted | set(by_resource))):
                 meta: dict[str, object] = {"name": ns}
                 if labels:
@@ -219,16 +227,27 @@ class _Planner:
             return
         planned: dict[tuple[str, tuple[str, str, str, str]], Loc] = {
             (c, (oid.api_version.rpartition("/")[0], oid.kind, oid.namespace, oid.name)): loc
-            for (c, oid), loc in objects.origin.items()}
+            for (c, oid), loc in objects.origin.items()
+        }
         for cluster, placed in sorted(self.topo.placed.items()):
             for o in placed:
                 origin = planned.get((cluster, o.identity))
                 if origin is not None:
                     what = f"{o.kind} {o.namespace + '/' if o.namespace else ''}{o.name}"
-                    hint = "remove it from the template: meshfleet creates the namespace (createNamespace) and puts " \
-                        "it in the mesh" if o.kind == "Namespace" and o.group == "" else "remove it from the template"
-                    objects.findings.append(Finding(o.loc, f"{what} in cluster {cluster}: meshfleet plans it itself "
-                                                    f"(from {format_loc(origin)})", hint, code=codes.DUPLICATE_OBJECT))
+                    hint = (
+                        "remove it from the template: meshfleet creates the namespace (createNamespace) and puts "
+                        "it in the mesh"
+                        if o.kind == "Namespace" and o.group == ""
+                        else "remove it from the template"
+                    )
+                    objects.findings.append(
+                        Finding(
+                            o.loc,
+                            f"{what} in cluster {cluster}: meshfleet plans it itself (from {format_loc(origin)})",
+                            hint,
+                            code=codes.DUPLICATE_OBJECT,
+                        )
+                    )
                     continue
                 objects.add(cluster, PlannedObject("applied", o.body), o.loc, needs_namespace=False)
 
@@ -261,8 +280,7 @@ def _ordered(objects: list[PlannedObject]) -> list[PlannedObject]:
             out.append(dataclasses.replace(o, after=after) if after != o.after else o)
             continue
         meta = o.body["metadata"]
-        body = {**o.body, "metadata": {**meta, "annotations": {**meta.get("annotations", {}),
-                                                               SYNC_WAVE: str(wave(o))}}}
+        body = {**o.body, "metadata": {**meta, "annotations": {**meta.get("annotations", {}), SYNC_WAVE: str(wave(o))}}}
         out.append(dataclasses.replace(o, body=body, after=after))
     return sorted(out, key=lambda o: (wave(o), *o.sort_key()))
 

@@ -31,14 +31,22 @@ def resolve_policies(checks: Checks, topo: ServiceTopology, matches: list[set[st
         for c in consumers:
             if not applies(c):
                 able = sorted(m.name for m in MESHES.values() if m.capabilities.traffic_policies)
-                checks.problem_for(c, (*loc, "clusters"), f"cluster {c!r} runs {checks.mesh(c)}, which applies no "
-                                   "traffic policies", f"choose clusters that run {' or '.join(able)}, or leave "
-                                   "clusters out", codes.NO_TRAFFIC_POLICIES)
+                checks.problem_for(
+                    c,
+                    (*loc, "clusters"),
+                    f"cluster {c!r} runs {checks.mesh(c)}, which applies no traffic policies",
+                    f"choose clusters that run {' or '.join(able)}, or leave clusters out",
+                    codes.NO_TRAFFIC_POLICIES,
+                )
             elif c not in topo.importers:
                 only = " (it is the only exporter)" if c in topo.exporters else ""
-                checks.problem_for(c, (*loc, "clusters"), f"cluster {c!r} gets a traffic policy for {topo.ref} but "
-                                   f"imports nothing of it{only}",
-                                   "choose clusters that import the service", codes.POLICY_WITHOUT_IMPORT)
+                checks.problem_for(
+                    c,
+                    (*loc, "clusters"),
+                    f"cluster {c!r} gets a traffic policy for {topo.ref} but imports nothing of it{only}",
+                    "choose clusters that import the service",
+                    codes.POLICY_WITHOUT_IMPORT,
+                )
         consumers = [c for c in consumers if c in topo.importers and applies(c)]
     else:
         consumers = [c for c in topo.importers if applies(c)]
@@ -53,7 +61,12 @@ def resolve_policies(checks: Checks, topo: ServiceTopology, matches: list[set[st
                     lb_type, lb_loc = o.trafficPolicy.lbType, (*here, "lbType")
                 if o.trafficPolicy.targets is not None:
                     targets, targets_loc = o.trafficPolicy.targets, (*here, "targets")
-        topo.policies[c] = PolicySettings(lb_type=lb_type, targets=tuple(targets) if targets is not None else None,
-                                          loc=loc, targets_loc=targets_loc, lb_type_loc=lb_loc)
+        topo.policies[c] = PolicySettings(
+            lb_type=lb_type,
+            targets=tuple(targets) if targets is not None else None,
+            loc=loc,
+            targets_loc=targets_loc,
+            lb_type_loc=lb_loc,
+        )
     for c, pol in sorted(topo.policies.items()):
         mesh(checks.mesh(c)).check_policy(checks, topo, c, pol)

@@ -57,8 +57,11 @@ def split(total: int, prefs: Mapping[str, Preference]) -> dict[str, int]:
         raise Infeasible(f"the clusters' minReplicas add up to {floor}, more than totalReplicas {total}")
     room = sum(math.inf if p.maximum is None else p.maximum - p.minimum for p in prefs.values() if p.weight > 0)
     if total - floor > room:
-        why = "no cluster with a weight above 0 has room for more" if room == 0 else \
-            f"the clusters with a weight above 0 have room for {int(room)} more than their minReplicas"
+        why = (
+            "no cluster with a weight above 0 has room for more"
+            if room == 0
+            else f"the clusters with a weight above 0 have room for {int(room)} more than their minReplicas"
+        )
         raise Infeasible(f"totalReplicas {total} cannot be placed: the minReplicas add up to {floor}, and {why}")
     counts = _first_guess(total - floor, prefs)
     names = sorted(prefs)
@@ -70,18 +73,26 @@ def split(total: int, prefs: Mapping[str, Preference]) -> dict[str, int]:
     def best_next() -> str | None:
         best: str | None = None
         for n in names:
-            if can_grow(n) and (best is None or _greater(_bid(n, prefs[n].weight, prefs[n].minimum + counts[n]),
-                                                         _bid(best, prefs[best].weight,
-                                                              prefs[best].minimum + counts[best]))):
+            if can_grow(n) and (
+                best is None
+                or _greater(
+                    _bid(n, prefs[n].weight, prefs[n].minimum + counts[n]),
+                    _bid(best, prefs[best].weight, prefs[best].minimum + counts[best]),
+                )
+            ):
                 best = n
         return best
 
     def worst_won() -> str | None:
         worst: str | None = None
         for n in names:
-            if counts[n] > 0 and (worst is None or _greater(
+            if counts[n] > 0 and (
+                worst is None
+                or _greater(
                     _bid(worst, prefs[worst].weight, prefs[worst].minimum + counts[worst] - 1),
-                    _bid(n, prefs[n].weight, prefs[n].minimum + counts[n] - 1))):
+                    _bid(n, prefs[n].weight, prefs[n].minimum + counts[n] - 1),
+                )
+            ):
                 worst = n
         return worst
 
@@ -102,8 +113,10 @@ def split(total: int, prefs: Mapping[str, Preference]) -> dict[str, int]:
         if up is None or down is None or up == down:
             break
         p_up, p_down = prefs[up], prefs[down]
-        if not _greater(_bid(up, p_up.weight, p_up.minimum + counts[up]),
-                        _bid(down, p_down.weight, p_down.minimum + counts[down] - 1)):
+        if not _greater(
+            _bid(up, p_up.weight, p_up.minimum + counts[up]),
+            _bid(down, p_down.weight, p_down.minimum + counts[down] - 1),
+        ):
             break
         counts[up] += 1
         counts[down] -= 1

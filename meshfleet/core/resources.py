@@ -65,8 +65,12 @@ class _Placing(ObjectChecks):
                 known = ", ".join(sorted(self.fleet.clusters))
                 self.problem((*loc, i), f"unknown cluster {cname!r}", f"use one of: {known}", codes.UNKNOWN_CLUSTER)
             elif cname in chosen:
-                self.problem((*loc, i), f"cluster {cname!r} is listed twice", "list each cluster once",
-                             codes.CLUSTER_LISTED_TWICE)
+                self.problem(
+                    (*loc, i),
+                    f"cluster {cname!r} is listed twice",
+                    "list each cluster once",
+                    codes.CLUSTER_LISTED_TWICE,
+                )
             else:
                 chosen.append(cname)
         return sorted(chosen)
@@ -77,16 +81,23 @@ class _Placing(ObjectChecks):
         if sel.names is None:
             chosen = [c for c in self.choose(sel, loc) if c in placement]
             if sel.selector is not None and not chosen:
-                self.problem(loc, f"the selector matches no cluster the resource is placed in "
-                             f"({', '.join(placement) or 'none'})", f"select placed clusters, or remove the {what}",
-                             codes.NOT_PLACED)
+                self.problem(
+                    loc,
+                    f"the selector matches no cluster the resource is placed in ({', '.join(placement) or 'none'})",
+                    f"select placed clusters, or remove the {what}",
+                    codes.NOT_PLACED,
+                )
             return chosen
         chosen = []
         for i, cname in enumerate(sel.names):
             if cname in self.fleet.clusters and cname not in placement:
-                self.problem((*loc, i), f"the resource is not placed in cluster {cname!r}, so the {what} applies to "
-                             f"nothing there (placed in: {', '.join(placement) or 'none'})",
-                             f"add {cname} to the resource's clusters, or remove it here", codes.NOT_PLACED)
+                self.problem(
+                    (*loc, i),
+                    f"the resource is not placed in cluster {cname!r}, so the {what} applies to "
+                    f"nothing there (placed in: {', '.join(placement) or 'none'})",
+                    f"add {cname} to the resource's clusters, or remove it here",
+                    codes.NOT_PLACED,
+                )
         for cname in self.choose(sel, loc):
             if cname in placement:
                 chosen.append(cname)
@@ -94,29 +105,41 @@ class _Placing(ObjectChecks):
 
     # --- the object an override or replica scheduling is about ---------------------------------------
 
-    def target(self, ref: ObjectRef | None, templates: list[Template], loc: Loc, what: str,
-               fits: Any = None) -> Template | None:
+    def target(
+        self, ref: ObjectRef | None, templates: list[Template], loc: Loc, what: str, fits: Any = None
+    ) -> Template | None:
         """The object an override or replica scheduling is about (the only candidate when not named)."""
         candidates = [t for t in templates if fits is None or fits(t)]
         if ref is None:
             if len(candidates) == 1:
                 return candidates[0]
             listed = ", ".join(t.shown() for t in candidates) or "none"
-            self.problem(loc, f"the resource holds {len(candidates)} objects the {what} could be about ({listed})",
-                         "name it: object: {kind: ..., name: ...}", codes.UNKNOWN_OBJECT)
+            self.problem(
+                loc,
+                f"the resource holds {len(candidates)} objects the {what} could be about ({listed})",
+                "name it: object: {kind: ..., name: ...}",
+                codes.UNKNOWN_OBJECT,
+            )
             return None
         found = [t for t in templates if t.matches(ref)]
         if len(found) != 1:
             listed = ", ".join(t.shown() for t in templates) or "none"
             why = "holds no" if not found else "holds more than one"
-            self.problem((*loc, "object"), f"the resource {why} {ref.shown()} (it holds {listed})",
-                         "name an object of the resource by kind and name as written (placeholders included)",
-                         codes.UNKNOWN_OBJECT)
+            self.problem(
+                (*loc, "object"),
+                f"the resource {why} {ref.shown()} (it holds {listed})",
+                "name an object of the resource by kind and name as written (placeholders included)",
+                codes.UNKNOWN_OBJECT,
+            )
             return None
         if fits is not None and not fits(found[0]):
-            self.problem((*loc, "object"), f"{ref.shown()} has no replicas to schedule: replica scheduling sets "
-                         "spec.replicas of a Deployment, StatefulSet or ReplicaSet", "name one of those",
-                         codes.UNKNOWN_OBJECT)
+            self.problem(
+                (*loc, "object"),
+                f"{ref.shown()} has no replicas to schedule: replica scheduling sets "
+                "spec.replicas of a Deployment, StatefulSet or ReplicaSet",
+                "name one of those",
+                codes.UNKNOWN_OBJECT,
+            )
             return None
         return found[0]
 
@@ -126,8 +149,12 @@ class _Placing(ObjectChecks):
         base: Loc = ("resources", name)
         placement = self.choose(res.clusters, (*base, "clusters"))
         if not placement and (res.clusters.names is None or not res.clusters.names):
-            self.problem((*base, "clusters"), f"resource {name} is placed in no cluster",
-                         "name the clusters, or fix the label selector", codes.PLACEMENT_SELECTS_NOTHING)
+            self.problem(
+                (*base, "clusters"),
+                f"resource {name} is placed in no cluster",
+                "name the clusters, or fix the label selector",
+                codes.PLACEMENT_SELECTS_NOTHING,
+            )
         templates = [t for value, loc in sources if (t := self.template(value, loc, res)) is not None]
         if len(templates) != len(sources):
             return
@@ -150,17 +177,25 @@ class _Placing(ObjectChecks):
                     body["spec"] = {**(spec if isinstance(spec, dict) else {}), "replicas": replicas[1][cluster]}
                 self.add(PlacedObject(name, cluster, canonical(body), t.loc), t)
 
-    def override(self, name: str, i: int, o: ResourceOverride, templates: list[Template],
-                 placement: list[str]) -> tuple[ResourceOverride, list[str], Template | None]:
+    def override(
+        self, name: str, i: int, o: ResourceOverride, templates: list[Template], placement: list[str]
+    ) -> tuple[ResourceOverride, list[str], Template | None]:
         loc: Loc = ("resources", name, "overrides", i)
         clusters = self.within(o.clusters, (*loc, "clusters"), placement, "override")
         target = self.target(o.object, templates, loc, "override")
         if target is not None and o.merge is not None and (target.group, target.kind) not in MERGE_LISTS:
             kinds = ", ".join(sorted(k for _, k in MERGE_LISTS))
-            why = "the API server has no strategic merge for custom resources" if not is_builtin(
-                str(target.body["apiVersion"])) else f"meshfleet's strategic-merge subset covers {kinds}"
-            self.problem((*loc, "merge"), f"a strategic-merge patch of a {target.kind}: {why}",
-                         "use `patch:` with JSON-patch operations (path, op, value)", codes.MERGE_UNSUPPORTED)
+            why = (
+                "the API server has no strategic merge for custom resources"
+                if not is_builtin(str(target.body["apiVersion"]))
+                else f"meshfleet's strategic-merge subset covers {kinds}"
+            )
+            self.problem(
+                (*loc, "merge"),
+                f"a strategic-merge patch of a {target.kind}: {why}",
+                "use `patch:` with JSON-patch operations (path, op, value)",
+                codes.MERGE_UNSUPPORTED,
+            )
             target = None
         return o, clusters, target
 
@@ -172,30 +207,45 @@ class _Placing(ObjectChecks):
                 try:
                     body = json_patch(body, op.op, op.path, op.value)
                 except PatchError as e:
-                    self.problem((*loc, "patch", j, "path"), f"{e.message}: {t.shown()} as the template and the "
-                                 "earlier overrides make it", e.hint, codes.PATCH_PATH_MISSING, once="path")
+                    self.problem(
+                        (*loc, "patch", j, "path"),
+                        f"{e.message}: {t.shown()} as the template and the earlier overrides make it",
+                        e.hint,
+                        codes.PATCH_PATH_MISSING,
+                        once="path",
+                    )
                     return None
         except PatchError as e:
             self.problem((*loc, "merge", *e.at), e.message, e.hint, codes.MERGE_UNSUPPORTED, once="merge")
             return None
         return body
 
-    def replicas(self, name: str, res: Resource, templates: list[Template], placement: list[str],
-                 overrides: list[tuple[ResourceOverride, list[str], Template | None]]
-                 ) -> tuple[Template, dict[str, int]] | None:
+    def replicas(
+        self,
+        name: str,
+        res: Resource,
+        templates: list[Template],
+        placement: list[str],
+        overrides: list[tuple[ResourceOverride, list[str], Template | None]],
+    ) -> tuple[Template, dict[str, int]] | None:
         rs = res.replicaScheduling
         if rs is None:
             return None
         loc: Loc = ("resources", name, "replicaScheduling")
-        target = self.target(rs.object, templates, loc, "replica scheduling",
-                             fits=lambda t: (t.group, t.kind) in SCALABLE)
+        target = self.target(
+            rs.object, templates, loc, "replica scheduling", fits=lambda t: (t.group, t.kind) in SCALABLE
+        )
         for key in sorted(rs.clusters):
             if key != "*" and key not in placement:
-                what = "unknown cluster" if key not in self.fleet.clusters else \
-                    "a cluster the resource is not placed in"
-                self.problem((*loc, "clusters", key), f"{key!r} is {what} (placed in: "
-                             f"{', '.join(placement) or 'none'})", "list placed clusters, or `*` for every other",
-                             codes.NOT_PLACED)
+                what = (
+                    "unknown cluster" if key not in self.fleet.clusters else "a cluster the resource is not placed in"
+                )
+                self.problem(
+                    (*loc, "clusters", key),
+                    f"{key!r} is {what} (placed in: {', '.join(placement) or 'none'})",
+                    "list placed clusters, or `*` for every other",
+                    codes.NOT_PLACED,
+                )
         if target is None:
             return None
         for i, (o, _clusters, t) in enumerate(overrides):
@@ -205,9 +255,12 @@ class _Placing(ObjectChecks):
             spec = (o.merge or {}).get("spec")
             if sets or (isinstance(spec, dict) and "replicas" in spec):
                 where: Loc = ("resources", name, "overrides", i, *(("patch", sets[0], "path") if sets else ("merge",)))
-                self.problem(where, f"replicaScheduling sets the replicas of {target.shown()} in every cluster",
-                             "set minReplicas/maxReplicas/weight under replicaScheduling.clusters instead",
-                             codes.REPLICAS_OVERRIDDEN)
+                self.problem(
+                    where,
+                    f"replicaScheduling sets the replicas of {target.shown()} in every cluster",
+                    "set minReplicas/maxReplicas/weight under replicaScheduling.clusters instead",
+                    codes.REPLICAS_OVERRIDDEN,
+                )
         default = rs.clusters.get("*")
         prefs: dict[str, Preference] = {}
         for c in placement:
@@ -219,8 +272,12 @@ class _Placing(ObjectChecks):
         try:
             return target, split(rs.totalReplicas, prefs)
         except Infeasible as e:
-            self.problem((*loc, "totalReplicas"), str(e), "change totalReplicas, or the clusters' weights and bounds",
-                         codes.REPLICAS_INFEASIBLE)
+            self.problem(
+                (*loc, "totalReplicas"),
+                str(e),
+                "change totalReplicas, or the clusters' weights and bounds",
+                codes.REPLICAS_INFEASIBLE,
+            )
             return None
 
     # --- each cluster's copy ------------------------------------------------------------------------
@@ -233,18 +290,21 @@ class _Placing(ObjectChecks):
         other = self.owners.get(key)
         if other is not None:
             by = f"resource {other.resource}" if other.resource != obj.resource else "another object of this resource"
-            self.problem(obj.loc, f"{t.shown()} would be placed twice in cluster {obj.cluster}: also by {by}",
-                         "place each object once (merge the two, or give them other names)", codes.DUPLICATE_OBJECT,
-                         once="duplicate")
+            self.problem(
+                obj.loc,
+                f"{t.shown()} would be placed twice in cluster {obj.cluster}: also by {by}",
+                "place each object once (merge the two, or give them other names)",
+                codes.DUPLICATE_OBJECT,
+                once="duplicate",
+            )
             return
         self.owners[key] = obj
         self.placed[obj.cluster].append(obj)
 
 
-
-
-def place_resources(checks: Checks,
-                    included: Mapping[str, tuple[IncludedObject, ...]]) -> dict[str, list[PlacedObject]]:
+def place_resources(
+    checks: Checks, included: Mapping[str, tuple[IncludedObject, ...]]
+) -> dict[str, list[PlacedObject]]:
     """Every resource's objects per cluster (findings go to `checks`)."""
     placing = _Placing(checks)
     for name in sorted(checks.fleet.resources):

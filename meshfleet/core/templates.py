@@ -24,14 +24,25 @@ from meshfleet.fleet import names
 from meshfleet.fleet.resources import ObjectRef, Resource
 
 _PLACEHOLDER = re.compile(r"\{\{(cluster|region|zone|group)\}\}|\{(cluster|region|zone|group)\}")
-_API_VERSION = re.compile(r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?v[0-9]+"
-                          r"((alpha|beta)[0-9]+)?")
+_API_VERSION = re.compile(
+    r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?v[0-9]+"
+    r"((alpha|beta)[0-9]+)?"
+)
 _KIND = re.compile(r"[A-Z][A-Za-z0-9]{0,62}")
 FILE_NAME_MAX = 255
 """`render` writes an object to `<kind>.<namespace>.<name>.yaml`; file systems allow 255 bytes."""
 
-SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
-                 "generation", "selfLink", "managedFields", "ownerReferences")
+SERVER_FIELDS = (
+    "uid",
+    "resourceVersion",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "generation",
+    "selfLink",
+    "managedFields",
+    "ownerReferences",
+)
 """Metadata the API server writes (or, for ownerReferences, that names one cluster's objects by uid)."""
 
 
@@ -116,71 +127,119 @@ class ObjectChecks:
     def template(self, value: Any, loc: Loc, res: Resource) -> Template | None:
         """The object as written, checked for what every cluster's copy needs; None when it cannot be placed."""
         if not isinstance(value, dict):
-            self.problem(loc, "a template entry is not a mapping", "write each object as a mapping with apiVersion, "
-                         "kind and metadata", codes.BAD_OBJECT)
+            self.problem(
+                loc,
+                "a template entry is not a mapping",
+                "write each object as a mapping with apiVersion, kind and metadata",
+                codes.BAD_OBJECT,
+            )
             return None
         ok = True
         api_version, kind, meta = value.get("apiVersion"), value.get("kind"), value.get("metadata")
-        for key, got, pattern, example in (("apiVersion", api_version, _API_VERSION, "apps/v1"),
-                                           ("kind", kind, _KIND, "Deployment")):
+        for key, got, pattern, example in (
+            ("apiVersion", api_version, _API_VERSION, "apps/v1"),
+            ("kind", kind, _KIND, "Deployment"),
+        ):
             if not isinstance(got, str) or not pattern.fullmatch(got):
                 what = "missing" if got is None else f"{names.shown(str(got))} is not one"
-                self.problem((*loc, key) if got is not None else loc, f"the object's {key} is {what}",
-                             f"write the object's {key}, e.g. {key}: {example}", codes.BAD_OBJECT)
+                self.problem(
+                    (*loc, key) if got is not None else loc,
+                    f"the object's {key} is {what}",
+                    f"write the object's {key}, e.g. {key}: {example}",
+                    codes.BAD_OBJECT,
+                )
                 ok = False
         if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta["name"]:
-            self.problem((*loc, "metadata") if isinstance(meta, dict) else loc, "the object has no metadata.name",
-                         "give the object a name (meshfleet places objects by name; generateName is not taken)",
-                         codes.BAD_OBJECT)
+            self.problem(
+                (*loc, "metadata") if isinstance(meta, dict) else loc,
+                "the object has no metadata.name",
+                "give the object a name (meshfleet places objects by name; generateName is not taken)",
+                codes.BAD_OBJECT,
+            )
             ok = False
         if not ok:
             return None
         assert isinstance(api_version, str) and isinstance(kind, str) and isinstance(meta, dict)
         if kind.endswith("List"):
-            self.problem((*loc, "kind"), f"a {kind} holds several objects", "write each object as its own "
-                         "document (or template entry)", codes.BAD_OBJECT)
+            self.problem(
+                (*loc, "kind"),
+                f"a {kind} holds several objects",
+                "write each object as its own document (or template entry)",
+                codes.BAD_OBJECT,
+            )
             return None
         if group_of(api_version) == "" and kind == "Secret":
-            self.problem((*loc, "kind"), "a Secret in a template: its data would be written in plain text into the "
-                         "plan, the rendered files, the diff and Pulumi's state (which holds template values "
-                         "unencrypted)", "create Secrets out of band (kubectl, Sealed Secrets, External Secrets "
-                         "Operator) and reference them by name; meshfleet never writes secret values",
-                         codes.SECRET_IN_TEMPLATE)
+            self.problem(
+                (*loc, "kind"),
+                "a Secret in a template: its data would be written in plain text into the "
+                "plan, the rendered files, the diff and Pulumi's state (which holds template values "
+                "unencrypted)",
+                "create Secrets out of band (kubectl, Sealed Secrets, External Secrets "
+                "Operator) and reference them by name; meshfleet never writes secret values",
+                codes.SECRET_IN_TEMPLATE,
+            )
             return None
         for key in ("generateName", *SERVER_FIELDS):
             if key in meta:
-                why = "meshfleet places objects by name" if key == "generateName" else \
-                    "it names one cluster's objects by uid" if key == "ownerReferences" else "the API server writes it"
-                self.problem((*loc, "metadata", key), f"metadata.{key} cannot be placed: {why}",
-                             "remove it (an object copied from `kubectl get -o yaml` holds such fields)",
-                             codes.BAD_OBJECT)
+                why = (
+                    "meshfleet places objects by name"
+                    if key == "generateName"
+                    else "it names one cluster's objects by uid"
+                    if key == "ownerReferences"
+                    else "the API server writes it"
+                )
+                self.problem(
+                    (*loc, "metadata", key),
+                    f"metadata.{key} cannot be placed: {why}",
+                    "remove it (an object copied from `kubectl get -o yaml` holds such fields)",
+                    codes.BAD_OBJECT,
+                )
                 ok = False
         if "status" in value:
-            self.problem((*loc, "status"), "the object has a status, which its controller writes",
-                         "remove status", codes.BAD_OBJECT)
+            self.problem(
+                (*loc, "status"),
+                "the object has a status, which its controller writes",
+                "remove status",
+                codes.BAD_OBJECT,
+            )
             ok = False
         body = dict(value)
         ns = meta.get("namespace")
         if ns is not None and not isinstance(ns, str):
-            self.problem((*loc, "metadata", "namespace"), "metadata.namespace is not a string", "quote it",
-                         codes.BAD_OBJECT)
+            self.problem(
+                (*loc, "metadata", "namespace"), "metadata.namespace is not a string", "quote it", codes.BAD_OBJECT
+            )
             return None
         if cluster_scoped(api_version, kind):
             if ns is not None:
-                self.problem((*loc, "metadata", "namespace"), f"a {kind} is cluster-scoped: it has no namespace",
-                             "remove metadata.namespace", codes.OBJECT_NAMESPACE)
+                self.problem(
+                    (*loc, "metadata", "namespace"),
+                    f"a {kind} is cluster-scoped: it has no namespace",
+                    "remove metadata.namespace",
+                    codes.OBJECT_NAMESPACE,
+                )
                 ok = False
         elif ns is None and res.namespace is not None:
-            body["metadata"] = {"name": meta["name"], "namespace": res.namespace,
-                                **{k: v for k, v in meta.items() if k != "name"}}
+            body["metadata"] = {
+                "name": meta["name"],
+                "namespace": res.namespace,
+                **{k: v for k, v in meta.items() if k != "name"},
+            }
         elif ns is None and is_builtin(api_version):
-            self.problem((*loc, "metadata"), f"a {kind} lives in a namespace, and neither the object nor its resource "
-                         "names one", "add metadata.namespace, or the resource's `namespace:`", codes.OBJECT_NAMESPACE)
+            self.problem(
+                (*loc, "metadata"),
+                f"a {kind} lives in a namespace, and neither the object nor its resource names one",
+                "add metadata.namespace, or the resource's `namespace:`",
+                codes.OBJECT_NAMESPACE,
+            )
             ok = False
         elif ns is not None and res.namespace is not None and ns != res.namespace:
-            self.problem((*loc, "metadata", "namespace"), f"the object is in namespace {ns!r}, but its resource "
-                         f"places its objects in {res.namespace!r}", "remove one of the two (kubectl apply -n refuses "
-                         "this mismatch too)", codes.OBJECT_NAMESPACE)
+            self.problem(
+                (*loc, "metadata", "namespace"),
+                f"the object is in namespace {ns!r}, but its resource places its objects in {res.namespace!r}",
+                "remove one of the two (kubectl apply -n refuses this mismatch too)",
+                codes.OBJECT_NAMESPACE,
+            )
             ok = False
         return Template(body, loc) if ok else None
 
@@ -193,20 +252,32 @@ class ObjectChecks:
             (("metadata", "name"), name, _name_rule(obj.group, obj.kind)),
             (("metadata", "namespace"), ns, lambda v: names.dns_label(v, "namespace")),
         ]
-        for key, rule in (("labels", names.label_key), ("annotations", lambda k: names.qualified_name(
-                k, "annotation key"))):
+        for key, rule in (
+            ("labels", names.label_key),
+            ("annotations", lambda k: names.qualified_name(k, "annotation key")),
+        ):
             block = meta.get(key)
             if block is None:
                 continue
             if not isinstance(block, dict):
-                self.problem((*t.loc, "metadata", key), f"metadata.{key} is not a mapping",
-                             f"write {key} as key: value", codes.BAD_OBJECT, once=key)
+                self.problem(
+                    (*t.loc, "metadata", key),
+                    f"metadata.{key} is not a mapping",
+                    f"write {key} as key: value",
+                    codes.BAD_OBJECT,
+                    once=key,
+                )
                 return False
             for k, v in block.items():
                 checks.append((("metadata", key, k), k, rule))
                 if not isinstance(v, str):
-                    self.problem((*t.loc, "metadata", key, k), f"the value of {key[:-1]} {k!r} is not a string",
-                                 "quote it: Kubernetes takes only strings here", codes.BAD_OBJECT, once=key)
+                    self.problem(
+                        (*t.loc, "metadata", key, k),
+                        f"the value of {key[:-1]} {k!r} is not a string",
+                        "quote it: Kubernetes takes only strings here",
+                        codes.BAD_OBJECT,
+                        once=key,
+                    )
                     return False
                 if key == "labels":
                     checks.append((("metadata", key, k), v, names.label_value))
@@ -215,8 +286,13 @@ class ObjectChecks:
             if value is None:
                 continue
             if not isinstance(value, str):
-                self.problem((*t.loc, *path), f"{'.'.join(map(str, path))} is not a string", "write it as a string",
-                             codes.BAD_OBJECT, once="/".join(map(str, path)))
+                self.problem(
+                    (*t.loc, *path),
+                    f"{'.'.join(map(str, path))} is not a string",
+                    "write it as a string",
+                    codes.BAD_OBJECT,
+                    once="/".join(map(str, path)),
+                )
                 ok = False
                 continue
             try:
@@ -224,14 +300,24 @@ class ObjectChecks:
             except ValueError as e:
                 expanded = value != _raw(t.body, path)
                 where = f"in cluster {obj.cluster}, with its placeholders replaced: " if expanded else ""
-                self.problem((*t.loc, *path), f"{where}{e}", "fix the value (placeholders included)" if expanded
-                             else "fix the value", codes.INVALID_VALUE, once="/".join(map(str, path)))
+                self.problem(
+                    (*t.loc, *path),
+                    f"{where}{e}",
+                    "fix the value (placeholders included)" if expanded else "fix the value",
+                    codes.INVALID_VALUE,
+                    once="/".join(map(str, path)),
+                )
                 ok = False
         file_name = f"{obj.kind.lower()}.{ns or '_'}.{name}.yaml"
         if ok and len(file_name.encode()) > FILE_NAME_MAX:
-            self.problem((*t.loc, "metadata", "name"), f"{t.shown()} would be rendered to a file name of "
-                         f"{len(file_name.encode())} bytes; file systems allow {FILE_NAME_MAX}",
-                         "shorten its name or namespace", codes.DERIVED_NAME_INVALID, once="file")
+            self.problem(
+                (*t.loc, "metadata", "name"),
+                f"{t.shown()} would be rendered to a file name of "
+                f"{len(file_name.encode())} bytes; file systems allow {FILE_NAME_MAX}",
+                "shorten its name or namespace",
+                codes.DERIVED_NAME_INVALID,
+                once="file",
+            )
             ok = False
         return ok
 

@@ -36,19 +36,26 @@ def resolve(fleet: Fleet, included: Mapping[str, tuple[IncludedObject, ...]] | N
     checks = Checks(fleet)
     cp = fleet.controlPlane
     if cp is not None and cp not in fleet.clusters:
-        checks.problem(("controlPlane",), f"control-plane cluster {cp!r} is not under clusters",
-                       f"add it under clusters, or use one of: {', '.join(sorted(fleet.clusters))}",
-                       codes.UNKNOWN_CONTROL_PLANE)
+        checks.problem(
+            ("controlPlane",),
+            f"control-plane cluster {cp!r} is not under clusters",
+            f"add it under clusters, or use one of: {', '.join(sorted(fleet.clusters))}",
+            codes.UNKNOWN_CONTROL_PLANE,
+        )
     if not checks.members:
-        checks.problem(("clusters",), "the fleet has no member cluster", "add the clusters that run services",
-                       codes.NO_MEMBERS)
+        checks.problem(
+            ("clusters",), "the fleet has no member cluster", "add the clusters that run services", codes.NO_MEMBERS
+        )
     keys = {name: cluster_key(name, c) for name, c in fleet.clusters.items() if name != cp}
     for name, c in sorted(fleet.clusters.items()):
         for other in MESHES.values():
             if c.mesh != other.name and other.settings is not None and other.settings in c.model_fields_set:
-                checks.problem(("clusters", name, other.settings), f"cluster {name!r} runs {c.mesh}; "
-                               f"{other.settings} settings do not apply",
-                               f"remove {other.settings}, or set mesh: {other.name}", codes.SETTINGS_OF_ANOTHER_MESH)
+                checks.problem(
+                    ("clusters", name, other.settings),
+                    f"cluster {name!r} runs {c.mesh}; {other.settings} settings do not apply",
+                    f"remove {other.settings}, or set mesh: {other.name}",
+                    codes.SETTINGS_OF_ANOTHER_MESH,
+                )
     for adapter in MESHES.values():
         adapter.check_fleet(checks)
     for m in checks.members:
@@ -60,8 +67,16 @@ def resolve(fleet: Fleet, included: Mapping[str, tuple[IncludedObject, ...]] | N
     access_in = check_access(checks, services)
     placed = place_resources(checks, included or {})
     check_workloads(checks, services, access_in, placed)
-    return Topology(fleet=fleet, members=checks.members, keys=keys, services=services, meshes=checks.meshes,
-                    access_in=access_in, placed=placed, findings=checks.findings)
+    return Topology(
+        fleet=fleet,
+        members=checks.members,
+        keys=keys,
+        services=services,
+        meshes=checks.meshes,
+        access_in=access_in,
+        placed=placed,
+        findings=checks.findings,
+    )
 
 
 __all__ = [

@@ -33,7 +33,7 @@ class GatewayView:
 class PortView:
     """A service port as the mesh carries it across clusters."""
 
-    keys: ClassVar[tuple[str, ...]] = ('port',)
+    keys: ClassVar[tuple[str, ...]] = ("port",)
 
     port: int
     protocol: str
@@ -59,7 +59,7 @@ class Address:
 class EndpointView:
     """One exporting cluster's endpoint for one port of an imported service."""
 
-    keys: ClassVar[tuple[str, ...]] = ('cluster', 'port')
+    keys: ClassVar[tuple[str, ...]] = ("cluster", "port")
 
     cluster: str
     cluster_key: str
@@ -74,7 +74,7 @@ class EndpointView:
 class ImportView:
     """A service as one consuming cluster imports it: its ports and the exporters' endpoints."""
 
-    keys: ClassVar[tuple[str, ...]] = ('service',)
+    keys: ClassVar[tuple[str, ...]] = ("service",)
 
     service: str
     ports: tuple[PortView, ...]
@@ -88,7 +88,7 @@ class ImportView:
 class ExportRuleView:
     """One exported port and the path other clusters reach it on (None where the mesh has no path)."""
 
-    keys: ClassVar[tuple[str, ...]] = ('port_number',)
+    keys: ClassVar[tuple[str, ...]] = ("port_number",)
 
     port_number: int
     path: str | None = None
@@ -107,7 +107,7 @@ class PathRewriteView:
 class ExportView:
     """A service as one exporting cluster exports it."""
 
-    keys: ClassVar[tuple[str, ...]] = ('service',)
+    keys: ClassVar[tuple[str, ...]] = ("service",)
 
     service: str
     ports: tuple[PortView, ...]
@@ -124,7 +124,7 @@ class ExportView:
 class TargetView:
     """A traffic target: an exporting cluster and its weight as written (None: not written)."""
 
-    keys: ClassVar[tuple[str, ...]] = ('cluster',)
+    keys: ClassVar[tuple[str, ...]] = ("cluster",)
 
     cluster: str
     weight: int | None = None
@@ -138,7 +138,7 @@ class PolicyView:
     weight of 0 or none counts as 100, FailOver has no order) is its `routes` rule.
     """
 
-    keys: ClassVar[tuple[str, ...]] = ('service',)
+    keys: ClassVar[tuple[str, ...]] = ("service",)
 
     service: str
     lb_type: str
@@ -154,7 +154,7 @@ class PolicyView:
 class HttpMatchView:
     """One HTTP match of an access rule: path regex, methods, headers."""
 
-    keys: ClassVar[tuple[str, ...]] = ('name',)
+    keys: ClassVar[tuple[str, ...]] = ("name",)
 
     name: str
     path_regex: str
@@ -166,7 +166,7 @@ class HttpMatchView:
 class GrantView:
     """An access rule as one cluster enforces it: who may call one identity of a service, and how."""
 
-    keys: ClassVar[tuple[str, ...]] = ('rule', 'destination')
+    keys: ClassVar[tuple[str, ...]] = ("rule", "destination")
 
     rule: str
     destination: str
@@ -188,7 +188,7 @@ class LocalView:
     """A service with pods in a cluster (exported from there or running unexported) and the identity
     those pods answer as, `namespace/name`."""
 
-    keys: ClassVar[tuple[str, ...]] = ('service',)
+    keys: ClassVar[tuple[str, ...]] = ("service",)
 
     service: str
     service_account: str
@@ -246,8 +246,11 @@ def json_name(name: str) -> str:
 def as_json(value: Any) -> Any:
     """A view as plain JSON: camelCase keys, unset (None) fields left out, linked objects left out."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {json_name(f.name): as_json(getattr(value, f.name)) for f in compared_fields(value)
-                if getattr(value, f.name) is not None}
+        return {
+            json_name(f.name): as_json(getattr(value, f.name))
+            for f in compared_fields(value)
+            if getattr(value, f.name) is not None
+        }
     if isinstance(value, tuple | list):
         return [as_json(v) for v in value]
     return value

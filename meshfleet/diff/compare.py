@@ -60,8 +60,11 @@ class PlanDiff:
     @property
     def changed(self) -> bool:
         """Something changes: the mode, a cluster or object, or what a view means."""
-        return (self.old_mode != self.new_mode or any(c.status != "unchanged" for c in self.clusters)
-                or bool(self.changes or self.grants or self.mesh or self.routes or self.access))
+        return (
+            self.old_mode != self.new_mode
+            or any(c.status != "unchanged" for c in self.clusters)
+            or bool(self.changes or self.grants or self.mesh or self.routes or self.access)
+        )
 
     @property
     def imports(self) -> tuple[ServiceChange, ...]:
@@ -83,8 +86,7 @@ class PlanDiff:
 
     def changed_services(self) -> list[str]:
         """Every service something changes for: its routes, access, views or grants."""
-        found = {c.service for c in self.changes} | {r.service for r in self.routes} | \
-            {a.service for a in self.access}
+        found = {c.service for c in self.changes} | {r.service for r in self.routes} | {a.service for a in self.access}
         found |= {g.service for g in self.grants}
         return sorted(found)
 
@@ -123,8 +125,9 @@ def diff(old: Plan, new: Plan, *, max_delete_share: float = DEFAULT_MAX_DELETE_S
 def _diff(old: Plan, new: Plan, max_delete_share: float) -> PlanDiff:
     olds = {c.name: c for c in old.clusters}
     news = {c.name: c for c in new.clusters}
-    clusters = tuple(cluster_diff(name, olds.get(name), news.get(name), old, new)
-                     for name in sorted(set(olds) | set(news)))
+    clusters = tuple(
+        cluster_diff(name, olds.get(name), news.get(name), old, new) for name in sorted(set(olds) | set(news))
+    )
     before = {_warning_key(w) for w in old.warnings}
     changes, grants, mesh = service_changes(old, new), grant_changes(old, new), mesh_changes(old, new)
     old_view, new_view = Views(old), Views(new)

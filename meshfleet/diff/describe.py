@@ -69,8 +69,16 @@ def _import(old: ImportView | None, new: ImportView | None, fields: tuple[FieldC
     for e in new.endpoints:
         was = old_at.get((e.cluster, e.port))
         if was is not None and _address(was) != _address(e):
-            parts.append(cat("endpoint ", name(e.cluster), f" port {e.port} moves ", value(_address(was)), " -> ",
-                             value(_address(e))))
+            parts.append(
+                cat(
+                    "endpoint ",
+                    name(e.cluster),
+                    f" port {e.port} moves ",
+                    value(_address(was)),
+                    " -> ",
+                    value(_address(e)),
+                )
+            )
     # Endpoints gained, lost or moved are said above; any other field that differs is said as it is.
     parts.extend(field(f) for f in fields if not _endpoint_said(f.path))
     out = join(parts, "; ") if parts else words("import changes")
@@ -83,7 +91,7 @@ def _import(old: ImportView | None, new: ImportView | None, fields: tuple[FieldC
 def _endpoint_said(path: str) -> bool:
     if not path.startswith("endpoints["):
         return False
-    rest = path[path.index("]") + 1:]
+    rest = path[path.index("]") + 1 :]
     return rest == "" or rest.startswith(".target")
 
 
@@ -92,8 +100,9 @@ def _export(old: ExportView | None, new: ExportView | None, fields: tuple[FieldC
         return words("stops exporting")
     if old is None:
         paths = [r.path for r in new.rules if r.path is not None]
-        return cat("starts exporting at ", join((value(p) for p in paths), ", ")) if paths else \
-            words("starts exporting")
+        return (
+            cat("starts exporting at ", join((value(p) for p in paths), ", ")) if paths else words("starts exporting")
+        )
     shown = join((field(f) for f in fields[:EXPORT_FIELD_CAP]), "; ")
     more = f"; ... and {len(fields) - EXPORT_FIELD_CAP} more" if len(fields) > EXPORT_FIELD_CAP else ""
     return cat("changes its export: ", shown, more)
@@ -114,8 +123,13 @@ def _tiers(tiers: tuple[tuple[Share, ...], ...] | None) -> Phrase:
     """Where the mesh sends the calls, tier by tier: `a; then b 80, c 20`."""
     if tiers is None:
         return words("(as the targets say)")
-    return join((join((cat(name(s.cluster), f" {s.weight}%" if len(t) > 1 and s.weight != 1 else "") for s in t),
-                       ", ") for t in tiers), "; then ")
+    return join(
+        (
+            join((cat(name(s.cluster), f" {s.weight}%" if len(t) > 1 and s.weight != 1 else "") for s in t), ", ")
+            for t in tiers
+        ),
+        "; then ",
+    )
 
 
 def policy(p: PolicyView) -> Phrase:
@@ -141,12 +155,27 @@ def _policy_change(old: PolicyView | None, new: PolicyView | None, fields: tuple
 
 def grant(g: GrantChange) -> Phrase:
     if g.source is None:
-        return cat("rule ", name(g.rule), " for service account ", name(g.destination), ": ",
-                   join((field(f) for f in g.fields), "; "))
+        return cat(
+            "rule ",
+            name(g.rule),
+            " for service account ",
+            name(g.destination),
+            ": ",
+            join((field(f) for f in g.fields), "; "),
+        )
     verb = "now lets" if g.change == "added" else "no longer lets"
     asked = requests_words(g.requests) if g.requests else ", ".join(g.matches)
-    return cat(f"{verb} ", name(g.source), " call service account ", name(g.destination), " (rule ", name(g.rule),
-               ": ", value(asked) if asked else words("no request"), ")")
+    return cat(
+        f"{verb} ",
+        name(g.source),
+        " call service account ",
+        name(g.destination),
+        " (rule ",
+        name(g.rule),
+        ": ",
+        value(asked) if asked else words("no request"),
+        ")",
+    )
 
 
 def mesh(m: MeshChange) -> Phrase:
@@ -172,8 +201,9 @@ def shares(items: tuple[Share, ...], consumer: str) -> Phrase:
     """`cluster-1 50%, cluster-3 50% (equal split)`, or "nothing answers"."""
     if not items:
         return words("nothing answers")
-    listed = join((cat(serving(s.cluster, consumer), f" {percent(s.percent)}") for s in servings(items, consumer)),
-                  ", ")
+    listed = join(
+        (cat(serving(s.cluster, consumer), f" {percent(s.percent)}") for s in servings(items, consumer)), ", "
+    )
     return cat(listed, " (equal split)") if equal_split(items) else listed
 
 
@@ -246,8 +276,9 @@ def allowed(a: Allowed, with_rules: bool = True) -> Phrase:
     if a.where == "not-enforced":
         said = cat(requests, ", not enforced: ", a.why)
         if a.requests is None and a.asked:
-            said = cat(said, " (", _rules(a), " ask" if len(a.rules) > 1 else " asks", " ",
-                       value(requests_words(a.asked)), ")")
+            said = cat(
+                said, " (", _rules(a), " ask" if len(a.rules) > 1 else " asks", " ", value(requests_words(a.asked)), ")"
+            )
         return said
     return cat(requests, ", enforced ", a.why, " (", _rules(a), ")")
 
@@ -296,8 +327,10 @@ def totals(d: PlanDiff) -> str:
     n_new = sum(1 for c in d.clusters if c.new is not None)
     by = {s: sum(1 for c in d.clusters if c.status == s) for s in ("added", "removed", "changed")}
     cl = ", ".join(f"{n} {s}" for s, n in by.items() if n) or "none changed"
-    return (f"clusters {n_old} -> {n_new} ({cl}); objects: {d.total('added')} added, {d.total('removed')} removed, "
-            f"{d.total('changed')} changed, {d.role_changes()} change role")
+    return (
+        f"clusters {n_old} -> {n_new} ({cl}); objects: {d.total('added')} added, {d.total('removed')} removed, "
+        f"{d.total('changed')} changed, {d.role_changes()} change role"
+    )
 
 
 def cluster_role(c: ClusterDiff) -> str:
@@ -311,8 +344,11 @@ def cluster_counts(c: ClusterDiff) -> str:
         return f"joins the fleet; {len(c.objects)} objects added"
     if c.status == "removed":
         return f"leaves the fleet; {len(c.objects)} objects removed"
-    parts = [f"{n} {word}" for n, word in ((c.count("added"), "added"), (c.count("removed"), "removed"),
-                                           (c.count("changed"), "changed")) if n]
+    parts = [
+        f"{n} {word}"
+        for n, word in ((c.count("added"), "added"), (c.count("removed"), "removed"), (c.count("changed"), "changed"))
+        if n
+    ]
     ups = sum(1 for o in c.objects if o.role_change == ("derived", "applied"))
     downs = sum(1 for o in c.objects if o.role_change == ("applied", "derived"))
     if ups:

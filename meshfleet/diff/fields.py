@@ -66,8 +66,9 @@ def field_changes(old: Any, new: Any, path: str = "", *, whole: bool = False) ->
             a, b = old.get(k, ABSENT), new.get(k, ABSENT)
             if k == "kubeconfig":
                 if a != b:
-                    out.append(FieldChange(sub, ABSENT if a is ABSENT else REDACTED,
-                                           ABSENT if b is ABSENT else REDACTED))
+                    out.append(
+                        FieldChange(sub, ABSENT if a is ABSENT else REDACTED, ABSENT if b is ABSENT else REDACTED)
+                    )
                 continue
             out.extend(field_changes(a, b, sub))
         return out
@@ -102,8 +103,11 @@ def view_changes(old: Any, new: Any, path: str = "") -> list[FieldChange]:
     old = ABSENT if old is None else old
     new = ABSENT if new is None else new
     record = old if old is not ABSENT else new
-    if dataclasses.is_dataclass(record) and not isinstance(record, type) and (
-            old is ABSENT or new is ABSENT or type(old) is type(new)):
+    if (
+        dataclasses.is_dataclass(record)
+        and not isinstance(record, type)
+        and (old is ABSENT or new is ABSENT or type(old) is type(new))
+    ):
         # A record only one side has is listed leaf by leaf, like a mapping in a body.
         out: list[FieldChange] = []
         for f in compared_fields(record):
@@ -119,8 +123,11 @@ def view_changes(old: Any, new: Any, path: str = "") -> list[FieldChange]:
             for ident in [*olds, *(i for i in news if i not in olds)]:
                 a, b = olds.get(ident, ABSENT), news.get(ident, ABSENT)
                 label = ",".join(f"{json_name(k)}={v}" for k, v in zip(keys, ident, strict=True))
-                out.extend(view_changes(a, b, f"{path}[{label}]") if a is not ABSENT and b is not ABSENT
-                           else [FieldChange(f"{path}[{label}]", _shown(a), _shown(b))])
+                out.extend(
+                    view_changes(a, b, f"{path}[{label}]")
+                    if a is not ABSENT and b is not ABSENT
+                    else [FieldChange(f"{path}[{label}]", _shown(a), _shown(b))]
+                )
             return out
     if old != new:
         return [FieldChange(path or "(view)", _shown(old), _shown(new))]

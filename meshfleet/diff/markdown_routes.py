@@ -29,19 +29,34 @@ BAR = 10
 
 def _route_title(ch: RouteChange, consumers: Sequence[str]) -> str:
     policy = ch.new_policy if ch.new is not None else ch.old_policy
-    policy_text = f"{ch.old_policy or 'no policy'} → {ch.new_policy or 'no policy'}" \
-        if ch.old_policy != ch.new_policy and ch.old is not None and ch.new is not None else (policy or "no policy")
+    policy_text = (
+        f"{ch.old_policy or 'no policy'} → {ch.new_policy or 'no policy'}"
+        if ch.old_policy != ch.new_policy and ch.old is not None and ch.new is not None
+        else (policy or "no policy")
+    )
     return f"{_code(ch.service)} as {_code(ch.called_as)} in {_where(consumers)} ({_md(policy_text)})"
 
 
 def _route_blocks(routes: list[Grouped[RouteChange]]) -> Iterable[tuple[str, Callable[[], list[str]]]]:
     picture = graph(routes)
     if picture is not None:
+
         def draw() -> list[str]:
-            note = [f"_{picture.left_out} more changed routes are not drawn (see the tables below)._", ""] \
-                if picture.left_out else []
-            return ["Dashed ✖: a route that goes away; thick +: a new one; others: shares that move.", "",
-                    "```mermaid", *picture.lines, "```", "", *note]
+            note = (
+                [f"_{picture.left_out} more changed routes are not drawn (see the tables below)._", ""]
+                if picture.left_out
+                else []
+            )
+            return [
+                "Dashed ✖: a route that goes away; thick +: a new one; others: shares that move.",
+                "",
+                "```mermaid",
+                *picture.lines,
+                "```",
+                "",
+                *note,
+            ]
+
         yield "route graph", draw
     for g in routes:
         yield "route change", partial(_route_item, g)
@@ -53,8 +68,12 @@ def _route_item(g: Grouped[RouteChange]) -> list[str]:
 
 def _has_split(ch: RouteChange) -> bool:
     """A route that stays and moves shares between clusters (a table says more than a sentence)."""
-    return ch.old is not None and ch.new is not None and ch.old.steady != ch.new.steady and \
-        len({s.cluster for r in (ch.old, ch.new) for s in r.steady}) > 1
+    return (
+        ch.old is not None
+        and ch.new is not None
+        and ch.old.steady != ch.new.steady
+        and len({s.cluster for r in (ch.old, ch.new) for s in r.steady}) > 1
+    )
 
 
 def _bar(value: float) -> str:
@@ -76,8 +95,9 @@ def _split_table(g: Grouped[RouteChange]) -> list[str]:
     """Before/after shares per serving cluster, with a bar of the new share and its move in points."""
     ch = g.first
     local = any(r is not None and r.local_down != r.steady for r in (ch.old, ch.new))
-    clusters = list(dict.fromkeys(s.cluster for r in (ch.old, ch.new) if r is not None
-                                  for s in (*r.steady, *r.local_down)))
+    clusters = list(
+        dict.fromkeys(s.cluster for r in (ch.old, ch.new) if r is not None for s in (*r.steady, *r.local_down))
+    )
     head = "| Serving cluster | Before | After | |"
     sep = "| --- | ---: | ---: | --- |"
     if local:
@@ -87,10 +107,16 @@ def _split_table(g: Grouped[RouteChange]) -> list[str]:
     for c in clusters:
         who = "the local copy" if c == ch.consumer else _code(c)
         before, after = _cell(ch.old, "steady", c, ch.consumer), _cell(ch.new, "steady", c, ch.consumer)
-        new_share = next((s.percent for s in servings(ch.new.steady, ch.consumer) if s.cluster == c), 0.0) \
-            if ch.new is not None else 0.0
-        old_share = next((s.percent for s in servings(ch.old.steady, ch.consumer) if s.cluster == c), 0.0) \
-            if ch.old is not None else 0.0
+        new_share = (
+            next((s.percent for s in servings(ch.new.steady, ch.consumer) if s.cluster == c), 0.0)
+            if ch.new is not None
+            else 0.0
+        )
+        old_share = (
+            next((s.percent for s in servings(ch.old.steady, ch.consumer) if s.cluster == c), 0.0)
+            if ch.old is not None
+            else 0.0
+        )
         move = round(new_share - old_share, 1)
         delta = f"▲ +{percent(move)}" if move > 0 else f"▼ \N{MINUS SIGN}{percent(-move)}" if move < 0 else ""
         row = f"| {who} | {before} | **{after}** | `{_bar(new_share)}` {delta} |"
@@ -127,9 +153,12 @@ def _matrices(d: PlanDiff) -> list[_Matrix]:
         # Context: a few other services these sources may call here, unchanged (those their rules name,
         # then the consumer's first services); a bounded number of entries looked at.
         if d.new_view is not None:
-            candidates = list(dict.fromkeys([*d.new_view.granted_to(consumer, sources),
-                                             *d.new_view.services(consumer)[:MATRIX_COLUMNS]]))
-            for service in candidates[:2 * MATRIX_COLUMNS]:
+            candidates = list(
+                dict.fromkeys(
+                    [*d.new_view.granted_to(consumer, sources), *d.new_view.services(consumer)[:MATRIX_COLUMNS]]
+                )
+            )
+            for service in candidates[: 2 * MATRIX_COLUMNS]:
                 if len(services) >= MATRIX_COLUMNS:
                     break
                 entry = d.new_view.get(consumer, service)
@@ -156,8 +185,19 @@ def _lines(entry: object, source: str) -> tuple[Allowed, ...]:
 
 def _matrix_key(m: _Matrix) -> Hashable:
     def norm(lines: tuple[Allowed, ...]) -> tuple[object, ...]:
-        return tuple((a.side, tuple("" if c == m.consumer else c for c in a.clusters), a.identity, a.rules, a.asked,
-                      a.requests, a.where, a.why) for a in lines)
+        return tuple(
+            (
+                a.side,
+                tuple("" if c == m.consumer else c for c in a.clusters),
+                a.identity,
+                a.rules,
+                a.asked,
+                a.requests,
+                a.where,
+                a.why,
+            )
+            for a in lines
+        )
 
     return (m.sources, m.services, tuple((k, v[0], norm(v[1]), norm(v[2])) for k, v in sorted(m.cells.items())))
 
@@ -171,14 +211,22 @@ def _access_line(a: Allowed, consumer: str, notes: list[str]) -> str:
         notes.append(a.why)
     ref = _SUPERSCRIPTS[notes.index(a.why) % len(_SUPERSCRIPTS)]
     side = "on local pods" if a.side == "local" else "from " + ", ".join(_code(c) for c in a.clusters if c != consumer)
-    requests = "any request" if a.requests is None else "; ".join(
-        f"{_md('any method' if ANY in m.methods else ', '.join(m.methods))} {_code(m.path_regex)}" for m in a.requests)
+    requests = (
+        "any request"
+        if a.requests is None
+        else "; ".join(
+            f"{_md('any method' if ANY in m.methods else ', '.join(m.methods))} {_code(m.path_regex)}"
+            for m in a.requests
+        )
+    )
     state = "enforced" if a.where != "not-enforced" else "**not enforced**"
     text = f"{requests} {side}, {state}{ref}"
     rules = ", ".join(_code(r) for r in a.rules)
     if a.requests is None and a.asked:
-        text += f" (rule{'s' if len(a.rules) > 1 else ''} {rules} ask{'' if len(a.rules) > 1 else 's'} " \
-                f"{_md(requests_words(a.asked))})"
+        text += (
+            f" (rule{'s' if len(a.rules) > 1 else ''} {rules} ask{'' if len(a.rules) > 1 else 's'} "
+            f"{_md(requests_words(a.asked))})"
+        )
     elif a.rules:
         text += f" (rule{'s' if len(a.rules) > 1 else ''} {rules})"
     return text
@@ -209,8 +257,11 @@ def _matrix(d: PlanDiff, m: _Matrix) -> list[str]:
     rows = []
     for source in m.sources:
         who = "any workload" if source == ANY else _code(source)
-        rows.append(f"| {who} | " + " | ".join(_access_cell(m.cells.get((source, s)), m.consumer, notes)
-                                               for s in m.services) + " |")
+        rows.append(
+            f"| {who} | "
+            + " | ".join(_access_cell(m.cells.get((source, s)), m.consumer, notes) for s in m.services)
+            + " |"
+        )
     mode_text = f" ({_md(MODE_SHORT[d.new_view.mode(m.consumer)])})" if d.new_view is not None else ""
     legend = [f"{_SUPERSCRIPTS[i % len(_SUPERSCRIPTS)]} {_md(why)}" for i, why in enumerate(notes)]
     return [f"**Access in {_where(m.consumers)}**{mode_text}:", "", head, sep, *rows, "", "<br>".join(legend), ""]

@@ -62,8 +62,11 @@ def graph(groups: list[Grouped[RouteChange]], cap: int = EDGE_CAP) -> Graph | No
         gained, lost, kept = ch.served()
         before, after = _percents(ch.old, ch.consumer), _percents(ch.new, ch.consumer)
         changed = [c for c in kept if c != ch.consumer and before.get(c) != after.get(c)]
-        todo = [(c, "added") for c in gained if c != ch.consumer] + [(c, "removed") for c in lost if c != ch.consumer] \
+        todo = (
+            [(c, "added") for c in gained if c != ch.consumer]
+            + [(c, "removed") for c in lost if c != ch.consumer]
             + [(c, "changed") for c in changed]
+        )
         wanted += len(todo)
         for cluster, kind in todo:
             if len(edges) >= cap:
@@ -71,8 +74,11 @@ def graph(groups: list[Grouped[RouteChange]], cap: int = EDGE_CAP) -> Graph | No
             if len(g.consumers) == 1:
                 to = node(g.consumers[0], g.consumers[0])
             else:
-                to = node("group:" + ",".join(g.consumers),
-                          f"{len(g.consumers)} clusters: {listed(list(g.consumers), 3)}", group=True)
+                to = node(
+                    "group:" + ",".join(g.consumers),
+                    f"{len(g.consumers)} clusters: {listed(list(g.consumers), 3)}",
+                    group=True,
+                )
             src = node(cluster, cluster)
             service = ch.service.split("/", 1)[1]
             if kind == "added":

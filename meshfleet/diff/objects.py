@@ -73,8 +73,9 @@ def _key(o: PlannedObject) -> tuple[str, str, str, str]:
     return (str(body["apiVersion"]), str(body["kind"]), str(meta.get("namespace", "")), str(meta["name"]))
 
 
-def cluster_diff(name: str, old: ClusterPlan | None, new: ClusterPlan | None, old_plan: Plan,
-                 new_plan: Plan) -> ClusterDiff:
+def cluster_diff(
+    name: str, old: ClusterPlan | None, new: ClusterPlan | None, old_plan: Plan, new_plan: Plan
+) -> ClusterDiff:
     before = {_key(o): o for o in old.objects} if old is not None else {}
     after = {_key(o): o for o in new.objects} if new is not None else {}
     changes: list[ObjectChange] = []

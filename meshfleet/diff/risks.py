@@ -50,19 +50,32 @@ def risks(old: Plan, new: Plan, clusters: tuple[ClusterDiff, ...], share: float)
     for c in clusters:
         if c.old is not None and c.old.role == "control-plane" and (c.new is None or c.new.role != "control-plane"):
             registrations = sum(1 for o in c.old.objects if o.kubeconfig_of is not None)
-            then = ("meshfleet writes the ServiceImports itself from now on (standalone)" if new.mode == "standalone"
-                    else "another cluster takes over as control plane")
+            then = (
+                "meshfleet writes the ServiceImports itself from now on (standalone)"
+                if new.mode == "standalone"
+                else "another cluster takes over as control plane"
+            )
             leaves = "leaves the fleet" if c.new is None else "is no longer the control plane"
-            found.append(Risk("control-plane-removed", c.name,
-                              f"the FSM control plane {c.name} {leaves}: its {registrations} cluster registrations "
-                              f"are deleted and it stops writing ServiceImports; {then}"))
+            found.append(
+                Risk(
+                    "control-plane-removed",
+                    c.name,
+                    f"the FSM control plane {c.name} {leaves}: its {registrations} cluster registrations "
+                    f"are deleted and it stops writing ServiceImports; {then}",
+                )
+            )
         elif c.new is None and c.old is not None:
             applied = [o for o in c.old.objects if o.role == "applied"]
             kept = sum(1 for o in applied if o.retain or o.patch)
             keep = f" ({kept} kept: retained namespaces and FSM's own objects)" if kept else ""
-            found.append(Risk("cluster-removed", c.name,
-                              f"cluster {c.name} leaves the fleet: meshfleet deletes the "
-                              f"{len(applied) - kept} objects it applied there{keep}"))
+            found.append(
+                Risk(
+                    "cluster-removed",
+                    c.name,
+                    f"cluster {c.name} leaves the fleet: meshfleet deletes the "
+                    f"{len(applied) - kept} objects it applied there{keep}",
+                )
+            )
     found.extend(_export_risks(old, new))
     old_gw, new_gw = _gateways(old), _gateways(new)
     for c in clusters:
@@ -72,36 +85,61 @@ def risks(old: Plan, new: Plan, clusters: tuple[ClusterDiff, ...], share: float)
         if a and b:
             known = [k for k in ("host", "ip", "port") if a.get(k) is not None and b.get(k) is not None]
             if any(a[k] != b[k] for k in known):
-                found.append(Risk("gateway-changed", c.name,
-                                  f"the gateway of {c.name} moves from {_address(a, known)} to {_address(b, known)}; "
-                                  "every cluster importing from it must reach the new address"))
+                found.append(
+                    Risk(
+                        "gateway-changed",
+                        c.name,
+                        f"the gateway of {c.name} moves from {_address(a, known)} to {_address(b, known)}; "
+                        "every cluster importing from it must reach the new address",
+                    )
+                )
         for f in c.attributes:
             if f.path == "kubeconfig":
-                found.append(Risk("kubeconfig-changed", c.name,
-                                  f"the kubeconfig of {c.name} now comes from {f.new} (was {f.old}); "
-                                  "check that it still reaches the same cluster"))
+                found.append(
+                    Risk(
+                        "kubeconfig-changed",
+                        c.name,
+                        f"the kubeconfig of {c.name} now comes from {f.new} (was {f.old}); "
+                        "check that it still reaches the same cluster",
+                    )
+                )
             if f.path == "id":
-                found.append(Risk("cluster-id-changed", c.name,
-                                  f"the identity of {c.name}'s Pulumi provider changes ({f.old} -> {f.new}); "
-                                  "Pulumi replaces every object in that cluster"))
+                found.append(
+                    Risk(
+                        "cluster-id-changed",
+                        c.name,
+                        f"the identity of {c.name}'s Pulumi provider changes ({f.old} -> {f.new}); "
+                        "Pulumi replaces every object in that cluster",
+                    )
+                )
         total = len(c.old.objects)
         deleted = sum(1 for o in c.objects if o.deletes)
         if total and deleted / total > share:
-            found.append(Risk("mass-delete", c.name,
-                              f"{c.name} loses {deleted} of its {total} objects ({deleted / total:.0%}), "
-                              f"more than --max-delete-share {share:.0%}"))
+            found.append(
+                Risk(
+                    "mass-delete",
+                    c.name,
+                    f"{c.name} loses {deleted} of its {total} objects ({deleted / total:.0%}), "
+                    f"more than --max-delete-share {share:.0%}",
+                )
+            )
         handed = [o for o in c.objects if o.role_change == ("applied", "derived")]
         if handed:
             # FSM's connector merges into an import of the same name, whoever wrote it
             # (pkg/mcs/remote/connector.go:233-236,245-289); deleted afterwards, it is written again only
             # when a ServiceExport changes (informer resync 0, pkg/k8s/informers/types.go:178; any update
             # re-publishes an export, pkg/mcs/remote/types.go:234-267).
-            found.append(Risk("handover", c.name,
-                              f"{c.name}: {len(handed)} objects go from applied to predicted: FSM's control plane "
-                              "adopts the ServiceImports meshfleet applied, then meshfleet deletes them, and FSM "
-                              "writes them again only when a ServiceExport changes; safe order: apply, then in each "
-                              "exporting cluster run `kubectl annotate serviceexport -A --all "
-                              "meshfleet.io/republished=<time> --overwrite` so FSM writes every import again"))
+            found.append(
+                Risk(
+                    "handover",
+                    c.name,
+                    f"{c.name}: {len(handed)} objects go from applied to predicted: FSM's control plane "
+                    "adopts the ServiceImports meshfleet applied, then meshfleet deletes them, and FSM "
+                    "writes them again only when a ServiceExport changes; safe order: apply, then in each "
+                    "exporting cluster run `kubectl annotate serviceexport -A --all "
+                    "meshfleet.io/republished=<time> --overwrite` so FSM writes every import again",
+                )
+            )
         if c.old.mesh == c.new.mesh:
             found.extend(_export_setting_risks(c.old, c.new))
     found.extend(_member_risks(old, new, clusters))
@@ -149,10 +187,14 @@ def _export_risks(old: Plan, new: Plan) -> Iterable[Risk]:
         if (cluster, service) in still:
             continue
         who = sorted(importers)
-        many = f"{len(who)} clusters import ({listed(who)})" if len(who) > 3 else \
-            f"{', '.join(who)} import{'s' if len(who) == 1 else ''}"
-        yield Risk("export-removed", cluster, f"{service} is no longer exported from {cluster}, which {many}",
-                   tuple(who))
+        many = (
+            f"{len(who)} clusters import ({listed(who)})"
+            if len(who) > 3
+            else f"{', '.join(who)} import{'s' if len(who) == 1 else ''}"
+        )
+        yield Risk(
+            "export-removed", cluster, f"{service} is no longer exported from {cluster}, which {many}", tuple(who)
+        )
 
 
 def _export_setting_risks(old: ClusterPlan, new: ClusterPlan) -> Iterable[Risk]:
@@ -170,8 +212,13 @@ def _export_setting_risks(old: ClusterPlan, new: ClusterPlan) -> Iterable[Risk]:
 
 def _registered(plan: Plan) -> set[str]:
     """The members the control plane registers (the objects there that carry a member's kubeconfig)."""
-    return {o.kubeconfig_of for c in plan.clusters if c.role == "control-plane" for o in c.objects
-            if o.kubeconfig_of is not None}
+    return {
+        o.kubeconfig_of
+        for c in plan.clusters
+        if c.role == "control-plane"
+        for o in c.objects
+        if o.kubeconfig_of is not None
+    }
 
 
 def _member_risks(old: Plan, new: Plan, clusters: tuple[ClusterDiff, ...]) -> Iterable[Risk]:
@@ -192,13 +239,19 @@ def _member_risks(old: Plan, new: Plan, clusters: tuple[ClusterDiff, ...]) -> It
         if c.name not in before or c.old is None:
             continue
         if c.name not in after:
-            yield Risk("member-lingers", c.name,
-                       f"{c.name} leaves FSM's control plane {cp_old}, but FSM keeps its connector running and "
-                       f"the imports of its exports in every member; safe order: first stop exporting from "
-                       f"{c.name} and apply (FSM then removes its endpoints), then remove it, then run {restart}")
+            yield Risk(
+                "member-lingers",
+                c.name,
+                f"{c.name} leaves FSM's control plane {cp_old}, but FSM keeps its connector running and "
+                f"the imports of its exports in every member; safe order: first stop exporting from "
+                f"{c.name} and apply (FSM then removes its endpoints), then remove it, then run {restart}",
+            )
         elif c.new is not None and c.old.key != c.new.key:
-            yield Risk("member-lingers", c.name,
-                       f"{c.name}'s clusterKey changes ({c.old.key} -> {c.new.key}), but FSM keeps the connector "
-                       f"under the old key running beside the new one, and both write {c.name}'s endpoints into "
-                       f"every import; safe order: first stop exporting from {c.name} and apply, then change its "
-                       f"region, zone or group, run {restart}, then export again")
+            yield Risk(
+                "member-lingers",
+                c.name,
+                f"{c.name}'s clusterKey changes ({c.old.key} -> {c.new.key}), but FSM keeps the connector "
+                f"under the old key running beside the new one, and both write {c.name}'s endpoints into "
+                f"every import; safe order: first stop exporting from {c.name} and apply, then change its "
+                f"region, zone or group, run {restart}, then export again",
+            )

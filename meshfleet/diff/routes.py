@@ -43,8 +43,11 @@ class RouteChange:
         """The serving clusters (steady or with the local copy down) gained, lost and kept."""
         before = _clusters(self.old)
         after = _clusters(self.new)
-        return ([c for c in after if c not in before], [c for c in before if c not in after],
-                [c for c in after if c in before])
+        return (
+            [c for c in after if c not in before],
+            [c for c in before if c not in after],
+            [c for c in after if c in before],
+        )
 
 
 @dataclass(frozen=True)
@@ -69,8 +72,14 @@ def _clusters(r: Route | None) -> list[str]:
     return list(dict.fromkeys(s.cluster for s in (*r.steady, *r.local_down)))
 
 
-def touched(old: Views, new: Views, views: Iterable[ServiceChange], grants: Iterable[GrantChange],
-            mesh: Iterable[MeshChange], clusters: Iterable[ClusterDiff]) -> set[tuple[str, str]]:
+def touched(
+    old: Views,
+    new: Views,
+    views: Iterable[ServiceChange],
+    grants: Iterable[GrantChange],
+    mesh: Iterable[MeshChange],
+    clusters: Iterable[ClusterDiff],
+) -> set[tuple[str, str]]:
     """The (consumer, service) pairs whose effective entry a change can touch, from the view-level changes
     the diff finds anyway:
     - a consumer's whole view where its mesh or settings change, or it joins or leaves;
@@ -80,8 +89,11 @@ def touched(old: Views, new: Views, views: Iterable[ServiceChange], grants: Iter
     - each pair whose import or traffic policy changes.
     Every other entry reads the same views in both plans, so it is the same."""
     whole = {m.cluster for m in mesh}
-    whole |= {c.name for c in clusters if c.old is None or c.new is None
-              or any(f.path in ("mesh", "role") for f in c.attributes)}
+    whole |= {
+        c.name
+        for c in clusters
+        if c.old is None or c.new is None or any(f.path in ("mesh", "role") for f in c.attributes)
+    }
     opened: dict[str, set[str]] = {}
     for g in grants:
         opened.setdefault(g.cluster, set()).add(g.destination)
@@ -100,8 +112,11 @@ def touched(old: Views, new: Views, views: Iterable[ServiceChange], grants: Iter
                 # A grant opens identities of its own namespace only, and a service answers as its own
                 # namespace's accounts: the other namespaces' services need no look.
                 namespaces = {split(d)[0] for d in opened[c]}
-                found |= {(c, s) for s in services if split(s)[0] in namespaces
-                          and any(opens(d, i) for d in opened[c] for i in side.identities(c, s))}
+                found |= {
+                    (c, s)
+                    for s in services
+                    if split(s)[0] in namespaces and any(opens(d, i) for d in opened[c] for i in side.identities(c, s))
+                }
     return found
 
 
@@ -186,13 +201,31 @@ def _route_key(r: Route | None, consumer: str) -> Hashable:
 
 def route_key(ch: RouteChange) -> Hashable:
     """A route change, the consumer's own copy made anonymous (so alike changes in 99 clusters are one)."""
-    return (ch.service, ch.called_as, ch.old_policy, ch.new_policy, _route_key(ch.old, ch.consumer),
-            _route_key(ch.new, ch.consumer))
+    return (
+        ch.service,
+        ch.called_as,
+        ch.old_policy,
+        ch.new_policy,
+        _route_key(ch.old, ch.consumer),
+        _route_key(ch.new, ch.consumer),
+    )
 
 
 def _lines_key(lines: tuple[Allowed, ...], consumer: str) -> Hashable:
-    return tuple((a.source, a.side, tuple(LOCAL if c == consumer else c for c in a.clusters), a.identity, a.rules,
-                  a.asked, a.requests, a.where, a.why) for a in lines)
+    return tuple(
+        (
+            a.source,
+            a.side,
+            tuple(LOCAL if c == consumer else c for c in a.clusters),
+            a.identity,
+            a.rules,
+            a.asked,
+            a.requests,
+            a.where,
+            a.why,
+        )
+        for a in lines
+    )
 
 
 def access_key(ch: AccessChange) -> Hashable:

@@ -70,8 +70,11 @@ class MeshChange:
     fields: tuple[FieldChange, ...]
 
 
-def _paired(old: Iterable[tuple[tuple[str, ...], Any]], new: Iterable[tuple[tuple[str, ...], Any]],
-            keep: Callable[[tuple[str, ...]], bool]) -> list[tuple[tuple[str, ...], Any, Any]]:
+def _paired(
+    old: Iterable[tuple[tuple[str, ...], Any]],
+    new: Iterable[tuple[tuple[str, ...], Any]],
+    keep: Callable[[tuple[str, ...]], bool],
+) -> list[tuple[tuple[str, ...], Any, Any]]:
     a, b = dict(old), dict(new)
     differ = [k for k in a.keys() | b.keys() if a.get(k) != b.get(k)]  # only these are sorted
     return [(k, a.get(k), b.get(k)) for k in sorted(differ) if keep(k)]
@@ -96,6 +99,7 @@ def service_changes(old: Plan, new: Plan) -> tuple[ServiceChange, ...]:
     staying = {c.name for c in new.clusters}
     found = []
     for aspect, attr in ASPECTS.items():
+
         def keep(k: tuple[str, ...], aspect: Aspect = aspect) -> bool:
             return aspect == "export" or k[0] in staying
 
@@ -110,8 +114,7 @@ def grant_changes(old: Plan, new: Plan) -> tuple[GrantChange, ...]:
     field that changes. New match names replace the grant (every source loses the old one)."""
     staying = {c.name for c in new.clusters}
     found: list[GrantChange] = []
-    for (cluster, rule, dest), a, b in _paired(_keyed(old, "grants"), _keyed(new, "grants"),
-                                               lambda k: k[0] in staying):
+    for (cluster, rule, dest), a, b in _paired(_keyed(old, "grants"), _keyed(new, "grants"), lambda k: k[0] in staying):
         found.extend(_grant_changes(cluster, rule, dest, a, b))
     return tuple(sorted(found, key=GrantChange.sort_key))
 
@@ -120,29 +123,36 @@ def _match_names(g: GrantView) -> tuple[str, ...]:
     return tuple(m.name for m in g.matches)
 
 
-def _grant_changes(cluster: str, rule: str, dest: str, a: GrantView | None,
-                   b: GrantView | None) -> Iterable[GrantChange]:
+def _grant_changes(
+    cluster: str, rule: str, dest: str, a: GrantView | None, b: GrantView | None
+) -> Iterable[GrantChange]:
     replaced = a is None or b is None or _match_names(a) != _match_names(b)
     before = list(dict.fromkeys(a.sources)) if a is not None else []
     after = list(dict.fromkeys(b.sources)) if b is not None else []
     if a is not None:
-        yield from (GrantChange("removed", cluster, rule, dest, s, _match_names(a), service=a.service,
-                                requests=a.matches)
-                    for s in before if replaced or s not in after)
+        yield from (
+            GrantChange("removed", cluster, rule, dest, s, _match_names(a), service=a.service, requests=a.matches)
+            for s in before
+            if replaced or s not in after
+        )
     if b is not None:
-        yield from (GrantChange("added", cluster, rule, dest, s, _match_names(b), service=b.service,
-                                requests=b.matches)
-                    for s in after if replaced or s not in before)
+        yield from (
+            GrantChange("added", cluster, rule, dest, s, _match_names(b), service=b.service, requests=b.matches)
+            for s in after
+            if replaced or s not in before
+        )
     if a is not None and b is not None:
         covered: Sequence[str] = ("sources", "matches") if replaced else ("sources",)
         rest = tuple(f for f in view_changes(a, b) if not f.path.startswith(tuple(covered)))
         if rest:
-            yield GrantChange("changed", cluster, rule, dest, None, _match_names(b), rest, service=b.service,
-                              requests=b.matches)
+            yield GrantChange(
+                "changed", cluster, rule, dest, None, _match_names(b), rest, service=b.service, requests=b.matches
+            )
 
 
 def mesh_changes(old: Plan, new: Plan) -> tuple[MeshChange, ...]:
     a = {c.name: c.settings or MeshSettingsView() for c in old.clusters}
     b = {c.name: c.settings or MeshSettingsView() for c in new.clusters}
-    return tuple(MeshChange(n, a[n], b[n], tuple(view_changes(a[n], b[n])))
-                 for n in sorted(set(a) & set(b)) if a[n] != b[n])
+    return tuple(
+        MeshChange(n, a[n], b[n], tuple(view_changes(a[n], b[n]))) for n in sorted(set(a) & set(b)) if a[n] != b[n]
+    )

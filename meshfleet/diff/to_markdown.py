@@ -45,8 +45,9 @@ FULL_DIFF = "the whole diff: `meshfleet diff OLD NEW --format text` (or `--forma
 _PLURAL = {"access matrix": "access matrices"}
 
 
-def markdown(d: PlanDiff, old_name: str, new_name: str, *, budget: int = MARKDOWN_BUDGET,
-             full_diff: str = FULL_DIFF) -> str:
+def markdown(
+    d: PlanDiff, old_name: str, new_name: str, *, budget: int = MARKDOWN_BUDGET, full_diff: str = FULL_DIFF
+) -> str:
     """A pull-request comment of at most `budget` bytes, whatever the fleet."""
     page = _Page(budget)
     page.add([f"## meshfleet diff: {_code(old_name)} → {_code(new_name)}", ""], force=True)
@@ -59,21 +60,43 @@ def markdown(d: PlanDiff, old_name: str, new_name: str, *, budget: int = MARKDOW
     page.add(_risks(d, page.budget // 3), force=True)
     page.add(_services_named(d, page.budget // 6), force=True)
     routes = grouped_routes(d.routes)
-    page.section(["### Who answers", "", "Per consumer and service, from each mesh's runtime rules; the same change "
-                  "in several consumers is said once.", ""], _route_blocks(routes))
-    page.section(["### Traffic split", ""], (("traffic-split table", partial(_split_table, g))
-                                             for g in routes if _has_split(g.first)))
-    page.section(["### Who may call", "", "What each source may call, and whether the mesh holds it to its rules "
-                  "there: on the consumer's own pods, at the answering cluster, or not at all.", ""],
-                 (("access matrix", partial(_matrix, d, m)) for m in _matrices(d)))
-    page.section(["### Exports, imports and traffic policies", "", "| Service | Where | Change |",
-                  "| --- | --- | --- |"], (("view change", partial(list, (r,))) for r in _view_rows(d)))
-    page.section(["### Access rules", "", "| Where | Change |", "| --- | --- |"],
-                 (("access-rule change", partial(list, (r,))) for r in _grant_rows(d)))
+    page.section(
+        [
+            "### Who answers",
+            "",
+            "Per consumer and service, from each mesh's runtime rules; the same change "
+            "in several consumers is said once.",
+            "",
+        ],
+        _route_blocks(routes),
+    )
+    page.section(
+        ["### Traffic split", ""],
+        (("traffic-split table", partial(_split_table, g)) for g in routes if _has_split(g.first)),
+    )
+    page.section(
+        [
+            "### Who may call",
+            "",
+            "What each source may call, and whether the mesh holds it to its rules "
+            "there: on the consumer's own pods, at the answering cluster, or not at all.",
+            "",
+        ],
+        (("access matrix", partial(_matrix, d, m)) for m in _matrices(d)),
+    )
+    page.section(
+        ["### Exports, imports and traffic policies", "", "| Service | Where | Change |", "| --- | --- | --- |"],
+        (("view change", partial(list, (r,))) for r in _view_rows(d)),
+    )
+    page.section(
+        ["### Access rules", "", "| Where | Change |", "| --- | --- |"],
+        (("access-rule change", partial(list, (r,))) for r in _grant_rows(d)),
+    )
     page.section([], [("warning list", partial(_warnings, d))])
     changed = [c for c in d.clusters if c.status != "unchanged"]
-    page.section(["### Objects per cluster", ""], (("cluster object list", partial(_cluster_block, c))
-                                                   for c in changed))
+    page.section(
+        ["### Objects per cluster", ""], (("cluster object list", partial(_cluster_block, c)) for c in changed)
+    )
     unchanged = [c.name for c in d.clusters if c.status == "unchanged"]
     if unchanged:
         text = f"Unchanged: {_where(unchanged)}."
@@ -84,15 +107,14 @@ def markdown(d: PlanDiff, old_name: str, new_name: str, *, budget: int = MARKDOW
 
 def _finish(page: _Page, full_diff: str) -> str:
     if len(full_diff) > FULL_DIFF_CUT:
-        full_diff = full_diff[:FULL_DIFF_CUT - 1] + "…"
+        full_diff = full_diff[: FULL_DIFF_CUT - 1] + "…"
     if page.left_out:
-        shown = ", ".join(f"{n} {what if n == 1 else _PLURAL.get(what, what + 's')}"
-                          for what, n in page.left_out.items())
-        note = (f"**Not shown here** (this comment is kept under {page.budget:,} bytes): {_md(shown)}. "
-                f"See {full_diff}.")
+        shown = ", ".join(
+            f"{n} {what if n == 1 else _PLURAL.get(what, what + 's')}" for what, n in page.left_out.items()
+        )
+        note = f"**Not shown here** (this comment is kept under {page.budget:,} bytes): {_md(shown)}. See {full_diff}."
         page.add([note, ""], force=True)
     return "\n".join(page.lines)
-
 
 
 # --- the lines that are always there --------------------------------------------------------------
@@ -102,8 +124,11 @@ def _summary(d: PlanDiff) -> list[str]:
     members = [c for c in d.clusters if (c.new or c.old) is not None]
     changing = sum(1 for c in members if c.status != "unchanged")
     risks = f"**{len(d.risks)} risk{'s' if len(d.risks) != 1 else ''}**"
-    parts = [risks, f"{changing} of {len(members)} clusters change",
-             f"objects: {d.total('added')} added · {d.total('removed')} removed · {d.total('changed')} changed"]
+    parts = [
+        risks,
+        f"{changing} of {len(members)} clusters change",
+        f"objects: {d.total('added')} added · {d.total('removed')} removed · {d.total('changed')} changed",
+    ]
     if d.role_changes():
         parts.append(f"{d.role_changes()} change role")
     out = ["> " + " · ".join(parts), ""]
@@ -126,8 +151,11 @@ def _risks(d: PlanDiff, room: int) -> list[str]:
     if _size(full) <= room:
         return full
     kinds = [(kind, [r for r in d.risks if r.kind == kind]) for kind in RISK_ORDER]
-    kinds += [(kind, [r for r in d.risks if r.kind == kind]) for kind in dict.fromkeys(r.kind for r in d.risks)
-              if kind not in RISK_ORDER]
+    kinds += [
+        (kind, [r for r in d.risks if r.kind == kind])
+        for kind in dict.fromkeys(r.kind for r in d.risks)
+        if kind not in RISK_ORDER
+    ]
     rows: list[str] = []
     for kind, of_kind in kinds:
         rows += [_risk_row(r) for r in of_kind[:RISK_ROWS]]
@@ -140,9 +168,11 @@ def _risks(d: PlanDiff, room: int) -> list[str]:
     for kind, of_kind in kinds:
         if of_kind:
             first = of_kind[0].message
-            first = first if len(first) <= RISK_CUT else first[:RISK_CUT - 1] + "…"
-            rows.append(f"| **{kind}** | {_where([r.cluster for r in of_kind])} | {len(of_kind)} risk"
-                        f"{'s' if len(of_kind) > 1 else ''}, e.g. {_md(first)} |")
+            first = first if len(first) <= RISK_CUT else first[: RISK_CUT - 1] + "…"
+            rows.append(
+                f"| **{kind}** | {_where([r.cluster for r in of_kind])} | {len(of_kind)} risk"
+                f"{'s' if len(of_kind) > 1 else ''}, e.g. {_md(first)} |"
+            )
     return [*head, *rows, ""]
 
 
@@ -161,7 +191,6 @@ def _services_named(d: PlanDiff, room: int) -> list[str]:
         shown.append(item)
         used += len(item) + 2
     return [head + ", ".join(shown), ""]
-
 
 
 # --- views, access rules, warnings, objects -------------------------------------------------------
@@ -230,5 +259,14 @@ def _cluster_block(c: ClusterDiff) -> list[str]:
         rows.append(f"| {change} | {_code(str(o.id))} | {_md(role)} | {'<br>'.join(fields)} |")
     if len(c.objects) > MARKDOWN_ROW_CAP:
         rows.append(f"| ... and {len(c.objects) - MARKDOWN_ROW_CAP} more |  |  |  |")
-    return ["<details>", f"<summary>{summary}</summary>", "", "| Change | Object | Role | Fields |",
-            "| --- | --- | --- | --- |", *rows, "", "</details>", ""]
+    return [
+        "<details>",
+        f"<summary>{summary}</summary>",
+        "",
+        "| Change | Object | Role | Fields |",
+        "| --- | --- | --- | --- |",
+        *rows,
+        "",
+        "</details>",
+        "",
+    ]

@@ -56,8 +56,10 @@ def text(d: PlanDiff, old_name: str, new_name: str) -> str:
     if d.grants or d.mesh:
         out.append("ACCESS RULES:")
         rules: dict[str, list[str]] = {}
-        for phrase, cluster in [*((describe.mesh(m), m.cluster) for m in d.mesh),
-                                *((describe.grant(g), g.cluster) for g in d.grants)]:
+        for phrase, cluster in [
+            *((describe.mesh(m), m.cluster) for m in d.mesh),
+            *((describe.grant(g), g.cluster) for g in d.grants),
+        ]:
             rules.setdefault(plain(phrase), []).append(cluster)
         out.extend(f"  {_clusters(clusters)}: {text}" for text, clusters in rules.items())
         out.append("")

@@ -44,7 +44,6 @@ _MAYBE_ALIAS = re.compile(r"(?:^|[\s\[{,])\*")
 _FLOW_START = re.compile(r"(?:^|[\s\[{,])[\[{]", re.M)
 
 
-
 @dataclass(frozen=True)
 class Document:
     """A parsed fleet file: plain data, and the node graph that places any key path at its line."""
@@ -78,8 +77,11 @@ class Document:
         """Whether the user wrote the key path `loc`."""
         node = self.data
         for part in loc:
-            inside = part in node if isinstance(node, dict) else \
-                isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+            inside = (
+                part in node
+                if isinstance(node, dict)
+                else isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+            )
             if not inside:
                 return False
             node = node[part]
@@ -128,9 +130,15 @@ def _fail(file: str, line: int, col: int, loc: Loc, message: str, hint: str, cod
 
 def _too_big(file: str, size: int | None) -> FleetError:
     told = f"{size:,} bytes" if size is not None and size > MAX_BYTES else f"more than {MAX_BYTES:,} bytes"
-    return _fail(file, 1, 1, (), f"the file is {told}; a fleet file may be at most {MAX_BYTES:,} "
-                 f"({MAX_BYTES // 1024 // 1024} MiB)", "split the fleet into several files, or check that this is "
-                 "the right file", codes.FILE_TOO_LARGE)
+    return _fail(
+        file,
+        1,
+        1,
+        (),
+        f"the file is {told}; a fleet file may be at most {MAX_BYTES:,} ({MAX_BYTES // 1024 // 1024} MiB)",
+        "split the fleet into several files, or check that this is the right file",
+        codes.FILE_TOO_LARGE,
+    )
 
 
 def _size(fh: BinaryIO) -> int | None:
@@ -151,8 +159,15 @@ def parse(path: str | Path, *, display: str | None = None) -> Document:
             if len(raw) > MAX_BYTES:
                 raise _too_big(file, _size(fh))
     except OSError as e:
-        raise _fail(file, 1, 1, (), f"cannot read the file: {e.strerror or type(e).__name__}", "check the path",
-                    codes.UNREADABLE_FILE) from None
+        raise _fail(
+            file,
+            1,
+            1,
+            (),
+            f"cannot read the file: {e.strerror or type(e).__name__}",
+            "check the path",
+            codes.UNREADABLE_FILE,
+        ) from None
     return parse_bytes(raw, file)
 
 
@@ -171,8 +186,9 @@ def parse_bytes(raw: bytes, file: str) -> Document:
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
-        raise _fail(file, line, col, (), f"byte 0x{raw[e.start]:02x} is not UTF-8", "save the file as UTF-8",
-                    codes.NOT_UTF8) from None
+        raise _fail(
+            file, line, col, (), f"byte 0x{raw[e.start]:02x} is not UTF-8", "save the file as UTF-8", codes.NOT_UTF8
+        ) from None
     text = text.removeprefix("\ufeff")
     return parse_text(text, file)
 
@@ -182,14 +198,28 @@ def parse_text(text: str, file: str) -> Document:
     bad = _RAW_REFUSED.search(text)
     if bad is not None:
         line, col = _line_col(text, bad.start())
-        raise _fail(file, line, col, (), f"{_char_kind(bad.group())} U+{ord(bad.group()):04X} in the file",
-                    "remove it; fleet files are plain text", codes.CONTROL_CHARACTER)
+        raise _fail(
+            file,
+            line,
+            col,
+            (),
+            f"{_char_kind(bad.group())} U+{ord(bad.group()):04X} in the file",
+            "remove it; fleet files are plain text",
+            codes.CONTROL_CHARACTER,
+        )
     for m in _DIRECTIVE.finditer(text):
         if m.group(1) != YAML_VERSION:
             line, col = _line_col(text, m.start())
-            raise _fail(file, line, col, (), f"the file declares YAML {m.group(1) or '(no version)'}; "
-                        f"meshfleet reads YAML {YAML_VERSION}, where yes, no, on and off are strings",
-                        f"remove the %YAML line, or write %YAML {YAML_VERSION}", codes.YAML_SYNTAX)
+            raise _fail(
+                file,
+                line,
+                col,
+                (),
+                f"the file declares YAML {m.group(1) or '(no version)'}; "
+                f"meshfleet reads YAML {YAML_VERSION}, where yes, no, on and off are strings",
+                f"remove the %YAML line, or write %YAML {YAML_VERSION}",
+                codes.YAML_SYNTAX,
+            )
 
     try:
         if _may_nest_deeply(text):
@@ -199,11 +229,25 @@ def parse_text(text: str, file: str) -> Document:
         raise _syntax_error(file, text, e) from None
     except yaml.reader.ReaderError as e:
         line, col = _line_col(text, e.position)
-        raise _fail(file, line, col, (), f"character U+{e.character:04X} cannot appear in YAML",
-                    "remove it; fleet files are plain text", codes.CONTROL_CHARACTER) from None
+        raise _fail(
+            file,
+            line,
+            col,
+            (),
+            f"character U+{e.character:04X} cannot appear in YAML",
+            "remove it; fleet files are plain text",
+            codes.CONTROL_CHARACTER,
+        ) from None
     except yaml.YAMLError as e:
-        raise _fail(file, 1, 1, (), f"YAML error: {_first_line(str(e)) or 'invalid YAML'}", "fix the YAML syntax",
-                    codes.YAML_SYNTAX) from None
+        raise _fail(
+            file,
+            1,
+            1,
+            (),
+            f"YAML error: {_first_line(str(e)) or 'invalid YAML'}",
+            "fix the YAML syntax",
+            codes.YAML_SYNTAX,
+        ) from None
     if root is None:
         raise _fail(file, 1, 1, (), "the file is empty", "write at least `clusters:` with one member", codes.EMPTY_FILE)
 
@@ -216,8 +260,15 @@ def parse_text(text: str, file: str) -> Document:
     if data is None:
         raise _fail(file, 1, 1, (), "the file is empty", "write at least `clusters:` with one member", codes.EMPTY_FILE)
     if not isinstance(data, dict):
-        raise _fail(file, 1, 1, (), f"the top level is a {kind_of(data)}, not a mapping",
-                    "start with `clusters:` (see fleet/demo.yaml)", codes.NOT_A_MAPPING)
+        raise _fail(
+            file,
+            1,
+            1,
+            (),
+            f"the top level is a {kind_of(data)}, not a mapping",
+            "start with `clusters:` (see fleet/demo.yaml)",
+            codes.NOT_A_MAPPING,
+        )
     return Document(file, data, root)
 
 
@@ -229,8 +280,11 @@ def in_template(loc: Loc) -> bool:
         return False
     if loc[2] == "template":
         return True
-    return loc[2] == "overrides" and len(loc) >= 6 and (
-        loc[4] == "merge" or (loc[4] == "patch" and len(loc) >= 7 and loc[6] == "value"))
+    return (
+        loc[2] == "overrides"
+        and len(loc) >= 6
+        and (loc[4] == "merge" or (loc[4] == "patch" and len(loc) >= 7 and loc[6] == "value"))
+    )
 
 
 def _anywhere(loc: Loc) -> bool:
@@ -259,19 +313,33 @@ def parse_manifests_bytes(raw: bytes, file: str, prefix: Loc, budget: Budget) ->
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
-        raise _fail(file, line, col, prefix, f"byte 0x{raw[e.start]:02x} is not UTF-8", "save the file as UTF-8",
-                    codes.NOT_UTF8) from None
+        raise _fail(
+            file, line, col, prefix, f"byte 0x{raw[e.start]:02x} is not UTF-8", "save the file as UTF-8", codes.NOT_UTF8
+        ) from None
     bad = _RAW_REFUSED.search(text)
     if bad is not None:
         line, col = _line_col(text, bad.start())
-        raise _fail(file, line, col, prefix, f"{_char_kind(bad.group())} U+{ord(bad.group()):04X} in the file",
-                    "remove it; manifests are plain text", codes.CONTROL_CHARACTER)
+        raise _fail(
+            file,
+            line,
+            col,
+            prefix,
+            f"{_char_kind(bad.group())} U+{ord(bad.group()):04X} in the file",
+            "remove it; manifests are plain text",
+            codes.CONTROL_CHARACTER,
+        )
     for m in _DIRECTIVE.finditer(text):
         if m.group(1) != YAML_VERSION:
             line, col = _line_col(text, m.start())
-            raise _fail(file, line, col, prefix, f"the file declares YAML {m.group(1) or '(no version)'}; "
-                        f"meshfleet reads YAML {YAML_VERSION}", f"remove the %YAML line, or write %YAML {YAML_VERSION}",
-                        codes.YAML_SYNTAX)
+            raise _fail(
+                file,
+                line,
+                col,
+                prefix,
+                f"the file declares YAML {m.group(1) or '(no version)'}; meshfleet reads YAML {YAML_VERSION}",
+                f"remove the %YAML line, or write %YAML {YAML_VERSION}",
+                codes.YAML_SYNTAX,
+            )
     roots: list[Node | None] = []
     try:
         if _may_nest_deeply(text):
@@ -285,8 +353,15 @@ def parse_manifests_bytes(raw: bytes, file: str, prefix: Loc, budget: Budget) ->
     except FleetError as e:  # nested too deep
         raise FleetError([dataclasses.replace(f, loc=prefix) for f in e.problems]) from None
     except yaml.YAMLError as e:
-        raise _fail(file, 1, 1, prefix, f"YAML error: {_first_line(str(e)) or 'invalid YAML'}",
-                    "fix the YAML syntax", codes.YAML_SYNTAX) from None
+        raise _fail(
+            file,
+            1,
+            1,
+            prefix,
+            f"YAML error: {_first_line(str(e)) or 'invalid YAML'}",
+            "fix the YAML syntax",
+            codes.YAML_SYNTAX,
+        ) from None
     reader = _Reader(file, free_text=_anywhere, prefix=prefix)
     aliases = bool(_MAYBE_ALIAS.search(text))
     out: list[Document | None] = []
@@ -302,10 +377,15 @@ def parse_manifests_bytes(raw: bytes, file: str, prefix: Loc, budget: Budget) ->
         elif not isinstance(data, dict):
             if data is not _BAD:
                 start = root.start_mark
-                reader.findings.append(Finding(
-                    (*prefix, index), f"this document is a {kind_of(data)}, not a Kubernetes object",
-                    "write each object as a mapping with apiVersion, kind and metadata, one per `---` document",
-                    code=codes.NOT_A_MAPPING, position=Position(file, start.line + 1, start.column + 1)))
+                reader.findings.append(
+                    Finding(
+                        (*prefix, index),
+                        f"this document is a {kind_of(data)}, not a Kubernetes object",
+                        "write each object as a mapping with apiVersion, kind and metadata, one per `---` document",
+                        code=codes.NOT_A_MAPPING,
+                        position=Position(file, start.line + 1, start.column + 1),
+                    )
+                )
             out.append(None)
         else:
             out.append(Document(file, data, root))
@@ -314,8 +394,15 @@ def parse_manifests_bytes(raw: bytes, file: str, prefix: Loc, budget: Budget) ->
     if not aliases:
         budget.values -= sum(_count(d.data) for d in out if d is not None)
         if budget.values < 0:
-            raise _fail(file, 1, 1, prefix, f"the fleet's manifests hold more than {MAX_NODES:,} values together",
-                        "split the fleet into several fleet files", codes.TOO_MANY_VALUES)
+            raise _fail(
+                file,
+                1,
+                1,
+                prefix,
+                f"the fleet's manifests hold more than {MAX_NODES:,} values together",
+                "split the fleet into several fleet files",
+                codes.TOO_MANY_VALUES,
+            )
     return out
 
 
@@ -356,8 +443,15 @@ def _check_nesting(text: str, file: str) -> None:
             depth += 1
             if depth > MAX_DEPTH:
                 line, col = (ev.start_mark.line + 1, ev.start_mark.column + 1) if ev.start_mark else (1, 1)
-                raise _fail(file, line, col, (), f"the document is nested more than {MAX_DEPTH} "
-                            "levels deep", "a fleet file needs a handful of levels; flatten it", codes.TOO_DEEP)
+                raise _fail(
+                    file,
+                    line,
+                    col,
+                    (),
+                    f"the document is nested more than {MAX_DEPTH} levels deep",
+                    "a fleet file needs a handful of levels; flatten it",
+                    codes.TOO_DEEP,
+                )
         elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
 
@@ -389,5 +483,16 @@ def _first_line(text: object) -> str:
     return str(text).strip().splitlines()[0] if str(text).strip() else ""
 
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "Budget", "Document", "in_template", "kind_of", "parse",
-           "parse_bytes", "parse_manifests_bytes", "parse_text"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "Budget",
+    "Document",
+    "in_template",
+    "kind_of",
+    "parse",
+    "parse_bytes",
+    "parse_manifests_bytes",
+    "parse_text",
+]

@@ -106,8 +106,9 @@ def git_blob_head(where: Path, spec: str, limit: int) -> bytes | None:
     import subprocess  # only `diff --base` reads from git: the other commands never load it
 
     try:
-        proc = subprocess.Popen(["git", "cat-file", "blob", spec], cwd=where, stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            ["git", "cat-file", "blob", spec], cwd=where, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
     except FileNotFoundError:
         return None
     with proc:
@@ -141,8 +142,15 @@ class GitFiles:
             found = self._git("cat-file", "-t", f"{self.rev}:./{rel}")
             kind = found.stdout.decode().strip() if found.returncode == 0 else ""
             mode = self._git("ls-tree", self.rev, "--", f"./{rel}").stdout.decode().split(" ", 1)[0]
-            self._cache[rel] = "missing" if not kind else "dir" if kind == "tree" else \
-                "file" if kind == "blob" and mode in ("100644", "100755") else "other"
+            self._cache[rel] = (
+                "missing"
+                if not kind
+                else "dir"
+                if kind == "tree"
+                else "file"
+                if kind == "blob" and mode in ("100644", "100755")
+                else "other"
+            )
         return self._cache[rel]
 
     def read(self, rel: str) -> bytes:
@@ -185,13 +193,21 @@ class _Reading:
         """The manifest files a path names: itself, or the manifest files of its directory."""
         kind = self.files.kind(rel)
         if kind == "missing":
-            self.problem(loc, f"no file or directory {rel!r} beside the fleet file",
-                         "give the path relative to the fleet file's directory", codes.UNREADABLE_FILE)
+            self.problem(
+                loc,
+                f"no file or directory {rel!r} beside the fleet file",
+                "give the path relative to the fleet file's directory",
+                codes.UNREADABLE_FILE,
+            )
             return []
         if kind == "other":
-            self.problem(loc, f"{rel!r} is not a regular file or directory inside the fleet file's directory (a "
-                         "symbolic link leading out of it, a device or a pipe)",
-                         "keep manifests as plain files beside or below the fleet file", codes.UNREADABLE_FILE)
+            self.problem(
+                loc,
+                f"{rel!r} is not a regular file or directory inside the fleet file's directory (a "
+                "symbolic link leading out of it, a device or a pipe)",
+                "keep manifests as plain files beside or below the fleet file",
+                codes.UNREADABLE_FILE,
+            )
             return []
         if kind == "file":
             return [rel]
@@ -202,12 +218,20 @@ class _Reading:
             if kind == "file":
                 found.append(path)
             elif kind == "other":
-                self.problem(loc, f"{path!r} is not a regular file inside the fleet file's directory (a symbolic "
-                             "link leading out of it, a device or a pipe)",
-                             "keep manifests as plain files beside or below the fleet file", codes.UNREADABLE_FILE)
+                self.problem(
+                    loc,
+                    f"{path!r} is not a regular file inside the fleet file's directory (a symbolic "
+                    "link leading out of it, a device or a pipe)",
+                    "keep manifests as plain files beside or below the fleet file",
+                    codes.UNREADABLE_FILE,
+                )
         if not found:
-            self.problem(loc, f"the directory {rel!r} holds no manifest file ({', '.join(MANIFEST_SUFFIXES)})",
-                         "put the objects' files in it, or name the files", codes.UNREADABLE_FILE)
+            self.problem(
+                loc,
+                f"the directory {rel!r} holds no manifest file ({', '.join(MANIFEST_SUFFIXES)})",
+                "put the objects' files in it, or name the files",
+                codes.UNREADABLE_FILE,
+            )
         return found
 
     def documents(self, loc: Loc, rel: str, resource: str) -> list[Document | None] | None:
@@ -216,8 +240,12 @@ class _Reading:
         self.parsed[rel] = None
         self.count += 1
         if self.count > MAX_FILES:
-            self.problem(loc, f"the fleet names more than {MAX_FILES} manifest files",
-                         "split the fleet into several fleet files", codes.FILE_TOO_LARGE)
+            self.problem(
+                loc,
+                f"the fleet names more than {MAX_FILES} manifest files",
+                "split the fleet into several fleet files",
+                codes.FILE_TOO_LARGE,
+            )
             return None
         try:
             raw = self.files.read(rel)
@@ -226,13 +254,16 @@ class _Reading:
             return None
         self.bytes += len(raw)
         if self.bytes > MAX_TOTAL_BYTES:
-            self.problem(loc, f"the fleet's manifest files hold more than {MAX_TOTAL_BYTES:,} bytes together "
-                         f"({MAX_TOTAL_BYTES // 1024 // 1024} MiB)", "split the fleet into several fleet files",
-                         codes.FILE_TOO_LARGE)
+            self.problem(
+                loc,
+                f"the fleet's manifest files hold more than {MAX_TOTAL_BYTES:,} bytes together "
+                f"({MAX_TOTAL_BYTES // 1024 // 1024} MiB)",
+                "split the fleet into several fleet files",
+                codes.FILE_TOO_LARGE,
+            )
             return None
         try:
-            docs = parse_manifests_bytes(raw, self.files.display(rel), manifest_loc(resource, rel, 0)[:-1],
-                                         self.budget)
+            docs = parse_manifests_bytes(raw, self.files.display(rel), manifest_loc(resource, rel, 0)[:-1], self.budget)
         except FleetError as e:
             self.findings.extend(e.problems)
             return None
@@ -248,8 +279,10 @@ def read_manifests(fleet: Fleet, files: Files) -> Included:
     documents: dict[Loc, Document] = {}
     for name, resource in sorted(fleet.resources.items()):
         entries: Iterable[tuple[Loc, str]] = (
-            [(("resources", name, "manifests"), resource.manifests)] if isinstance(resource.manifests, str)
-            else [(("resources", name, "manifests", i), p) for i, p in enumerate(resource.manifest_paths())])
+            [(("resources", name, "manifests"), resource.manifests)]
+            if isinstance(resource.manifests, str)
+            else [(("resources", name, "manifests", i), p) for i, p in enumerate(resource.manifest_paths())]
+        )
         found: list[IncludedObject] = []
         for loc, rel in entries:
             for path in reading.paths(loc, rel):
@@ -261,8 +294,12 @@ def read_manifests(fleet: Fleet, files: Files) -> Included:
                         found.append(IncludedObject(doc.data, where))
         objects[name] = tuple(found)
         if resource.manifests is not None and not found and not reading.findings:
-            reading.problem(("resources", name, "manifests"), "the manifests hold no object",
-                            "write the objects in the files, or remove the resource", codes.EMPTY_FILE)
+            reading.problem(
+                ("resources", name, "manifests"),
+                "the manifests hold no object",
+                "write the objects in the files, or remove the resource",
+                codes.EMPTY_FILE,
+            )
     if reading.findings:
         raise FleetError(reading.findings)
     return Included(objects, documents)

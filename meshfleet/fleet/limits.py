@@ -95,14 +95,20 @@ def _values(value: object) -> int:
     return n
 
 
-def _resources(fleet: Fleet, ch: _Chooser,
-               included: Mapping[str, tuple[IncludedObject, ...]]) -> tuple[int, int, str | None]:
+def _resources(
+    fleet: Fleet, ch: _Chooser, included: Mapping[str, tuple[IncludedObject, ...]]
+) -> tuple[int, int, str | None]:
     """Objects and values the resources place, and the resource that places most values."""
     objects = values = 0
     widest: tuple[int, str | None] = (0, None)
     for name, res in fleet.resources.items():
-        bodies = [o.body for o in included.get(name, ())] if res.manifests is not None else \
-            [res.template] if isinstance(res.template, dict) else list(res.template or ())
+        bodies = (
+            [o.body for o in included.get(name, ())]
+            if res.manifests is not None
+            else [res.template]
+            if isinstance(res.template, dict)
+            else list(res.template or ())
+        )
         names = res.clusters.names
         placed = len(ch.select(res.clusters)) + (1 if names and fleet.controlPlane in names else 0)
         objects += placed * (len(bodies) + (len(bodies) if res.createNamespace else 0))
@@ -168,8 +174,9 @@ def estimate(fleet: Fleet, included: Mapping[str, tuple[IncludedObject, ...]] | 
             widest = (svc_endpoints, ref, sum(importing.values()), len(exporters))
     # Meshes that enforce at the destination write one policy per rule in each cluster where the
     # service runs, whichever clusters the rule holds in.
-    at_destination = sum(n for mesh, n in ch.by_mesh.items()
-                         if (a := MESHES[mesh].access) is not None and a.enforcement == "destination")
+    at_destination = sum(
+        n for mesh, n in ch.by_mesh.items() if (a := MESHES[mesh].access) is not None and a.enforcement == "destination"
+    )
     access = 0
     for rule in fleet.access.values():
         target = fleet.services.get(rule.to)
@@ -182,43 +189,75 @@ def estimate(fleet: Fleet, included: Mapping[str, tuple[IncludedObject, ...]] | 
             access += min(at_destination, runs + len(target.localServiceAccounts))
     objects += access + len(namespaces) * len(ch.members)
     placed, values, widest_resource = _resources(fleet, ch, included or {})
-    return Estimate(objects=objects + placed, access_objects=access, endpoints=endpoints, imports=imports,
-                    services=len(fleet.services), widest=widest[1], widest_importers=widest[2],
-                    widest_exporters=widest[3], resource_objects=placed, resource_values=values,
-                    widest_resource=widest_resource)
+    return Estimate(
+        objects=objects + placed,
+        access_objects=access,
+        endpoints=endpoints,
+        imports=imports,
+        services=len(fleet.services),
+        widest=widest[1],
+        widest_importers=widest[2],
+        widest_exporters=widest[3],
+        resource_objects=placed,
+        resource_values=values,
+        widest_resource=widest_resource,
+    )
 
 
 def size_findings(fleet: Fleet, included: Mapping[str, tuple[IncludedObject, ...]] | None = None) -> list[Finding]:
     """A finding when the fleet would plan more than MAX_OBJECTS objects or MAX_ENDPOINTS endpoints, or
     its resources more than MAX_RESOURCE_VALUES values."""
     est = estimate(fleet, included)
-    split = ("split the fleet into several fleet files (by region or by team, each with the clusters and "
-             "services that talk to each other), or narrow `import:` and `export:` to the clusters that need them")
-    split_access = ("split the fleet into several fleet files (by region or by team), or hold each access rule only "
-                    "in the clusters that need it (`in:`)")
+    split = (
+        "split the fleet into several fleet files (by region or by team, each with the clusters and "
+        "services that talk to each other), or narrow `import:` and `export:` to the clusters that need them"
+    )
+    split_access = (
+        "split the fleet into several fleet files (by region or by team), or hold each access rule only "
+        "in the clusters that need it (`in:`)"
+    )
     found: list[Finding] = []
     if est.endpoints > MAX_ENDPOINTS:
         widest: Loc = ("services", est.widest) if est.widest is not None else ("services",)
-        found.append(Finding(widest, f"the fleet would plan {est.endpoints:,} import endpoints (services x importing "
-                             "clusters x exporting clusters: each import lists every exporter, per port); a fleet "
-                             f"file may plan at most {MAX_ENDPOINTS:,}. The widest service, here, is imported by "
-                             f"{est.widest_importers} clusters from {est.widest_exporters} exporters", split,
-                             code=codes.FLEET_TOO_LARGE))
+        found.append(
+            Finding(
+                widest,
+                f"the fleet would plan {est.endpoints:,} import endpoints (services x importing "
+                "clusters x exporting clusters: each import lists every exporter, per port); a fleet "
+                f"file may plan at most {MAX_ENDPOINTS:,}. The widest service, here, is imported by "
+                f"{est.widest_importers} clusters from {est.widest_exporters} exporters",
+                split,
+                code=codes.FLEET_TOO_LARGE,
+            )
+        )
     if est.resource_values > MAX_RESOURCE_VALUES:
-        found.append(Finding(("resources", est.widest_resource or ""), "the resources would plan "
-                             f"{est.resource_values:,} values (each object's values times the clusters it is placed "
-                             f"in); a fleet file may plan at most {MAX_RESOURCE_VALUES:,}. This resource places the "
-                             "most",
-                             "place large objects in fewer clusters, or split the fleet into several fleet files",
-                             code=codes.FLEET_TOO_LARGE))
+        found.append(
+            Finding(
+                ("resources", est.widest_resource or ""),
+                "the resources would plan "
+                f"{est.resource_values:,} values (each object's values times the clusters it is placed "
+                f"in); a fleet file may plan at most {MAX_RESOURCE_VALUES:,}. This resource places the "
+                "most",
+                "place large objects in fewer clusters, or split the fleet into several fleet files",
+                code=codes.FLEET_TOO_LARGE,
+            )
+        )
     if est.objects > MAX_OBJECTS:
         rest = est.objects - est.access_objects
-        parts = f"{rest:,} for {est.services:,} service{'s' if est.services != 1 else ''} x their importing " \
+        parts = (
+            f"{rest:,} for {est.services:,} service{'s' if est.services != 1 else ''} x their importing "
             f"clusters, {est.access_objects:,} for {len(fleet.access):,} access rules x the clusters they hold in"
+        )
         where: Loc = ("access",) if est.access_objects > rest else ("services",)
-        found.append(Finding(where, f"the fleet would plan about {est.objects:,} objects ({parts}); a fleet file may "
-                             f"plan at most {MAX_OBJECTS:,}", split_access if where == ("access",) else split,
-                             code=codes.FLEET_TOO_LARGE))
+        found.append(
+            Finding(
+                where,
+                f"the fleet would plan about {est.objects:,} objects ({parts}); a fleet file may "
+                f"plan at most {MAX_OBJECTS:,}",
+                split_access if where == ("access",) else split,
+                code=codes.FLEET_TOO_LARGE,
+            )
+        )
     return found
 
 
@@ -247,16 +286,27 @@ def derived_name_findings(fleet: Fleet) -> list[Finding]:
             name = traffic_target_name(rule_name, account)
             file_name = rendered_file_name("TrafficTarget", namespace, name)
             if len(name) > OBJECT_NAME_MAX:
-                found.append(Finding(("access", rule_name), f"the TrafficTarget name {_short(name)} (rule "
-                                     f"{rule_name!r} and the service account at {where}) is {len(name)} characters; "
-                                     f"Kubernetes allows {OBJECT_NAME_MAX}",
-                                     "shorten the rule name or the service account", code=codes.DERIVED_NAME_INVALID))
+                found.append(
+                    Finding(
+                        ("access", rule_name),
+                        f"the TrafficTarget name {_short(name)} (rule "
+                        f"{rule_name!r} and the service account at {where}) is {len(name)} characters; "
+                        f"Kubernetes allows {OBJECT_NAME_MAX}",
+                        "shorten the rule name or the service account",
+                        code=codes.DERIVED_NAME_INVALID,
+                    )
+                )
             elif len(file_name.encode()) > FILE_NAME_MAX:
-                found.append(Finding(("access", rule_name), f"the TrafficTarget {_short(name)} (rule {rule_name!r} "
-                                     f"and the service account at {where}) would be rendered to a file name of "
-                                     f"{len(file_name.encode())} bytes; file systems allow {FILE_NAME_MAX}",
-                                     "shorten the rule name, the service account or the namespace",
-                                     code=codes.DERIVED_NAME_INVALID))
+                found.append(
+                    Finding(
+                        ("access", rule_name),
+                        f"the TrafficTarget {_short(name)} (rule {rule_name!r} "
+                        f"and the service account at {where}) would be rendered to a file name of "
+                        f"{len(file_name.encode())} bytes; file systems allow {FILE_NAME_MAX}",
+                        "shorten the rule name, the service account or the namespace",
+                        code=codes.DERIVED_NAME_INVALID,
+                    )
+                )
     return found
 
 
@@ -265,8 +315,11 @@ def _account_sources(ref: str, svc: Service) -> Iterable[tuple[str, str]]:
     base = f"services.{ref}"
     candidates = [(svc.serviceAccount, f"{base}.serviceAccount")]
     candidates += [(sa, f"{base}.localServiceAccounts.{c}") for c, sa in sorted(svc.localServiceAccounts.items())]
-    candidates += [(o.serviceAccount, f"{base}.overrides[{i}].serviceAccount")
-                   for i, o in enumerate(svc.overrides) if o.serviceAccount is not None]
+    candidates += [
+        (o.serviceAccount, f"{base}.overrides[{i}].serviceAccount")
+        for i, o in enumerate(svc.overrides)
+        if o.serviceAccount is not None
+    ]
     for account, where in candidates:
         if account not in seen:
             seen.add(account)

@@ -99,8 +99,9 @@ def load_fleet(doc: Document, files: Files | None = None) -> Loaded:
     try:
         included = read_manifests(fleet, files) if fleet.resources else Included({}, {})
     except FleetError as e:
-        raise FleetError([f if f.position is not None else dataclasses.replace(f, position=doc.position(f.loc))
-                          for f in e.problems]) from None
+        raise FleetError(
+            [f if f.position is not None else dataclasses.replace(f, position=doc.position(f.loc)) for f in e.problems]
+        ) from None
     sources = Sources(doc, included.documents)
     problems = size_findings(fleet.active(), included.objects) + derived_name_findings(fleet)
     if problems:
@@ -124,5 +125,15 @@ def load_plan(path: str | Path, *, display: str | None = None, files: Files | No
     return plan_document(parse(path, display=display), files)
 
 
-__all__ = ["Document", "Loaded", "Sources", "load_document", "load_fleet", "load_plan", "locate", "parse", "place",
-           "plan_document"]
+__all__ = [
+    "Document",
+    "Loaded",
+    "Sources",
+    "load_document",
+    "load_fleet",
+    "load_plan",
+    "locate",
+    "parse",
+    "place",
+    "plan_document",
+]

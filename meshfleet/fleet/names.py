@@ -64,9 +64,11 @@ def qualified_name(value: str, what: str) -> str:
     if prefix:
         dns_subdomain(prefix, f"{what} prefix")
     if len(name) > 63 or not _QUALIFIED_NAME.fullmatch(name):
-        raise ValueError(f"{what} {shown(value)} is not a valid Kubernetes {what}: at most 63 letters, digits, "
-                         "'-', '_' and '.', starting and ending with a letter or digit, after an optional "
-                         "'prefix/'")
+        raise ValueError(
+            f"{what} {shown(value)} is not a valid Kubernetes {what}: at most 63 letters, digits, "
+            "'-', '_' and '.', starting and ending with a letter or digit, after an optional "
+            "'prefix/'"
+        )
     return value
 
 
@@ -86,8 +88,10 @@ _HTTP_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 def http_header_name(value: str) -> str:
     """An HTTP header field name (RFC 9110 token), as an access rule's header match names it."""
     if not _HTTP_TOKEN.fullmatch(value):
-        raise ValueError(f"header name {shown(value)} is not an HTTP header name (letters, digits and "
-                         "!#$%&'*+.^_`|~-, no spaces or ':')")
+        raise ValueError(
+            f"header name {shown(value)} is not an HTTP header name (letters, digits and "
+            "!#$%&'*+.^_`|~-, no spaces or ':')"
+        )
     return value
 
 
@@ -109,10 +113,15 @@ def ingress_path(value: str, shown: str | None = None) -> str:
             raise ValueError(f"path {text} ends in {suffix!r}, which Kubernetes refuses in an Ingress path")
     if not _PATH_CHARS.fullmatch(value):
         odd = next((c for c in value if c in "{}" or not _PATH_CHARS.fullmatch(c)), "%")
-        what = "a brace left after the placeholders are filled in (write {cluster}, not {{cluster}})" \
-            if odd in "{}" else f"{odd!r}, which is not a URL path character (escape it as %{ord(odd):02X})" \
-            if odd != "%" and odd.isascii() else "a '%' that is not followed by two hexadecimal digits" \
-            if odd == "%" else f"the non-ASCII character U+{ord(odd):04X} (percent-encode it)"
+        what = (
+            "a brace left after the placeholders are filled in (write {cluster}, not {{cluster}})"
+            if odd in "{}"
+            else f"{odd!r}, which is not a URL path character (escape it as %{ord(odd):02X})"
+            if odd != "%" and odd.isascii()
+            else "a '%' that is not followed by two hexadecimal digits"
+            if odd == "%"
+            else f"the non-ASCII character U+{ord(odd):04X} (percent-encode it)"
+        )
         raise ValueError(f"path {text} contains {what}")
     return value
 
@@ -121,9 +130,16 @@ REPEAT_MAX = 1000
 _REPEAT = re.compile(r"\{(\d+)(?:,(\d*))?\}")
 REGEX_MAX = 1024
 """Longest regular expression accepted; an access rule's pattern is a path or a header value."""
-_LOOKAROUND = {"=": "a look-ahead", "!": "a negative look-ahead", "<=": "a look-behind",
-               "<!": "a negative look-behind", ">": "an atomic group", "(": "a conditional group",
-               "P": "a Python-style named group or backreference", "<": "a named group"}
+_LOOKAROUND = {
+    "=": "a look-ahead",
+    "!": "a negative look-ahead",
+    "<=": "a look-behind",
+    "<!": "a negative look-behind",
+    ">": "an atomic group",
+    "(": "a conditional group",
+    "P": "a Python-style named group or backreference",
+    "<": "a named group",
+}
 
 
 def regex(value: str, what: str) -> str:
@@ -139,19 +155,25 @@ def regex(value: str, what: str) -> str:
             warnings.simplefilter("error", FutureWarning)
             re.compile(value)
     except FutureWarning:
-        raise ValueError(f"{what} {shown(value)} has a '[' or a set operator ('--', '&&', '~~', '||') inside "
-                         "brackets, which the dialects read differently; escape it") from None
+        raise ValueError(
+            f"{what} {shown(value)} has a '[' or a set operator ('--', '&&', '~~', '||') inside "
+            "brackets, which the dialects read differently; escape it"
+        ) from None
     except re.error as e:
-        raise ValueError(f"{what} {shown(value)} is not a valid regular expression: {e.msg} at position "
-                         f"{(e.pos or 0) + 1}") from None
+        raise ValueError(
+            f"{what} {shown(value)} is not a valid regular expression: {e.msg} at position {(e.pos or 0) + 1}"
+        ) from None
     for m in _REPEAT.finditer(value):
         if any(int(n) > REPEAT_MAX for n in m.groups() if n):
-            raise ValueError(f"{what} {shown(value)} repeats {m.group()}; RE2 refuses repetition counts over "
-                             f"{REPEAT_MAX:,}")
+            raise ValueError(
+                f"{what} {shown(value)} repeats {m.group()}; RE2 refuses repetition counts over {REPEAT_MAX:,}"
+            )
     construct = _unportable(value)
     if construct is not None:
-        raise ValueError(f"{what} {shown(value)} uses {construct}, which Go's RE2 or JavaScript (the mesh's "
-                         "proxies) do not read the way Python does; use plain groups, classes and repetition")
+        raise ValueError(
+            f"{what} {shown(value)} uses {construct}, which Go's RE2 or JavaScript (the mesh's "
+            "proxies) do not read the way Python does; use plain groups, classes and repetition"
+        )
     return value
 
 
@@ -178,13 +200,13 @@ def _unportable(pattern: str) -> str | None:
         if c == "[":
             in_class = True
             i += 1
-            if pattern[i:i + 1] == "^":
+            if pattern[i : i + 1] == "^":
                 i += 1
-            if pattern[i:i + 1] == "]":
+            if pattern[i : i + 1] == "]":
                 i += 1  # a leading ']' is a literal
             continue
         if c == "(" and nxt == "?":
-            rest = pattern[i + 2:i + 4]
+            rest = pattern[i + 2 : i + 4]
             if rest[:1] == ":":
                 i += 3
                 continue

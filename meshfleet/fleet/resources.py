@@ -43,12 +43,16 @@ def _manifest_path(v: str) -> str:
     if "\\" in v:
         raise ValueError(f"manifest path {names.shown(v)} holds a backslash; write paths with '/'")
     if v.startswith("/") or re.match(r"^[A-Za-z]:", v):
-        raise ValueError(f"manifest path {names.shown(v)} is absolute; write it relative to the fleet file's "
-                         "directory (manifests live beside or below the fleet file)")
+        raise ValueError(
+            f"manifest path {names.shown(v)} is absolute; write it relative to the fleet file's "
+            "directory (manifests live beside or below the fleet file)"
+        )
     parts = v.split("/")
     if ".." in parts:
-        raise ValueError(f"manifest path {names.shown(v)} climbs out with '..'; manifests live beside or below the "
-                         "fleet file, so that a fleet file cannot make meshfleet read other files of the machine")
+        raise ValueError(
+            f"manifest path {names.shown(v)} climbs out with '..'; manifests live beside or below the "
+            "fleet file, so that a fleet file cannot make meshfleet read other files of the machine"
+        )
     if any(not p.isprintable() or not p.isascii() for p in parts):
         raise ValueError(f"manifest path {names.shown(v)} holds a character other than printable ASCII")
     return v
@@ -56,18 +60,22 @@ def _manifest_path(v: str) -> str:
 
 def _kind(v: str) -> str:
     if not re.fullmatch(r"[A-Z][A-Za-z0-9]{0,62}", v):
-        raise ValueError(f"kind {names.shown(v)} is not a Kubernetes kind (CamelCase letters and digits, e.g. "
-                         "Deployment)")
+        raise ValueError(
+            f"kind {names.shown(v)} is not a Kubernetes kind (CamelCase letters and digits, e.g. Deployment)"
+        )
     return v
 
 
 def _json_pointer(v: str) -> str:
     if v == "" or not v.startswith("/"):
-        raise ValueError(f"path {names.shown(v)} is not a JSON pointer: write it from the object's root, e.g. "
-                         "/spec/replicas")
+        raise ValueError(
+            f"path {names.shown(v)} is not a JSON pointer: write it from the object's root, e.g. /spec/replicas"
+        )
     if re.search(r"~(?![01])", v):
-        raise ValueError(f"path {names.shown(v)} holds '~' not followed by 0 or 1: write '~0' for '~' and '~1' for "
-                         "'/' inside a key (JSON pointer escapes)")
+        raise ValueError(
+            f"path {names.shown(v)} holds '~' not followed by 0 or 1: write '~0' for '~' and '~1' for "
+            "'/' inside a key (JSON pointer escapes)"
+        )
     return v
 
 
@@ -91,9 +99,11 @@ class ObjectRef(_Strict):
     kind: Kind = Field(description="The object's kind, as its template writes it.", examples=["Deployment"])
     name: Annotated[str, Field(min_length=1)] = Field(
         description="The object's name as its template writes it, placeholders included.",
-        examples=["httpbin", "httpbin-{cluster}"])
+        examples=["httpbin", "httpbin-{cluster}"],
+    )
     namespace: Annotated[str, AfterValidator(lambda v: names.dns_label(v, "namespace"))] | None = Field(
-        default=None, description="The object's namespace, when two objects of the resource share kind and name.")
+        default=None, description="The object's namespace, when two objects of the resource share kind and name."
+    )
 
     def shown(self) -> str:
         return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
@@ -103,10 +113,14 @@ class PatchOperation(_Strict):
     """One of KubeFed's `clusterOverrides`: a JSON-patch operation (add, replace, remove) at a path."""
 
     op: Literal["add", "replace", "remove"] = Field(
-        default="replace", description="`replace` a value the object has (KubeFed's default), `add` a key or list "
-        "item under a parent it has (`-` appends to a list), or `remove` what it has.")
-    path: JsonPointer = Field(description="A JSON pointer into the object, from its root (`~1` for '/' in a key).",
-                              examples=["/spec/replicas", "/metadata/annotations/example.com~1team"])
+        default="replace",
+        description="`replace` a value the object has (KubeFed's default), `add` a key or list "
+        "item under a parent it has (`-` appends to a list), or `remove` what it has.",
+    )
+    path: JsonPointer = Field(
+        description="A JSON pointer into the object, from its root (`~1` for '/' in a key).",
+        examples=["/spec/replicas", "/metadata/annotations/example.com~1team"],
+    )
     value: Any = Field(default=None, description="The new value (add, replace); remove takes none.", examples=[3])
 
     @model_validator(mode="after")
@@ -144,20 +158,27 @@ PlainMapping = Annotated[dict[str, Any], AfterValidator(_plain_mapping)]
 class ResourceOverride(_Strict):
     """Per-cluster variation of a resource's objects (KubeFed's `overrides`), for the clusters selected."""
 
-    clusters: ClusterSelection = Field(description="The clusters it applies to, among those the resource is placed "
-                                       "in: names, `all`, or a label selector.")
+    clusters: ClusterSelection = Field(
+        description="The clusters it applies to, among those the resource is placed "
+        "in: names, `all`, or a label selector."
+    )
     object: ObjectRef | None = Field(
-        default=None, description="The object it changes; may be left out when the resource holds one object.")
+        default=None, description="The object it changes; may be left out when the resource holds one object."
+    )
     patch: Annotated[list[PatchOperation], Field(min_length=1)] | None = Field(
-        default=None, description="JSON-patch operations (KubeFed's clusterOverrides).")
+        default=None, description="JSON-patch operations (KubeFed's clusterOverrides)."
+    )
     merge: PlainMapping | None = Field(
-        default=None, description="A strategic-merge patch (built-in kinds; see the README for the subset).")
+        default=None, description="A strategic-merge patch (built-in kinds; see the README for the subset)."
+    )
 
     @model_validator(mode="after")
     def _one_kind_of_patch(self) -> ResourceOverride:
         if (self.patch is None) == (self.merge is None):
-            raise ValueError("an override takes either `patch` (JSON-patch operations) or `merge` (a strategic-merge "
-                             "patch)" + ("" if self.patch is None else ", not both"))
+            raise ValueError(
+                "an override takes either `patch` (JSON-patch operations) or `merge` (a strategic-merge "
+                "patch)" + ("" if self.patch is None else ", not both")
+            )
         return self
 
 
@@ -165,7 +186,8 @@ class ReplicaPreference(_Strict):
     """One cluster's share of a scheduled workload (KubeFed's ClusterPreferences)."""
 
     weight: Annotated[int, Field(ge=0, le=REPLICAS_MAX)] = Field(
-        default=1, description="The cluster's share of the replicas beyond the minimums (0: its minimum only).")
+        default=1, description="The cluster's share of the replicas beyond the minimums (0: its minimum only)."
+    )
     minReplicas: Replicas = Field(default=0, description="Replicas the cluster gets first, whatever the weights.")
     maxReplicas: Replicas | None = Field(default=None, description="Replicas the cluster never goes over.")
 
@@ -181,42 +203,59 @@ class ReplicaScheduling(_Strict):
 
     totalReplicas: Replicas = Field(description="The replicas to split over the placed clusters.", examples=[6])
     object: ObjectRef | None = Field(
-        default=None, description="The Deployment or StatefulSet; may be left out when the resource has one.")
+        default=None, description="The Deployment or StatefulSet; may be left out when the resource has one."
+    )
     clusters: dict[Annotated[str, AfterValidator(_cluster_or_default)], ReplicaPreference] = Field(
         default_factory=dict,
         description="Per placed cluster (or `*` for the others): weight, minReplicas, maxReplicas. Default: "
-                    "every placed cluster with weight 1.")
+        "every placed cluster with weight 1.",
+    )
 
 
 class Resource(_Strict):
     """Objects placed on some clusters, with per-cluster overrides (a KubeFed federated type)."""
 
     clusters: ClusterSelection = Field(
-        description="Placement: cluster names, `all`, or a label selector, as for exports.")
+        description="Placement: cluster names, `all`, or a label selector, as for exports."
+    )
     # One or several: the discriminator sends a value to the one branch it can be, so that a problem is
     # reported once, in the form the user wrote.
-    template: Annotated[Annotated[PlainMapping, Tag("one")] | Annotated[list[PlainMapping], Field(min_length=1),
-                                                                        Tag("many")],
-                        Discriminator(_one_or_many)] | None = Field(
-        default=None, description="The objects, written inline: one object, or a list of them.")
-    manifests: Annotated[Annotated[ManifestPath, Tag("one")] | Annotated[list[ManifestPath], Field(min_length=1),
-                                                                         Tag("many")],
-                         Discriminator(_one_or_many)] | None = Field(
-        default=None, description="Manifest files or directories (.yaml, .yml, .json) beside or below the fleet file.")
+    template: (
+        Annotated[
+            Annotated[PlainMapping, Tag("one")] | Annotated[list[PlainMapping], Field(min_length=1), Tag("many")],
+            Discriminator(_one_or_many),
+        ]
+        | None
+    ) = Field(default=None, description="The objects, written inline: one object, or a list of them.")
+    manifests: (
+        Annotated[
+            Annotated[ManifestPath, Tag("one")] | Annotated[list[ManifestPath], Field(min_length=1), Tag("many")],
+            Discriminator(_one_or_many),
+        ]
+        | None
+    ) = Field(
+        default=None, description="Manifest files or directories (.yaml, .yml, .json) beside or below the fleet file."
+    )
     namespace: Annotated[str, AfterValidator(lambda v: names.dns_label(v, "namespace"))] | None = Field(
-        default=None, description="The namespace of objects that name none (as `kubectl apply -n`).")
+        default=None, description="The namespace of objects that name none (as `kubectl apply -n`)."
+    )
     createNamespace: bool = Field(
-        default=False, description="Create the objects' namespaces, put in the cluster's mesh (kept on delete).")
+        default=False, description="Create the objects' namespaces, put in the cluster's mesh (kept on delete)."
+    )
     overrides: list[ResourceOverride] = Field(
-        default_factory=list, description="Per-cluster changes of the objects, applied in this order.")
+        default_factory=list, description="Per-cluster changes of the objects, applied in this order."
+    )
     replicaScheduling: ReplicaScheduling | None = Field(
-        default=None, description="Split a Deployment's (StatefulSet's, ReplicaSet's) replicas over the placement.")
+        default=None, description="Split a Deployment's (StatefulSet's, ReplicaSet's) replicas over the placement."
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> Resource:
         if (self.template is None) == (self.manifests is None):
-            raise ValueError("a resource takes either `template` (objects written inline) or `manifests` (files)"
-                             + ("" if self.template is None else ", not both"))
+            raise ValueError(
+                "a resource takes either `template` (objects written inline) or `manifests` (files)"
+                + ("" if self.template is None else ", not both")
+            )
         return self
 
     def manifest_paths(self) -> list[str]:

@@ -132,7 +132,7 @@ def validation_findings(doc: Document, err: ValidationError) -> list[Finding]:
                 e["ctx"] = {"tag": tag if _near_a_source(tag) else _Hidden(tag)}
         msg = str(e["msg"])
         if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
+            msg = msg[len("Value error, ") :]
         hint = ""
         prefer_key = is_key
         if kind == "extra_forbidden":
@@ -149,10 +149,14 @@ def validation_findings(doc: Document, err: ValidationError) -> list[Finding]:
             path = path[:-1] if path and not doc.has(path) else path
             prefer_key = True
         elif _secret_place(path) and len(path) == 3 and kind.endswith("_type"):
-            msg = f"a kubeconfig cannot be written into the fleet file (a {kind_of(e['input'])} is given; " \
+            msg = (
+                f"a kubeconfig cannot be written into the fleet file (a {kind_of(e['input'])} is given; "
                 "its value is not shown)"
-            hint = "write kubeconfig: {from: stack-secret} and set it as a Pulumi secret, or {from: context, " \
+            )
+            hint = (
+                "write kubeconfig: {from: stack-secret} and set it as a Pulumi secret, or {from: context, "
                 "context: <name>} to read it from your kubeconfig files"
+            )
         elif kind.endswith("_type") or kind in ("model_type", "dict_type", "list_type"):
             got = kind_of(e.get("input"))
             want = msg.removeprefix("Input should be ").removeprefix("a valid ")
@@ -192,8 +196,9 @@ _SOURCE_WORD = re.compile(r"[a-z][a-z-]{0,15}")
 def _near_a_source(v: Any) -> bool:
     """A short word (`file`) or a misspelt source (`stack-secrets`) is worth showing; anything else
     written where a kubeconfig source goes may be a credential."""
-    return isinstance(v, str) and (bool(_SOURCE_WORD.fullmatch(v))
-                                   or bool(difflib.get_close_matches(v, _SOURCES, n=1, cutoff=0.6)))
+    return isinstance(v, str) and (
+        bool(_SOURCE_WORD.fullmatch(v)) or bool(difflib.get_close_matches(v, _SOURCES, n=1, cutoff=0.6))
+    )
 
 
 def kind_of(v: Any) -> str:

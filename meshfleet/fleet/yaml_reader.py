@@ -71,8 +71,15 @@ class _Reader:
         key = (m.line, m.column, message)
         if key not in self._seen:
             self._seen.add(key)
-            self.findings.append(Finding((*self.prefix, *_flat(path)), message, hint, code=code,
-                                         position=Position(self.file, m.line + 1, m.column + 1)))
+            self.findings.append(
+                Finding(
+                    (*self.prefix, *_flat(path)),
+                    message,
+                    hint,
+                    code=code,
+                    position=Position(self.file, m.line + 1, m.column + 1),
+                )
+            )
 
     # --- the graph, before anything is expanded ------------------------------------------------
 
@@ -92,19 +99,32 @@ class _Reader:
                 size[key] = 1 + sum(size[id(c)] for c in _children(node))
                 state[key] = 2
                 if size[key] > bound:
-                    told = f"{bound:,} values" if bound == MAX_NODES else f"the {bound:,} values left of the " \
+                    told = (
+                        f"{bound:,} values"
+                        if bound == MAX_NODES
+                        else f"the {bound:,} values left of the "
                         f"{MAX_NODES:,} a fleet's manifest files may expand to together"
-                    self.problem(node, None, f"the document expands to more than {told} through its "
-                                 "aliases (the node here is repeated that often)",
-                                 "remove the aliases that multiply the document", codes.TOO_MANY_VALUES)
+                    )
+                    self.problem(
+                        node,
+                        None,
+                        f"the document expands to more than {told} through its "
+                        "aliases (the node here is repeated that often)",
+                        "remove the aliases that multiply the document",
+                        codes.TOO_MANY_VALUES,
+                    )
                     raise FleetError(self.findings)
                 continue
             if state.get(key) == 2:
                 continue
             if state.get(key) == 1:
-                self.problem(node, None, "this anchored node contains an alias to itself (a recursive alias)",
-                             "an alias may only refer to a node that is complete where the alias stands",
-                             codes.RECURSIVE_ALIAS)
+                self.problem(
+                    node,
+                    None,
+                    "this anchored node contains an alias to itself (a recursive alias)",
+                    "an alias may only refer to a node that is complete where the alias stands",
+                    codes.RECURSIVE_ALIAS,
+                )
                 raise FleetError(self.findings)
             state[key] = 1
             stack.append((node, True))
@@ -120,21 +140,38 @@ class _Reader:
         if cls is ScalarNode:
             return self.scalar(node, path)  # type: ignore[arg-type]
         if depth >= MAX_DEPTH:
-            self.problem(node, path, f"the document is nested more than {MAX_DEPTH} levels deep",
-                         "a fleet file needs a handful of levels; flatten it", codes.TOO_DEEP)
+            self.problem(
+                node,
+                path,
+                f"the document is nested more than {MAX_DEPTH} levels deep",
+                "a fleet file needs a handful of levels; flatten it",
+                codes.TOO_DEEP,
+            )
             return _BAD
         key = id(node)
         if key in self._open:  # a recursive alias (only reachable when check_graph did not run)
-            self.problem(node, path, "this anchored node contains an alias to itself (a recursive alias)",
-                         "an alias may only refer to a node that is complete where the alias stands",
-                         codes.RECURSIVE_ALIAS)
+            self.problem(
+                node,
+                path,
+                "this anchored node contains an alias to itself (a recursive alias)",
+                "an alias may only refer to a node that is complete where the alias stands",
+                codes.RECURSIVE_ALIAS,
+            )
             return _BAD
         if node.tag != _NONSPECIFIC and node.tag != (_MAP if cls is MappingNode else _SEQ):
             what = "mapping" if cls is MappingNode else "list"
-            message = f"a {what} is tagged {_TAG_NAMES[node.tag]}" if node.tag in _TAG_NAMES else \
-                f"the tag {_tag_name(node.tag)} is not supported here"
-            self.problem(node, path, message, "remove the tag: meshfleet reads plain YAML lists and mappings",
-                         codes.UNSUPPORTED_TAG)
+            message = (
+                f"a {what} is tagged {_TAG_NAMES[node.tag]}"
+                if node.tag in _TAG_NAMES
+                else f"the tag {_tag_name(node.tag)} is not supported here"
+            )
+            self.problem(
+                node,
+                path,
+                message,
+                "remove the tag: meshfleet reads plain YAML lists and mappings",
+                codes.UNSUPPORTED_TAG,
+            )
             return _BAD
         self._open.add(key)
         try:
@@ -150,14 +187,24 @@ class _Reader:
         for knode, vnode in node.value:
             if type(knode) is not ScalarNode:
                 what = "mapping" if isinstance(knode, MappingNode) else "list"
-                self.problem(knode, path, f"a key here is a {what}; keys are plain strings",
-                             "write the key as a string (`? ` complex keys are not supported)", codes.NON_STRING_KEY)
+                self.problem(
+                    knode,
+                    path,
+                    f"a key here is a {what}; keys are plain strings",
+                    "write the key as a string (`? ` complex keys are not supported)",
+                    codes.NON_STRING_KEY,
+                )
                 continue
             text = knode.value
             if knode.tag == _PLAIN and text == "<<":
                 if merges:
-                    self.problem(knode, path, "duplicate key '<<': it is already set above in the same mapping",
-                                 "merge several mappings with one key: `<<: [*first, *second]`", codes.DUPLICATE_KEY)
+                    self.problem(
+                        knode,
+                        path,
+                        "duplicate key '<<': it is already set above in the same mapping",
+                        "merge several mappings with one key: `<<: [*first, *second]`",
+                        codes.DUPLICATE_KEY,
+                    )
                 merges = [*(merges or ()), (knode, vnode)]
                 continue
             sub = (path, text)
@@ -166,15 +213,24 @@ class _Reader:
                 continue
             if type(name) is not str:
                 shown = "null" if name is None else str(name).lower() if isinstance(name, bool) else repr(name)
-                self.problem(knode, (path, shown), f"key {shown} is a {kind_of(name)}; keys here are strings",
-                             f'quote the key: "{text}"', codes.NON_STRING_KEY)
+                self.problem(
+                    knode,
+                    (path, shown),
+                    f"key {shown} is a {kind_of(name)}; keys here are strings",
+                    f'quote the key: "{text}"',
+                    codes.NON_STRING_KEY,
+                )
                 continue
             if name in out:
-                self.problem(knode, sub, f"duplicate key {_shown(name)}: it is already set above in the same "
-                             "mapping", "keep one of the two entries", codes.DUPLICATE_KEY)
+                self.problem(
+                    knode,
+                    sub,
+                    f"duplicate key {_shown(name)}: it is already set above in the same mapping",
+                    "keep one of the two entries",
+                    codes.DUPLICATE_KEY,
+                )
                 continue
-            out[name] = self.scalar(vnode, sub) if type(vnode) is ScalarNode else \
-                self.value(vnode, sub, depth + 1)
+            out[name] = self.scalar(vnode, sub) if type(vnode) is ScalarNode else self.value(vnode, sub, depth + 1)
         if merges is None:
             return out
         # The mapping's own keys win over merged ones; of several merged mappings the first wins.
@@ -183,9 +239,13 @@ class _Reader:
             sources = vnode.value if isinstance(vnode, SequenceNode) else [vnode]
             for source in sources:
                 if not isinstance(source, MappingNode):
-                    self.problem(knode, path, "`<<` merges a mapping (an alias such as *common) or a list of them; "
-                                 "this is not a mapping", "point `<<` at an anchored mapping, e.g. `<<: *common`",
-                                 codes.BAD_MERGE)
+                    self.problem(
+                        knode,
+                        path,
+                        "`<<` merges a mapping (an alias such as *common) or a list of them; this is not a mapping",
+                        "point `<<` at an anchored mapping, e.g. `<<: *common`",
+                        codes.BAD_MERGE,
+                    )
                     continue
                 entries = self.value(source, path, depth)
                 if isinstance(entries, dict):
@@ -205,8 +265,13 @@ class _Reader:
                 else:
                     what = f"the {_char_kind(ch)} U+{ord(ch):04X}"
                     hint = "remove it; values in a fleet file are plain, visible text"
-                self.problem(node, path, f"the value holds {what} (character {i + 1} of {len(text):,})", hint,
-                             codes.CONTROL_CHARACTER)
+                self.problem(
+                    node,
+                    path,
+                    f"the value holds {what} (character {i + 1} of {len(text):,})",
+                    hint,
+                    codes.CONTROL_CHARACTER,
+                )
                 return _BAD
         tag = node.tag
         if tag == _PLAIN:

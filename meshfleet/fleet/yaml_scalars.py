@@ -41,14 +41,23 @@ _INT_FORMS = (
     (re.compile(r"[-+]?0b[01_]+"), 2, 2),
     (re.compile(r"[-+]?[0-9][0-9_]*"), 10, 0),
 )
-_FLOAT_FORM = re.compile(r"[-+]?(?:[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[0-9][0-9_]*[eE][-+]?[0-9]+"
-                         r"|\.[0-9_]+(?:[eE][-+]?[0-9]+)?)")
+_FLOAT_FORM = re.compile(
+    r"[-+]?(?:[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[0-9][0-9_]*[eE][-+]?[0-9]+"
+    r"|\.[0-9_]+(?:[eE][-+]?[0-9]+)?)"
+)
 _NUMERIC_START = frozenset("0123456789+-.")
 _RESOLVED_START = frozenset("0123456789+-.tTfFnN~")
 """First characters of plain scalars that may be something other than a string (an empty one is null)."""
 _MAX_DIGITS = {10: 19, 16: 16, 8: 22, 2: 64}
-_TAG_NAMES = {_STR: "!!str", _INT: "!!int", _FLOAT: "!!float", _BOOL: "!!bool", _NULL: "!!null",
-              _MAP: "!!map", _SEQ: "!!seq"}
+_TAG_NAMES = {
+    _STR: "!!str",
+    _INT: "!!int",
+    _FLOAT: "!!float",
+    _BOOL: "!!bool",
+    _NULL: "!!null",
+    _MAP: "!!map",
+    _SEQ: "!!seq",
+}
 
 
 def _char_kind(ch: str) -> str:
@@ -60,8 +69,15 @@ def _char_kind(ch: str) -> str:
 
 
 def kind_of(v: object) -> str:
-    for t, name in ((bool, "boolean"), (dict, "mapping"), (list, "list"), (tuple, "list"), (str, "string"),
-                    (int, "number"), (float, "number")):
+    for t, name in (
+        (bool, "boolean"),
+        (dict, "mapping"),
+        (list, "list"),
+        (tuple, "list"),
+        (str, "string"),
+        (int, "number"),
+        (float, "number"),
+    ):
         if isinstance(v, t):
             return name
     return "null" if v is None else type(v).__name__
@@ -91,8 +107,10 @@ def _integer(text: str, base: int, skip: int, tagged: bool) -> int:
     # 4,300 digits with an exception, and a huge hexadecimal one would cost memory for nothing.
     value = sign * int(digits, base) if 0 < len(digits) <= _MAX_DIGITS[base] else 0
     if len(digits) > _MAX_DIGITS[base] or not -(2 ** (MAX_INT_BITS - 1)) <= value < 2 ** (MAX_INT_BITS - 1):
-        raise _Malformed(f"the number {_shown(text)} does not fit in {MAX_INT_BITS} bits",
-                         "use a smaller number" + ("" if tagged else ", or quote it if it is text"))
+        raise _Malformed(
+            f"the number {_shown(text)} does not fit in {MAX_INT_BITS} bits",
+            "use a smaller number" + ("" if tagged else ", or quote it if it is text"),
+        )
     return value
 
 
@@ -144,10 +162,15 @@ def _tagged_scalar(tag: str, text: str) -> Any:
         what = "an empty value" if not text else _shown(text)
         raise _Malformed(f"{what} is tagged !!float but is not a number", "write a number, e.g. 1.5")
     if tag in (_MAP, _SEQ):
-        raise _Malformed(f"{_shown(text)} is tagged {_TAG_NAMES[tag]} but is not a "
-                         f"{'mapping' if tag == _MAP else 'list'}", "remove the tag")
-    raise _Malformed(f"the tag {_tag_name(tag)} is not supported here", "remove the tag: meshfleet reads plain "
-                     "YAML values (strings, numbers, true/false, lists and mappings)", codes.UNSUPPORTED_TAG)
+        raise _Malformed(
+            f"{_shown(text)} is tagged {_TAG_NAMES[tag]} but is not a {'mapping' if tag == _MAP else 'list'}",
+            "remove the tag",
+        )
+    raise _Malformed(
+        f"the tag {_tag_name(tag)} is not supported here",
+        "remove the tag: meshfleet reads plain YAML values (strings, numbers, true/false, lists and mappings)",
+        codes.UNSUPPORTED_TAG,
+    )
 
 
 def _tag_name(tag: str) -> str:

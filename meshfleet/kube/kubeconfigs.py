@@ -48,7 +48,8 @@ def read_context(source: KubeconfigFromContext, fleet_dir: Path, environ: Mappin
     if not files:
         where = ", ".join(str(p) for p in paths)
         raise KubeconfigUnavailable(
-            f"the fleet file takes context {source.context!r}, but there is no kubeconfig file at {where}")
+            f"the fleet file takes context {source.context!r}, but there is no kubeconfig file at {where}"
+        )
     try:
         return reduce_to_context(files, source.context, _read_bytes)
     except ContextError as e:

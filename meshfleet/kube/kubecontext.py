@@ -135,12 +135,15 @@ def reduce_to_context(
             raise ContextError(f"context {shown_name(context)} in {ctx_path}{ref_at}: '{field}' is not a name")
         path, entry, index = _find(docs, section, ref)
         if path is None or entry is None:
-            raise ContextError(f"context {shown_name(context)} in {ctx_path}{ref_at} names {field} "
-                               f"{shown_name(ref)}, which no kubeconfig file defines")
+            raise ContextError(
+                f"context {shown_name(context)} in {ctx_path}{ref_at} names {field} "
+                f"{shown_name(ref)}, which no kubeconfig file defines"
+            )
         inner = entry.get(field)
         if not isinstance(inner, dict):
-            raise ContextError(f"{field} {shown_name(ref)} in {path}{_at(texts[path], (section, index))} has no "
-                               f"'{field}' mapping")
+            raise ContextError(
+                f"{field} {shown_name(ref)} in {path}{_at(texts[path], (section, index))} has no '{field}' mapping"
+            )
         out[section].append({"name": ref, field: _self_contained(field, ref, inner, path, read)})
     return yaml.safe_dump(out, sort_keys=False, default_flow_style=False)
 
@@ -169,8 +172,15 @@ def shown_name(value: object) -> str:
     (at most 63 characters, no spaces or control characters), else only what kind of value it is."""
     if isinstance(value, str) and _PLAIN_NAME.fullmatch(value):
         return repr(value)
-    kind = "a string" if isinstance(value, str) else "a mapping" if isinstance(value, dict) else \
-        "a list" if isinstance(value, list) else "a value"
+    kind = (
+        "a string"
+        if isinstance(value, str)
+        else "a mapping"
+        if isinstance(value, dict)
+        else "a list"
+        if isinstance(value, list)
+        else "a value"
+    )
     return f"({kind} that is not a plain name, not shown)"
 
 
@@ -178,16 +188,22 @@ def _names(doc: dict[str, Any], section: str) -> list[str]:
     entries = doc.get(section) or []
     if not isinstance(entries, list):
         return []
-    return [e["name"] for e in entries if isinstance(e, dict) and isinstance(e.get("name"), str)
-            and _PLAIN_NAME.fullmatch(e["name"])]
+    return [
+        e["name"]
+        for e in entries
+        if isinstance(e, dict) and isinstance(e.get("name"), str) and _PLAIN_NAME.fullmatch(e["name"])
+    ]
 
 
 def _odd_names(doc: dict[str, Any], section: str) -> int:
     entries = doc.get(section) or []
     if not isinstance(entries, list):
         return 0
-    return sum(1 for e in entries if isinstance(e, dict) and "name" in e
-               and not (isinstance(e["name"], str) and _PLAIN_NAME.fullmatch(e["name"])))
+    return sum(
+        1
+        for e in entries
+        if isinstance(e, dict) and "name" in e and not (isinstance(e["name"], str) and _PLAIN_NAME.fullmatch(e["name"]))
+    )
 
 
 def _find(

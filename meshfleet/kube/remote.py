@@ -84,19 +84,26 @@ def remote_use_problems(text: str) -> list[str]:
     elif host is None:
         problems.append(f"{on_cluster}: 'server' is not a URL with a host")
     elif is_local_host(host):
-        problems.append(f"{on_cluster}: 'server' is a loopback or unspecified address (localhost, 127.0.0.0/8, ::1, "
-                        "0.0.0.0, ::, or one of these IPv4-mapped), which from the mesh's controller is its own "
-                        "cluster; use an address that cluster reaches (for k3d: the server container's IP on the "
-                        "shared network)")
+        problems.append(
+            f"{on_cluster}: 'server' is a loopback or unspecified address (localhost, 127.0.0.0/8, ::1, "
+            "0.0.0.0, ::, or one of these IPv4-mapped), which from the mesh's controller is its own "
+            "cluster; use an address that cluster reaches (for k3d: the server container's IP on the "
+            "shared network)"
+        )
     for key, what in PLUGIN_FIELDS.items():
         if user.get(key) is not None:
-            problems.append(f"{on_user}: '{key}' runs {what}, which the mesh's controller cannot run; use a token "
-                            "or a client certificate (for example a ServiceAccount token)")
+            problems.append(
+                f"{on_user}: '{key}' runs {what}, which the mesh's controller cannot run; use a token "
+                "or a client certificate (for example a ServiceAccount token)"
+            )
     for section, keys in FILE_FIELDS.items():
         entry, on = (cluster, on_cluster) if section == "cluster" else (user, on_user)
         for key in keys:
             if entry.get(key):
-                what, fix = (("reads its token from the file", "put the token itself in 'token'") if key == "tokenFile"
-                             else ("reads the file", f"inline it as '{key}-data' (kubectl config view --flatten)"))
+                what, fix = (
+                    ("reads its token from the file", "put the token itself in 'token'")
+                    if key == "tokenFile"
+                    else ("reads the file", f"inline it as '{key}-data' (kubectl config view --flatten)")
+                )
                 problems.append(f"{on}: {what} named in '{key}', which the mesh's controller does not have; {fix}")
     return problems

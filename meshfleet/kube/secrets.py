@@ -42,8 +42,9 @@ def _read_map(path: Path) -> dict[str, str]:
     return dict(loaded)
 
 
-def kubeconfigs_for_render(plan: Plan, fleet_file: Path, kubeconfigs_file: Path | None,
-                           environ: Mapping[str, str] | None = None) -> dict[str, str]:
+def kubeconfigs_for_render(
+    plan: Plan, fleet_file: Path, kubeconfigs_file: Path | None, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """Each member kubeconfig the plan's `Cluster` objects need, by cluster name."""
     env = os.environ if environ is None else environ
     given = _read_map(kubeconfigs_file) if kubeconfigs_file is not None else {}
@@ -74,6 +75,8 @@ def kubeconfigs_for_render(plan: Plan, fleet_file: Path, kubeconfigs_file: Path 
             )
         problems = remote_use_problems(out[member])
         if problems:
-            raise InputError(f"cluster {member}: the kubeconfig from {where} cannot work from inside another "
-                             "cluster (the mesh's controller: fsm-controller, istiod): " + "; ".join(problems))
+            raise InputError(
+                f"cluster {member}: the kubeconfig from {where} cannot work from inside another "
+                "cluster (the mesh's controller: fsm-controller, istiod): " + "; ".join(problems)
+            )
     return out

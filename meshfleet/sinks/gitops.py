@@ -142,8 +142,11 @@ def substitution_secret(name: str, kubeconfigs: dict[str, str]) -> dict[str, Any
     return {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": {"name": secret_name(name), "namespace": FLUX_NAMESPACE,
-                     "labels": {"app.kubernetes.io/managed-by": "meshfleet"}},
+        "metadata": {
+            "name": secret_name(name),
+            "namespace": FLUX_NAMESPACE,
+            "labels": {"app.kubernetes.io/managed-by": "meshfleet"},
+        },
         "type": "Opaque",
         "stringData": {variable(m): substitution_value(kubeconfigs[m]) for m in sorted(kubeconfigs)},
     }
@@ -169,8 +172,10 @@ def flux_rewrite(plan: Plan) -> Rewrite:
             return obj.body  # no postBuild on this cluster's Kustomization, or not applied at all
         if obj.kubeconfig_of is None:
             meta = obj.body["metadata"]
-            return {**obj.body, "metadata": {
-                **meta, "annotations": {**meta.get("annotations", {}), SUBSTITUTE_ANNOTATION: "disabled"}}}
+            return {
+                **obj.body,
+                "metadata": {**meta, "annotations": {**meta.get("annotations", {}), SUBSTITUTE_ANNOTATION: "disabled"}},
+            }
         body: dict[str, Any] = _escape_dollars(obj.body)
         return with_field(body, kubeconfig_field(obj), "${" + variable(obj.kubeconfig_of) + "}")
 
@@ -208,8 +213,7 @@ def applicationset(plan: Plan, source: Source, name: str) -> dict[str, Any]:
                 },
                 "spec": {
                     "project": "default",
-                    "source": {"repoURL": source.repo_url, "targetRevision": source.revision,
-                               "path": "{{.path}}"},
+                    "source": {"repoURL": source.repo_url, "targetRevision": source.revision, "path": "{{.path}}"},
                     "destination": {"name": "{{.cluster}}"},
                     "syncPolicy": {
                         "automated": {"prune": True, "selfHeal": True},
@@ -257,22 +261,32 @@ def flux_objects(plan: Plan, source: Source, name: str) -> list[dict[str, Any]]:
 
 def sync_waves(cluster: ClusterPlan) -> list[int]:
     """The sync waves after the first that a cluster's applied objects are in (none: one apply does)."""
-    return sorted({int(o.body["metadata"]["annotations"][SYNC_WAVE]) for o in cluster.applied()
-                   if SYNC_WAVE in o.body["metadata"].get("annotations", {})})
+    return sorted(
+        {
+            int(o.body["metadata"]["annotations"][SYNC_WAVE])
+            for o in cluster.applied()
+            if SYNC_WAVE in o.body["metadata"].get("annotations", {})
+        }
+    )
 
 
 def _drop(selector: str) -> dict[str, Any]:
     """A kustomize patch that deletes every object whose annotations match `selector` from the build."""
-    return {"patch": "$patch: delete\napiVersion: any\nkind: any\nmetadata:\n  name: any\n",
-            "target": {"annotationSelector": selector}}
+    return {
+        "patch": "$patch: delete\napiVersion: any\nkind: any\nmetadata:\n  name: any\n",
+        "target": {"annotationSelector": selector},
+    }
 
 
 def _kustomization(name: str, cluster: str, source: Source, suffix: str = "") -> dict[str, Any]:
     return {
         "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
         "kind": "Kustomization",
-        "metadata": {"name": f"{name}-{cluster}{suffix}", "namespace": FLUX_NAMESPACE,
-                     "labels": {"app.kubernetes.io/managed-by": "meshfleet", "meshfleet.io/cluster": cluster}},
+        "metadata": {
+            "name": f"{name}-{cluster}{suffix}",
+            "namespace": FLUX_NAMESPACE,
+            "labels": {"app.kubernetes.io/managed-by": "meshfleet", "meshfleet.io/cluster": cluster},
+        },
         "spec": {
             "interval": "10m",
             "retryInterval": "1m",
@@ -292,14 +306,17 @@ def _comments(plan: Plan, engine: Engine, name: str) -> dict[str, list[str]]:
         return {}
     if engine == "argocd":
         idle = [c for c in holders if c not in set(argocd_clusters(plan))]
-        return {"applicationset.yaml": [
-            f"not applied by Argo CD: the {_kinds(holders)} objects of {', '.join(holders)} (left out of their",
-            "cluster's kustomization): they need member kubeconfigs, which Argo CD cannot fill without a",
-            "secret-injection plugin" + (f"; not listed below, having nothing else to apply: {', '.join(idle)}"
-                                         if idle else "") + ".",
-            "Apply those objects with `--gitops flux`, `pulumi up`, or `meshfleet render --with-kubeconfigs`",
-            "into a directory kept out of git.",
-        ]}
+        return {
+            "applicationset.yaml": [
+                f"not applied by Argo CD: the {_kinds(holders)} objects of {', '.join(holders)} (left out of their",
+                "cluster's kustomization): they need member kubeconfigs, which Argo CD cannot fill without a",
+                "secret-injection plugin"
+                + (f"; not listed below, having nothing else to apply: {', '.join(idle)}" if idle else "")
+                + ".",
+                "Apply those objects with `--gitops flux`, `pulumi up`, or `meshfleet render --with-kubeconfigs`",
+                "into a directory kept out of git.",
+            ]
+        }
     out: dict[str, list[str]] = {}
     for cluster, objs in holders.items():
         members = sorted({o.kubeconfig_of for o in objs if o.kubeconfig_of is not None})
@@ -327,10 +344,13 @@ def files(plan: Plan, engine: Engine, source: Source, name: str) -> dict[str, st
         docs = {"gitrepository.yaml": objs[:1], **{f"{o['metadata']['name']}.yaml": [o] for o in objs[1:]}}
     header = f"# written by meshfleet render --gitops {engine}; re-render instead of editing\n"
     comments = _comments(plan, engine, name)
-    out = {f"{engine}/{fn}": header + "".join(f"# {line}\n" for line in comments.get(fn, ()))
-           + "---\n".join(dump_yaml(d) for d in ds) for fn, ds in docs.items()}
-    kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-                     "resources": list(docs)}
+    out = {
+        f"{engine}/{fn}": header
+        + "".join(f"# {line}\n" for line in comments.get(fn, ()))
+        + "---\n".join(dump_yaml(d) for d in ds)
+        for fn, ds in docs.items()
+    }
+    kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": list(docs)}
     out[f"{engine}/kustomization.yaml"] = header + dump_yaml(kustomization)
     return out
 
@@ -345,11 +365,17 @@ def notes(plan: Plan, engine: Engine | None, with_kubeconfigs: bool, fleet: str,
     if with_kubeconfigs:
         return [f"note: {where} holds member kubeconfigs in plain text: keep it out of git"]
     if engine == "flux":
-        return [f"note: Flux fills the kubeconfigs of the {kinds} objects in {where} from Secret "
-                f"{FLUX_NAMESPACE}/{secret_name(resource_name(PurePosixPath(fleet).stem))}; create it before the "
-                f"first sync with `meshfleet kubeconfig-secret {fleet} | kubectl apply --server-side -f -`"]
-    lead = (f"note: Argo CD applies none of the {kinds} objects in {where}: they need member kubeconfigs, "
-            if engine == "argocd"
-            else f"note: the {kinds} objects in {where} hold no kubeconfig (safe to commit), ")
-    return [lead + f"and the mesh cannot use a {kinds} without one: apply them with `--gitops flux` "
-            "(Flux fills them from a Secret), `pulumi up`, or `--with-kubeconfigs` into a directory kept out of git"]
+        return [
+            f"note: Flux fills the kubeconfigs of the {kinds} objects in {where} from Secret "
+            f"{FLUX_NAMESPACE}/{secret_name(resource_name(PurePosixPath(fleet).stem))}; create it before the "
+            f"first sync with `meshfleet kubeconfig-secret {fleet} | kubectl apply --server-side -f -`"
+        ]
+    lead = (
+        f"note: Argo CD applies none of the {kinds} objects in {where}: they need member kubeconfigs, "
+        if engine == "argocd"
+        else f"note: the {kinds} objects in {where} hold no kubeconfig (safe to commit), "
+    )
+    return [
+        lead + f"and the mesh cannot use a {kinds} without one: apply them with `--gitops flux` "
+        "(Flux fills them from a Secret), `pulumi up`, or `--with-kubeconfigs` into a directory kept out of git"
+    ]

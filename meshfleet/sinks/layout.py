@@ -63,8 +63,10 @@ Rewrite = Callable[[ClusterPlan, PlannedObject], dict[str, Any] | None]
 """A GitOps engine's body for an object of a cluster (it decides how kubeconfig fields are filled).
 None: the engine has no way to fill the object's kubeconfig, so the object is written for reference,
 without one, and left out of the cluster's kustomization."""
-LEFT_OUT_HEADER = ("# not applied by the GitOps engine: it needs a member's kubeconfig, which the engine cannot "
-                   "fill (README: GitOps hand-off)\n")
+LEFT_OUT_HEADER = (
+    "# not applied by the GitOps engine: it needs a member's kubeconfig, which the engine cannot "
+    "fill (README: GitOps hand-off)\n"
+)
 
 
 def _body(plan: Plan, obj: PlannedObject, kubeconfigs: Mapping[str, str] | None) -> dict[str, Any]:
@@ -74,8 +76,10 @@ def _body(plan: Plan, obj: PlannedObject, kubeconfigs: Mapping[str, str] | None)
         return with_field(obj.body, kubeconfig_field(obj), kubeconfigs[obj.kubeconfig_of])
     body = copy.deepcopy(obj.body)
     meta = body["metadata"]
-    meta["annotations"] = {**meta.get("annotations", {}),
-                           KUBECONFIG_ANNOTATION: kubeconfig_note(plan.cluster(obj.kubeconfig_of))}
+    meta["annotations"] = {
+        **meta.get("annotations", {}),
+        KUBECONFIG_ANNOTATION: kubeconfig_note(plan.cluster(obj.kubeconfig_of)),
+    }
     return body
 
 
@@ -86,8 +90,13 @@ class RenderedFile:
     text: str
 
 
-def render_cluster(plan: Plan, cluster: ClusterPlan, kubeconfigs: Mapping[str, str] | None = None,
-                   writer: BlockWriter | None = None, rewrite: Rewrite | None = None) -> Iterator[RenderedFile]:
+def render_cluster(
+    plan: Plan,
+    cluster: ClusterPlan,
+    kubeconfigs: Mapping[str, str] | None = None,
+    writer: BlockWriter | None = None,
+    rewrite: Rewrite | None = None,
+) -> Iterator[RenderedFile]:
     """The files of one cluster's directory, in a stable order (streamed: one cluster at a time).
 
     A kubeconfig field gets the member's kubeconfig when `kubeconfigs` is given, what `rewrite` puts
@@ -97,8 +106,13 @@ def render_cluster(plan: Plan, cluster: ClusterPlan, kubeconfigs: Mapping[str, s
         yield RenderedFile(cluster.name, name, text)
 
 
-def _cluster_files(plan: Plan, cluster: ClusterPlan, kubeconfigs: Mapping[str, str] | None, writer: BlockWriter,
-                   rewrite: Rewrite | None) -> Iterator[tuple[str, str]]:
+def _cluster_files(
+    plan: Plan,
+    cluster: ClusterPlan,
+    kubeconfigs: Mapping[str, str] | None,
+    writer: BlockWriter,
+    rewrite: Rewrite | None,
+) -> Iterator[tuple[str, str]]:
     if rewrite is not None and kubeconfigs is not None:
         raise ValueError("kubeconfigs and a GitOps rewrite exclude each other")
     dump = writer.dump
@@ -118,12 +132,23 @@ def _cluster_files(plan: Plan, cluster: ClusterPlan, kubeconfigs: Mapping[str, s
         "kind": "Kustomization",
         "resources": applied,
     }
-    yield "kustomization.yaml", ("# applied objects of cluster " + cluster.name
-                                 + "; predicted.* files are not listed\n" + writer.dump(kustomization))
+    yield (
+        "kustomization.yaml",
+        (
+            "# applied objects of cluster "
+            + cluster.name
+            + "; predicted.* files are not listed\n"
+            + writer.dump(kustomization)
+        ),
+    )
 
 
-def files(plan: Plan, kubeconfigs: Mapping[str, str] | None = None, rewrite: Rewrite | None = None,
-          clusters: Iterable[ClusterPlan] | None = None) -> Iterator[tuple[str, str]]:
+def files(
+    plan: Plan,
+    kubeconfigs: Mapping[str, str] | None = None,
+    rewrite: Rewrite | None = None,
+    clusters: Iterable[ClusterPlan] | None = None,
+) -> Iterator[tuple[str, str]]:
     """Every cluster's files (or those of `clusters`) as (`<cluster>/<file>`, text), one cluster at
     a time.
 
@@ -142,5 +167,6 @@ def files(plan: Plan, kubeconfigs: Mapping[str, str] | None = None, rewrite: Rew
 
 def kubeconfig_files(plan: Plan) -> frozenset[str]:
     """The files of `files()` that hold a member's kubeconfig when kubeconfigs are given."""
-    return frozenset(f"{c.name}/{file_name(o)}" for c in plan.clusters for o in c.objects
-                     if o.kubeconfig_of is not None)
+    return frozenset(
+        f"{c.name}/{file_name(o)}" for c in plan.clusters for o in c.objects if o.kubeconfig_of is not None
+    )

@@ -47,8 +47,14 @@ FileSource = Callable[[], Files]
 """Makes a share of the files (called in the worker that writes them)."""
 
 
-def replace_dir(out: str | Path, files: Files, *, private: Collection[str] = (), detach_cleanup: bool = False,
-                shares: Sequence[FileSource] = ()) -> None:
+def replace_dir(
+    out: str | Path,
+    files: Files,
+    *,
+    private: Collection[str] = (),
+    detach_cleanup: bool = False,
+    shares: Sequence[FileSource] = (),
+) -> None:
     """Write `files` (relative POSIX path -> text) as the whole of `out`, atomically.
 
     `private` names the files that hold secrets (0600, in 0700 directories). With
@@ -66,8 +72,9 @@ def replace_dir(out: str | Path, files: Files, *, private: Collection[str] = (),
         parent.mkdir(parents=True, exist_ok=True)
         parent_fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as e:
-        raise UsageError(f"cannot write {target}: cannot use its parent directory {parent}: "
-                         f"{e.strerror or e}; nothing was written") from None
+        raise UsageError(
+            f"cannot write {target}: cannot use its parent directory {parent}: {e.strerror or e}; nothing was written"
+        ) from None
     try:
         _Render(parent_fd, name, target, private).run(files, shares, detach_cleanup)
     finally:
@@ -82,8 +89,9 @@ class _Render:
         self.name = name
         self.target = target
         self.private_files = frozenset(private)
-        self.private_dirs = frozenset(rel.rsplit("/", n)[0] for rel in self.private_files
-                                      for n in range(1, rel.count("/") + 1))
+        self.private_dirs = frozenset(
+            rel.rsplit("/", n)[0] for rel in self.private_files for n in range(1, rel.count("/") + 1)
+        )
         """Every directory above a private file, below the output (the output itself keeps its mode)."""
         self.existed = False
 
@@ -107,8 +115,11 @@ class _Render:
                     staging.remove(self.parent_fd, [stage_name])
                 raise
         except OSError as e:
-            where = e.filename if isinstance(e.filename, str) and e.filename.startswith(str(self.target)) \
+            where = (
+                e.filename
+                if isinstance(e.filename, str) and e.filename.startswith(str(self.target))
                 else str(self.target)
+            )
             raise UsageError(f"cannot write {where}: {e.strerror or e}; {self.untouched()}") from None
         finally:
             os.close(stage_fd)
@@ -279,8 +290,9 @@ def replace_file(out: str | Path, text: str) -> None:
         parent.mkdir(parents=True, exist_ok=True)
         parent_fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as e:
-        raise UsageError(f"cannot write {target}: cannot use its parent directory {parent}: "
-                         f"{e.strerror or e}; nothing was written") from None
+        raise UsageError(
+            f"cannot write {target}: cannot use its parent directory {parent}: {e.strerror or e}; nothing was written"
+        ) from None
     try:
         _replace_file(parent_fd, name, target, text.encode("utf-8"))
     finally:
@@ -325,7 +337,7 @@ def _remove_stale_files(parent_fd: int, name: str) -> None:
     """Temporary files of killed writes of `name` (regular, unlocked); never a link or a directory."""
     prefix = f".{name}.meshfleet-{staging.NEW}-"
     with os.scandir(parent_fd) as entries:
-        found = sorted(e.name for e in entries if e.name.startswith(prefix) and staging.is_token(e.name[len(prefix):]))
+        found = sorted(e.name for e in entries if e.name.startswith(prefix) and staging.is_token(e.name[len(prefix) :]))
     for n in found:
         try:
             fd = os.open(n, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=parent_fd)

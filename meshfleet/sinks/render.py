@@ -25,9 +25,15 @@ PARALLEL_FROM = 4000
 MAX_PROCESSES = 4
 
 
-def render(plan: Plan, out: str | Path, *, kubeconfigs: Mapping[str, str] | None = None,
-           extra: Mapping[str, str] | None = None, rewrite: layout.Rewrite | None = None,
-           detach_cleanup: bool = False) -> list[str]:
+def render(
+    plan: Plan,
+    out: str | Path,
+    *,
+    kubeconfigs: Mapping[str, str] | None = None,
+    extra: Mapping[str, str] | None = None,
+    rewrite: layout.Rewrite | None = None,
+    detach_cleanup: bool = False,
+) -> list[str]:
     """Write the plan (and `extra` files, e.g. the GitOps hand-off) to `out` atomically; returns the
     cluster directories written. `rewrite` is a GitOps engine's way to fill kubeconfig fields.
 

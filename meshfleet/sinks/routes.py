@@ -81,9 +81,12 @@ def _table(rows: list[list[str]], indent: str) -> list[str]:
 
 def text(e: Effective, fleet: str) -> str:
     pairs = sum(len(c.services) for c in e.clusters)
-    out = [f"{fleet}: who answers each service, in what shares, and who may call it "
-           f"({len(e.clusters)} member{'s' if len(e.clusters) != 1 else ''}, {pairs} consumer/service "
-           f"pair{'s' if pairs != 1 else ''})", ""]
+    out = [
+        f"{fleet}: who answers each service, in what shares, and who may call it "
+        f"({len(e.clusters)} member{'s' if len(e.clusters) != 1 else ''}, {pairs} consumer/service "
+        f"pair{'s' if pairs != 1 else ''})",
+        "",
+    ]
     for c in e.clusters:
         out.append(f"{c.name} ({_title(c)}, {MODE_WORDS[c.mode]})")
         if not c.services:
@@ -92,8 +95,16 @@ def text(e: Effective, fleet: str) -> str:
         rows = [["SERVICE", "POLICY", "CALLED AS", "STEADY", "LOCAL COPY DOWN", "RULE"]]
         for s in c.services:
             for r in s.routes or (NO_ROUTE,):
-                rows.append([s.service, s.policy or "none", r.called_as, shares(servings(r.steady, c.name)),
-                             local_down(r, c.name, s.local), r.rule])
+                rows.append(
+                    [
+                        s.service,
+                        s.policy or "none",
+                        r.called_as,
+                        shares(servings(r.steady, c.name)),
+                        local_down(r, c.name, s.local),
+                        r.rule,
+                    ]
+                )
         out += _table(rows, "  ")
         access = [["FROM", "TO", "ANSWERS FROM", "REQUESTS", "ENFORCED"]]
         for s in c.services:
@@ -144,13 +155,17 @@ def markdown(e: Effective, fleet: str) -> str:
         if not c.services:
             out += ["Calls no service of the fleet.", ""]
             continue
-        out += ["| Service | Policy | Called as | Steady | Local copy down | Rule |",
-                "| --- | --- | --- | --- | --- | --- |"]
+        out += [
+            "| Service | Policy | Called as | Steady | Local copy down | Rule |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
         for s in c.services:
             for r in s.routes or (NO_ROUTE,):
                 down = _md_shares(servings(r.local_down, c.name)) if s.local else "no local copy"
-                out.append(f"| {_code(s.service)} | {_md(s.policy or 'none')} | {_code(r.called_as)} | "
-                           f"{_md_shares(servings(r.steady, c.name))} | {down} | {_md(r.rule)} |")
+                out.append(
+                    f"| {_code(s.service)} | {_md(s.policy or 'none')} | {_code(r.called_as)} | "
+                    f"{_md_shares(servings(r.steady, c.name))} | {down} | {_md(r.rule)} |"
+                )
         out.append("")
         lines = [(s.service, a) for s in c.services for a in s.access]
         if not lines:
@@ -162,8 +177,10 @@ def markdown(e: Effective, fleet: str) -> str:
             where = ", ".join(_code(x) for x in a.clusters)
             answers_from = f"local pods in {where}" if a.side == "local" else where
             mark = "✅" if a.where != "not-enforced" else "⚠️"
-            out.append(f"| {who} | {_code(service)} | {answers_from} as {_code(a.identity)} | {_md_requests(a)} | "
-                       f"{mark} {_md(enforced(a))} |")
+            out.append(
+                f"| {who} | {_code(service)} | {answers_from} as {_code(a.identity)} | {_md_requests(a)} | "
+                f"{mark} {_md(enforced(a))} |"
+            )
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 

@@ -177,14 +177,20 @@ def text(proposal: Proposal, source: str) -> str:
     shards = proposal.shards
     clusters = sum(len(s.clusters) for s in shards)
     objects = sum(s.objects for s in shards)
-    how = (f"{len(shards)} stacks asked for" if proposal.requested is not None
-           else f"at most {proposal.budget:,} resources per stack")
+    how = (
+        f"{len(shards)} stacks asked for"
+        if proposal.requested is not None
+        else f"at most {proposal.budget:,} resources per stack"
+    )
     out = [f"{source}: {clusters} clusters, {objects:,} objects applied -> {len(shards)} stacks ({how})", ""]
     rows = [("stack", "clusters", "objects", "resources", "")]
     over = set(proposal.over_budget())
     for i, s in enumerate(shards):
-        note = f"over {proposal.budget:,}" + (" (one cluster: cannot split)" if len(s.clusters) == 1 else "") \
-            if i in over else ""
+        note = (
+            f"over {proposal.budget:,}" + (" (one cluster: cannot split)" if len(s.clusters) == 1 else "")
+            if i in over
+            else ""
+        )
         rows.append((str(i + 1), str(len(s.clusters)), f"{s.objects:,}", f"{s.resources:,}", note))
     widths = [max(len(r[k]) for r in rows) for k in range(4)]
     for r in rows:
@@ -192,9 +198,12 @@ def text(proposal: Proposal, source: str) -> str:
         out.append("  ".join([*cells, r[4]]).rstrip())
     if shards:
         loads_ = [s.resources for s in shards]
-        out += ["", f"largest stack {max(loads_):,} resources, smallest {min(loads_):,}; a stack counts its "
-                f"applied objects, {CLUSTER_OVERHEAD} per cluster (component, provider) and {STACK_OVERHEAD} "
-                "for the stack itself"]
+        out += [
+            "",
+            f"largest stack {max(loads_):,} resources, smallest {min(loads_):,}; a stack counts its "
+            f"applied objects, {CLUSTER_OVERHEAD} per cluster (component, provider) and {STACK_OVERHEAD} "
+            "for the stack itself",
+        ]
         out += ["", "Stack config, under `config:` in one file per stack, each with the same meshfleet:fleet:"]
         for i, s in enumerate(shards):
             out.append(f"  # stacks/Pulumi.<env>-{i + 1}.yaml")
@@ -202,12 +211,18 @@ def text(proposal: Proposal, source: str) -> str:
         for i, s in enumerate(shards):
             for c in s.clusters:
                 if c.control_plane:
-                    out += ["", f"Stack {i + 1} applies the FSM control plane {c.name}: its Cluster objects carry "
-                            "every member's kubeconfig, so that stack needs all of them (stack secret or context)."]
-        out += ["", "Pin these lists once applied: to move a cluster to another stack, move its state with "
-                "`pulumi state move` before the change is applied (README: Moving a cluster between shards); "
-                "without it one stack deletes the cluster's objects and the other creates them. "
-                "Add new clusters to a stack with room."]
+                    out += [
+                        "",
+                        f"Stack {i + 1} applies the FSM control plane {c.name}: its Cluster objects carry "
+                        "every member's kubeconfig, so that stack needs all of them (stack secret or context).",
+                    ]
+        out += [
+            "",
+            "Pin these lists once applied: to move a cluster to another stack, move its state with "
+            "`pulumi state move` before the change is applied (README: Moving a cluster between shards); "
+            "without it one stack deletes the cluster's objects and the other creates them. "
+            "Add new clusters to a stack with room.",
+        ]
     return "\n".join(out) + "\n"
 
 
@@ -217,8 +232,12 @@ def as_json(proposal: Proposal) -> dict[str, Any]:
         "requested": proposal.requested,
         "configKey": CONFIG_KEY,
         "stacks": [
-            {"clusters": s.names, "objects": s.objects, "resources": s.resources,
-             "overBudget": s.resources > proposal.budget}
+            {
+                "clusters": s.names,
+                "objects": s.objects,
+                "resources": s.resources,
+                "overBudget": s.resources > proposal.budget,
+            }
             for s in proposal.shards
         ],
     }

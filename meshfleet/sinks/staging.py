@@ -67,8 +67,10 @@ def check_target(parent_fd: int, name: str, target: Path) -> bool:
     fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
     try:
         if not ours(fd):
-            raise UsageError(f"refusing to replace {target}: it holds files meshfleet did not write "
-                             f"(no {MARKER} marker); choose a new or empty directory")
+            raise UsageError(
+                f"refusing to replace {target}: it holds files meshfleet did not write "
+                f"(no {MARKER} marker); choose a new or empty directory"
+            )
     finally:
         os.close(fd)
     return True
@@ -134,8 +136,9 @@ def leftovers(parent_fd: int, name: str) -> list[str]:
     meshfleet left beside the output, removed (the lock lives elsewhere now)."""
     prefixes = (f".{name}.meshfleet-{NEW}-", f".{name}.meshfleet-{OLD}-")
     with os.scandir(parent_fd) as entries:
-        found = sorted(e.name for e in entries
-                       if any(e.name.startswith(p) and is_token(e.name[len(p):]) for p in prefixes))
+        found = sorted(
+            e.name for e in entries if any(e.name.startswith(p) and is_token(e.name[len(p) :]) for p in prefixes)
+        )
     with contextlib.suppress(OSError):
         legacy = f".{name}.meshfleet-lock"
         st = os.stat(legacy, dir_fd=parent_fd, follow_symlinks=False)

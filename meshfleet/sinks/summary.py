@@ -47,8 +47,11 @@ def _cluster_lines(cluster: ClusterPlan) -> list[str]:
 def text(plan: Plan, source: str) -> str:
     applied = sum(len(c.applied()) for c in plan.clusters)
     derived = sum(len(c.derived()) for c in plan.clusters)
-    mode = ("with an FSM control plane" if plan.mode == "control-plane"
-            else "no FSM control plane: meshfleet writes the imports")
+    mode = (
+        "with an FSM control plane"
+        if plan.mode == "control-plane"
+        else "no FSM control plane: meshfleet writes the imports"
+    )
     count = f"{len(plan.clusters)} cluster{'' if len(plan.clusters) == 1 else 's'}"
     out = [f"{source}: {count}, {mode}; {applied} objects applied, {derived} predicted", ""]
     for c in plan.clusters:
@@ -71,9 +74,13 @@ def as_json(plan: Plan) -> dict[str, Any]:
                 "objects": [
                     {"role": o.role, "patch": o.patch, "retain": o.retain, "object": o.body} for o in c.objects
                 ],
-                "services": {"imports": view_json(c.imports), "exports": view_json(c.exports),
-                             "policies": view_json(c.policies), "grants": view_json(c.grants),
-                             "local": view_json(c.local)},
+                "services": {
+                    "imports": view_json(c.imports),
+                    "exports": view_json(c.exports),
+                    "policies": view_json(c.policies),
+                    "grants": view_json(c.grants),
+                    "local": view_json(c.local),
+                },
             }
             for c in plan.clusters
         ],

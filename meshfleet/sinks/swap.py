@@ -86,22 +86,29 @@ def _private_lock(parent_fd: int) -> int:
         try:
             home_fd = os.open(home, staging.DIR_FLAGS, dir_fd=tmp_fd)
         except OSError as e:
-            raise UsageError(f"cannot lock the output: {tempfile.gettempdir()}/{home} is not a directory "
-                             f"of its own ({e.strerror or e})") from None
+            raise UsageError(
+                f"cannot lock the output: {tempfile.gettempdir()}/{home} is not a directory "
+                f"of its own ({e.strerror or e})"
+            ) from None
     finally:
         os.close(tmp_fd)
     try:
         st = os.fstat(home_fd)
         if st.st_uid != uid or st.st_mode & 0o077:
-            raise UsageError(f"cannot lock the output: {tempfile.gettempdir()}/{home} is not private "
-                             "(owned by someone else, or open to others); remove it")
+            raise UsageError(
+                f"cannot lock the output: {tempfile.gettempdir()}/{home} is not private "
+                "(owned by someone else, or open to others); remove it"
+            )
         parent = os.fstat(parent_fd)
         try:
-            fd = os.open(f"{parent.st_dev:x}-{parent.st_ino:x}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW |
-                         os.O_CLOEXEC, staging.PRIVATE_FILE_MODE, dir_fd=home_fd)
+            fd = os.open(
+                f"{parent.st_dev:x}-{parent.st_ino:x}.lock",
+                os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+                staging.PRIVATE_FILE_MODE,
+                dir_fd=home_fd,
+            )
         except OSError as e:
-            raise UsageError(f"cannot lock the output in {tempfile.gettempdir()}/{home}: {e.strerror or e}") \
-                from None
+            raise UsageError(f"cannot lock the output in {tempfile.gettempdir()}/{home}: {e.strerror or e}") from None
     finally:
         os.close(home_fd)
     fcntl.flock(fd, fcntl.LOCK_EX)
@@ -149,8 +156,9 @@ def swap_in(parent_fd: int, stage: str, name: str, target: Path) -> str | None:
         return stage
     old = staging.token_name(name, staging.OLD, stage.rsplit("-", 1)[1])
     os.rename(name, old, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
-    _same_or_undo(parent_fd, old, before,
-                  lambda: os.rename(old, name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd), target)
+    _same_or_undo(
+        parent_fd, old, before, lambda: os.rename(old, name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd), target
+    )
     try:
         os.rename(stage, name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
     except BaseException:
@@ -163,5 +171,4 @@ def _same_or_undo(parent_fd: int, moved: str, before: os.stat_result, undo: Any,
     now = os.stat(moved, dir_fd=parent_fd, follow_symlinks=False)
     if (now.st_dev, now.st_ino) != (before.st_dev, before.st_ino):
         undo()
-        raise UsageError(f"refusing to replace {target}: it was replaced while meshfleet was writing; "
-                         "run again")
+        raise UsageError(f"refusing to replace {target}: it was replaced while meshfleet was writing; run again")

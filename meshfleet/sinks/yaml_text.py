@@ -20,8 +20,7 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
 
 def dump_yaml(obj: Any) -> str:
     """YAML text with keys in the order the plan built them (the plan is already canonical)."""
-    return yaml.dump(obj, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1 << 16,
-                     allow_unicode=True)
+    return yaml.dump(obj, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1 << 16, allow_unicode=True)
 
 
 class _Unusual(Exception):

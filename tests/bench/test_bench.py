@@ -39,8 +39,9 @@ def test_the_io_floor_writes_the_rendered_trees_exact_bytes(tmp_path: Path) -> N
     write_fleet(fleet_doc(TINY), fleet)
     assert run_cli("render", str(fleet), "--out", str(tmp_path / "render")).code == 0
     packed = io_floor.pack(tmp_path / "render", tmp_path / "pack")
-    run_process([sys.executable, str(ROOT / "bench" / "io_floor.py"), str(tmp_path / "pack"), str(tmp_path / "floor")],
-                cwd=ROOT)
+    run_process(
+        [sys.executable, str(ROOT / "bench" / "io_floor.py"), str(tmp_path / "pack"), str(tmp_path / "floor")], cwd=ROOT
+    )
 
     def tree(root: Path) -> dict[str, bytes]:
         return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
@@ -55,8 +56,11 @@ def test_the_parse_floor_loads_the_fleet_file_the_commands_read(tmp_path: Path) 
     doc = fleet_doc(TINY)
     fleet = tmp_path / "fleet.yaml"
     write_fleet(doc, fleet)
-    sample = run_process([sys.executable, "-c", PARSE_FLOOR_CODE + "; print(len(sys.argv))", str(fleet)], cwd=ROOT,
-                         stdout=tmp_path / "out")
+    sample = run_process(
+        [sys.executable, "-c", PARSE_FLOOR_CODE + "; print(len(sys.argv))", str(fleet)],
+        cwd=ROOT,
+        stdout=tmp_path / "out",
+    )
     assert (tmp_path / "out").read_text() == "2\n" and sample.out_bytes == 2
     assert yaml.load(fleet.read_bytes(), Loader=yaml.CSafeLoader) == doc
 
@@ -84,8 +88,12 @@ def test_the_diffed_change_moves_weights_removes_one_export_and_adds_one_access_
     assert (cluster, "ServiceExport", ns, name) not in new_objects
     touched = [s.split("/") for s in (*change.weights, service, change.access_to)]
     differing = {k for k in old_objects.keys() | new_objects.keys() if old_objects.get(k) != new_objects.get(k)}
-    unrelated = {k for k in differing if not k[3].startswith(ADDED_RULE) and
-                 not any(k[2] == ns and (k[3] == n or k[3].endswith(f"-{n}")) for ns, n in touched)}
+    unrelated = {
+        k
+        for k in differing
+        if not k[3].startswith(ADDED_RULE)
+        and not any(k[2] == ns and (k[3] == n or k[3].endswith(f"-{n}")) for ns, n in touched)
+    }
     assert not unrelated, "the change touches the services it names and the new rule, nothing else"
     added = {k[1] for k in new_objects.keys() - old_objects.keys() if k[3].startswith(ADDED_RULE)}
     assert added == {"HTTPRouteGroup", "TrafficTarget"}
@@ -128,8 +136,12 @@ def test_one_round_at_the_tiny_size_measures_every_command_pairs_them_and_report
             cpu = {"cpu_median"} if pair.metric == "wall_s" else set()
             assert set(row["pairs"][pair.id]) == {"ratios", "min", "median", "max", *cpu}
     assert [t["id"] for t in results["targets"]] == [t.id for t in targets.TARGETS]
-    assert {t["status"] for t in results["targets"]} <= {targets.MET, targets.MISSED, targets.NOT_BUILT,
-                                                          targets.NOT_MEASURED}
+    assert {t["status"] for t in results["targets"]} <= {
+        targets.MET,
+        targets.MISSED,
+        targets.NOT_BUILT,
+        targets.NOT_MEASURED,
+    }
     pul = results["pulumi"]
     assert pul["objects"] == pul["floor_objects"] == row["applied"]
     assert pul["providers"] == pul["components"] == row["clusters"]
@@ -178,23 +190,33 @@ def test_the_readme_performance_block_is_the_one_generated_from_the_committed_re
 
 def test_replacing_the_block_keeps_the_rest_of_the_text() -> None:
     text = f"before\n{report.BEGIN}\nold\n{report.END}\nafter\n"
-    assert report.replace_block(text, f"{report.BEGIN}\nnew\n{report.END}") == \
-        f"before\n{report.BEGIN}\nnew\n{report.END}\nafter\n"
+    assert (
+        report.replace_block(text, f"{report.BEGIN}\nnew\n{report.END}")
+        == f"before\n{report.BEGIN}\nnew\n{report.END}\nafter\n"
+    )
     with pytest.raises(ValueError, match="substring not found"):
         report.replace_block("no block here", "x")
 
 
 def _results(rows: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"sizes": rows, "linearity": targets.linearity(rows), "routes_built": False,
-                            "startup": None, "pulumi": None}
+    base: dict[str, Any] = {
+        "sizes": rows,
+        "linearity": targets.linearity(rows),
+        "routes_built": False,
+        "startup": None,
+        "pulumi": None,
+    }
     return {**base, **extra}
 
 
 def _row(size: str, objects: int, walls: dict[str, list[float]], rss: dict[str, int] | None = None) -> dict[str, Any]:
-    commands = {name: {"wall_s": w, "cpu_s": w, "rss_kib": [(rss or {}).get(name, 1000)] * len(w), "out_bytes": 10}
-                for name, w in walls.items()}
-    return targets.derive_size({"size": size, "objects": objects, "tiny_objects": 0, "output_bytes": 1024 * objects,
-                                "commands": commands})
+    commands = {
+        name: {"wall_s": w, "cpu_s": w, "rss_kib": [(rss or {}).get(name, 1000)] * len(w), "out_bytes": 10}
+        for name, w in walls.items()
+    }
+    return targets.derive_size(
+        {"size": size, "objects": objects, "tiny_objects": 0, "output_bytes": 1024 * objects, "commands": commands}
+    )
 
 
 def test_a_target_holds_when_the_median_ratio_is_within_it_at_every_size() -> None:

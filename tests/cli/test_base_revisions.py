@@ -14,9 +14,15 @@ from tests.conftest import ROOT, run_cli
 DEMO = "fleet/demo.yaml"
 WITHOUT_3 = "tests/cases/diff/demo-without-cluster-3.yaml"
 MOVED = "tests/cases/diff/demo-moved-gateway.yaml"
-ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-       "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1",
-       "PATH": "/usr/bin:/bin:/usr/local/bin"}
+ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.com",
+    "GIT_CONFIG_GLOBAL": "/dev/null",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "PATH": "/usr/bin:/bin:/usr/local/bin",
+}
 
 
 def git(repo: Path, *args: str) -> str:
@@ -52,8 +58,9 @@ def test_three_dots_compare_with_the_merge_base(repo: Path) -> None:
     expected = json.loads(run_cli("diff", DEMO, WITHOUT_3, "-o", "json").out)
     assert data["risks"] == expected["risks"] and data["clusters"] == expected["clusters"]
     # B defaults to HEAD, as in git; against main itself the moved gateway shows too.
-    assert run_cli("diff", DEMO, "--base", "main...", "-o", "json", cwd=repo).out.replace("main...", "X") == \
-        merged.out.replace("main...HEAD", "X")
+    assert run_cli("diff", DEMO, "--base", "main...", "-o", "json", cwd=repo).out.replace(
+        "main...", "X"
+    ) == merged.out.replace("main...HEAD", "X")
     direct = json.loads(run_cli("diff", DEMO, "--base", "main", "-o", "json", cwd=repo).out)
     assert [r["kind"] for r in direct["risks"]] != [r["kind"] for r in data["risks"]]
 
@@ -65,8 +72,12 @@ def test_two_dots_are_refused(repo: Path) -> None:
 
 def test_a_missing_revision_says_how_to_fetch_it(repo: Path, tmp_path: Path) -> None:
     clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", "topic", f"file://{repo}", str(clone)],
-                   env=ENV, check=True, capture_output=True)
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", "--branch", "topic", f"file://{repo}", str(clone)],
+        env=ENV,
+        check=True,
+        capture_output=True,
+    )
     result = run_cli("diff", DEMO, "--base", "origin/main", cwd=clone)
     assert result.code == 2, result
     assert "no such git revision 'origin/main'" in result.err

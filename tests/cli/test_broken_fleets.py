@@ -39,9 +39,14 @@ def test_the_corpus_is_there() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
-def test_broken_fleet_is_refused_with_its_line(case: Path, tmp_path: Path, demo_output: Path,
-                                               capsys: pytest.CaptureFixture[str], update_golden: bool,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_broken_fleet_is_refused_with_its_line(
+    case: Path,
+    tmp_path: Path,
+    demo_output: Path,
+    capsys: pytest.CaptureFixture[str],
+    update_golden: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.chdir(ROOT)
     rel = str(case.relative_to(ROOT))
     code, out, err = run(capsys, "validate", rel)
@@ -67,8 +72,9 @@ def test_broken_fleet_is_refused_with_its_line(case: Path, tmp_path: Path, demo_
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".out.meshfleet-lock")) == ["out"]
 
 
-@pytest.mark.parametrize("name", ["hostile-alias-bomb-duplicate-key", "plan-too-many-endpoints",
-                                  "tag-int-not-a-number"])
+@pytest.mark.parametrize(
+    "name", ["hostile-alias-bomb-duplicate-key", "plan-too-many-endpoints", "tag-int-not-a-number"]
+)
 def test_a_user_running_the_command_sees_the_same(name: str) -> None:
     """Smoke runs as a separate process under the tests' memory limit: same message, exit 1."""
     rel = f"tests/cases/broken/{name}.yaml"

@@ -22,8 +22,9 @@ COMMANDS = ("validate", "plan", "routes", "render", "diff", "schema", "kubeconfi
 
 
 def stdin_cli(*args: str, data: bytes) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([sys.executable, "-m", "meshfleet.cli", *args], cwd=ROOT, input=data, capture_output=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "meshfleet.cli", *args], cwd=ROOT, input=data, capture_output=True, timeout=120
+    )
 
 
 # --- help and version ------------------------------------------------------------------------
@@ -61,21 +62,26 @@ def test_the_shown_defaults_are_the_modules_defaults() -> None:
 
     assert cli_parser.DEFAULT_BUDGET == shard.DEFAULT_BUDGET
     assert cli_parser.DEFAULT_MAX_DELETE_SHARE == diff.DEFAULT_MAX_DELETE_SHARE
-    assert (cli_parser.MARKDOWN_BUDGET, cli_parser.MARKDOWN_MIN_BUDGET) == \
-        (diff.MARKDOWN_BUDGET, diff.MARKDOWN_MIN_BUDGET)
+    assert (cli_parser.MARKDOWN_BUDGET, cli_parser.MARKDOWN_MIN_BUDGET) == (
+        diff.MARKDOWN_BUDGET,
+        diff.MARKDOWN_MIN_BUDGET,
+    )
     assert cli_parser.GITOPS_ENGINES == gitops.ENGINES
 
 
 # --- usage errors: exit 2 and a suggestion ------------------------------------------------------
 
 
-@pytest.mark.parametrize(("args", "suggested"), [
-    (["plna", DEMO], "did you mean plan?"),
-    (["valdate", DEMO], "did you mean validate?"),
-    (["plan", DEMO, "--fromat", "json"], "did you mean --format?"),
-    (["plan", DEMO, "-o", "jsno"], "did you mean json?"),
-    (["render", DEMO, "--gitops", "argo", "--out", "x"], "did you mean argocd?"),
-])
+@pytest.mark.parametrize(
+    ("args", "suggested"),
+    [
+        (["plna", DEMO], "did you mean plan?"),
+        (["valdate", DEMO], "did you mean validate?"),
+        (["plan", DEMO, "--fromat", "json"], "did you mean --format?"),
+        (["plan", DEMO, "-o", "jsno"], "did you mean json?"),
+        (["render", DEMO, "--gitops", "argo", "--out", "x"], "did you mean argocd?"),
+    ],
+)
 def test_a_mistyped_word_gets_a_suggestion_and_exit_2(args: list[str], suggested: str) -> None:
     result = run_cli(*args)
     assert result.code == 2, result
@@ -100,21 +106,24 @@ def test_a_mistyped_key_in_the_fleet_gets_a_suggestion(tmp_path: Path) -> None:
     assert "unknown key 'controlPlan'" in result.err and "fix: did you mean 'controlPlane'?" in result.err
 
 
-@pytest.mark.parametrize("args", [
-    ["render", DEMO],                                                   # neither --out nor --stdout
-    ["render", DEMO, "--stdout"],                                       # --stdout without --cluster
-    ["render", DEMO, "--cluster", "cluster-1", "--out", "x"],           # --cluster without --stdout
-    ["render", DEMO, "--cluster", "cluster-1", "--stdout", "--out", "x"],
-    ["render", DEMO, "--cluster", "cluster-1", "--cluster", "cluster-2", "--stdout"],
-    ["render", DEMO, "--cluster", "cluster-1", "--stdout", "--with-kubeconfigs"],
-    ["plan", DEMO, "--shards", "2", "--cluster", "cluster-1"],
-    ["plan", DEMO, "--budget", "--summary"],
-    ["plan"],
-    ["completion", "powershell"],
-    ["validate", "-", "-"],
-    ["diff", "-", "-"],
-    ["diff", "-", "--base", "main"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["render", DEMO],  # neither --out nor --stdout
+        ["render", DEMO, "--stdout"],  # --stdout without --cluster
+        ["render", DEMO, "--cluster", "cluster-1", "--out", "x"],  # --cluster without --stdout
+        ["render", DEMO, "--cluster", "cluster-1", "--stdout", "--out", "x"],
+        ["render", DEMO, "--cluster", "cluster-1", "--cluster", "cluster-2", "--stdout"],
+        ["render", DEMO, "--cluster", "cluster-1", "--stdout", "--with-kubeconfigs"],
+        ["plan", DEMO, "--shards", "2", "--cluster", "cluster-1"],
+        ["plan", DEMO, "--budget", "--summary"],
+        ["plan"],
+        ["completion", "powershell"],
+        ["validate", "-", "-"],
+        ["diff", "-", "-"],
+        ["diff", "-", "--base", "main"],
+    ],
+)
 def test_usage_errors_exit_2_without_output(args: list[str]) -> None:
     result = run_cli(*args)
     assert result.code == 2, result
@@ -126,8 +135,10 @@ def test_budget_before_the_fleet_is_the_default_budget() -> None:
     after = run_cli("plan", "fleet/prod.yaml", "--budget")
     assert before.code == after.code == 0, before
     assert before.out == after.out and "at most 1,500 resources" in before.out
-    assert run_cli("plan", "--budget", "800", "fleet/prod.yaml").out == run_cli("plan", "fleet/prod.yaml",
-                                                                               "--budget", "800").out
+    assert (
+        run_cli("plan", "--budget", "800", "fleet/prod.yaml").out
+        == run_cli("plan", "fleet/prod.yaml", "--budget", "800").out
+    )
     wrong = run_cli("plan", "fleet/prod.yaml", "--budget", "1.5")
     assert wrong.code == 2 and "not a whole number" in wrong.err
 
@@ -180,8 +191,9 @@ def test_dash_reads_the_fleet_from_standard_input() -> None:
 def test_problems_on_standard_input_are_named_stdin() -> None:
     broken = stdin_cli("validate", "-", data=(ROOT / "tests/cases/broken/unknown-key.yaml").read_bytes())
     assert broken.returncode == 1
-    assert re.search(r"^<stdin>:7:5: error\[unknown-key\]: clusters\.c3\.gatway: unknown key", broken.stderr.decode(),
-                     re.M)
+    assert re.search(
+        r"^<stdin>:7:5: error\[unknown-key\]: clusters\.c3\.gatway: unknown key", broken.stderr.decode(), re.M
+    )
     empty = stdin_cli("validate", "-", data=b"")
     assert empty.returncode == 1 and b"<stdin>:1:1: " in empty.stderr
 
@@ -199,8 +211,12 @@ def test_standard_input_is_bounded() -> None:
 
 
 def test_o_is_format_and_json_outputs_carry_the_version() -> None:
-    for args in (["plan", DEMO], ["validate", DEMO], ["diff", DEMO, STANDALONE], ["plan", "fleet/prod.yaml",
-                                                                                   "--shards", "2"]):
+    for args in (
+        ["plan", DEMO],
+        ["validate", DEMO],
+        ["diff", DEMO, STANDALONE],
+        ["plan", "fleet/prod.yaml", "--shards", "2"],
+    ):
         short, long = run_cli(*args, "-o", "json"), run_cli(*args, "--format", "json")
         assert short.out == long.out and short.code == long.code == 0
         assert json.loads(short.out)["meshfleetVersion"] == __version__
@@ -212,16 +228,27 @@ def test_validate_json_lists_every_file_and_problem() -> None:
     data = json.loads(result.out)
     assert data["ok"] is False
     ok, broken = data["files"]
-    assert {k: v for k, v in ok.items() if k != "problems"} == {"file": DEMO, "ok": True, "clusters": 4, "applied": 14,
-                                                                "predicted": 11}
+    assert {k: v for k, v in ok.items() if k != "problems"} == {
+        "file": DEMO,
+        "ok": True,
+        "clusters": 4,
+        "applied": 14,
+        "predicted": 11,
+    }
     assert ok["problems"] and all(p["severity"] == "warning" and p["acknowledged"] for p in ok["problems"])
     assert [(p["line"], p["column"], p["key"], p["code"]) for p in broken["problems"]] == [
-        (5, 37, "clusters.c2.gateway.port", "wrong-type"), (7, 5, "clusters.c3.gatway", "unknown-key")]
+        (5, 37, "clusters.c2.gateway.port", "wrong-type"),
+        (7, 5, "clusters.c3.gatway", "unknown-key"),
+    ]
     assert all(p["severity"] == "error" and p["file"] == broken["file"] for p in broken["problems"])
     assert "did you mean 'gateway'?" in broken["problems"][1]["fix"]
     warned = json.loads(run_cli("validate", "-o", "json", "fleet/prod.yaml").out)["files"][0]
     assert warned["ok"] is True and sorted(w["code"] for w in warned["problems"]) == [
-        "access-matches-local-only", "access-matches-local-only", "failover-unordered", "import-without-policy"]
+        "access-matches-local-only",
+        "access-matches-local-only",
+        "failover-unordered",
+        "import-without-policy",
+    ]
     assert all(w["acknowledged"] is True for w in warned["problems"])
 
 
@@ -284,6 +311,12 @@ def test_render_summary_names_every_cluster(tmp_path: Path) -> None:
 
 
 def test_a_closed_pipe_is_not_a_bug() -> None:
-    proc = subprocess.run(f"{sys.executable} -m meshfleet.cli plan fleet/prod.yaml -o json | head -c 10",
-                          shell=True, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        f"{sys.executable} -m meshfleet.cli plan fleet/prod.yaml -o json | head -c 10",
+        shell=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.stdout == '{\n  "meshf' and "internal error" not in proc.stderr and "Traceback" not in proc.stderr

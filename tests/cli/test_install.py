@@ -24,8 +24,14 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.install
 
 README = (ROOT / "README.md").read_text()
-GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.com",
+    "GIT_CONFIG_GLOBAL": "/dev/null",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
 
 
 def readme_commands(tag: str) -> list[str]:
@@ -39,8 +45,16 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The repository's files as a fresh clone of this work tree would hold them, committed."""
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                            capture_output=True, check=True).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     dest = tmp_path_factory.mktemp("clone") / "meshfleet"
     for rel in filter(None, listed):
         source = ROOT / rel
@@ -54,8 +68,9 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def bash(script: str, cwd: Path, env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -117,8 +132,13 @@ def test_the_readme_install_step_runs_as_written(clone: Path, tmp_path: Path) ->
     assert commands == ["pipx install .", "meshfleet --version"]
     tools = tmp_path / "tools"
     venv.create(tools, with_pip=True)
-    got = subprocess.run([str(tools / "bin" / "python"), "-m", "pip", "install", "--quiet", "pipx"],
-                         capture_output=True, text=True, timeout=600, env=clean_env())
+    got = subprocess.run(
+        [str(tools / "bin" / "python"), "-m", "pip", "install", "--quiet", "pipx"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=clean_env(),
+    )
     assert got.returncode == 0, got.stderr
     home = tmp_path / "home"
     path = os.pathsep.join([str(home / ".local" / "bin"), str(tools / "bin"), clean_env()["PATH"]])
@@ -140,8 +160,14 @@ def test_the_readme_quickstart_runs_as_written(clone: Path) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Next: put meshfleet on your PATH" in result.stdout
     # The summary's head line as this work tree's own meshfleet prints it for the same fleet.
-    here = subprocess.run([sys.executable, "-m", "meshfleet", "plan", "fleet/demo.yaml", "--summary"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, check=True).stdout.splitlines()[0]
+    here = subprocess.run(
+        [sys.executable, "-m", "meshfleet", "plan", "fleet/demo.yaml", "--summary"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout.splitlines()[0]
     assert here.startswith("fleet/demo.yaml: 4 clusters, ")
     assert here in result.stdout.splitlines()
     rendered = sorted(p.name for p in (clone / "out").iterdir() if not p.name.startswith("."))

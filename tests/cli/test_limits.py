@@ -31,8 +31,10 @@ def test_file_size_at_the_limit_is_read_and_one_byte_more_is_refused(tmp_path: P
     assert len(at.encode()) == MAX_BYTES
     result = run_cli("validate", write(tmp_path / "at.yaml", at), write(tmp_path / "over.yaml", at + "\n"))
     assert f"{tmp_path / 'at.yaml'}: ok (1 cluster," in result.out
-    assert f"over.yaml:1:1: error[file-too-large]: (document): the file is {MAX_BYTES + 1:,} bytes; a fleet file " \
+    assert (
+        f"over.yaml:1:1: error[file-too-large]: (document): the file is {MAX_BYTES + 1:,} bytes; a fleet file "
         f"may be at most {MAX_BYTES:,} (1 MiB)" in result.err
+    )
     assert result.code == 1
 
 
@@ -56,8 +58,11 @@ def nested(levels: int, flow: bool) -> str:
 
 
 def test_nesting_at_the_limit_is_read_and_one_level_more_is_refused(tmp_path: Path) -> None:
-    files = {f"{kind}-{n}": write(tmp_path / f"{kind}-{n}.yaml", nested(n, kind == "flow"))
-             for kind in ("flow", "block") for n in (MAX_DEPTH, MAX_DEPTH + 1)}
+    files = {
+        f"{kind}-{n}": write(tmp_path / f"{kind}-{n}.yaml", nested(n, kind == "flow"))
+        for kind in ("flow", "block")
+        for n in (MAX_DEPTH, MAX_DEPTH + 1)
+    }
     result = run_cli("validate", *files.values())
     assert result.code == 1
     for name, path in files.items():
@@ -81,16 +86,20 @@ def aliases(values: int) -> str:
     k = 999
     m = (values - 13 - k) // (1 + k) - 1
     p = values - 13 - k - m * (1 + k)
-    return (f"clusters: {{c1: {{}}}}\nx:\n  a: &a [{', '.join(['y'] * k)}]\n  b: [{', '.join(['*a'] * m)}]\n"
-            f"  c: [{', '.join(['y'] * p)}]\n")
+    return (
+        f"clusters: {{c1: {{}}}}\nx:\n  a: &a [{', '.join(['y'] * k)}]\n  b: [{', '.join(['*a'] * m)}]\n"
+        f"  c: [{', '.join(['y'] * p)}]\n"
+    )
 
 
 def test_alias_expansion_at_the_limit_is_read_and_one_value_more_is_refused(tmp_path: Path) -> None:
     at, over = write(tmp_path / "at.yaml", aliases(MAX_NODES)), write(tmp_path / "over.yaml", aliases(MAX_NODES + 1))
     result = run_cli("validate", at, over)
     assert result.code == 1
-    assert f"{at}:1:1: error[unknown-key]: x: unknown key 'x'" in result.err or \
-        f"{at}:2:1: error[unknown-key]: x: unknown key 'x'" in result.err
+    assert (
+        f"{at}:1:1: error[unknown-key]: x: unknown key 'x'" in result.err
+        or f"{at}:2:1: error[unknown-key]: x: unknown key 'x'" in result.err
+    )
     assert result.err.count(f"expands to more than {MAX_NODES:,} values") == 1
     assert f"{over}:" in result.err.split("expands to more than")[0].splitlines()[-1]
 
@@ -99,8 +108,9 @@ def test_findings_printed_at_the_limit_and_one_more(tmp_path: Path) -> None:
     def bad(count: int) -> str:
         return "clusters:\n" + "".join(f"  Bad_{i}: {{}}\n" for i in range(count))
 
-    result = run_cli("validate", write(tmp_path / "at.yaml", bad(MAX_SHOWN)),
-                     write(tmp_path / "over.yaml", bad(MAX_SHOWN + 1)))
+    result = run_cli(
+        "validate", write(tmp_path / "at.yaml", bad(MAX_SHOWN)), write(tmp_path / "over.yaml", bad(MAX_SHOWN + 1))
+    )
     assert result.code == 1
     assert f"{MAX_SHOWN} problems in the fleet:" in result.err
     assert f"{MAX_SHOWN + 1} problems in the fleet:" in result.err

@@ -10,8 +10,7 @@ from meshfleet.errors import Code
 from tests.golden import GOLDEN
 
 ADAPTERS = [MESHES["cilium"], MESHES["istio"]]
-CODES = sorted({c for m in ADAPTERS for c in (*m.codes, *(m.access.codes if m.access else ()))},
-               key=lambda c: c.name)
+CODES = sorted({c for m in ADAPTERS for c in (*m.codes, *(m.access.codes if m.access else ()))}, key=lambda c: c.name)
 
 
 @pytest.mark.parametrize("code", CODES, ids=[c.name for c in CODES])

@@ -64,8 +64,9 @@ def test_constraints_pin_every_dependency_inside_its_range() -> None:
 
 def test_the_development_virtualenv_is_exactly_the_pins() -> None:
     """`make venv` installs constraints.txt, and constraints.txt names nothing it does not install."""
-    frozen = subprocess.run([sys.executable, "-m", "pip", "freeze", "--exclude-editable"], capture_output=True,
-                            text=True, check=True).stdout
+    frozen = subprocess.run(
+        [sys.executable, "-m", "pip", "freeze", "--exclude-editable"], capture_output=True, text=True, check=True
+    ).stdout
     installed = {canonical(n): Version(v) for n, v in re.findall(r"^([^\s=#]+)==(\S+)$", frozen, re.M)}
     assert installed == pins()
 
@@ -116,6 +117,7 @@ def test_the_pre_commit_hook_runs_validate_strict_on_fleet_files() -> None:
 
 @pytest.mark.parametrize("module", ["meshfleet", "meshfleet.cli"])
 def test_python_dash_m_runs_the_command(module: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", module, "--version"], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", module, "--version"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0 and proc.stdout == f"meshfleet {__version__}\n"

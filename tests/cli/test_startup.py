@@ -43,6 +43,18 @@ def test_help_imports_no_pipeline() -> None:
 def test_validate_and_plan_leave_the_diff_renderer_and_kubeconfigs_alone(args: list[str]) -> None:
     loaded = modules_after(*args)
     assert "meshfleet.fleet.load" in loaded
-    assert not under(loaded, "meshfleet.diff", "meshfleet.sinks.render", "meshfleet.sinks.output",
-                     "meshfleet.sinks.gitops", "meshfleet.kube", "meshfleet.fleet.schema", "argcomplete", "pulumi",
-                     "pulumi_kubernetes", "components", "subprocess", "jsonschema")
+    assert not under(
+        loaded,
+        "meshfleet.diff",
+        "meshfleet.sinks.render",
+        "meshfleet.sinks.output",
+        "meshfleet.sinks.gitops",
+        "meshfleet.kube",
+        "meshfleet.fleet.schema",
+        "argcomplete",
+        "pulumi",
+        "pulumi_kubernetes",
+        "components",
+        "subprocess",
+        "jsonschema",
+    )

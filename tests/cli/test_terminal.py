@@ -19,16 +19,21 @@ STANDALONE = "fleet/demo-standalone.yaml"
 ESC = "\x1b["
 
 
-def run_on_pty(*args: str, stdout_tty: bool = False, stderr_tty: bool = True,
-               env: dict[str, str] | None = None) -> tuple[int, str, str]:
+def run_on_pty(
+    *args: str, stdout_tty: bool = False, stderr_tty: bool = True, env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
     """Run meshfleet with standard error (and optionally output) on a pseudo-terminal."""
     master, slave = pty.openpty()
     full_env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TERM")}
     full_env.update({"TERM": "xterm", **(env or {})})
-    proc = subprocess.Popen([sys.executable, "-m", "meshfleet.cli", *args], cwd=ROOT, env=full_env,
-                            stdin=subprocess.DEVNULL,
-                            stdout=slave if stdout_tty else subprocess.PIPE,
-                            stderr=slave if stderr_tty else subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "meshfleet.cli", *args],
+        cwd=ROOT,
+        env=full_env,
+        stdin=subprocess.DEVNULL,
+        stdout=slave if stdout_tty else subprocess.PIPE,
+        stderr=slave if stderr_tty else subprocess.PIPE,
+    )
     os.close(slave)
     seen = bytearray()
     while True:
@@ -51,11 +56,14 @@ def run_on_pty(*args: str, stdout_tty: bool = False, stderr_tty: bool = True,
     return code, seen.decode(errors="replace"), piped.decode(errors="replace")
 
 
-@pytest.mark.parametrize(("args", "step"), [
-    (["plan", "fleet/prod.yaml", "--summary"], "checking and planning fleet/prod.yaml"),
-    (["diff", DEMO, STANDALONE], "comparing 4 clusters"),
-    (["render", DEMO, "--out", "{out}"], "rendering 4 clusters into "),
-])
+@pytest.mark.parametrize(
+    ("args", "step"),
+    [
+        (["plan", "fleet/prod.yaml", "--summary"], "checking and planning fleet/prod.yaml"),
+        (["diff", DEMO, STANDALONE], "comparing 4 clusters"),
+        (["render", DEMO, "--out", "{out}"], "rendering 4 clusters into "),
+    ],
+)
 def test_progress_is_shown_on_a_terminal_and_erased(args: list[str], step: str, tmp_path: os.PathLike[str]) -> None:
     args = [a.replace("{out}", str(tmp_path)) for a in args]
     code, terminal_text, out = run_on_pty(*args)
@@ -155,5 +163,5 @@ def test_progress_steps_aside_for_each_message_and_comes_back() -> None:
     for line in shown.replace("\r\n", "\n").split("\n"):
         if ": ok (" in line:
             assert line.rsplit("\r\x1b[K", 1)[-1].startswith("fleet/"), "each message starts on a clean line"
-    tail = shown[shown.rindex("fleet/prod.yaml: ok"):]
+    tail = shown[shown.rindex("fleet/prod.yaml: ok") :]
     assert "reading" not in tail and "checking" not in tail, "no progress is left behind"

@@ -14,8 +14,11 @@ from tests.conftest import ROOT, run_cli
 from tests.golden import GOLDEN, compare_text
 
 CASES = sorted((ROOT / "tests/cases/warnings").glob("*.yaml"))
-STRICT_PASSES = {"failover-unordered-acknowledged", "failover-unordered-acknowledged-fleet-wide",
-                 "runtime-traps-acknowledged"}
+STRICT_PASSES = {
+    "failover-unordered-acknowledged",
+    "failover-unordered-acknowledged-fleet-wide",
+    "runtime-traps-acknowledged",
+}
 """The cases whose every warning is acknowledged."""
 UNORDERED = "tests/cases/warnings/failover-unordered.yaml"
 
@@ -33,7 +36,8 @@ def test_each_case_is_named_in_the_expectations() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
 def test_warnings_are_printed_at_their_line_and_fail_only_under_strict(
-        case: Path, capsys: pytest.CaptureFixture[str], update_golden: bool) -> None:
+    case: Path, capsys: pytest.CaptureFixture[str], update_golden: bool
+) -> None:
     rel = str(case.relative_to(ROOT))
     code, out, err = run(capsys, "validate", rel)
     assert code == 0, err
@@ -66,8 +70,10 @@ def test_a_policy_for_many_consumers_warns_once_at_its_line(capsys: pytest.Captu
     assert code == 0
     head, first, fix = err.splitlines()
     assert head == "1 warning in the fleet:"
-    assert first.startswith(f"{every}:17:15: warning[failover-unordered]: services.shop/api.trafficPolicy.lbType: "
-                            "FSM balances c1's calls to shop/api round-robin across the FailOver targets c2, c3, c4")
+    assert first.startswith(
+        f"{every}:17:15: warning[failover-unordered]: services.shop/api.trafficPolicy.lbType: "
+        "FSM balances c1's calls to shop/api round-robin across the FailOver targets c2, c3, c4"
+    )
     assert first.endswith("(likewise for 3 other clusters: c2, c3, c4)")
     assert fix.startswith("    fix: ")
 
@@ -76,9 +82,17 @@ def test_plan_and_render_refuse_only_under_strict(capsys: pytest.CaptureFixture[
     code, out, err = run(capsys, "plan", UNORDERED, "--format", "json")
     assert code == 0 and "warning[failover-unordered]" in err
     (warning,) = json.loads(out)["warnings"]
-    assert warning == {"code": "failover-unordered", "severity": "warning", "acknowledged": False,
-                       "file": UNORDERED, "line": 16, "column": 16, "key": "services.shop/api.trafficPolicy.targets",
-                       "message": warning["message"], "fix": warning["fix"]}
+    assert warning == {
+        "code": "failover-unordered",
+        "severity": "warning",
+        "acknowledged": False,
+        "file": UNORDERED,
+        "line": 16,
+        "column": 16,
+        "key": "services.shop/api.trafficPolicy.targets",
+        "message": warning["message"],
+        "fix": warning["fix"],
+    }
     assert run(capsys, "plan", "--strict", UNORDERED)[:2] == (1, "")
 
     out_dir = tmp_path / "out"

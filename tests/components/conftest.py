@@ -99,20 +99,22 @@ class RecordingMonitor(mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]  # as ReadResource above
         if request.type != "pulumi:pulumi:Stack":
-            self.registrations.append(Registration(
-                type=request.type,
-                name=request.name,
-                urn=response.urn,
-                parent=request.parent,
-                provider=request.provider,
-                custom=request.custom,
-                dependencies=list(request.dependencies),
-                protect=request.protect if request.HasField("protect") else None,
-                retain_on_delete=request.retainOnDelete if request.HasField("retainOnDelete") else None,
-                ignore_changes=list(request.ignoreChanges),
-                inputs=json_format.MessageToDict(request.object),
-                aliases=alias_names(request),
-            ))
+            self.registrations.append(
+                Registration(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    parent=request.parent,
+                    provider=request.provider,
+                    custom=request.custom,
+                    dependencies=list(request.dependencies),
+                    protect=request.protect if request.HasField("protect") else None,
+                    retain_on_delete=request.retainOnDelete if request.HasField("retainOnDelete") else None,
+                    ignore_changes=list(request.ignoreChanges),
+                    inputs=json_format.MessageToDict(request.object),
+                    aliases=alias_names(request),
+                )
+            )
         return response
 
 
@@ -155,8 +157,10 @@ class EchoMocks(mocks.Mocks):
                 # What the engine reports when the provider finds nothing (pulumi step.go:1366-1368).
                 raise RuntimeError(f"resource '{crd}' does not exist")
             versions = self.served.get(crd, served_versions(crd))
-            return crd, {"metadata": {"name": crd},
-                         "spec": {"versions": [{"name": v, "served": True, "storage": False} for v in versions]}}
+            return crd, {
+                "metadata": {"name": crd},
+                "spec": {"versions": [{"name": v, "served": True, "storage": False} for v in versions]},
+            }
         return f"{args.name}_id", dict(args.inputs)
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
@@ -300,17 +304,25 @@ def without_sink_annotations(inputs: dict[str, Any]) -> dict[str, Any]:
 def fake_kubeconfig(cluster: str, context: str | None = None) -> str:
     """A kubeconfig whose every credential byte carries the cluster's marker."""
     ctx = context or cluster
-    return yaml.safe_dump({
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": f"{ctx}-cluster", "cluster": {
-            "server": f"https://{cluster}.example:6443",
-            "certificate-authority-data": f"{MARKER}{cluster}-ca",
-        }}],
-        "users": [{"name": f"{ctx}-admin", "user": {"token": f"{MARKER}{cluster}-token"}}],
-        "contexts": [{"name": ctx, "context": {"cluster": f"{ctx}-cluster", "user": f"{ctx}-admin"}}],
-        "current-context": ctx,
-    }, sort_keys=False)
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": f"{ctx}-cluster",
+                    "cluster": {
+                        "server": f"https://{cluster}.example:6443",
+                        "certificate-authority-data": f"{MARKER}{cluster}-ca",
+                    },
+                }
+            ],
+            "users": [{"name": f"{ctx}-admin", "user": {"token": f"{MARKER}{cluster}-token"}}],
+            "contexts": [{"name": ctx, "context": {"cluster": f"{ctx}-cluster", "user": f"{ctx}-admin"}}],
+            "current-context": ctx,
+        },
+        sort_keys=False,
+    )
 
 
 def merged_kubeconfig(contexts: dict[str, str], extra_other: bool = True) -> str:

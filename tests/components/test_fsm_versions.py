@@ -17,11 +17,16 @@ V1_2 = (ROOT / "fleet" / "demo-v1.2.yaml").read_text(encoding="utf-8")
 def test_the_v1_2_demo_registers_flomesh_io_kinds_after_reading_their_crds(stack: StackRunner) -> None:
     run = stack(V1_2)
     kinds = {r.type for r in run.k8s_objects() if "flomesh.io" in r.type and "config." not in r.type}
-    assert kinds == {f"kubernetes:flomesh.io/v1alpha1:{k}" for k in
-                     ("Cluster", "ServiceExport", "GlobalTrafficPolicy")}, "imports are FSM's, predicted"
+    assert kinds == {
+        f"kubernetes:flomesh.io/v1alpha1:{k}" for k in ("Cluster", "ServiceExport", "GlobalTrafficPolicy")
+    }, "imports are FSM's, predicted"
     reads = {r.id for r in run.reads if r.type == CRD_TYPE}
-    assert {"clusters.flomesh.io", "serviceexports.flomesh.io", "globaltrafficpolicies.flomesh.io",
-            "meshconfigs.config.flomesh.io"} <= reads
+    assert {
+        "clusters.flomesh.io",
+        "serviceexports.flomesh.io",
+        "globaltrafficpolicies.flomesh.io",
+        "meshconfigs.config.flomesh.io",
+    } <= reads
     assert not any("multicluster.flomesh.io" in crd for crd in reads)
     reads_by = {(run.cluster_of(r), r.id): r.urn for r in run.reads}
     for obj in run.k8s_objects():
@@ -48,5 +53,8 @@ def test_a_mixed_version_fleet_registers_each_cluster_in_its_own_group(stack: St
         kind = obj.type.rpartition(":")[2]
         if kind in ("ServiceExport", "ServiceImport", "GlobalTrafficPolicy"):
             groups.setdefault(run.cluster_of(obj), set()).add(obj.type.split(":")[1])
-    assert groups == {"cluster-1": {"flomesh.io/v1alpha1"}, "cluster-2": {"multicluster.flomesh.io/v1alpha1"},
-                      "cluster-3": {"flomesh.io/v1alpha1"}}
+    assert groups == {
+        "cluster-1": {"flomesh.io/v1alpha1"},
+        "cluster-2": {"multicluster.flomesh.io/v1alpha1"},
+        "cluster-3": {"flomesh.io/v1alpha1"},
+    }

@@ -38,8 +38,11 @@ def test_a_stack_secret_wins_over_the_fleets_context(stack: Stack) -> None:
     for name in ("control-plane", "cluster-1", "cluster-3"):
         check_kubeconfig(unwrap(providers[name].inputs["kubeconfig"]), name, "context")
     # The Cluster object on the control plane carries the same (secret) text as the provider.
-    (registration,) = [c for c in run.of_type("kubernetes:multicluster.flomesh.io/v1alpha1:Cluster")
-                       if c.inputs["metadata"]["name"] == "cluster-2"]
+    (registration,) = [
+        c
+        for c in run.of_type("kubernetes:multicluster.flomesh.io/v1alpha1:Cluster")
+        if c.inputs["metadata"]["name"] == "cluster-2"
+    ]
     assert unwrap(registration.inputs["spec"]["kubeconfig"]) == unwrap(providers["cluster-2"].inputs["kubeconfig"])
 
 
@@ -68,8 +71,11 @@ def test_a_secret_with_several_contexts_and_no_way_to_choose_is_an_error(stack: 
     text = several(("a", "cluster-1"), ("b", "cluster-2"))
     kubeconfigs = {c: fake_kubeconfig(c) for c in DEMO_CLUSTERS} if source == "stack-secret" else {}
     kubeconfigs["cluster-1"] = text
-    with pytest.raises(StackConfigError, match=r"cluster cluster-1: the stack secret meshfleet:kubeconfigs\.cluster-1 "
-                                               r"holds 2 contexts") as err:
+    with pytest.raises(
+        StackConfigError,
+        match=r"cluster cluster-1: the stack secret meshfleet:kubeconfigs\.cluster-1 "
+        r"holds 2 contexts",
+    ) as err:
         stack(demo_text(), source, kubeconfigs=kubeconfigs)
     assert "exactly one" in str(err.value)
     assert MARKER not in str(err.value)
@@ -82,9 +88,12 @@ def test_a_secret_that_points_at_files_on_this_machine_is_refused(stack: Stack) 
     del doc["clusters"][0]["cluster"]["certificate-authority-data"]
     kubeconfigs = {c: fake_kubeconfig(c) for c in DEMO_CLUSTERS}
     kubeconfigs["cluster-1"] = yaml.safe_dump(doc)
-    with pytest.raises(StackConfigError, match=r"cluster cluster-1: cluster 'cluster-1-cluster' in the stack secret "
-                                               r"meshfleet:kubeconfigs\.cluster-1 names its certificate-authority "
-                                               r"file, .* inline it as certificate-authority-data") as err:
+    with pytest.raises(
+        StackConfigError,
+        match=r"cluster cluster-1: cluster 'cluster-1-cluster' in the stack secret "
+        r"meshfleet:kubeconfigs\.cluster-1 names its certificate-authority "
+        r"file, .* inline it as certificate-authority-data",
+    ) as err:
         stack(demo_text(), kubeconfigs=kubeconfigs)
     assert "/etc/ca.crt" not in str(err.value), "a path in a stack secret is its content"
 
@@ -102,28 +111,40 @@ LOOPBACK = "context 'cluster-3', cluster 'cluster-3-cluster': 'server' is a loop
 EXEC = {"apiVersion": "client.authentication.k8s.io/v1", "command": "/opt/aws-cli/aws"}
 
 
-@pytest.mark.parametrize(("server", "user", "words"), [
-    ("https://0.0.0.0:6443", None, LOOPBACK),
-    ("https://127.0.0.1:6443", None, LOOPBACK),
-    ("https://127.0.0.2:6443", None, LOOPBACK),
-    ("https://localhost:6443", None, LOOPBACK),
-    ("https://[::1]:6443", None, LOOPBACK),
-    ("https://[::]:6443", None, LOOPBACK),
-    ("https://[::ffff:127.0.0.1]:6443", None, LOOPBACK),
-    ("https://[::ffff:0.0.0.0]:6443", None, LOOPBACK),
-    ("", None, "context 'cluster-3', cluster 'cluster-3-cluster': 'server' is not set"),
-    (None, {"exec": EXEC}, "context 'cluster-3', user 'cluster-3-admin': 'exec' runs an exec credential plugin"),
-    (None, {"auth-provider": {"name": "oidc"}}, "user 'cluster-3-admin': 'auth-provider' runs an auth-provider plugin"),
-    (None, {"tokenFile": "/var/run/token"}, "user 'cluster-3-admin': reads its token from the file named in "
-                                            "'tokenFile'"),
-])
+@pytest.mark.parametrize(
+    ("server", "user", "words"),
+    [
+        ("https://0.0.0.0:6443", None, LOOPBACK),
+        ("https://127.0.0.1:6443", None, LOOPBACK),
+        ("https://127.0.0.2:6443", None, LOOPBACK),
+        ("https://localhost:6443", None, LOOPBACK),
+        ("https://[::1]:6443", None, LOOPBACK),
+        ("https://[::]:6443", None, LOOPBACK),
+        ("https://[::ffff:127.0.0.1]:6443", None, LOOPBACK),
+        ("https://[::ffff:0.0.0.0]:6443", None, LOOPBACK),
+        ("", None, "context 'cluster-3', cluster 'cluster-3-cluster': 'server' is not set"),
+        (None, {"exec": EXEC}, "context 'cluster-3', user 'cluster-3-admin': 'exec' runs an exec credential plugin"),
+        (
+            None,
+            {"auth-provider": {"name": "oidc"}},
+            "user 'cluster-3-admin': 'auth-provider' runs an auth-provider plugin",
+        ),
+        (
+            None,
+            {"tokenFile": "/var/run/token"},
+            "user 'cluster-3-admin': reads its token from the file named in 'tokenFile'",
+        ),
+    ],
+)
 def test_what_fsms_controller_cannot_use_never_goes_into_a_cluster_object(
     stack: Stack, server: str | None, user: dict[str, Any] | None, words: str
 ) -> None:
     kubeconfigs = {c: fake_kubeconfig(c) for c in DEMO_CLUSTERS}
     kubeconfigs["cluster-3"] = member_kubeconfig("cluster-3", server=server, user=user)
-    with pytest.raises(StackConfigError, match="cluster cluster-3's kubeconfig goes into the FSM Cluster object "
-                                               "cluster-3 in control-plane") as err:
+    with pytest.raises(
+        StackConfigError,
+        match="cluster cluster-3's kubeconfig goes into the FSM Cluster object cluster-3 in control-plane",
+    ) as err:
         stack(demo_text(), kubeconfigs=kubeconfigs)
     message = str(err.value)
     assert words in message

@@ -47,15 +47,19 @@ def test_a_missing_stack_secret_names_the_cluster_and_both_ways(stack: Stack) ->
 
 def test_the_control_plane_needs_its_members_kubeconfigs_for_their_cluster_objects(stack: Stack) -> None:
     with pytest.raises(StackConfigError) as err:
-        stack(demo_text(), kubeconfigs={"control-plane": fake_kubeconfig("control-plane")},
-              config={"clusters": '["control-plane"]'})
+        stack(
+            demo_text(),
+            kubeconfigs={"control-plane": fake_kubeconfig("control-plane")},
+            config={"clusters": '["control-plane"]'},
+        )
     assert_tells_both_ways(str(err.value), "cluster-1")
     assert "needed for the FSM Cluster object cluster-1 in control-plane" in str(err.value)
 
 
 def test_a_shard_needs_only_the_kubeconfigs_it_touches(stack: Stack) -> None:
-    run = stack(demo_text(), kubeconfigs={"cluster-2": fake_kubeconfig("cluster-2")},
-                config={"clusters": '["cluster-2"]'})
+    run = stack(
+        demo_text(), kubeconfigs={"cluster-2": fake_kubeconfig("cluster-2")}, config={"clusters": '["cluster-2"]'}
+    )
     assert set(run.providers()) == {"cluster-2"}
 
 
@@ -90,12 +94,15 @@ def test_plain_text_kubeconfigs_are_refused(isolated_env: Path, tmp_path: Path) 
     assert "--secret" in str(err.value)
 
 
-@pytest.mark.parametrize("value", [
-    '{"cluster-1": ""}',
-    f'{{"cluster-1": {{"token": "{MARKER}x"}}}}',
-    f'"{MARKER}x as one string"',
-    f"{{not json {MARKER}x",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        '{"cluster-1": ""}',
+        f'{{"cluster-1": {{"token": "{MARKER}x"}}}}',
+        f'"{MARKER}x as one string"',
+        f"{{not json {MARKER}x",
+    ],
+)
 def test_kubeconfigs_of_the_wrong_shape_are_refused(isolated_env: Path, tmp_path: Path, value: str) -> None:
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text(demo_text().replace("from: context, context: k3d-cluster-1", "from: stack-secret"))
@@ -116,8 +123,11 @@ def test_a_context_file_named_in_the_fleet_is_cut_down_to_one_context(isolated_e
     del two["clusters"][0]["cluster"]["certificate-authority-data"]
     (kube / "two.yaml").write_text(yaml.safe_dump(two), encoding="utf-8")
     (kube / "lab-ca.crt").write_bytes(b"LAB-CA")
-    text = edit(standalone(demo_text()), "kubeconfig: {from: context, context: k3d-cluster-1}",
-                "kubeconfig: {from: context, context: lab, file: kube/two.yaml}")  # relative to the fleet file
+    text = edit(
+        standalone(demo_text()),
+        "kubeconfig: {from: context, context: k3d-cluster-1}",
+        "kubeconfig: {from: context, context: lab, file: kube/two.yaml}",
+    )  # relative to the fleet file
     text = edit(text, "kubeconfig: {from: context, context: k3d-cluster-2}", "kubeconfig: {from: stack-secret}")
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text(text, encoding="utf-8")

@@ -19,8 +19,9 @@ def kubeconfig(*contexts: str, **user_extra: Any) -> dict[str, Any]:
     for ctx in contexts:
         doc["clusters"].append({"name": f"{ctx}-c", "cluster": {"server": f"https://{ctx}:6443"}})
         doc["users"].append({"name": f"{ctx}-u", "user": {"token": f"{SECRET}-{ctx}", **user_extra}})
-        doc["contexts"].append({"name": ctx, "context": {"cluster": f"{ctx}-c", "user": f"{ctx}-u",
-                                                         "namespace": "apps"}})
+        doc["contexts"].append(
+            {"name": ctx, "context": {"cluster": f"{ctx}-c", "user": f"{ctx}-u", "namespace": "apps"}}
+        )
     doc["current-context"] = contexts[0] if contexts else ""
     return doc
 

@@ -60,8 +60,9 @@ def covered(run: Run) -> dict[str, Registration]:
 
 def renamed(text: str) -> str:
     """cluster-3 renamed us-3: its id pinned to the old name, which it lists as a former name."""
-    text = edit(text, "  cluster-3:\n    gateway:",
-                "  us-3:\n    id: cluster-3\n    formerNames: [cluster-3]\n    gateway:")
+    text = edit(
+        text, "  cluster-3:\n    gateway:", "  us-3:\n    id: cluster-3\n    formerNames: [cluster-3]\n    gateway:"
+    )
     text = edit(text, "clusters: [cluster-1, cluster-3]", "clusters: [cluster-1, us-3]")
     text = edit(text, "targets: [cluster-1, cluster-3]", "targets: [cluster-1, us-3]")
     return edit(text, "      clusters: [cluster-3]\n", "      clusters: [us-3]\n")
@@ -87,7 +88,8 @@ def test_a_rename_with_former_names_keeps_every_address_of_the_cluster(stack: St
     # Only objects whose Kubernetes name is the cluster's name are new objects (the FSM Cluster
     # registration on the control plane): no alias can make them the same object.
     assert {(r.type, r.inputs["metadata"]["name"]) for r in lost.values()} == (
-        {("kubernetes:multicluster.flomesh.io/v1alpha1:Cluster", "cluster-3")} if variant == "demo" else set())
+        {("kubernetes:multicluster.flomesh.io/v1alpha1:Cluster", "cluster-3")} if variant == "demo" else set()
+    )
 
     moved = [a for a in old if a in claims and address(claims[a].urn) != a]
     kinds = {claims[a].type for a in moved}
@@ -121,8 +123,20 @@ def test_adding_an_id_equal_to_the_name_changes_nothing(stack: Stack) -> None:
     after = stack(edit(text, "  cluster-1:\n", "  cluster-1:\n    id: cluster-1\n"))
 
     def shape(run: Run) -> list[tuple[Any, ...]]:
-        return sorted((r.urn, r.type, r.parent, r.provider, r.protect, r.retain_on_delete, tuple(r.aliases),
-                       tuple(sorted(r.dependencies)), repr(r.inputs)) for r in run.registrations)
+        return sorted(
+            (
+                r.urn,
+                r.type,
+                r.parent,
+                r.provider,
+                r.protect,
+                r.retain_on_delete,
+                tuple(r.aliases),
+                tuple(sorted(r.dependencies)),
+                repr(r.inputs),
+            )
+            for r in run.registrations
+        )
 
     assert shape(after) == shape(before)
     assert after.providers()["cluster-1"].inputs["clusterIdentifier"] == "cluster-1"
@@ -145,8 +159,11 @@ def test_former_names_need_a_pinned_id_and_belong_to_one_cluster(stack: Stack) -
     text = edit(demo_text(), "  cluster-3:\n    gateway:", "  cluster-3:\n    formerNames: [old-3]\n    gateway:")
     with pytest.raises(StackConfigError, match=r"formerNames needs id: set `id: old-3`"):
         stack(text)
-    text = edit(demo_text(), "  cluster-3:\n    gateway:", "  cluster-3:\n    id: c3\n    formerNames: [cluster-1]\n"
-                "    gateway:")
+    text = edit(
+        demo_text(),
+        "  cluster-3:\n    gateway:",
+        "  cluster-3:\n    id: c3\n    formerNames: [cluster-1]\n    gateway:",
+    )
     with pytest.raises(StackConfigError, match=r"former name 'cluster-1' is the name of cluster cluster-1"):
         stack(text)
     assert stack.last is not None and stack.last.registrations == []
@@ -166,8 +183,9 @@ def without_cluster_3(text: str) -> str:
 def test_decommissioning_sets_delete_unreachable_on_that_clusters_provider_only(stack: Stack) -> None:
     before = stack(demo_text())
     # No kubeconfig for the dead cluster: it is never contacted.
-    after = stack(without_cluster_3(demo_text()), kubeconfigs=kubeconfigs_for("control-plane", "cluster-1",
-                                                                             "cluster-2"))
+    after = stack(
+        without_cluster_3(demo_text()), kubeconfigs=kubeconfigs_for("control-plane", "cluster-1", "cluster-2")
+    )
     providers = after.providers()
     gone = providers["cluster-3"]
     assert gone.inputs["deleteUnreachable"] == "true"
@@ -214,8 +232,9 @@ def test_each_cluster_reads_the_crds_its_objects_need_through_its_own_provider(s
     read_urns = {(run.cluster_of(r), r.id): r.urn for r in run.reads}
     for obj in run.k8s_objects():
         body = obj.inputs
-        probe = PlannedObject("applied", {"apiVersion": body["apiVersion"], "kind": body["kind"],
-                                          "metadata": {"name": "x"}})
+        probe = PlannedObject(
+            "applied", {"apiVersion": body["apiVersion"], "kind": body["kind"], "metadata": {"name": "x"}}
+        )
         crd = crd_name(probe)
         if crd is not None:
             assert read_urns[(run.cluster_of(obj), crd)] in obj.dependencies, obj.name
@@ -236,8 +255,11 @@ def test_a_missing_crd_fails_with_the_cluster_and_the_crd_named(stack: Stack) ->
 def test_a_crd_without_the_version_fails_with_the_cluster_the_crd_and_the_version(stack: Stack) -> None:
     crd = "meshconfigs.config.flomesh.io"
     # Every member holds a MeshConfig patch (cluster-2 its permissive mode, the exporters ingress mode).
-    with pytest.raises(StackConfigError, match=r"cluster cluster-[123]: the CRD meshconfigs.config.flomesh.io does "
-                                               r"not serve v1alpha3 \(it serves v1alpha1, v1alpha2\)"):
+    with pytest.raises(
+        StackConfigError,
+        match=r"cluster cluster-[123]: the CRD meshconfigs.config.flomesh.io does "
+        r"not serve v1alpha3 \(it serves v1alpha1, v1alpha2\)",
+    ):
         stack(demo_text(), mocks_=EchoMocks(served={crd: ["v1alpha1", "v1alpha2"]}))
 
 
@@ -254,18 +276,30 @@ def test_crd_names_agree_with_the_upstream_manifests() -> None:
                 continue
             spec = doc["spec"]
             for version in spec["versions"]:
-                probe = PlannedObject("applied", {"apiVersion": f"{spec['group']}/{version['name']}",
-                                                  "kind": spec["names"]["kind"], "metadata": {"name": "x"}})
+                probe = PlannedObject(
+                    "applied",
+                    {
+                        "apiVersion": f"{spec['group']}/{version['name']}",
+                        "kind": spec["names"]["kind"],
+                        "metadata": {"name": "x"},
+                    },
+                )
                 assert crd_name(probe) == doc["metadata"]["name"], path
                 seen += 1
     assert seen > 20
 
 
 def test_built_in_kinds_need_no_crd() -> None:
-    for api_version, kind in [("v1", "Namespace"), ("v1", "Service"), ("networking.k8s.io/v1", "Ingress"),
-                              ("discovery.k8s.io/v1", "EndpointSlice")]:
-        assert crd_name(PlannedObject("applied", {"apiVersion": api_version, "kind": kind,
-                                                  "metadata": {"name": "x"}})) is None
+    for api_version, kind in [
+        ("v1", "Namespace"),
+        ("v1", "Service"),
+        ("networking.k8s.io/v1", "Ingress"),
+        ("discovery.k8s.io/v1", "EndpointSlice"),
+    ]:
+        assert (
+            crd_name(PlannedObject("applied", {"apiVersion": api_version, "kind": kind, "metadata": {"name": "x"}}))
+            is None
+        )
 
 
 def test_vendored_schemas_list_each_served_version(tmp_path: Path) -> None:

@@ -15,8 +15,9 @@ from tests.components.conftest import MARKER, OTHER_MARKER, StackRunner, demo_te
 
 
 @pytest.mark.parametrize("source", ["stack-secret", "context"])
-def test_a_run_logs_and_prints_no_kubeconfig(source: str, stack: StackRunner, caplog: pytest.LogCaptureFixture,
-                                             capfd: pytest.CaptureFixture[str]) -> None:
+def test_a_run_logs_and_prints_no_kubeconfig(
+    source: str, stack: StackRunner, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
     caplog.set_level(logging.DEBUG)
     run = stack(demo_text(), source=source)
     assert run.registrations, "the program registered nothing, so nothing was checked"
@@ -25,13 +26,20 @@ def test_a_run_logs_and_prints_no_kubeconfig(source: str, stack: StackRunner, ca
         assert MARKER not in text and OTHER_MARKER not in text
 
 
-def test_a_failing_run_logs_no_kubeconfig(stack: StackRunner, caplog: pytest.LogCaptureFixture,
-                                          capfd: pytest.CaptureFixture[str]) -> None:
+def test_a_failing_run_logs_no_kubeconfig(
+    stack: StackRunner, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
     caplog.set_level(logging.DEBUG)
     kubeconfigs = {c: fake_kubeconfig(c) for c in ("control-plane", "cluster-1", "cluster-2")}
     with pytest.raises(StackConfigError) as failure:
         stack(demo_text(), kubeconfigs=kubeconfigs)
     out, err = capfd.readouterr()
-    for text in (caplog.text, out, err, str(failure.value), repr(failure.value.__cause__),
-                 repr(failure.value.__context__)):
+    for text in (
+        caplog.text,
+        out,
+        err,
+        str(failure.value),
+        repr(failure.value.__cause__),
+        repr(failure.value.__context__),
+    ):
         assert MARKER not in text

@@ -65,7 +65,8 @@ def test_istio_remote_secrets_hold_the_other_members_kubeconfigs_as_secrets_only
     secrets = [reg for reg in r.k8s_objects() if reg.type == "kubernetes:core/v1:Secret"]
     names = clusters_of(ISTIO)
     assert sorted((r.cluster_of(s), s.inputs["metadata"]["name"]) for s in secrets) == sorted(
-        (holder, f"istio-remote-secret-{member}") for holder in names for member in names if member != holder)
+        (holder, f"istio-remote-secret-{member}") for holder in names for member in names if member != holder
+    )
     for s in secrets:
         member = s.inputs["metadata"]["annotations"]["networking.istio.io/cluster"]
         assert s.inputs["metadata"]["labels"] == {"istio/multiCluster": "true"}
@@ -80,12 +81,15 @@ def test_istio_remote_secrets_hold_the_other_members_kubeconfigs_as_secrets_only
     assert MARKER not in json.dumps(r.outputs) and not r.secret_outputs
 
 
-def test_patches_are_forced_with_the_fixed_field_manager_and_service_annotations_are_given_back(
-        stack: Stack) -> None:
+def test_patches_are_forced_with_the_fixed_field_manager_and_service_annotations_are_given_back(stack: Stack) -> None:
     cilium = run(stack, CILIUM, "stack-secret")
     services = cilium.of_type("kubernetes:core/v1:ServicePatch")
     assert sorted((cilium.cluster_of(s), s.inputs["metadata"]["name"]) for s in services) == [
-        ("eu-1", "catalog"), ("eu-2", "catalog"), ("us-1", "catalog"), ("us-1", "reviews")]
+        ("eu-1", "catalog"),
+        ("eu-2", "catalog"),
+        ("us-1", "catalog"),
+        ("us-1", "reviews"),
+    ]
     for s in services:
         annotations = s.inputs["metadata"]["annotations"]
         assert annotations["pulumi.com/patchFieldManager"] == "meshfleet"
@@ -95,7 +99,9 @@ def test_patches_are_forced_with_the_fixed_field_manager_and_service_annotations
         assert s.retain_on_delete is False and "spec" not in s.inputs
     created = [r for r in cilium.k8s_objects() if r.type == "kubernetes:core/v1:Service"]
     assert sorted((cilium.cluster_of(s), s.inputs["metadata"]["name"]) for s in created) == [
-        ("eu-1", "reviews"), ("eu-2", "reviews")]
+        ("eu-1", "reviews"),
+        ("eu-2", "reviews"),
+    ]
     istio = run(stack, ISTIO, "stack-secret")
     namespaces = istio.of_type("kubernetes:core/v1:NamespacePatch")
     assert {istio.cluster_of(n) for n in namespaces} == set(clusters_of(ISTIO))
@@ -108,10 +114,14 @@ def test_patches_are_forced_with_the_fixed_field_manager_and_service_annotations
 def test_an_istio_kubeconfig_istiod_cannot_use_never_goes_into_a_remote_secret(stack: Stack) -> None:
     names = clusters_of(ISTIO)
     kubeconfigs = {c: fake_kubeconfig(c) for c in names}
-    kubeconfigs["us-east-1"] = kubeconfigs["us-east-1"].replace("https://us-east-1.example:6443",
-                                                                "https://127.0.0.1:6443")
-    with pytest.raises(StackConfigError, match="cluster us-east-1's kubeconfig goes into the Istio Secret object "
-                                        "istio-system/istio-remote-secret-us-east-1 in eu-central-1") as err:
+    kubeconfigs["us-east-1"] = kubeconfigs["us-east-1"].replace(
+        "https://us-east-1.example:6443", "https://127.0.0.1:6443"
+    )
+    with pytest.raises(
+        StackConfigError,
+        match="cluster us-east-1's kubeconfig goes into the Istio Secret object "
+        "istio-system/istio-remote-secret-us-east-1 in eu-central-1",
+    ) as err:
         stack(ISTIO.read_text(), kubeconfigs=kubeconfigs)
     assert "loopback" in str(err.value) and MARKER not in str(err.value)
     assert stack.last is not None and stack.last.registrations == []

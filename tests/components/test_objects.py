@@ -27,38 +27,63 @@ from tests.components.conftest import (
 
 NS = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mirror"}}
 SERVICE = {
-    "apiVersion": "v1", "kind": "Service",
-    "metadata": {"name": "httpbin-east", "namespace": "mirror",
-                 "labels": {"mirror.linkerd.io/mirrored-service": "true"}},
+    "apiVersion": "v1",
+    "kind": "Service",
+    "metadata": {
+        "name": "httpbin-east",
+        "namespace": "mirror",
+        "labels": {"mirror.linkerd.io/mirrored-service": "true"},
+    },
     "spec": {"ports": [{"name": "http", "port": 8080, "protocol": "TCP"}], "type": "ClusterIP"},
 }
 ENDPOINTS = {
-    "apiVersion": "v1", "kind": "Endpoints",
+    "apiVersion": "v1",
+    "kind": "Endpoints",
     "metadata": {"name": "httpbin-east", "namespace": "mirror"},
     "subsets": [{"addresses": [{"ip": "10.0.0.7"}], "ports": [{"name": "http", "port": 4143, "protocol": "TCP"}]}],
 }
 SLICE = {
-    "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-    "metadata": {"name": "httpbin-east-1", "namespace": "mirror",
-                 "labels": {"kubernetes.io/service-name": "httpbin-east"}},
+    "apiVersion": "discovery.k8s.io/v1",
+    "kind": "EndpointSlice",
+    "metadata": {
+        "name": "httpbin-east-1",
+        "namespace": "mirror",
+        "labels": {"kubernetes.io/service-name": "httpbin-east"},
+    },
     "addressType": "IPv4",
     "endpoints": [{"addresses": ["10.0.0.7"], "conditions": {"ready": True}}],
     "ports": [{"name": "http", "port": 4143, "protocol": "TCP"}],
 }
 INGRESS = {
-    "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+    "apiVersion": "networking.k8s.io/v1",
+    "kind": "Ingress",
     "metadata": {"name": "meshfleet-httpbin", "namespace": "mirror"},
-    "spec": {"ingressClassName": "nginx", "rules": [{"http": {"paths": [{
-        "path": "/x", "pathType": "ImplementationSpecific",
-        "backend": {"service": {"name": "httpbin", "port": {"number": 8080}}}}]}}]},
+    "spec": {
+        "ingressClassName": "nginx",
+        "rules": [
+            {
+                "http": {
+                    "paths": [
+                        {
+                            "path": "/x",
+                            "pathType": "ImplementationSpecific",
+                            "backend": {"service": {"name": "httpbin", "port": {"number": 8080}}},
+                        }
+                    ]
+                }
+            }
+        ],
+    },
 }
 CONFIGMAP_PATCH = {
-    "apiVersion": "v1", "kind": "ConfigMap",
+    "apiVersion": "v1",
+    "kind": "ConfigMap",
     "metadata": {"name": "fsm-config", "namespace": "fsm-system"},
     "data": {"mirror": "true"},
 }
 GATEWAY_ROUTE = {
-    "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+    "apiVersion": "gateway.networking.k8s.io/v1",
+    "kind": "HTTPRoute",
     "metadata": {"name": "httpbin", "namespace": "mirror"},
     "spec": {"parentRefs": [{"name": "gw"}]},
 }
@@ -107,10 +132,13 @@ def test_new_built_in_kinds_get_their_typed_classes_with_every_top_level_field()
         assert reg.provider_urn == provider.urn
         assert (namespace.urn in reg.dependencies) == (obj.namespace == "mirror"), reg.name
     assert by_name["east:Ingress:mirror/meshfleet-httpbin"].inputs["metadata"]["annotations"] == {
-        "pulumi.com/skipAwait": "true"}
+        "pulumi.com/skipAwait": "true"
+    }
     for patch in ("east:ConfigMap:fsm-system/fsm-config", "east:Namespace:mirror"):
         assert by_name[patch].inputs["metadata"]["annotations"] == {
-            "pulumi.com/patchFieldManager": "meshfleet", "pulumi.com/patchForce": "true"}
+            "pulumi.com/patchFieldManager": "meshfleet",
+            "pulumi.com/patchForce": "true",
+        }
         assert by_name[patch].retain_on_delete is True
     assert [r.id for r in run.reads] == ["httproutes.gateway.networking.k8s.io"]
     assert run.reads[0].provider.rpartition("::")[0] == provider.urn
@@ -120,8 +148,13 @@ def test_new_built_in_kinds_get_their_typed_classes_with_every_top_level_field()
 def test_a_custom_resource_with_fields_outside_spec_keeps_them_under_its_own_type() -> None:
     """A template may hold any kind: a custom resource with fields beside spec is registered whole, under
     the type token the provider serves custom resources by, never truncated to metadata and spec."""
-    odd: dict[str, Any] = {"apiVersion": "example.io/v1", "kind": "Thing", "metadata": {"name": "t", "namespace": "x"},
-                           "data": {"k": "v"}, "rules": [{"verbs": ["get"]}]}
+    odd: dict[str, Any] = {
+        "apiVersion": "example.io/v1",
+        "kind": "Thing",
+        "metadata": {"name": "t", "namespace": "x"},
+        "data": {"k": "v"},
+        "rules": [{"verbs": ["get"]}],
+    }
     run = apply(cluster(PlannedObject("applied", odd)))
     [reg] = run.k8s_objects()
     assert reg.type == "kubernetes:example.io/v1:Thing"
@@ -131,8 +164,12 @@ def test_a_custom_resource_with_fields_outside_spec_keeps_them_under_its_own_typ
 
 
 def test_a_patch_of_a_custom_resource_with_fields_outside_spec_is_refused_not_truncated() -> None:
-    odd: dict[str, Any] = {"apiVersion": "example.io/v1", "kind": "Thing", "metadata": {"name": "t"},
-                           "data": {"k": "v"}}
+    odd: dict[str, Any] = {
+        "apiVersion": "example.io/v1",
+        "kind": "Thing",
+        "metadata": {"name": "t"},
+        "data": {"k": "v"},
+    }
     with pytest.raises(TypeError, match="top-level fields data"):
         apply(cluster(PlannedObject("applied", odd, patch=True)))
 

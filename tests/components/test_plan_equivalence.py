@@ -70,8 +70,9 @@ def _without_secrets(value: Any) -> Any:
         if is_secret(v):
             # Pulumi marks the whole map secret when one value is (an Istio remote secret's stringData).
             inside = unwrapped(v)
-            assert isinstance(inside, str) or (isinstance(inside, dict) and all(
-                isinstance(text, str) for text in inside.values())), f"{k} is a secret but not a kubeconfig"
+            assert isinstance(inside, str) or (
+                isinstance(inside, dict) and all(isinstance(text, str) for text in inside.values())
+            ), f"{k} is a secret but not a kubeconfig"
             continue
         inner = _without_secrets(v)
         if not (isinstance(v, dict) and v and inner == {}):
@@ -90,8 +91,9 @@ def planned(plan: Plan, clusters: set[str] | None = None) -> dict[Identity, dict
 def assert_same(got: dict[Identity, dict[str, Any]], want: dict[Identity, dict[str, Any]]) -> None:
     assert sorted(got) == sorted(want)
     for ident, body in want.items():
-        assert got[ident] == body, f"{ident}:\n got  {json.dumps(got[ident], sort_keys=True)}\n want " \
-                                   f"{json.dumps(body, sort_keys=True)}"
+        assert got[ident] == body, (
+            f"{ident}:\n got  {json.dumps(got[ident], sort_keys=True)}\n want {json.dumps(body, sort_keys=True)}"
+        )
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))

@@ -111,8 +111,11 @@ def test_meshconfig_is_a_forced_patch_with_a_fixed_field_manager_retained_on_del
         assert patch.protect is False
     assert meshconfigs["cluster-2"].inputs["spec"] == {"traffic": {"enablePermissiveTrafficPolicyMode": False}}
     # The exporters need FSM's ingress mode.
-    assert meshconfigs["cluster-1"].inputs["spec"] == meshconfigs["cluster-3"].inputs["spec"] == {
-        "ingress": {"enabled": True}}
+    assert (
+        meshconfigs["cluster-1"].inputs["spec"]
+        == meshconfigs["cluster-3"].inputs["spec"]
+        == {"ingress": {"enabled": True}}
+    )
 
 
 def test_no_service_import_when_fsm_runs_the_control_plane(stack: Stack) -> None:
@@ -120,8 +123,12 @@ def test_no_service_import_when_fsm_runs_the_control_plane(stack: Stack) -> None
     assert not [r for r in run.k8s_objects() if "ServiceImport" in r.type]
     # ... but the stack outputs still predict them, per cluster.
     derived = run.outputs["clusters"]["cluster-2"]["derivedObjects"]
-    assert {"apiVersion": "multicluster.flomesh.io/v1alpha1", "kind": "ServiceImport",
-            "namespace": "httpbin", "name": "httpbin"} in derived
+    assert {
+        "apiVersion": "multicluster.flomesh.io/v1alpha1",
+        "kind": "ServiceImport",
+        "namespace": "httpbin",
+        "name": "httpbin",
+    } in derived
 
 
 def test_standalone_applies_the_service_imports_in_each_consumer(stack: Stack) -> None:

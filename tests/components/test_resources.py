@@ -67,16 +67,19 @@ def test_the_deployment_answers_with_its_clusters_name_on_the_wire(run: Run) -> 
         assert f"Hi, I am from cluster-{n} and controlled by mesh!" in script
 
 
-def test_a_secret_in_a_template_stops_the_stack_before_anything_is_registered(tmp_path: Path,
-                                                                               isolated_env: Path,
-                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_secret_in_a_template_stops_the_stack_before_anything_is_registered(
+    tmp_path: Path, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from components.settings import StackConfigError
     from tests.components.conftest import secret_config
 
     fleet = tmp_path / "fleet.yaml"
-    fleet.write_text("clusters:\n  c1: {}\nresources:\n  db:\n    clusters: [c1]\n    template:\n"
-                     "      apiVersion: v1\n      kind: Secret\n      metadata: {name: db, namespace: shop}\n"
-                     "      stringData: {password: MARKER-SECRET-db}\n", encoding="utf-8")
+    fleet.write_text(
+        "clusters:\n  c1: {}\nresources:\n  db:\n    clusters: [c1]\n    template:\n"
+        "      apiVersion: v1\n      kind: Secret\n      metadata: {name: db, namespace: shop}\n"
+        "      stringData: {password: MARKER-SECRET-db}\n",
+        encoding="utf-8",
+    )
     config, keys = secret_config({"c1": "apiVersion: v1\nkind: Config\n"})
     registered: list[Run] = []
     with pytest.raises(StackConfigError, match="secret-in-template") as err:

@@ -98,8 +98,11 @@ def committed_shards(fleet: Path) -> list[tuple[StackFile, list[str]]]:
     doc = Fleet.model_validate(yaml.safe_load(fleet.read_text(encoding="utf-8")))
     known = sorted(doc.clusters)
     labels = {n: dict(c.labels) for n, c in doc.clusters.items()}
-    return [(sf, select_names(known, labels, sf.settings)) for sf in stack_files(ROOT)
-            if sf.settings.fleet_path(ROOT).resolve() == fleet.resolve()]
+    return [
+        (sf, select_names(known, labels, sf.settings))
+        for sf in stack_files(ROOT)
+        if sf.settings.fleet_path(ROOT).resolve() == fleet.resolve()
+    ]
 
 
 def test_the_committed_stacks_partition_the_production_fleet() -> None:

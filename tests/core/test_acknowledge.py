@@ -12,12 +12,16 @@ UNORDERED = Finding(("services", "a/web", "trafficPolicy", "targets"), "round-ro
 
 
 def fleet(**acks: list[str]) -> Fleet:
-    return Fleet.model_validate({
-        "acknowledge": acks.get("fleet", []),
-        "clusters": {"c1": {"acknowledge": acks.get("cluster", [])}},
-        "services": {"a/web": {"ports": [{"port": 80}], "acknowledge": acks.get("service", [])},
-                     "a/db": {"ports": [{"port": 80}], "acknowledge": acks.get("other", [])}},
-    })
+    return Fleet.model_validate(
+        {
+            "acknowledge": acks.get("fleet", []),
+            "clusters": {"c1": {"acknowledge": acks.get("cluster", [])}},
+            "services": {
+                "a/web": {"ports": [{"port": 80}], "acknowledge": acks.get("service", [])},
+                "a/db": {"ports": [{"port": 80}], "acknowledge": acks.get("other", [])},
+            },
+        }
+    )
 
 
 def summary(found: list[Finding]) -> list[tuple[str, tuple[str | int, ...], bool]]:
@@ -26,25 +30,25 @@ def summary(found: list[Finding]) -> list[tuple[str, tuple[str | int, ...], bool
 
 def test_the_service_it_is_reported_under_acknowledges_it() -> None:
     assert summary(acknowledge(fleet(service=["failover-unordered"]), [UNORDERED], complete=True)) == [
-        ("failover-unordered", UNORDERED.loc, True)]
+        ("failover-unordered", UNORDERED.loc, True)
+    ]
 
 
 def test_another_entry_does_not_and_its_acknowledgement_is_stale() -> None:
-    found = acknowledge(fleet(other=["failover-unordered"], cluster=["failover-unordered"]), [UNORDERED],
-                        complete=True)
+    found = acknowledge(fleet(other=["failover-unordered"], cluster=["failover-unordered"]), [UNORDERED], complete=True)
     assert summary(found) == [
         ("failover-unordered", UNORDERED.loc, False),
         ("stale-acknowledgement", ("clusters", "c1", "acknowledge", 0), False),
         ("stale-acknowledgement", ("services", "a/db", "acknowledge", 0), False),
     ]
-    assert found[1].message == \
-        "no failover-unordered warning is reported under clusters.c1; the acknowledgement is stale"
+    assert (
+        found[1].message == "no failover-unordered warning is reported under clusters.c1; the acknowledgement is stale"
+    )
 
 
 def test_the_fleet_acknowledges_every_entry_and_a_nearer_acknowledgement_is_used_first() -> None:
     assert summary(acknowledge(fleet(fleet=["failover-unordered"]), [UNORDERED], complete=True))[0][2] is True
-    found = acknowledge(fleet(fleet=["failover-unordered"], service=["failover-unordered"]), [UNORDERED],
-                        complete=True)
+    found = acknowledge(fleet(fleet=["failover-unordered"], service=["failover-unordered"]), [UNORDERED], complete=True)
     assert summary(found)[1:] == [("stale-acknowledgement", ("acknowledge", 0), False)]
 
 
@@ -55,5 +59,8 @@ def test_staleness_waits_for_a_complete_list_of_warnings() -> None:
 def test_errors_and_unknown_codes_cannot_be_acknowledged() -> None:
     found = acknowledge(fleet(cluster=["unknown-cluster", "nope", "stale-acknowledgement"]), [], complete=True)
     assert [(f.code.name, f.severity, f.loc[-1]) for f in found] == [
-        ("not-a-warning", "error", 0), ("not-a-warning", "error", 1), ("not-a-warning", "error", 2)]
+        ("not-a-warning", "error", 0),
+        ("not-a-warning", "error", 1),
+        ("not-a-warning", "error", 2),
+    ]
     assert "failover-unordered" in found[0].hint and "stale-acknowledgement" not in found[0].hint

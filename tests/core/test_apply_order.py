@@ -95,12 +95,15 @@ def test_kubectl_kustomize_keeps_services_before_their_exports(plan: Plan, tmp_p
     result = run_cli("render", str(FLEET), "--out", str(tmp_path / "out"))
     assert result.code == 0, result
     for cluster in waiting_clusters(plan):
-        built = subprocess.run([kubectl, "kustomize", str(tmp_path / "out" / cluster.name)], capture_output=True,
-                               text=True, check=True).stdout
+        built = subprocess.run(
+            [kubectl, "kustomize", str(tmp_path / "out" / cluster.name)], capture_output=True, text=True, check=True
+        ).stdout
         assert_waits_kept(cluster, [ident(d) for d in yaml.safe_load_all(built) if d])
 
 
 def test_an_export_waits_for_its_service_and_identity(plan: Plan) -> None:
     [export] = [o for o in plan.cluster("cluster-1").objects if o.kind == "ServiceExport" and o.name == "httpbin"]
-    assert export.after == (ObjectId("v1", "Service", "httpbin", "httpbin"),
-                            ObjectId("v1", "ServiceAccount", "httpbin", "httpbin"))
+    assert export.after == (
+        ObjectId("v1", "Service", "httpbin", "httpbin"),
+        ObjectId("v1", "ServiceAccount", "httpbin", "httpbin"),
+    )

@@ -26,8 +26,9 @@ def test_findings_about_several_clusters_at_one_key_are_shown_once_naming_the_ot
     c = checks()
     for name in ("c3", "c1", "c2"):
         c.problem_for(name, LOC, f"{name} is wrong", "fix", codes.UNKNOWN_CLUSTER)
-    assert c.findings == [Finding(LOC, "c1 is wrong (likewise for 2 other clusters: c2, c3)", "fix",
-                                  code=codes.UNKNOWN_CLUSTER)]
+    assert c.findings == [
+        Finding(LOC, "c1 is wrong (likewise for 2 other clusters: c2, c3)", "fix", code=codes.UNKNOWN_CLUSTER)
+    ]
 
 
 def test_many_clusters_are_counted_beyond_the_first_few() -> None:
@@ -52,5 +53,10 @@ def test_another_key_code_or_fix_is_another_finding_in_the_order_reported() -> N
     c.problem_for("c4", (*LOC, 0), "c4 is wrong", "fix", codes.UNKNOWN_CLUSTER)
     c.problem(LOC, "plain", "fix", codes.UNKNOWN_CLUSTER)
     c.problem_for("c5", LOC, "c5 is wrong", "fix", codes.UNKNOWN_CLUSTER)
-    assert [f.message for f in c.findings] == ["c1 is wrong (likewise for 1 other cluster: c5)", "c2 is wrong",
-                                               "c3 is wrong", "c4 is wrong", "plain"]
+    assert [f.message for f in c.findings] == [
+        "c1 is wrong (likewise for 1 other cluster: c5)",
+        "c2 is wrong",
+        "c3 is wrong",
+        "c4 is wrong",
+        "plain",
+    ]

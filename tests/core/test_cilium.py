@@ -34,8 +34,13 @@ ACCOUNT = "io.cilium.k8s.policy.serviceaccount"
 NAMESPACE = "k8s:io.kubernetes.pod.namespace"
 FLEET: dict[str, Any] = {
     "clusters": {"a": {"mesh": "cilium"}, "b": {"mesh": "cilium"}, "c": {"mesh": "cilium"}},
-    "services": {"shop/api": {"ports": [{"port": 8080, "name": "http"}, {"port": 9090, "name": "metrics"}],
-                              "serviceAccount": "api", "export": {"clusters": ["a", "b"]}}},
+    "services": {
+        "shop/api": {
+            "ports": [{"port": 8080, "name": "http"}, {"port": 9090, "name": "metrics"}],
+            "serviceAccount": "api",
+            "export": {"clusters": ["a", "b"]},
+        }
+    },
 }
 
 
@@ -62,8 +67,10 @@ def test_exporters_patch_the_users_service_and_consumers_get_a_selector_less_one
     assert not consumer.patch and consumer.role == "applied"
     assert consumer.body["metadata"]["annotations"] == {GLOBAL: "true", SHARED: "false"}
     assert "selector" not in consumer.body["spec"]
-    assert consumer.body["spec"]["ports"] == [{"name": "http", "port": 8080, "protocol": "TCP"},
-                                              {"name": "metrics", "port": 9090, "protocol": "TCP"}]
+    assert consumer.body["spec"]["ports"] == [
+        {"name": "http", "port": 8080, "protocol": "TCP"},
+        {"name": "metrics", "port": 9090, "protocol": "TCP"},
+    ]
     assert validate_object(consumer.body) == []
     # An exporter imports the other exporter's backends too (one global Service, its own included).
     assert {e.cluster for e in p.cluster("a").imports[0].endpoints} == {"a", "b"}
@@ -77,8 +84,9 @@ def test_a_local_unexported_copy_is_global_but_not_shared() -> None:
     assert svc.patch and svc.body["metadata"]["annotations"][SHARED] == "false"
 
 
-@pytest.mark.parametrize(("lb_type", "affinity"), [("Locality", "local"), ("FailOver", "local"),
-                                                    ("ActiveActive", "none")])
+@pytest.mark.parametrize(
+    ("lb_type", "affinity"), [("Locality", "local"), ("FailOver", "local"), ("ActiveActive", "none")]
+)
 def test_traffic_policies_become_the_affinity_of_the_consumers_service(lb_type: str, affinity: str) -> None:
     doc = copy.deepcopy(FLEET)
     doc["services"]["shop/api"]["trafficPolicy"] = {"lbType": lb_type}
@@ -122,8 +130,10 @@ def test_weights_and_target_subsets_are_refused_at_their_line() -> None:
     doc = copy.deepcopy(FLEET)
     doc["clusters"]["d"] = {"mesh": "cilium"}
     doc["services"]["shop/api"]["export"]["clusters"] = ["a", "b", "d"]
-    doc["services"]["shop/api"]["trafficPolicy"] = {"lbType": "ActiveActive",
-                                                    "targets": [{"cluster": "a", "weight": 80}, "b"]}
+    doc["services"]["shop/api"]["trafficPolicy"] = {
+        "lbType": "ActiveActive",
+        "targets": [{"cluster": "a", "weight": 80}, "b"],
+    }
     found = refused(doc)
     assert ("cilium-weights", "services.shop/api.trafficPolicy.targets.0.weight") in {f[:2] for f in found}
     subsets = [f for f in found if f[0] == "cilium-targets"]
@@ -142,9 +152,18 @@ def test_an_exporter_that_would_not_import_and_a_partial_export_are_refused() ->
     assert "without port(s) 9090" in codes["cilium-partial-export"][2]
 
 
-ACCESS: dict[str, Any] = {"from": ["web/frontend", "shop/batch"], "to": "shop/api",
-                          "http": [{"name": "read", "pathRegex": "/v1/.*", "methods": ["GET", "HEAD"],
-                                    "headers": [{"x-tenant": "acme", "x-trace": ".*"}]}]}
+ACCESS: dict[str, Any] = {
+    "from": ["web/frontend", "shop/batch"],
+    "to": "shop/api",
+    "http": [
+        {
+            "name": "read",
+            "pathRegex": "/v1/.*",
+            "methods": ["GET", "HEAD"],
+            "headers": [{"x-tenant": "acme", "x-trace": ".*"}],
+        }
+    ],
+}
 
 
 def test_access_is_one_policy_per_destination_admitting_the_callers_clusters() -> None:
@@ -165,12 +184,24 @@ def test_access_is_one_policy_per_destination_admitting_the_callers_clusters() -
         from_c = [{"key": "io.cilium.k8s.policy.cluster", "operator": "In", "values": ["c"]}]
         assert rule["fromEndpoints"] == [
             {"matchLabels": {ACCOUNT: "batch", NAMESPACE: "shop"}, "matchExpressions": from_c},
-            {"matchLabels": {ACCOUNT: "frontend", NAMESPACE: "web"}, "matchExpressions": from_c}]
-        assert rule["toPorts"] == [{"ports": [{"port": "8080", "protocol": "TCP"}, {"port": "9090", "protocol": "TCP"}],
-                                    "rules": {"http": [
-                                        {"method": method, "path": "/v1/.*", "headers": ["x-trace"],
-                                         "headerMatches": [{"name": "x-tenant", "value": "acme"}]}
-                                        for method in ("GET", "HEAD")]}}]
+            {"matchLabels": {ACCOUNT: "frontend", NAMESPACE: "web"}, "matchExpressions": from_c},
+        ]
+        assert rule["toPorts"] == [
+            {
+                "ports": [{"port": "8080", "protocol": "TCP"}, {"port": "9090", "protocol": "TCP"}],
+                "rules": {
+                    "http": [
+                        {
+                            "method": method,
+                            "path": "/v1/.*",
+                            "headers": ["x-trace"],
+                            "headerMatches": [{"name": "x-tenant", "value": "acme"}],
+                        }
+                        for method in ("GET", "HEAD")
+                    ]
+                },
+            }
+        ]
     # Held everywhere, each destination admits every cluster it answers, by Cilium's cluster-name.
     doc["access"] = {"read": ACCESS}
     p = plan_of(doc)
@@ -182,12 +213,15 @@ def test_access_is_one_policy_per_destination_admitting_the_callers_clusters() -
 
 def test_a_rule_that_admits_any_request_opens_the_ports_at_l4() -> None:
     doc = copy.deepcopy(FLEET)
-    doc["services"]["shop/api"]["ports"] = [{"port": 8080, "name": "http"}, {"port": 53, "name": "dns",
-                                                                             "protocol": "UDP"}]
+    doc["services"]["shop/api"]["ports"] = [
+        {"port": 8080, "name": "http"},
+        {"port": 53, "name": "dns", "protocol": "UDP"},
+    ]
     doc["access"] = {"any": {"from": ["web/frontend"], "to": "shop/api"}}
     cnp = objects(plan_of(doc), "a")[("CiliumNetworkPolicy", "shop", "any")]
-    assert cnp.body["spec"]["ingress"][0]["toPorts"] == [{"ports": [{"port": "8080", "protocol": "TCP"},
-                                                                    {"port": "53", "protocol": "UDP"}]}]
+    assert cnp.body["spec"]["ingress"][0]["toPorts"] == [
+        {"ports": [{"port": "8080", "protocol": "TCP"}, {"port": "53", "protocol": "UDP"}]}
+    ]
     assert validate_object(cnp.body) == []
 
 
@@ -217,5 +251,8 @@ def test_the_committed_fleet_shares_catalog_and_reviews_as_the_readme_says() -> 
     assert reviews.steady == reviews.local_down == (Share("us-1", 1),)
     # us-1 is us-east-1 to Cilium: the policy in eu-1 admits it by that name.
     cnp = objects(p, "eu-1")[("CiliumNetworkPolicy", "shop", "frontend-reads-catalog")]
-    assert cnp.body["spec"]["ingress"][0]["fromEndpoints"][0]["matchExpressions"][0]["values"] == \
-        ["eu-1", "eu-2", "us-east-1"]
+    assert cnp.body["spec"]["ingress"][0]["fromEndpoints"][0]["matchExpressions"][0]["values"] == [
+        "eu-1",
+        "eu-2",
+        "us-east-1",
+    ]

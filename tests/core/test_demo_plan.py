@@ -44,9 +44,13 @@ def test_control_plane_registers_each_member(demo: Plan) -> None:
         assert obj.api_version == "multicluster.flomesh.io/v1alpha1"
         assert "namespace" not in obj.body["metadata"]
         assert obj.body["spec"] == {
-            "region": "default", "zone": "default", "group": "default",
-            "gatewayHost": HOST, "gatewayPort": 80 + n,
-            "fsmNamespace": "fsm-system", "fsmMeshConfigName": "fsm-mesh-config",
+            "region": "default",
+            "zone": "default",
+            "group": "default",
+            "gatewayHost": HOST,
+            "gatewayPort": 80 + n,
+            "fsmNamespace": "fsm-system",
+            "fsmMeshConfigName": "fsm-mesh-config",
         }
         assert obj.kubeconfig_of == f"cluster-{n}"
         assert "kubeconfig" not in obj.body["spec"], "the plan never holds a kubeconfig"
@@ -65,10 +69,19 @@ def test_exporters_export_both_services(demo: Plan, n: int) -> None:
         ing = find(demo, c, "Ingress", f"svcexp-ing-{name}", "httpbin")
         assert ing.role == "derived"
         assert ing.body["spec"]["ingressClassName"] == "pipy"
-        assert ing.body["spec"]["rules"] == [{"http": {"paths": [{
-            "path": path, "pathType": "Prefix",
-            "backend": {"service": {"name": name, "port": {"number": 8080}}},
-        }]}}]
+        assert ing.body["spec"]["rules"] == [
+            {
+                "http": {
+                    "paths": [
+                        {
+                            "path": path,
+                            "pathType": "Prefix",
+                            "backend": {"service": {"name": name, "port": {"number": 8080}}},
+                        }
+                    ]
+                }
+            }
+        ]
     assert {o.kind for o in demo.cluster(c).applied()} == {"ServiceExport", "MeshConfig"}
     mc = find(demo, c, "MeshConfig", "fsm-mesh-config", "fsm-system")
     assert mc.patch and mc.body["spec"] == {"ingress": {"enabled": True}}, "an exporter needs FSM's ingress mode"
@@ -85,16 +98,18 @@ def test_imports_predicted_with_sorted_endpoints(demo: Plan, cluster: str, sourc
     assert imp.body["spec"] == {
         "type": "ClusterSetIP",
         "serviceAccountName": "httpbin",
-        "ports": [{"port": 8080, "protocol": "TCP",
-                   "endpoints": [endpoint(n, f"/cluster-{n}/httpbin-mesh") for n in sources]}],
+        "ports": [
+            {"port": 8080, "protocol": "TCP", "endpoints": [endpoint(n, f"/cluster-{n}/httpbin-mesh") for n in sources]}
+        ],
     }
 
 
 @pytest.mark.parametrize("n", [1, 3])
 def test_per_cluster_service_imported_by_the_two_others(demo: Plan, n: int) -> None:
     name = f"httpbin-cluster-{n}"
-    holders = sorted(c.name for c in demo.clusters if any(o.name == name and o.kind == "ServiceImport"
-                                                          for o in c.objects))
+    holders = sorted(
+        c.name for c in demo.clusters if any(o.name == name and o.kind == "ServiceImport" for o in c.objects)
+    )
     assert holders == sorted({"cluster-1", "cluster-2", "cluster-3"} - {f"cluster-{n}"})
     imp = find(demo, "cluster-2", "ServiceImport", name, "httpbin")
     assert imp.body["spec"]["ports"][0]["endpoints"] == [endpoint(n, f"/cluster-{n}/httpbin-mesh-cluster-{n}")]
@@ -102,8 +117,7 @@ def test_per_cluster_service_imported_by_the_two_others(demo: Plan, n: int) -> N
 
 def test_consumer_policy_access_and_meshconfig(demo: Plan) -> None:
     gtp = find(demo, "cluster-2", "GlobalTrafficPolicy", "httpbin", "httpbin")
-    assert gtp.body["spec"] == {"lbType": "ActiveActive",
-                                "targets": [{"clusterKey": key(1)}, {"clusterKey": key(3)}]}
+    assert gtp.body["spec"] == {"lbType": "ActiveActive", "targets": [{"clusterKey": key(1)}, {"clusterKey": key(3)}]}
     routes = [o for o in demo.cluster("cluster-2").applied() if o.kind == "HTTPRouteGroup"]
     assert len(routes) == 1 and routes[0].namespace == "httpbin"
     assert routes[0].body["spec"]["matches"] == [{"name": "all", "pathRegex": "/", "methods": ["GET"]}]

@@ -59,12 +59,26 @@ def test_demo_cluster_2_httpbin_active_active_and_curls_access_where_enforced() 
     assert cluster_2 is not None and cluster_2.mode == "enforced"
     curl = lines(s, "curl/curl")
     # On cluster-2's own pods (answering as httpbin/default) GET / is enforced by their sidecars ...
-    assert curl["local"] == Allowed("curl/curl", "local", ("cluster-2",), "httpbin/default", ("curl-to-httpbin",),
-                                    (GET_ROOT,), (GET_ROOT,), "local-pods", "by the sidecars of the local pods")
+    assert curl["local"] == Allowed(
+        "curl/curl",
+        "local",
+        ("cluster-2",),
+        "httpbin/default",
+        ("curl-to-httpbin",),
+        (GET_ROOT,),
+        (GET_ROOT,),
+        "local-pods",
+        "by the sidecars of the local pods",
+    )
     # ... the answers from cluster-1 and cluster-3 are reachable, and not held to GET /.
     remote = curl["remote"]
-    assert (remote.clusters, remote.identity, remote.asked, remote.requests, remote.where) == \
-        (("cluster-1", "cluster-3"), "httpbin/httpbin", (GET_ROOT,), None, "not-enforced")
+    assert (remote.clusters, remote.identity, remote.asked, remote.requests, remote.where) == (
+        ("cluster-1", "cluster-3"),
+        "httpbin/httpbin",
+        (GET_ROOT,),
+        None,
+        "not-enforced",
+    )
     assert remote.why.startswith("FSM does not restrict answers from other clusters")
     # Nobody else may call it there (non-permissive, no other rule).
     assert {a.source for a in s.access} == {"curl/curl"}
@@ -80,10 +94,19 @@ def test_an_fsm_grant_opens_every_service_answering_as_the_same_account() -> Non
 
 
 FLEET: dict[str, Any] = {
-    "clusters": {"eu": {"gateway": {"host": "10.0.0.1"}}, "us": {"gateway": {"host": "10.0.0.2"}},
-                 "ap": {"gateway": {"host": "10.0.0.3"}, "fsm": {"permissive": False}}},
-    "services": {"shop/api": {"ports": [{"port": 80}], "serviceAccount": "api", "export": {"clusters": ["eu", "us"]},
-                              "trafficPolicy": {"lbType": "FailOver"}}},
+    "clusters": {
+        "eu": {"gateway": {"host": "10.0.0.1"}},
+        "us": {"gateway": {"host": "10.0.0.2"}},
+        "ap": {"gateway": {"host": "10.0.0.3"}, "fsm": {"permissive": False}},
+    },
+    "services": {
+        "shop/api": {
+            "ports": [{"port": 80}],
+            "serviceAccount": "api",
+            "export": {"clusters": ["eu", "us"]},
+            "trafficPolicy": {"lbType": "FailOver"},
+        }
+    },
     "acknowledge": ["failover-unordered"],
 }
 
@@ -102,16 +125,21 @@ def test_failover_is_round_robin_over_the_targets_and_a_standby_behind_the_local
     assert shares(local) == [("ap", 100.0)] and shares(local, "local_down") == [("eu", 50.0), ("us", 50.0)]
 
 
-@pytest.mark.parametrize(("weights", "expected"), [
-    ((80, 20), [("eu", 80.0), ("us", 20.0)]),
-    ((None, None), [("eu", 50.0), ("us", 50.0)]),  # no weights: 100 each, an equal split
-])
-def test_active_active_shares_by_weight(weights: tuple[int | None, int | None],
-                                        expected: list[tuple[str, float]]) -> None:
+@pytest.mark.parametrize(
+    ("weights", "expected"),
+    [
+        ((80, 20), [("eu", 80.0), ("us", 20.0)]),
+        ((None, None), [("eu", 50.0), ("us", 50.0)]),  # no weights: 100 each, an equal split
+    ],
+)
+def test_active_active_shares_by_weight(
+    weights: tuple[int | None, int | None], expected: list[tuple[str, float]]
+) -> None:
     """FSM reads a missing weight (and 0) as 100; beside weighted targets both are refused by its checks,
     so the view sees either weights on every target or none."""
-    targets = [{"cluster": c, **({"weight": w} if w is not None else {})} for c, w in zip(("eu", "us"), weights,
-                                                                                         strict=True)]
+    targets = [
+        {"cluster": c, **({"weight": w} if w is not None else {})} for c, w in zip(("eu", "us"), weights, strict=True)
+    ]
     doc = with_service(trafficPolicy={"lbType": "ActiveActive", "targets": targets})
     s = entry(view_of(doc), "ap", "shop/api")
     assert shares(s) == expected
@@ -147,13 +175,20 @@ def test_mcs_spreads_over_every_exporter_implementation_defined() -> None:
     assert "implementation-defined" in s.routes[0].rule and "shown even" in s.routes[0].rule
 
 
-ACCESS: dict[str, Any] = {"reader": {"from": ["web/web"], "to": "shop/api", "in": ["ap"],
-                                     "http": [{"name": "get", "pathRegex": "/v1/.*", "methods": ["GET"]}]}}
+ACCESS: dict[str, Any] = {
+    "reader": {
+        "from": ["web/web"],
+        "to": "shop/api",
+        "in": ["ap"],
+        "http": [{"name": "get", "pathRegex": "/v1/.*", "methods": ["GET"]}],
+    }
+}
 
 
 @pytest.mark.parametrize(("permissive", "mode"), [(True, "permissive"), (None, "permissive-as-installed")])
-def test_in_permissive_mode_any_workload_may_call_and_the_rule_is_not_enforced(permissive: bool | None,
-                                                                              mode: str) -> None:
+def test_in_permissive_mode_any_workload_may_call_and_the_rule_is_not_enforced(
+    permissive: bool | None, mode: str
+) -> None:
     doc = with_service()
     doc["access"] = ACCESS
     if permissive is None:
@@ -173,8 +208,11 @@ def test_in_permissive_mode_any_workload_may_call_and_the_rule_is_not_enforced(p
 def test_an_import_that_takes_any_account_opens_to_every_grant_of_its_namespace() -> None:
     """FSM: an import with service account "*" matches any destination account of its namespace."""
     doc = with_service(serviceAccount="*")
-    doc["services"]["shop/db"] = {"ports": [{"port": 5432}], "serviceAccount": "db",
-                                  "localServiceAccounts": {"ap": "db"}}
+    doc["services"]["shop/db"] = {
+        "ports": [{"port": 5432}],
+        "serviceAccount": "db",
+        "localServiceAccounts": {"ap": "db"},
+    }
     doc["access"] = {"to-db": {"from": ["web/web"], "to": "shop/db", "in": ["ap"]}}
     s = entry(view_of(doc), "ap", "shop/api")
     remote = lines(s, "web/web")["remote"]
@@ -188,21 +226,37 @@ class _AtDestination(AccessAdapter):
     objects_word = Smi.objects_word
     enforcement = "destination"
 
-    def plan_grants(self, ctx: PlanContext, rule_name: str, rule: AccessRule, svc: ServiceTopology, cluster: str,
-                    identities: Sequence[str]) -> tuple[GrantView, ...]:
-        return tuple(dataclasses.replace(g, enforcement="destination")
-                     for g in Smi().plan_grants(ctx, rule_name, rule, svc, cluster, identities))
+    def plan_grants(
+        self,
+        ctx: PlanContext,
+        rule_name: str,
+        rule: AccessRule,
+        svc: ServiceTopology,
+        cluster: str,
+        identities: Sequence[str],
+    ) -> tuple[GrantView, ...]:
+        return tuple(
+            dataclasses.replace(g, enforcement="destination")
+            for g in Smi().plan_grants(ctx, rule_name, rule, svc, cluster, identities)
+        )
 
 
 def test_where_the_mesh_enforces_at_the_destination_remote_answers_are_held_to_the_rule(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """A mesh that enforces access where the answers come from (as Istio and Cilium do, writing the
     consumer's rule into the answering clusters): remote answers are held to the rule's requests."""
     fsm: Mesh = Fsm(access=_AtDestination())
     monkeypatch.setattr(effective_builder, "mesh", lambda name: fsm if name == "fsm" else mesh(name))
     doc = with_service(localServiceAccounts={"ap": "api"})
-    doc["access"] = {"web-reads": {"from": ["web/web"], "to": "shop/api", "in": ["ap"],
-                                   "http": [{"name": "get", "pathRegex": "/", "methods": ["GET"]}]}}
+    doc["access"] = {
+        "web-reads": {
+            "from": ["web/web"],
+            "to": "shop/api",
+            "in": ["ap"],
+            "http": [{"name": "get", "pathRegex": "/", "methods": ["GET"]}],
+        }
+    }
     s = entry(view_of(doc), "ap", "shop/api")
     web = lines(s, "web/web")
     get = (HttpMatchView("get", "/", ("GET",)),)
@@ -233,6 +287,8 @@ def test_istio_holds_remote_answers_to_the_rule_and_admits_anyone_where_no_rule_
     assert checkout["remote"].requests == checkout["remote"].asked != ()
     assert checkout["remote"].clusters == ("eu-west-1", "us-east-1")
     search = entry(view, "eu-central-1", "shop/search")
-    assert {(a.source, a.side, a.where) for a in search.access} == {(ANY, "local", "not-enforced"),
-                                                                   (ANY, "remote", "not-enforced")}
+    assert {(a.source, a.side, a.where) for a in search.access} == {
+        (ANY, "local", "not-enforced"),
+        (ANY, "remote", "not-enforced"),
+    }
     assert all(a.why == "no access rule selects these pods: Istio lets any workload call" for a in search.access)

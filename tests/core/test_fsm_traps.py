@@ -33,8 +33,11 @@ def fleet(services: dict[str, Any], clusters: int = 3, **top: Any) -> dict[str, 
 
 def api(**spec: Any) -> dict[str, Any]:
     """shop/api exported from c1 and c2 (its backend sees no export path), consumed by c3 with FailOver."""
-    base: dict[str, Any] = {"ports": [{"port": 8080, "name": "http"}], "export": {"clusters": ["c1", "c2"], **STRIP},
-                            "trafficPolicy": {"lbType": "ActiveActive"}}
+    base: dict[str, Any] = {
+        "ports": [{"port": 8080, "name": "http"}],
+        "export": {"clusters": ["c1", "c2"], **STRIP},
+        "trafficPolicy": {"lbType": "ActiveActive"},
+    }
     return {"shop/api": {**base, **spec}}
 
 
@@ -59,8 +62,14 @@ def test_the_base_fleet_has_no_finding() -> None:
 
 
 def test_a_weight_of_zero_is_refused_because_fsm_reads_it_as_full_weight() -> None:
-    doc = fleet(api(trafficPolicy={"lbType": "ActiveActive", "targets": [{"cluster": "c1", "weight": 10},
-                                                                         {"cluster": "c2", "weight": 0}]}))
+    doc = fleet(
+        api(
+            trafficPolicy={
+                "lbType": "ActiveActive",
+                "targets": [{"cluster": "c1", "weight": 10}, {"cluster": "c2", "weight": 0}],
+            }
+        )
+    )
     f = only(doc, "zero-weight")
     assert f.severity == "error" and f.loc == ("services", "shop/api", "trafficPolicy", "targets", 1, "weight")
     assert "full weight (100)" in f.message and "remove it from targets" in f.hint
@@ -79,8 +88,9 @@ def test_a_missing_weight_beside_weighted_targets_is_refused_but_no_weights_at_a
 
 def test_an_override_with_a_zero_weight_is_refused_at_the_override() -> None:
     doc = fleet(api(overrides=[{"clusters": ["c3"], "trafficPolicy": {"targets": [{"cluster": "c1", "weight": 0}]}}]))
-    assert found(doc) == [("zero-weight", ("services", "shop/api", "overrides", 0, "trafficPolicy", "targets", 0,
-                                           "weight"))]
+    assert found(doc) == [
+        ("zero-weight", ("services", "shop/api", "overrides", 0, "trafficPolicy", "targets", 0, "weight"))
+    ]
 
 
 # --- traffic policies and imports ----------------------------------------------------------------
@@ -108,14 +118,25 @@ def test_an_import_no_policy_activates_warns_only_where_the_service_does_not_run
 @pytest.mark.parametrize("clusters", [4, 100])
 def test_an_unordered_failover_is_reported_once_for_all_its_consumers(clusters: int) -> None:
     # Every member exports shop/api and consumes it under one FailOver policy: one finding, not one per consumer.
-    doc = fleet({"shop/api": {"ports": [{"port": 8080, "name": "http"}], "export": {"clusters": "all", **STRIP},
-                              "trafficPolicy": {"lbType": "FailOver"}}}, clusters=clusters)
+    doc = fleet(
+        {
+            "shop/api": {
+                "ports": [{"port": 8080, "name": "http"}],
+                "export": {"clusters": "all", **STRIP},
+                "trafficPolicy": {"lbType": "FailOver"},
+            }
+        },
+        clusters=clusters,
+    )
     f = only(doc, "failover-unordered")
     assert f.loc == ("services", "shop/api", "trafficPolicy", "lbType")
     assert f.message.startswith("FSM balances c1's calls to shop/api round-robin across the FailOver targets ")
     others = clusters - 1
-    assert f.message.endswith(f"(likewise for {others} other clusters: c2, c3, c4)" if clusters == 4 else
-                              f"(likewise for {others} other clusters: c10, c100, c11, c12, c13 and 94 more)")
+    assert f.message.endswith(
+        f"(likewise for {others} other clusters: c2, c3, c4)"
+        if clusters == 4
+        else f"(likewise for {others} other clusters: c10, c100, c11, c12, c13 and 94 more)"
+    )
     assert len(f.message) < 300, "the message stays short whatever the fleet's size"
 
 
@@ -127,38 +148,50 @@ def test_an_explicit_locality_policy_is_not_an_idle_import() -> None:
 # --- ports, gateways, paths ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("port", "says"), [
-    ({"port": 80}, None),
-    ({"port": 80, "name": "http"}, None),
-    ({"port": 80, "name": "http-api"}, None),
-    ({"port": 80, "name": "web"}, None),
-    ({"port": 80, "appProtocol": "http"}, None),
-    ({"port": 80, "name": "tcp-db"}, "which FSM reads as tcp"),
-    ({"port": 80, "name": "grpc-api"}, "which FSM reads as grpc"),
-    ({"port": 80, "name": "tcp-server-first-db"}, "which FSM reads as tcp-server-first"),
-    ({"port": 443, "name": "https"}, "so it speaks https, but FSM reads it as plain HTTP"),
-    ({"port": 443, "name": "tls-web"}, "so it speaks tls"),
-    ({"port": 80, "name": "grpc"}, "so it speaks grpc"),
-    ({"port": 80, "name": "web", "appProtocol": "kubernetes.io/h2c"}, "has appProtocol kubernetes.io/h2c"),
-    ({"port": 80, "name": "http", "appProtocol": "grpc"}, "has appProtocol grpc"),
-    ({"port": 53, "protocol": "UDP"}, "is UDP"),
-])
+@pytest.mark.parametrize(
+    ("port", "says"),
+    [
+        ({"port": 80}, None),
+        ({"port": 80, "name": "http"}, None),
+        ({"port": 80, "name": "http-api"}, None),
+        ({"port": 80, "name": "web"}, None),
+        ({"port": 80, "appProtocol": "http"}, None),
+        ({"port": 80, "name": "tcp-db"}, "which FSM reads as tcp"),
+        ({"port": 80, "name": "grpc-api"}, "which FSM reads as grpc"),
+        ({"port": 80, "name": "tcp-server-first-db"}, "which FSM reads as tcp-server-first"),
+        ({"port": 443, "name": "https"}, "so it speaks https, but FSM reads it as plain HTTP"),
+        ({"port": 443, "name": "tls-web"}, "so it speaks tls"),
+        ({"port": 80, "name": "grpc"}, "so it speaks grpc"),
+        ({"port": 80, "name": "web", "appProtocol": "kubernetes.io/h2c"}, "has appProtocol kubernetes.io/h2c"),
+        ({"port": 80, "name": "http", "appProtocol": "grpc"}, "has appProtocol grpc"),
+        ({"port": 53, "protocol": "UDP"}, "is UDP"),
+    ],
+)
 def test_only_plain_http_ports_cross_fsm_clusters(port: dict[str, Any], says: str | None) -> None:
     why = port_problem(Port.model_validate(port))
     assert (why is None) == (says is None) and (says is None or says in (why or ""))
 
 
 def test_a_port_that_is_not_plain_http_is_refused_at_the_port_where_fsm_exports_it() -> None:
-    doc = fleet(api(ports=[{"port": 8080, "name": "http"}, {"port": 9000, "name": "grpc-api"}],
-                    export={"clusters": ["c1", "c2"], "path": "/{cluster}/{name}/{port}",
-                            "pathRewrite": {"from": "^/{cluster}/{name}/[0-9]+/?", "to": "/"}}))
+    doc = fleet(
+        api(
+            ports=[{"port": 8080, "name": "http"}, {"port": 9000, "name": "grpc-api"}],
+            export={
+                "clusters": ["c1", "c2"],
+                "path": "/{cluster}/{name}/{port}",
+                "pathRewrite": {"from": "^/{cluster}/{name}/[0-9]+/?", "to": "/"},
+            },
+        )
+    )
     f = only(doc, "not-plain-http")
     assert f.loc == ("services", "shop/api", "ports", 1)
     doc["services"]["shop/api"]["export"]["ports"] = [8080]
     assert found(doc) == [], "exporting only the HTTP port is the fix"
     # Another mesh carries gRPC: a Linkerd exporter of the same port is not refused.
-    doc = {"clusters": {"l1": {"mesh": "linkerd", **gw(1)}, "l2": {"mesh": "linkerd", **gw(2)}},
-           "services": {"shop/api": {"ports": [{"port": 9000, "name": "grpc-api"}], "export": {"clusters": "all"}}}}
+    doc = {
+        "clusters": {"l1": {"mesh": "linkerd", **gw(1)}, "l2": {"mesh": "linkerd", **gw(2)}},
+        "services": {"shop/api": {"ports": [{"port": 9000, "name": "grpc-api"}], "export": {"clusters": "all"}}},
+    }
     assert found(doc) == []
 
 
@@ -172,9 +205,11 @@ def test_a_tls_gateway_and_ipv6_gateway_addresses_are_refused() -> None:
     doc["clusters"]["c1"] = gw(1, tls=True)
     doc["clusters"]["c2"] = {"gateway": {"host": "2001:db8::2", "port": 82}}
     doc["clusters"]["c3"] = {"gateway": {"host": "gw.c3.example.net", "ip": "::ffff:10.0.0.3"}}
-    assert found(doc) == [("ipv6-gateway", ("clusters", "c2", "gateway", "host")),
-                          ("ipv6-gateway", ("clusters", "c3", "gateway", "ip")),
-                          ("tls-gateway", ("clusters", "c1", "gateway", "tls"))]
+    assert found(doc) == [
+        ("ipv6-gateway", ("clusters", "c2", "gateway", "host")),
+        ("ipv6-gateway", ("clusters", "c3", "gateway", "ip")),
+        ("tls-gateway", ("clusters", "c1", "gateway", "tls")),
+    ]
     assert only(doc, "tls-gateway").severity == "error"
     assert [f.hint for f in topo(doc).findings if f.loc[1] == "c3"] == ["write it as the IPv4 address 10.0.0.3"]
 
@@ -220,8 +255,9 @@ def test_rewrite_placeholders_expand_per_exporter_into_the_export_and_its_ingres
         export = next(o for o in p.cluster(c).objects if o.kind == "ServiceExport")
         ingress = next(o for o in p.cluster(c).objects if o.kind == "Ingress")
         assert export.body["spec"]["pathRewrite"] == {"from": f"^/{c}/api/?", "to": "/"}
-        assert ingress.body["metadata"]["annotations"]["pipy.ingress.kubernetes.io/rewrite-target-from"] == \
-            f"^/{c}/api/?"
+        assert (
+            ingress.body["metadata"]["annotations"]["pipy.ingress.kubernetes.io/rewrite-target-from"] == f"^/{c}/api/?"
+        )
         rewrite = export.body["spec"]["pathRewrite"]["from"]
         assert re.sub(rewrite, "/", f"/{c}/api/get", count=1) == "/get"
 
@@ -268,8 +304,10 @@ def test_a_wildcard_export_warns_where_a_grant_for_another_service_of_its_namesp
     doc["services"]["shop/cart"]["serviceAccount"] = "cart"
     assert found(doc) == []
     # A grant in another namespace opens nothing of shop's.
-    other = {**api(serviceAccount="api")["shop/api"],
-             "export": {"clusters": ["c1", "c2"], "path": "/{cluster}/{namespace}/{name}", **STRIP}}
+    other = {
+        **api(serviceAccount="api")["shop/api"],
+        "export": {"clusters": ["c1", "c2"], "path": "/{cluster}/{namespace}/{name}", **STRIP},
+    }
     other["export"]["pathRewrite"] = {"from": "^/{cluster}/{namespace}/{name}/?", "to": "/"}
     doc = fleet({**api(serviceAccount="api"), "shop/cart": cart, "other/api": other})
     doc["access"] = {"web-calls-other": {"from": ["shop/web"], "to": "other/api", "in": ["c3"]}}
@@ -280,9 +318,16 @@ def test_a_wildcard_export_warns_where_a_grant_for_another_service_of_its_namesp
 
 
 def test_import_and_policy_for_all_clusters_are_accepted_with_a_single_exporter() -> None:
-    doc = fleet({"shop/api": {"ports": [{"port": 8080, "name": "http"}], "export": {"clusters": ["c1"], **STRIP},
-                              "import": {"clusters": "all"},
-                              "trafficPolicy": {"clusters": "all", "lbType": "FailOver"}}})
+    doc = fleet(
+        {
+            "shop/api": {
+                "ports": [{"port": 8080, "name": "http"}],
+                "export": {"clusters": ["c1"], **STRIP},
+                "import": {"clusters": "all"},
+                "trafficPolicy": {"clusters": "all", "lbType": "FailOver"},
+            }
+        }
+    )
     t = topo(doc)
     assert t.findings == []
     assert t.services["shop/api"].importers == ["c2", "c3"] and sorted(t.services["shop/api"].policies) == ["c2", "c3"]
@@ -312,8 +357,12 @@ def test_with_a_control_plane_a_dns_gateway_without_ip_is_predicted_as_unknown()
     p = planned(doc)
     imported = next(o for o in p.cluster("c3").objects if o.kind == "ServiceImport")
     targets = {e["clusterKey"]: e["target"] for e in imported.body["spec"]["ports"][0]["endpoints"]}
-    assert targets["default/default/default/c1"] == {"host": "gw.c1.example.net", "ip": "", "port": 81,
-                                                     "path": "/c1/api"}
+    assert targets["default/default/default/c1"] == {
+        "host": "gw.c1.example.net",
+        "ip": "",
+        "port": 81,
+        "path": "/c1/api",
+    }
     assert targets["default/default/default/c2"]["ip"] == "10.0.0.2"
     view = next(e for e in p.cluster("c3").imports[0].endpoints if e.cluster == "c1")
     assert view.target is not None and view.target.describe() == "gw.c1.example.net:81/c1/api"
@@ -324,15 +373,21 @@ def test_with_a_control_plane_a_dns_gateway_without_ip_is_predicted_as_unknown()
 
 def test_the_meshconfig_patch_sets_ingress_mode_on_exporters_and_the_dns_proxy_where_asked() -> None:
     doc = fleet(api())
-    doc["clusters"]["c3"]["fsm"] = {"localDNSProxy": {"primaryUpstream": "10.43.0.10",
-                                                      "secondaryUpstream": "10.43.0.11"}}
+    doc["clusters"]["c3"]["fsm"] = {
+        "localDNSProxy": {"primaryUpstream": "10.43.0.10", "secondaryUpstream": "10.43.0.11"}
+    }
     p = planned(doc)
-    specs: dict[str, Any] = {c: next((o.body["spec"] for o in p.cluster(c).objects if o.kind == "MeshConfig"), None)
-             for c in ("c1", "c2", "c3")}
+    specs: dict[str, Any] = {
+        c: next((o.body["spec"] for o in p.cluster(c).objects if o.kind == "MeshConfig"), None)
+        for c in ("c1", "c2", "c3")
+    }
     for c in ("c1", "c2"):
         assert specs[c] == {"clusterSet": specs[c]["clusterSet"], "ingress": {"enabled": True}}
-    proxy = {"enable": True, "primaryUpstreamDNSServerIPAddr": "10.43.0.10",
-             "secondaryUpstreamDNSServerIPAddr": "10.43.0.11"}
+    proxy = {
+        "enable": True,
+        "primaryUpstreamDNSServerIPAddr": "10.43.0.10",
+        "secondaryUpstreamDNSServerIPAddr": "10.43.0.11",
+    }
     assert specs["c3"] == {"clusterSet": specs["c3"]["clusterSet"], "sidecar": {"localDNSProxy": proxy}}
     for c in ("c1", "c3"):
         patch = next(o for o in p.cluster(c).objects if o.kind == "MeshConfig")

@@ -31,8 +31,9 @@ def problems(fleet: Path) -> list[str]:
     found = []
     for c in p.clusters:
         schema_set = schema_set_for_fsm(versions.version(written, c.name))
-        found += [f"{c.name}: {m}" for o in c.objects for m in validate_object(o.body, partial=o.patch,
-                                                                                schema_set=schema_set)]
+        found += [
+            f"{c.name}: {m}" for o in c.objects for m in validate_object(o.body, partial=o.patch, schema_set=schema_set)
+        ]
     return found
 
 
@@ -78,18 +79,25 @@ def doc_with(default: str | None, cp: str | None, member: str | None) -> dict[st
     return doc
 
 
-@pytest.mark.parametrize(("default", "cp", "member", "refused"), [
-    (None, None, "v1.2.9", {("clusters", "cluster-3", "fsm", "version")}),
-    (None, "v1.2.9", None, {("clusters", f"cluster-{n}") for n in (1, 2, 3)}),
-    ("v1.2.9", "v1.4.1", None, {("fsm", "version")}),
-    ("v1.2.9", None, "v1.2.0", set()),
-    ("v1.3.0", None, "v1.5.2", set()),
-    (None, None, "v1.3.8", set()),
-])
-def test_a_control_plane_spans_one_api_group(default: str | None, cp: str | None, member: str | None,
-                                             refused: set[tuple[str, ...]]) -> None:
-    found = [f for f in resolve(Fleet.model_validate(doc_with(default, cp, member))).findings
-             if f.code.name == "fsm-versions-differ"]
+@pytest.mark.parametrize(
+    ("default", "cp", "member", "refused"),
+    [
+        (None, None, "v1.2.9", {("clusters", "cluster-3", "fsm", "version")}),
+        (None, "v1.2.9", None, {("clusters", f"cluster-{n}") for n in (1, 2, 3)}),
+        ("v1.2.9", "v1.4.1", None, {("fsm", "version")}),
+        ("v1.2.9", None, "v1.2.0", set()),
+        ("v1.3.0", None, "v1.5.2", set()),
+        (None, None, "v1.3.8", set()),
+    ],
+)
+def test_a_control_plane_spans_one_api_group(
+    default: str | None, cp: str | None, member: str | None, refused: set[tuple[str, ...]]
+) -> None:
+    found = [
+        f
+        for f in resolve(Fleet.model_validate(doc_with(default, cp, member))).findings
+        if f.code.name == "fsm-versions-differ"
+    ]
     assert {f.loc for f in found} == refused
     assert all(f.severity == "error" and "connector" in f.message for f in found)
 
@@ -99,14 +107,16 @@ def test_the_control_planes_cluster_objects_are_in_its_own_group() -> None:
     assert groups(p, "control-plane") == {"flomesh.io/v1alpha1"}
 
 
-@pytest.mark.parametrize(("written", "release"), [("v1.2.9", (1, 2)), ("1.3", (1, 3)), ("v1.4.0-rc.1", (1, 4)),
-                                                  ("v2.0.0", (2, 0))])
+@pytest.mark.parametrize(
+    ("written", "release"), [("v1.2.9", (1, 2)), ("1.3", (1, 3)), ("v1.4.0-rc.1", (1, 4)), ("v2.0.0", (2, 0))]
+)
 def test_releases_are_read_as_written(written: str, release: tuple[int, int]) -> None:
     assert fsm_release(written) == release
 
 
-@pytest.mark.parametrize(("written", "says"), [("v1.1.4", "older than v1.2"), ("latest", "is not a release"),
-                                               ("1", "is not a release")])
+@pytest.mark.parametrize(
+    ("written", "says"), [("v1.1.4", "older than v1.2"), ("latest", "is not a release"), ("1", "is not a release")]
+)
 def test_versions_meshfleet_does_not_write_for_are_refused(written: str, says: str) -> None:
     with pytest.raises(ValidationError, match=says):
         Fleet.model_validate({"fsm": {"version": written}, "clusters": {"c1": {}}})

@@ -48,8 +48,14 @@ def istio(region: str, **settings: Any) -> dict[str, Any]:
 
 FLEET: dict[str, Any] = {
     "clusters": {"a1": istio("eu"), "a2": istio("eu"), "b": istio("us"), "c": istio("ap")},
-    "services": {"shop/api": {"ports": [{"port": 8080, "name": "http"}], "serviceAccount": "api",
-                              "podLabels": {"app": "api"}, "export": {"clusters": ["a2", "b", "c"]}}},
+    "services": {
+        "shop/api": {
+            "ports": [{"port": 8080, "name": "http"}],
+            "serviceAccount": "api",
+            "podLabels": {"app": "api"},
+            "export": {"clusters": ["a2", "b", "c"]},
+        }
+    },
 }
 
 
@@ -76,9 +82,16 @@ def test_each_primary_holds_a_remote_secret_for_every_other_istio_cluster() -> N
     assert sorted(secrets["b"]) == ["istio-remote-secret-a1", "istio-remote-secret-a2", "istio-remote-secret-c"]
     to_b = secrets["a1"]["istio-remote-secret-us-prod"]
     assert to_b.kubeconfig_of == "b" and to_b.kubeconfig_field == ("stringData", "us-prod")
-    assert to_b.body == {"apiVersion": "v1", "kind": "Secret", "metadata": {
-        "name": "istio-remote-secret-us-prod", "namespace": "istio-system",
-        "labels": {"istio/multiCluster": "true"}, "annotations": {"networking.istio.io/cluster": "us-prod"}}}
+    assert to_b.body == {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": "istio-remote-secret-us-prod",
+            "namespace": "istio-system",
+            "labels": {"istio/multiCluster": "true"},
+            "annotations": {"networking.istio.io/cluster": "us-prod"},
+        },
+    }
     assert "stringData" not in to_b.body, "the plan never holds a kubeconfig"
     assert {o.namespace for o in secrets["b"].values()} == {"istio-main"}
     assert validate_object(to_b.with_kubeconfig("apiVersion: v1\nkind: Config\n")) == []
@@ -95,8 +108,9 @@ def test_only_what_a_cluster_imports_is_not_cluster_local() -> None:
         config = objects(p, cluster)[("ConfigMap", "istio-system", "meshfleet-mesh-config")]
         settings = json.loads(config.body["data"]["mesh"])["serviceSettings"]
         assert settings[0] == {"settings": {"clusterLocal": True}, "hosts": ["*"]}
-        assert settings[1:] == ([{"settings": {"clusterLocal": False}, "hosts": ["api.shop.svc.cluster.local"]}]
-                                if imported else [])
+        assert settings[1:] == (
+            [{"settings": {"clusterLocal": False}, "hosts": ["api.shop.svc.cluster.local"]}] if imported else []
+        )
         assert validate_object(config.body) == []
     # a1 does not run the service: a selector-less Service lets DNS answer for its name.
     svc = objects(p, "a1")[("Service", "shop", "api")]
@@ -115,9 +129,13 @@ def test_networks_label_the_istio_namespace_and_exporters_pass_their_hosts_throu
     assert ns.patch and ns.body["metadata"]["labels"] == {"topology.istio.io/network": "n-us"}
     assert validate_object(ns.body, partial=True) == []
     gateway = objects(p, "b")[("Gateway", "istio-system", "meshfleet-cross-network")]
-    assert gateway.body["spec"]["servers"] == [{"port": {"number": 15443, "name": "tls", "protocol": "TLS"},
-                                                "tls": {"mode": "AUTO_PASSTHROUGH"},
-                                                "hosts": ["api.shop.svc.cluster.local"]}]
+    assert gateway.body["spec"]["servers"] == [
+        {
+            "port": {"number": 15443, "name": "tls", "protocol": "TLS"},
+            "tls": {"mode": "AUTO_PASSTHROUGH"},
+            "hosts": ["api.shop.svc.cluster.local"],
+        }
+    ]
     assert gateway.body["spec"]["selector"] == {"istio": "eastwestgateway"}
     assert validate_object(gateway.body) == []
     assert ("Gateway", "istio-system", "meshfleet-cross-network") not in objects(p, "a1"), "a1 exports nothing"
@@ -131,9 +149,15 @@ def test_locality_prefers_the_local_cluster_then_its_region_then_the_rest() -> N
     doc = with_policy({"lbType": "Locality"})
     doc["services"]["shop/api"]["export"]["clusters"] = ["a1", "a2", "b", "c"]
     p = plan_of(doc)
-    assert rule(p, "a1") == {"loadBalancer": {"localityLbSetting": {
-        "enabled": True, "failoverPriority": ["topology.kubernetes.io/region", "topology.istio.io/cluster"]}},
-        "outlierDetection": OUTLIER_DETECTION}
+    assert rule(p, "a1") == {
+        "loadBalancer": {
+            "localityLbSetting": {
+                "enabled": True,
+                "failoverPriority": ["topology.kubernetes.io/region", "topology.istio.io/cluster"],
+            }
+        },
+        "outlierDetection": OUTLIER_DETECTION,
+    }
     (policy,) = p.cluster("a1").policies
     assert policy.tiers == ((Share("a1", 1),), (Share("a2", 1),), (Share("b", 1), Share("c", 1)))
     (route,) = routes(p, "a1", "shop/api", local=True)
@@ -144,7 +168,10 @@ def test_locality_prefers_the_local_cluster_then_its_region_then_the_rest() -> N
 def test_failover_with_targets_fails_over_by_region_in_their_order() -> None:
     p = plan_of(with_policy({"lbType": "FailOver", "targets": ["a2", "b", "c"]}))
     assert rule(p, "a1")["loadBalancer"]["localityLbSetting"] == {
-        "enabled": True, "failoverPriority": ["topology.istio.io/cluster"], "failover": [{"from": "eu", "to": "us"}]}
+        "enabled": True,
+        "failoverPriority": ["topology.istio.io/cluster"],
+        "failover": [{"from": "eu", "to": "us"}],
+    }
     (policy,) = p.cluster("a1").policies
     assert policy.tiers == ((Share("a2", 1),), (Share("b", 1),), (Share("c", 1),))
     (route,) = routes(p, "a1", "shop/api", local=False)
@@ -174,41 +201,85 @@ def test_active_active_spreads_or_distributes_whole_percentages_by_region() -> N
     assert rule(p, "a1") == {"loadBalancer": {"localityLbSetting": {"enabled": False}}}
     (spread,) = routes(p, "a1", "shop/api", local=False)
     assert spread.steady == (Share("a2", 1), Share("b", 1), Share("c", 1)) and "alike" in spread.rule
-    weighted = with_policy({"lbType": "ActiveActive", "clusters": ["a1"],
-                            "targets": [{"cluster": "b", "weight": 2}, {"cluster": "c", "weight": 1}]})
+    weighted = with_policy(
+        {
+            "lbType": "ActiveActive",
+            "clusters": ["a1"],
+            "targets": [{"cluster": "b", "weight": 2}, {"cluster": "c", "weight": 1}],
+        }
+    )
     weighted["services"]["shop/api"]["export"]["clusters"] = ["b", "c"]
     p = plan_of(weighted)
     assert rule(p, "a1")["loadBalancer"]["localityLbSetting"] == {
-        "enabled": True, "distribute": [{"from": "*", "to": {"ap/*": 33, "us/*": 67}}]}
+        "enabled": True,
+        "distribute": [{"from": "*", "to": {"ap/*": 33, "us/*": 67}}],
+    }
     (route,) = routes(p, "a1", "shop/api", local=False)
     assert route.steady == (Share("b", 67), Share("c", 33)) and "distribute" in route.rule
 
 
-@pytest.mark.parametrize(("weights", "expected"), [
-    ({"a": 1, "b": 1, "c": 1}, {"a": 34, "b": 33, "c": 33}),
-    ({"a": 999, "b": 1}, {"a": 99, "b": 1}),
-    ({"a": 80, "b": 20}, {"a": 80, "b": 20}),
-])
+@pytest.mark.parametrize(
+    ("weights", "expected"),
+    [
+        ({"a": 1, "b": 1, "c": 1}, {"a": 34, "b": 33, "c": 33}),
+        ({"a": 999, "b": 1}, {"a": 99, "b": 1}),
+        ({"a": 80, "b": 20}, {"a": 80, "b": 20}),
+    ],
+)
 def test_percentages_sum_to_100_and_none_is_below_1(weights: dict[str, int], expected: dict[str, int]) -> None:
     assert percentages(weights) == expected
 
 
 def test_weights_istio_cannot_distribute_are_refused() -> None:
-    shared_region = refused(with_policy({"lbType": "ActiveActive", "clusters": ["c"],
-                                         "targets": [{"cluster": "a2", "weight": 50}, {"cluster": "b", "weight": 50}]},
-                                        {**FLEET, "services": {"shop/api": {
-                                            **FLEET["services"]["shop/api"],
-                                            "export": {"clusters": ["a1", "a2", "b"]}}}}))
+    shared_region = refused(
+        with_policy(
+            {
+                "lbType": "ActiveActive",
+                "clusters": ["c"],
+                "targets": [{"cluster": "a2", "weight": 50}, {"cluster": "b", "weight": 50}],
+            },
+            {
+                **FLEET,
+                "services": {"shop/api": {**FLEET["services"]["shop/api"], "export": {"clusters": ["a1", "a2", "b"]}}},
+            },
+        )
+    )
     assert any(f[0] == "istio-weights" and "a1 and a2 are both in region eu" in f[2] for f in shared_region)
-    own_copy = refused(with_policy({"lbType": "ActiveActive", "clusters": ["b"],
-                                    "targets": [{"cluster": "a2", "weight": 50}, {"cluster": "c", "weight": 50}]}))
+    own_copy = refused(
+        with_policy(
+            {
+                "lbType": "ActiveActive",
+                "clusters": ["b"],
+                "targets": [{"cluster": "a2", "weight": 50}, {"cluster": "c", "weight": 50}],
+            }
+        )
+    )
     assert any(f[0] == "istio-weights" and "b runs shop/api itself" in f[2] for f in own_copy)
-    listed = plan_of(with_policy({"lbType": "ActiveActive", "clusters": ["b"], "targets": [
-        {"cluster": "b", "weight": 60}, {"cluster": "a2", "weight": 20}, {"cluster": "c", "weight": 20}]}))
+    listed = plan_of(
+        with_policy(
+            {
+                "lbType": "ActiveActive",
+                "clusters": ["b"],
+                "targets": [
+                    {"cluster": "b", "weight": 60},
+                    {"cluster": "a2", "weight": 20},
+                    {"cluster": "c", "weight": 20},
+                ],
+            }
+        )
+    )
     assert rule(listed, "b")["loadBalancer"]["localityLbSetting"]["distribute"] == [
-        {"from": "*", "to": {"ap/*": 20, "eu/*": 20, "us/*": 60}}]
-    zero = refused(with_policy({"lbType": "ActiveActive", "clusters": ["a1"], "targets": [
-        {"cluster": "a2", "weight": 0}, {"cluster": "b", "weight": 5}, "c"]}))
+        {"from": "*", "to": {"ap/*": 20, "eu/*": 20, "us/*": 60}}
+    ]
+    zero = refused(
+        with_policy(
+            {
+                "lbType": "ActiveActive",
+                "clusters": ["a1"],
+                "targets": [{"cluster": "a2", "weight": 0}, {"cluster": "b", "weight": 5}, "c"],
+            }
+        )
+    )
     assert any(f[0] == "istio-weights" and f[2].endswith("c has none, a2 has 0") for f in zero)
     nowhere = refused(with_policy({"lbType": "ActiveActive", "clusters": ["a1"], "targets": []}))
     assert any(f[0] == "istio-targets" and "no target serves shop/api to a1" in f[2] for f in nowhere)
@@ -227,10 +298,14 @@ def test_an_unexported_copy_others_import_and_a_partial_export_are_refused() -> 
     assert found["istio-partial-export"][1] == "services.shop/api.export.ports"
 
 
-ACCESS: dict[str, Any] = {"from": ["web/frontend"], "to": "shop/api",
-                          "http": [{"name": "write", "pathRegex": "/v1/orders.*", "methods": ["POST", "PUT"],
-                                    "headers": [{"x-tenant": "acme"}]},
-                                   {"name": "health", "pathRegex": "^/healthz$"}]}
+ACCESS: dict[str, Any] = {
+    "from": ["web/frontend"],
+    "to": "shop/api",
+    "http": [
+        {"name": "write", "pathRegex": "/v1/orders.*", "methods": ["POST", "PUT"], "headers": [{"x-tenant": "acme"}]},
+        {"name": "health", "pathRegex": "^/healthz$"},
+    ],
+}
 
 
 def test_access_is_an_authorization_policy_where_the_pods_answer() -> None:
@@ -246,11 +321,17 @@ def test_access_is_an_authorization_policy_where_the_pods_answer() -> None:
     assert validate_object(policy.body) == []
     principals = ["cluster.local/ns/web/sa/frontend", "us.example.org/ns/web/sa/frontend"]
     assert policy.body["spec"] == {
-        "selector": {"matchLabels": {"app": "api"}}, "action": "ALLOW",
-        "rules": [{"from": [{"source": {"principals": principals}}],
-                   "to": [{"operation": {"methods": ["POST", "PUT"], "paths": ["/v1/orders*"]}}],
-                   "when": [{"key": "request.headers[x-tenant]", "values": ["acme"]}]},
-                  {"from": [{"source": {"principals": principals}}], "to": [{"operation": {"paths": ["/healthz"]}}]}]}
+        "selector": {"matchLabels": {"app": "api"}},
+        "action": "ALLOW",
+        "rules": [
+            {
+                "from": [{"source": {"principals": principals}}],
+                "to": [{"operation": {"methods": ["POST", "PUT"], "paths": ["/v1/orders*"]}}],
+                "when": [{"key": "request.headers[x-tenant]", "values": ["acme"]}],
+            },
+            {"from": [{"source": {"principals": principals}}], "to": [{"operation": {"paths": ["/healthz"]}}]},
+        ],
+    }
     assert p.warnings == ()
 
 
@@ -258,8 +339,11 @@ def test_a_rule_held_in_some_clusters_warns_that_istio_admits_callers_from_the_o
     doc = copy.deepcopy(FLEET)
     doc["access"] = {"orders": {**ACCESS, "in": ["a1"]}}
     p = plan_of(doc)
-    (warning,) = {w.message for w in p.warnings if w.code.name == "istio-grant-any-cluster"
-                  and "AuthorizationPolicy in b " in w.message}
+    (warning,) = {
+        w.message
+        for w in p.warnings
+        if w.code.name == "istio-grant-any-cluster" and "AuthorizationPolicy in b " in w.message
+    }
     assert "admits web/frontend calling from a2, b, c too" in warning
     policy = objects(p, "b")[("AuthorizationPolicy", "shop", "orders")]
     assert policy.body["spec"]["rules"][0]["from"] == [{"source": {"principals": ["cluster.local/ns/web/sa/frontend"]}}]
@@ -270,12 +354,18 @@ def test_a_rule_held_in_some_clusters_warns_that_istio_admits_callers_from_the_o
 def test_access_istio_cannot_express_is_refused_at_its_line() -> None:
     doc = copy.deepcopy(FLEET)
     del doc["services"]["shop/api"]["podLabels"]
-    doc["access"] = {"orders": {**ACCESS, "http": [
-        {"name": "mid", "pathRegex": "/v1/.*/orders"}, {"name": "h", "headers": [{"x-tenant": "a|b"}]}]}}
+    doc["access"] = {
+        "orders": {
+            **ACCESS,
+            "http": [{"name": "mid", "pathRegex": "/v1/.*/orders"}, {"name": "h", "headers": [{"x-tenant": "a|b"}]}],
+        }
+    }
     found = {(f[0], f[1]) for f in refused(doc)}
-    assert found >= {("istio-access-selector", "access.orders.to"),
-                     ("istio-access-match", "access.orders.http.0.pathRegex"),
-                     ("istio-access-match", "access.orders.http.1.headers.0.x-tenant")}
+    assert found >= {
+        ("istio-access-selector", "access.orders.to"),
+        ("istio-access-match", "access.orders.http.0.pathRegex"),
+        ("istio-access-match", "access.orders.http.1.headers.0.x-tenant"),
+    }
 
 
 def test_the_committed_fleet_fails_over_by_region_and_splits_search_80_20() -> None:

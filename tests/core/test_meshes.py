@@ -27,12 +27,15 @@ def test_london_mirrors_bar_from_paris() -> None:
     assert "selector" not in service["spec"]
     assert service["spec"]["ports"] == [{"name": "http", "port": 8080, "protocol": "TCP", "targetPort": 8080}]
     assert service["metadata"]["annotations"]["mirror.linkerd.io/remote-svc-fq-name"] == "bar.default.svc.cluster.local"
-    assert service["metadata"]["labels"] == {"mirror.linkerd.io/cluster-name": "paris",
-                                             "mirror.linkerd.io/mirrored-service": "true"}
+    assert service["metadata"]["labels"] == {
+        "mirror.linkerd.io/cluster-name": "paris",
+        "mirror.linkerd.io/mirrored-service": "true",
+    }
     endpoints = london[("Endpoints", "default", "bar-paris")]
     assert endpoints.role == "applied"
-    assert endpoints.body["subsets"] == [{"addresses": [{"ip": "203.0.113.30"}],
-                                          "ports": [{"name": "http", "port": 4143, "protocol": "TCP"}]}]
+    assert endpoints.body["subsets"] == [
+        {"addresses": [{"ip": "203.0.113.30"}], "ports": [{"name": "http", "port": 4143, "protocol": "TCP"}]}
+    ]
     annotations = endpoints.body["metadata"]["annotations"]
     assert annotations["mirror.linkerd.io/remote-svc-fq-name"] == "bar.default.svc.cluster.local"
     assert annotations["mirror.linkerd.io/remote-gateway-identity"].startswith("linkerd-gateway.linkerd-multicluster.")
@@ -52,8 +55,10 @@ def test_mcs_exports_and_predicted_imports_follow_each_clusters_api_version() ->
         assert exports == ({"web", "cart"} if cluster.startswith("west") else {"cart"})
         assert objs[("Namespace", "", "shop")].retain
     web = objects(p, "east-1")[("ServiceImport", "shop", "web")].body
-    assert web["spec"] == {"type": "ClusterSetIP", "ports": [
-        {"name": "http", "port": 80, "protocol": "TCP"}, {"name": "https", "port": 443, "protocol": "TCP"}]}
+    assert web["spec"] == {
+        "type": "ClusterSetIP",
+        "ports": [{"name": "http", "port": 80, "protocol": "TCP"}, {"name": "https", "port": 443, "protocol": "TCP"}],
+    }
 
 
 def test_mixed_fleet_imports_follow_the_consuming_mesh() -> None:
@@ -62,8 +67,10 @@ def test_mixed_fleet_imports_follow_the_consuming_mesh() -> None:
     for c in ("linkerd-eu", "linkerd-us"):
         assert kinds[c] == {("Service", "v1"), ("Endpoints", "v1")}
     for c in ("mcs-eu", "mcs-us"):
-        assert kinds[c] == {("ServiceExport", "multicluster.x-k8s.io/v1beta1"),
-                            ("ServiceImport", "multicluster.x-k8s.io/v1beta1")}
+        assert kinds[c] == {
+            ("ServiceExport", "multicluster.x-k8s.io/v1beta1"),
+            ("ServiceImport", "multicluster.x-k8s.io/v1beta1"),
+        }
     for c in ("fsm-eu", "fsm-us", "fsm-ap"):
         assert all(not v.startswith("multicluster.x-k8s.io") and v != "v1" for _, v in kinds[c])
     us = objects(p, "linkerd-eu")[("Endpoints", "payments", "ledger-linkerd-us")].body
@@ -102,11 +109,17 @@ def test_an_override_changes_only_the_selected_clusters() -> None:
     # fsm-ap, the only ap cluster, gets ActiveActive with weights.
     assert differing == ["fsm-ap", "fsm-eu", "fsm-us"]
     gtp = objects(plan_of(doc), "fsm-ap")[("GlobalTrafficPolicy", "shop", "api")].body["spec"]
-    assert gtp == {"lbType": "ActiveActive", "targets": [
-        {"clusterKey": "eu/default/default/fsm-eu", "weight": 70},
-        {"clusterKey": "us/default/default/fsm-us", "weight": 30}]}
+    assert gtp == {
+        "lbType": "ActiveActive",
+        "targets": [
+            {"clusterKey": "eu/default/default/fsm-eu", "weight": 70},
+            {"clusterKey": "us/default/default/fsm-us", "weight": 30},
+        ],
+    }
     for c in ("fsm-eu", "fsm-us"):
         assert objects(plan_of(doc), c)[("GlobalTrafficPolicy", "shop", "api")].body["spec"]["lbType"] == "FailOver"
     eu = objects(plan_of(doc), "fsm-eu")
-    assert eu[("ServiceExport", "shop", "api")].body == objects(plan_of(without), "fsm-eu")[
-        ("ServiceExport", "shop", "api")].body, "the eu export is not overridden"
+    assert (
+        eu[("ServiceExport", "shop", "api")].body
+        == objects(plan_of(without), "fsm-eu")[("ServiceExport", "shop", "api")].body
+    ), "the eu export is not overridden"

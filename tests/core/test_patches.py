@@ -15,12 +15,26 @@ from meshfleet.core.kinds import Path as FieldPath
 from meshfleet.core.patches import PatchError, json_patch, pointer, strategic_merge
 
 DEPLOYMENT: dict[str, Any] = {
-    "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "labels": {"app": "web"}},
-    "spec": {"replicas": 1, "template": {"spec": {"containers": [
-        {"name": "web", "image": "nginx:1", "ports": [{"containerPort": 80}],
-         "env": [{"name": "A", "value": "1"}], "args": ["--a"]},
-        {"name": "sidecar", "image": "envoy"},
-    ]}}},
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {"name": "web", "labels": {"app": "web"}},
+    "spec": {
+        "replicas": 1,
+        "template": {
+            "spec": {
+                "containers": [
+                    {
+                        "name": "web",
+                        "image": "nginx:1",
+                        "ports": [{"containerPort": 80}],
+                        "env": [{"name": "A", "value": "1"}],
+                        "args": ["--a"],
+                    },
+                    {"name": "sidecar", "image": "envoy"},
+                ]
+            }
+        },
+    },
 }
 
 
@@ -32,8 +46,9 @@ def test_replace_add_and_remove_as_kubefed_applies_them() -> None:
     out = json_patch(out, "remove", "/spec/template/spec/containers/1")
     assert out["spec"]["replicas"] == 4
     assert out["metadata"]["annotations"] == {"team": "a"}
-    assert out["spec"]["template"]["spec"]["containers"] == [{**DEPLOYMENT["spec"]["template"]["spec"]["containers"][0],
-                                                              "args": ["--first", "--a", "--b"]}]
+    assert out["spec"]["template"]["spec"]["containers"] == [
+        {**DEPLOYMENT["spec"]["template"]["spec"]["containers"][0], "args": ["--first", "--a", "--b"]}
+    ]
     assert DEPLOYMENT["spec"]["replicas"] == 1, "the template is left as it was"
 
 
@@ -64,32 +79,53 @@ LISTS = MERGE_LISTS[("apps", "Deployment")]
 
 
 def test_strategic_merge_merges_keyed_lists_by_their_key_and_replaces_the_rest() -> None:
-    patch = {"metadata": {"labels": {"tier": "front", "app": None}},
-             "spec": {"template": {"spec": {"containers": [
-                 {"name": "web", "image": "nginx:2", "ports": [{"containerPort": 443}], "env": [{"name": "A",
-                                                                                                  "value": "2"}],
-                  "args": ["--only"]},
-                 {"name": "new", "image": "busybox"}]}}}}
+    patch = {
+        "metadata": {"labels": {"tier": "front", "app": None}},
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "web",
+                            "image": "nginx:2",
+                            "ports": [{"containerPort": 443}],
+                            "env": [{"name": "A", "value": "2"}],
+                            "args": ["--only"],
+                        },
+                        {"name": "new", "image": "busybox"},
+                    ]
+                }
+            }
+        },
+    }
     out = strategic_merge(DEPLOYMENT, patch, LISTS)
     web, sidecar, new = out["spec"]["template"]["spec"]["containers"]
     assert out["metadata"]["labels"] == {"tier": "front"}, "null removes a key"
-    assert web == {"name": "web", "image": "nginx:2", "ports": [{"containerPort": 80}, {"containerPort": 443}],
-                   "env": [{"name": "A", "value": "2"}], "args": ["--only"]}
+    assert web == {
+        "name": "web",
+        "image": "nginx:2",
+        "ports": [{"containerPort": 80}, {"containerPort": 443}],
+        "env": [{"name": "A", "value": "2"}],
+        "args": ["--only"],
+    }
     assert sidecar == {"name": "sidecar", "image": "envoy"}
     assert new == {"name": "new", "image": "busybox"}
 
 
 def test_strategic_merge_unions_plain_value_lists_kubernetes_merges() -> None:
     body = {"metadata": {"name": "x", "finalizers": ["a"]}}
-    assert strategic_merge(body, {"metadata": {"finalizers": ["b", "a"]}},
-                           MERGE_LISTS[("", "ConfigMap")])["metadata"]["finalizers"] == ["a", "b"]
+    assert strategic_merge(body, {"metadata": {"finalizers": ["b", "a"]}}, MERGE_LISTS[("", "ConfigMap")])["metadata"][
+        "finalizers"
+    ] == ["a", "b"]
 
 
 @pytest.mark.parametrize(
     ("patch", "message"),
     [
-        ({"spec": {"template": {"spec": {"containers": [{"image": "x"}]}}}}, "item 0 of spec.template.spec.containers "
-                                                                              "has no 'name'"),
+        (
+            {"spec": {"template": {"spec": {"containers": [{"image": "x"}]}}}},
+            "item 0 of spec.template.spec.containers has no 'name'",
+        ),
         ({"spec": {"$patch": "replace"}}, "the directive '\\$patch'"),
         ({"spec": {"template": {"spec": {"$setElementOrder/containers": [{"name": "web"}]}}}}, "setElementOrder"),
         ({"spec": {"template": {"spec": {"containers": [{"name": "web", "$patch": "delete"}]}}}}, "'\\$patch'"),
@@ -104,19 +140,27 @@ def test_what_the_subset_does_not_take_is_refused(patch: dict[str, Any], message
 
 DEFINITIONS = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema" / "v1.33.0-local-strict"
 ROOTS = {
-    ("", "Pod"): "io.k8s.api.core.v1.Pod", ("apps", "Deployment"): "io.k8s.api.apps.v1.Deployment",
-    ("apps", "StatefulSet"): "io.k8s.api.apps.v1.StatefulSet", ("apps", "DaemonSet"): "io.k8s.api.apps.v1.DaemonSet",
-    ("apps", "ReplicaSet"): "io.k8s.api.apps.v1.ReplicaSet", ("batch", "Job"): "io.k8s.api.batch.v1.Job",
-    ("batch", "CronJob"): "io.k8s.api.batch.v1.CronJob", ("", "Service"): "io.k8s.api.core.v1.Service",
-    ("", "ServiceAccount"): "io.k8s.api.core.v1.ServiceAccount", ("", "ConfigMap"): "io.k8s.api.core.v1.ConfigMap",
+    ("", "Pod"): "io.k8s.api.core.v1.Pod",
+    ("apps", "Deployment"): "io.k8s.api.apps.v1.Deployment",
+    ("apps", "StatefulSet"): "io.k8s.api.apps.v1.StatefulSet",
+    ("apps", "DaemonSet"): "io.k8s.api.apps.v1.DaemonSet",
+    ("apps", "ReplicaSet"): "io.k8s.api.apps.v1.ReplicaSet",
+    ("batch", "Job"): "io.k8s.api.batch.v1.Job",
+    ("batch", "CronJob"): "io.k8s.api.batch.v1.CronJob",
+    ("", "Service"): "io.k8s.api.core.v1.Service",
+    ("", "ServiceAccount"): "io.k8s.api.core.v1.ServiceAccount",
+    ("", "ConfigMap"): "io.k8s.api.core.v1.ConfigMap",
     ("", "Namespace"): "io.k8s.api.core.v1.Namespace",
-    **{("rbac.authorization.k8s.io", k): f"io.k8s.api.rbac.v1.{k}"
-       for k in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")},
+    **{
+        ("rbac.authorization.k8s.io", k): f"io.k8s.api.rbac.v1.{k}"
+        for k in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
+    },
 }
 
 
-def merged_lists(defs: dict[str, Any], name: str, at: FieldPath = (), seen: frozenset[str] = frozenset()
-                 ) -> dict[FieldPath, str]:
+def merged_lists(
+    defs: dict[str, Any], name: str, at: FieldPath = (), seen: frozenset[str] = frozenset()
+) -> dict[FieldPath, str]:
     """Every list under a definition (status left out) that strategic merge merges, with its merge key."""
     found: dict[FieldPath, str] = {}
     for field, prop in (defs[name].get("properties") or {}).items():

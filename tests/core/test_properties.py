@@ -77,8 +77,9 @@ def check_invariants(fleet: Fleet, doc: dict[str, Any], p: Plan, order_seed: int
         linked = {oid for views in (c.imports, c.exports, c.policies) for v in views for oid in v.objects}
         assert linked | set(settings) <= ids
         linked |= enforced[c.name] | set(settings)
-        unaccounted = {o.id for o in c.objects if o.id not in linked
-                       and not (o.kubeconfig_of is not None or o.patch or o.retain)}
+        unaccounted = {
+            o.id for o in c.objects if o.id not in linked and not (o.kubeconfig_of is not None or o.patch or o.retain)
+        }
         assert not unaccounted, f"{c.name}: no view links {sorted(map(str, unaccounted))}"
         for e in c.exports:
             exported.setdefault(e.service, set()).add(c.name)
@@ -162,14 +163,14 @@ def test_plan_is_deterministic_consistent_and_order_blind(shape: FleetShape, see
         for m in members:
             if mesh[m] != "fsm":
                 continue
-            has = any(o.kind == "ServiceImport" and (o.namespace, o.name) == (ns, name)
-                      for o in by_cluster[m].objects)
+            has = any(o.kind == "ServiceImport" and (o.namespace, o.name) == (ns, name) for o in by_cluster[m].objects)
             assert has == bool(fsm_exp - {m})
 
 
 @given(shape=shapes, seed=st.integers(0, 2**32 - 1), data=st.data(), order_seed=st.integers(0, 1000))
-def test_a_bent_fleet_plans_with_the_invariants_or_is_refused(shape: FleetShape, seed: int, data: st.DataObject,
-                                                             order_seed: int) -> None:
+def test_a_bent_fleet_plans_with_the_invariants_or_is_refused(
+    shape: FleetShape, seed: int, data: st.DataObject, order_seed: int
+) -> None:
     """Valid fleets bent at random (overrides, targets, importers, meshes): the checks must catch
     whatever the planner cannot build, so planning ends in a Plan that keeps every invariant, or in
     findings that include an error; never in anything else."""
@@ -180,18 +181,30 @@ def test_a_bent_fleet_plans_with_the_invariants_or_is_refused(shape: FleetShape,
         ref = data.draw(st.sampled_from(refs))
         svc = doc["services"][ref]
         some = data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True))
-        change = data.draw(st.sampled_from(["export-ports", "targets", "import", "mesh", "policy-clusters",
-                                            "override-ports", "local", "weights"]))
+        change = data.draw(
+            st.sampled_from(
+                ["export-ports", "targets", "import", "mesh", "policy-clusters", "override-ports", "local", "weights"]
+            )
+        )
         numbers = [p["port"] for p in svc["ports"]]
         if change == "export-ports":
-            svc["overrides"] = [*svc.get("overrides", []), {"clusters": some, "export": {
-                "ports": data.draw(st.lists(st.sampled_from(numbers), min_size=1, unique=True))}}]
+            svc["overrides"] = [
+                *svc.get("overrides", []),
+                {
+                    "clusters": some,
+                    "export": {"ports": data.draw(st.lists(st.sampled_from(numbers), min_size=1, unique=True))},
+                },
+            ]
         elif change == "targets":
-            svc["trafficPolicy"] = {"lbType": data.draw(st.sampled_from(["FailOver", "ActiveActive", "Locality"])),
-                                    "targets": some}
+            svc["trafficPolicy"] = {
+                "lbType": data.draw(st.sampled_from(["FailOver", "ActiveActive", "Locality"])),
+                "targets": some,
+            }
         elif change == "weights":
-            svc["trafficPolicy"] = {"lbType": "ActiveActive", "targets": [
-                {"cluster": c, "weight": data.draw(st.integers(-1, 100))} for c in some]}
+            svc["trafficPolicy"] = {
+                "lbType": "ActiveActive",
+                "targets": [{"cluster": c, "weight": data.draw(st.integers(-1, 100))} for c in some],
+            }
         elif change == "import":
             svc["import"] = {"clusters": some}
         elif change == "mesh":

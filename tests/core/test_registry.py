@@ -57,8 +57,10 @@ def test_no_module_outside_the_mesh_adapters_names_a_mesh_or_its_api_groups() ->
 def test_the_literal_check_would_see_a_mesh_name(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text('"""Doc."""\nif cluster.mesh == "linkerd":\n    pass\nGROUP = f"x.{1}.linkerd.io"\n')
-    assert [(line, text) for line, text in string_literals(module) if text == "linkerd" or "linkerd.io" in text] \
-        == [(2, "linkerd"), (4, ".linkerd.io")]
+    assert [(line, text) for line, text in string_literals(module) if text == "linkerd" or "linkerd.io" in text] == [
+        (2, "linkerd"),
+        (4, ".linkerd.io"),
+    ]
 
 
 def test_finding_codes_are_kebab_case_unique_and_documented_in_the_readme() -> None:

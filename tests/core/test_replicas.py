@@ -24,8 +24,7 @@ NAMES = [f"c{i}" for i in range(8)]
 
 @st.composite
 def preferences(draw: st.DrawFn, names: list[str] | None = None) -> dict[str, Preference]:
-    chosen = names if names is not None else draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=6,
-                                                           unique=True))
+    chosen = names if names is not None else draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=6, unique=True))
     out = {}
     for n in chosen:
         minimum = draw(st.integers(0, 4))
@@ -71,7 +70,8 @@ def test_the_split_is_the_definitions_one_replica_at_a_time(prefs: dict[str, Pre
 
 @given(prefs=preferences(), total=st.integers(0, 60), data=st.data())
 def test_the_split_is_deterministic_whatever_the_order_of_the_clusters(
-        prefs: dict[str, Preference], total: int, data: st.DataObject) -> None:
+    prefs: dict[str, Preference], total: int, data: st.DataObject
+) -> None:
     assume(feasible(total, prefs))
     order = data.draw(st.permutations(list(prefs)))
     assert split(total, {n: prefs[n] for n in order}) == split(total, prefs) == split(total, dict(prefs))
@@ -79,7 +79,8 @@ def test_the_split_is_deterministic_whatever_the_order_of_the_clusters(
 
 @given(prefs=preferences(names=NAMES[:4]), new=preferences(names=[NAMES[7]]), total=st.integers(0, 60))
 def test_adding_a_cluster_moves_only_what_the_new_cluster_receives(
-        prefs: dict[str, Preference], new: dict[str, Preference], total: int) -> None:
+    prefs: dict[str, Preference], new: dict[str, Preference], total: int
+) -> None:
     grown = {**prefs, **new}
     assume(feasible(total, prefs) and feasible(total, grown))
     before, after = split(total, prefs), split(total, grown)
@@ -91,7 +92,8 @@ def test_adding_a_cluster_moves_only_what_the_new_cluster_receives(
 
 @given(prefs=preferences(names=NAMES[:4]), new=preferences(names=[NAMES[7]]), total=st.integers(0, 60))
 def test_to_the_existing_clusters_an_added_cluster_is_a_smaller_total(
-        prefs: dict[str, Preference], new: dict[str, Preference], total: int) -> None:
+    prefs: dict[str, Preference], new: dict[str, Preference], total: int
+) -> None:
     grown = {**prefs, **new}
     assume(feasible(total, grown))
     after = split(total, grown)

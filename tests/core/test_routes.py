@@ -33,10 +33,18 @@ def plan_of(doc: dict[str, Any]) -> Plan:
 
 
 FLEET: dict[str, Any] = {
-    "clusters": {"eu": {"gateway": {"host": "10.0.0.1"}}, "us": {"gateway": {"host": "10.0.0.2"}},
-                 "ap": {"gateway": {"host": "10.0.0.3"}}},
-    "services": {"shop/api": {"ports": [{"port": 80}], "export": {"clusters": ["eu", "us"]},
-                              "trafficPolicy": {"lbType": "FailOver"}}},
+    "clusters": {
+        "eu": {"gateway": {"host": "10.0.0.1"}},
+        "us": {"gateway": {"host": "10.0.0.2"}},
+        "ap": {"gateway": {"host": "10.0.0.3"}},
+    },
+    "services": {
+        "shop/api": {
+            "ports": [{"port": 80}],
+            "export": {"clusters": ["eu", "us"]},
+            "trafficPolicy": {"lbType": "FailOver"},
+        }
+    },
     "acknowledge": ["failover-unordered", "path-prefix-kept"],
 }
 
@@ -51,9 +59,19 @@ def test_fsm_failover_is_round_robin_over_the_targets_and_standby_behind_a_local
 
 
 def test_fsm_weights_of_zero_count_as_full_weight_and_locality_ignores_imports() -> None:
-    doc = {**FLEET, "services": {"shop/api": {"ports": [{"port": 80}], "export": {"clusters": ["eu", "us"]},
-                                              "trafficPolicy": {"lbType": "ActiveActive", "targets": [
-                                                  {"cluster": "eu", "weight": 1}, {"cluster": "us", "weight": 30}]}}}}
+    doc = {
+        **FLEET,
+        "services": {
+            "shop/api": {
+                "ports": [{"port": 80}],
+                "export": {"clusters": ["eu", "us"]},
+                "trafficPolicy": {
+                    "lbType": "ActiveActive",
+                    "targets": [{"cluster": "eu", "weight": 1}, {"cluster": "us", "weight": 30}],
+                },
+            }
+        },
+    }
     p = plan_of(doc)
     (route,) = routes(p, "ap", "shop/api", local=False)
     assert route.steady == (Share("eu", 1), Share("us", 30))

@@ -28,8 +28,15 @@ STRIP = {"pathRewrite": {"from": "^/{cluster}/{name}/?", "to": "/"}}
 
 
 MIXED = {
-    "clusters": {"f1": gw(1), "f2": gw(2), "f3": gw(3), "l1": {"mesh": "linkerd", **gw(4)},
-                 "l2": {"mesh": "linkerd", **gw(5)}, "m1": {"mesh": "mcs"}, "m2": {"mesh": "mcs"}},
+    "clusters": {
+        "f1": gw(1),
+        "f2": gw(2),
+        "f3": gw(3),
+        "l1": {"mesh": "linkerd", **gw(4)},
+        "l2": {"mesh": "linkerd", **gw(5)},
+        "m1": {"mesh": "mcs"},
+        "m2": {"mesh": "mcs"},
+    },
     "services": {"a/web": {"ports": [{"port": 80}], "export": {"clusters": "all", **STRIP}}},
 }
 
@@ -46,8 +53,16 @@ def test_each_member_reaches_the_exporters_of_its_own_mesh_and_mcs_also_its_own_
 
 
 def test_an_import_its_mesh_cannot_reach_is_refused_at_the_import() -> None:
-    doc = {**MIXED, "services": {"a/web": {"ports": [{"port": 80}], "export": {"clusters": ["f1", "f2"], **STRIP},
-                                           "import": {"clusters": ["f2", "l1"]}}}}
+    doc = {
+        **MIXED,
+        "services": {
+            "a/web": {
+                "ports": [{"port": 80}],
+                "export": {"clusters": ["f1", "f2"], **STRIP},
+                "import": {"clusters": ["f2", "l1"]},
+            }
+        },
+    }
     t = topo(doc)
     assert codes(t) == [("cannot-import", ("services", "a/web", "import", "clusters"))]
     assert "its mesh (linkerd) cannot reach the exporters: f1 (fsm), f2 (fsm)" in t.findings[0].message
@@ -55,14 +70,25 @@ def test_an_import_its_mesh_cannot_reach_is_refused_at_the_import() -> None:
 
 
 def test_overrides_give_each_consumer_its_policy_and_report_where_the_words_are() -> None:
-    doc = {"clusters": {f"c{i}": {**gw(i), "labels": {"tier": "gold" if i < 3 else "silver"}} for i in range(1, 5)},
-           "services": {"a/web": {
-               "ports": [{"port": 80}],
-               "export": {"clusters": ["c1", "c2"], **STRIP},
-               "trafficPolicy": {"lbType": "ActiveActive", "targets": [{"cluster": "c1", "weight": 3},
-                                                                       {"cluster": "c2", "weight": 1}]},
-               "overrides": [{"clusters": {"matchLabels": {"tier": "silver"}},
-                              "trafficPolicy": {"lbType": "FailOver", "targets": ["c2"]}}]}}}
+    doc = {
+        "clusters": {f"c{i}": {**gw(i), "labels": {"tier": "gold" if i < 3 else "silver"}} for i in range(1, 5)},
+        "services": {
+            "a/web": {
+                "ports": [{"port": 80}],
+                "export": {"clusters": ["c1", "c2"], **STRIP},
+                "trafficPolicy": {
+                    "lbType": "ActiveActive",
+                    "targets": [{"cluster": "c1", "weight": 3}, {"cluster": "c2", "weight": 1}],
+                },
+                "overrides": [
+                    {
+                        "clusters": {"matchLabels": {"tier": "silver"}},
+                        "trafficPolicy": {"lbType": "FailOver", "targets": ["c2"]},
+                    }
+                ],
+            }
+        },
+    }
     t = topo(doc)
     assert t.findings == []
     pols = t.services["a/web"].policies
@@ -75,21 +101,39 @@ def test_overrides_give_each_consumer_its_policy_and_report_where_the_words_are(
 
 
 def test_policies_go_only_to_consumers_whose_mesh_applies_them() -> None:
-    doc = {**MIXED, "services": {"a/web": {"ports": [{"port": 80}], "export": {"clusters": ["f1", "l1", "l2"], **STRIP},
-                                           "trafficPolicy": {"lbType": "Locality"}}}}
+    doc = {
+        **MIXED,
+        "services": {
+            "a/web": {
+                "ports": [{"port": 80}],
+                "export": {"clusters": ["f1", "l1", "l2"], **STRIP},
+                "trafficPolicy": {"lbType": "Locality"},
+            }
+        },
+    }
     t = topo(doc)
     assert sorted(t.services["a/web"].policies) == ["f2", "f3"]
     doc["services"]["a/web"]["trafficPolicy"]["clusters"] = ["f2", "l2"]
-    assert codes(topo(doc)) == [("import-without-policy", ("services", "a/web", "export")),
-                                ("no-traffic-policies", ("services", "a/web", "trafficPolicy", "clusters"))]
+    assert codes(topo(doc)) == [
+        ("import-without-policy", ("services", "a/web", "export")),
+        ("no-traffic-policies", ("services", "a/web", "trafficPolicy", "clusters")),
+    ]
 
 
 def test_access_holds_where_the_service_answers_in_an_enforcing_mesh_under_every_identity() -> None:
-    doc = {"clusters": {"c1": gw(1), "c2": gw(2), "c3": gw(3), "l1": {"mesh": "linkerd", **gw(4)}},
-           "services": {"a/web": {"ports": [{"port": 80}], "serviceAccount": "web",
-                                  "export": {"clusters": ["c1"], **STRIP}, "localServiceAccounts": {"c2": "default"},
-                                  "trafficPolicy": {"lbType": "ActiveActive"}}},
-           "access": {"r": {"from": ["b/client"], "to": "a/web"}}}
+    doc = {
+        "clusters": {"c1": gw(1), "c2": gw(2), "c3": gw(3), "l1": {"mesh": "linkerd", **gw(4)}},
+        "services": {
+            "a/web": {
+                "ports": [{"port": 80}],
+                "serviceAccount": "web",
+                "export": {"clusters": ["c1"], **STRIP},
+                "localServiceAccounts": {"c2": "default"},
+                "trafficPolicy": {"lbType": "ActiveActive"},
+            }
+        },
+        "access": {"r": {"from": ["b/client"], "to": "a/web"}},
+    }
     t = topo(doc)
     web = t.services["a/web"]
     assert t.access_in == {"r": None}
@@ -103,17 +147,33 @@ def test_access_holds_where_the_service_answers_in_an_enforcing_mesh_under_every
 
 
 def test_a_finding_reported_for_several_consumers_is_kept_once() -> None:
-    doc = {"clusters": {"c1": {"gateway": {"host": "gw.example.net"}}, "c2": gw(2), "c3": gw(3)},
-           "services": {"a/web": {"ports": [{"port": 80}], "export": {"clusters": ["c1"], **STRIP},
-                                  "trafficPolicy": {"lbType": "FailOver"}}}}
+    doc = {
+        "clusters": {"c1": {"gateway": {"host": "gw.example.net"}}, "c2": gw(2), "c3": gw(3)},
+        "services": {
+            "a/web": {
+                "ports": [{"port": 80}],
+                "export": {"clusters": ["c1"], **STRIP},
+                "trafficPolicy": {"lbType": "FailOver"},
+            }
+        },
+    }
     t = topo(doc)
     assert codes(t) == [("gateway-needs-ip", ("clusters", "c1", "gateway", "host"))], "c2 and c3 both import"
 
 
 def test_warnings_sit_beside_errors_with_their_severity() -> None:
-    doc = {"clusters": {"c1": gw(1), "c2": gw(2), "c3": gw(3), "c4": gw(4)},
-           "services": {"a/web": {"ports": [{"port": 80}], "export": {"clusters": ["c1", "c2", "c9"], **STRIP},
-                                  "trafficPolicy": {"lbType": "FailOver"}}}}
+    doc = {
+        "clusters": {"c1": gw(1), "c2": gw(2), "c3": gw(3), "c4": gw(4)},
+        "services": {
+            "a/web": {
+                "ports": [{"port": 80}],
+                "export": {"clusters": ["c1", "c2", "c9"], **STRIP},
+                "trafficPolicy": {"lbType": "FailOver"},
+            }
+        },
+    }
     t = topo(doc)
     assert sorted((f.code.name, f.severity) for f in t.findings) == [
-        ("failover-unordered", "warning"), ("unknown-cluster", "error")]
+        ("failover-unordered", "warning"),
+        ("unknown-cluster", "error"),
+    ]

@@ -39,14 +39,22 @@ def review_change(doc: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
             # A weighted split over the exporters: new weights, or weights where there were none.
             policy["targets"] = [{"cluster": e, "weight": 10 + 70 * (i == 0)} for i, e in enumerate(fsm)]
             done[key] = "weights"
-    removed = next(k for k, s in services.items() if k not in done and isinstance(s["export"]["clusters"], list)
-                   and len(s["export"]["clusters"]) > 1 and "targets" not in (s.get("trafficPolicy") or {}))
+    removed = next(
+        k
+        for k, s in services.items()
+        if k not in done
+        and isinstance(s["export"]["clusters"], list)
+        and len(s["export"]["clusters"]) > 1
+        and "targets" not in (s.get("trafficPolicy") or {})
+    )
     services[removed]["export"]["clusters"].pop()
     done[removed] = "export removed"
     to = next(k for k in services if k not in done)
     new.setdefault("access", {})[ADDED_RULE] = {
-        "from": ["client9/client"], "to": to,
-        "http": [{"name": "write", "pathRegex": "/api/.*", "methods": ["POST", "PUT"]}]}
+        "from": ["client9/client"],
+        "to": to,
+        "http": [{"name": "write", "pathRegex": "/api/.*", "methods": ["POST", "PUT"]}],
+    }
     done[to] = "access rule added"
     return new, done
 
@@ -61,10 +69,12 @@ def change() -> tuple[PlanDiff, dict[str, str]]:
 
 @pytest.mark.parametrize("budget", [diff.MARKDOWN_MIN_BUDGET, 25_000, diff.MARKDOWN_BUDGET])
 def test_the_comment_stays_under_its_budget_and_names_every_risk_kind_and_changed_service(
-        change: tuple[PlanDiff, dict[str, str]], budget: int) -> None:
+    change: tuple[PlanDiff, dict[str, str]], budget: int
+) -> None:
     d, done = change
-    md = diff.markdown(d, "fleet/big.yaml@main", "fleet/big.yaml", budget=budget,
-                       full_diff="the `fleet-diff` artifact of this run")
+    md = diff.markdown(
+        d, "fleet/big.yaml@main", "fleet/big.yaml", budget=budget, full_diff="the `fleet-diff` artifact of this run"
+    )
     assert len(md.encode()) <= budget < GITHUB_LIMIT
     kinds = {r.kind for r in d.risks}
     assert "export-removed" in kinds
@@ -74,8 +84,11 @@ def test_the_comment_stays_under_its_budget_and_names_every_risk_kind_and_change
     for service in d.changed_services():
         assert f"`{service}`" in md, service
     if budget < diff.MARKDOWN_BUDGET:
-        assert re.search(r"\*\*Not shown here\*\* \(this comment is kept under [\d,]+ bytes\): .+\. "
-                         r"See the `fleet-diff` artifact of this run\.", md), md[-600:]
+        assert re.search(
+            r"\*\*Not shown here\*\* \(this comment is kept under [\d,]+ bytes\): .+\. "
+            r"See the `fleet-diff` artifact of this run\.",
+            md,
+        ), md[-600:]
 
 
 def test_the_same_change_in_many_consumers_is_said_once(change: tuple[PlanDiff, dict[str, str]]) -> None:
@@ -88,8 +101,11 @@ def test_the_same_change_in_many_consumers_is_said_once(change: tuple[PlanDiff, 
             continue
         lines = [line for line in md.splitlines() if line.startswith(f"- `{service}` as ")]
         consumers = {ch.consumer for ch in d.routes if ch.service == service}
-        local = {ch.consumer for ch in d.routes if ch.service == service and ch.new is not None
-                 and any(s.cluster == ch.consumer for s in ch.new.steady)}
+        local = {
+            ch.consumer
+            for ch in d.routes
+            if ch.service == service and ch.new is not None and any(s.cluster == ch.consumer for s in ch.new.steady)
+        }
         assert len(consumers) > 50
         assert len(lines) == 1 + len(local), lines
         assert re.search(r"in \d+ clusters \(`c\d+`, `c\d+`, `c\d+`, `c\d+`, `c\d+` and \d+ more\)", lines[0]), lines[0]

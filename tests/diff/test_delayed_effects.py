@@ -38,8 +38,10 @@ def test_turning_session_stickiness_off_is_a_risk_naming_the_annotation_to_remov
     found = risks(on, off, "setting-stays")
     assert sorted(r.cluster for r in found) == ["cluster-1", "cluster-3"]
     assert all("httpbin/httpbin turns sessionSticky off" in r.message for r in found)
-    assert "`kubectl annotate ingress -n httpbin svcexp-ing-httpbin pipy.ingress.kubernetes.io/session-sticky-`" \
+    assert (
+        "`kubectl annotate ingress -n httpbin svcexp-ing-httpbin pipy.ingress.kubernetes.io/session-sticky-`"
         in found[0].message
+    )
     assert risks(on, demo(), "setting-stays") != [], "leaving the setting out turns it off too"
     assert risks(off, on, "setting-stays") == [], "turning it on takes effect"
 
@@ -48,8 +50,9 @@ def test_removing_a_path_rewrite_is_a_risk_and_changing_one_is_not() -> None:
     rewrite = with_export(pathRewrite={"from": "^/{cluster}/httpbin-mesh/?", "to": "/"})
     (first, _) = risks(rewrite, demo(), "setting-stays")
     assert "turns pathRewrite off" in first.message
-    assert "pipy.ingress.kubernetes.io/rewrite-target-from- pipy.ingress.kubernetes.io/rewrite-target-to-" \
-        in first.message
+    assert (
+        "pipy.ingress.kubernetes.io/rewrite-target-from- pipy.ingress.kubernetes.io/rewrite-target-to-" in first.message
+    )
     other = with_export(pathRewrite={"from": "^/{cluster}/httpbin-mesh", "to": "/"})
     assert risks(rewrite, other, "setting-stays") == [], "FSM overwrites an annotation that is still set"
 
@@ -63,8 +66,9 @@ def test_a_member_leaving_the_control_plane_or_changing_its_key_lingers_in_fsm()
     del gone["services"]["httpbin/httpbin-cluster-3"]
     (r,) = risks(old, gone, "member-lingers")
     assert r.cluster == "cluster-3" and "keeps its connector running" in r.message
-    assert "first stop exporting from cluster-3" in r.message and "rollout restart deployment/fsm-controller" \
-        in r.message
+    assert (
+        "first stop exporting from cluster-3" in r.message and "rollout restart deployment/fsm-controller" in r.message
+    )
     moved = copy.deepcopy(old)
     moved["clusters"]["cluster-1"]["region"] = "eu"
     (r,) = risks(old, moved, "member-lingers")
@@ -83,5 +87,7 @@ def test_handing_imports_to_a_control_plane_names_the_safe_order() -> None:
     old = yaml.safe_load((ROOT / "fleet/demo-standalone.yaml").read_text())
     found = risks(old, demo(), "handover")
     assert sorted(r.cluster for r in found) == ["cluster-1", "cluster-2", "cluster-3"]
-    assert all("adopts the ServiceImports meshfleet applied" in r.message and
-               "kubectl annotate serviceexport" in r.message for r in found)
+    assert all(
+        "adopts the ServiceImports meshfleet applied" in r.message and "kubectl annotate serviceexport" in r.message
+        for r in found
+    )

@@ -105,11 +105,12 @@ def test_dropping_cluster_3_in_service_terms() -> None:
     result = diff(DEMO, WITHOUT_3)
     assert result.code == 0
     services = result.out.split("SERVICES:\n", 1)[1].split("\n\n", 1)[0].splitlines()
-    httpbin = services[services.index("  httpbin/httpbin") + 1:]
+    httpbin = services[services.index("  httpbin/httpbin") + 1 :]
     assert "    cluster-1: loses the import (it came from cluster-3)" in httpbin
     assert "    cluster-2: loses endpoint cluster-3 (keeps cluster-1)" in httpbin
-    assert ("    cluster-2: traffic policy: targets cluster-1, cluster-3 (no weights: equal split) -> "
-            "cluster-1") in httpbin
+    assert (
+        "    cluster-2: traffic policy: targets cluster-1, cluster-3 (no weights: equal split) -> cluster-1"
+    ) in httpbin
     assert "    cluster-3: stops exporting" in httpbin
 
     data = json.loads(diff(DEMO, WITHOUT_3, "--format", "json").out)
@@ -127,10 +128,15 @@ def test_dropping_cluster_3_in_service_terms() -> None:
         ("httpbin/httpbin-cluster-3", "cluster-2"): {"cluster-3"},
     }
     risks = {(r["kind"], r["message"]) for r in data["risks"]}
-    assert ("cluster-removed", "cluster cluster-3 leaves the fleet: meshfleet deletes the 2 objects it applied there "
-            "(1 kept: retained namespaces and FSM's own objects)") in risks
-    assert ("export-removed",
-            "httpbin/httpbin is no longer exported from cluster-3, which cluster-1, cluster-2 import") in risks
+    assert (
+        "cluster-removed",
+        "cluster cluster-3 leaves the fleet: meshfleet deletes the 2 objects it applied there "
+        "(1 kept: retained namespaces and FSM's own objects)",
+    ) in risks
+    assert (
+        "export-removed",
+        "httpbin/httpbin is no longer exported from cluster-3, which cluster-1, cluster-2 import",
+    ) in risks
 
 
 def test_fail_on_risk_exits_3_and_still_prints_the_diff() -> None:
@@ -155,23 +161,32 @@ def test_gateway_and_kubeconfig_source_changes_are_risks() -> None:
     risks = {(r["kind"], r["cluster"]): r["message"] for r in data["risks"]}
     assert risks[("gateway-changed", "cluster-3")] == (
         "the gateway of cluster-3 moves from 192.168.1.110:83 to 192.168.1.120:8443; "
-        "every cluster importing from it must reach the new address")
+        "every cluster importing from it must reach the new address"
+    )
     assert risks[("kubeconfig-changed", "cluster-1")] == (
         "the kubeconfig of cluster-1 now comes from stack secret meshfleet:kubeconfigs.cluster-1 "
-        "(was context k3d-cluster-1 of the user's kubeconfig); check that it still reaches the same cluster")
+        "(was context k3d-cluster-1 of the user's kubeconfig); check that it still reaches the same cluster"
+    )
     assert set(risks) == {("gateway-changed", "cluster-3"), ("kubeconfig-changed", "cluster-1")}
     # The endpoint moves in service terms too, said once for both consumers that see it move.
     text = diff(DEMO, MOVED).out
-    assert ("    cluster-1, cluster-2: endpoint cluster-3 port 8080 moves 192.168.1.110:83/cluster-3/httpbin-mesh -> "
-            "192.168.1.120:8443/cluster-3/httpbin-mesh") in text
+    assert (
+        "    cluster-1, cluster-2: endpoint cluster-3 port 8080 moves 192.168.1.110:83/cluster-3/httpbin-mesh -> "
+        "192.168.1.120:8443/cluster-3/httpbin-mesh"
+    ) in text
 
 
 def test_a_diff_never_prints_a_kubeconfig(tmp_path: Path) -> None:
     secret = tmp_path / "cluster-1.kubeconfig"
     secret.write_text("apiVersion: v1\nusers:\n- name: admin\n  user: {token: SECRET-TOKEN-123}\n")
-    fleet = (ROOT / DEMO).read_text().replace(
-        "kubeconfig: {from: context, context: k3d-cluster-1}",
-        f"kubeconfig: {{from: context, context: admin, file: {secret}}}")
+    fleet = (
+        (ROOT / DEMO)
+        .read_text()
+        .replace(
+            "kubeconfig: {from: context, context: k3d-cluster-1}",
+            f"kubeconfig: {{from: context, context: admin, file: {secret}}}",
+        )
+    )
     assert fleet != (ROOT / DEMO).read_text()
     (tmp_path / "fleet.yaml").write_text(fleet)
     for fmt in FORMATS:
@@ -184,9 +199,15 @@ def test_a_diff_never_prints_a_kubeconfig(tmp_path: Path) -> None:
 
 
 def git(repo: Path, *args: str) -> str:
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1",
-           "PATH": "/usr/bin:/bin:/usr/local/bin"}
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "PATH": "/usr/bin:/bin:/usr/local/bin",
+    }
     return subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True).stdout
 
 
@@ -213,8 +234,9 @@ def test_base_compares_with_the_committed_version(repo: Path) -> None:
     expected = json.loads(diff(DEMO, WITHOUT_3, "--format", "json").out)
     for d in (data, expected):  # the new fleet's warnings name its file, which differs between the two
         d["warnings"] = [{k: v for k, v in w.items() if k != "file"} for w in d["warnings"]]
-    assert {k: v for k, v in data.items() if k not in ("old", "new")} == \
-        {k: v for k, v in expected.items() if k not in ("old", "new")}
+    assert {k: v for k, v in data.items() if k not in ("old", "new")} == {
+        k: v for k, v in expected.items() if k not in ("old", "new")
+    }
     # Nothing was written into the repository (the base version goes to a temp file elsewhere).
     assert git(repo, "status", "--porcelain", "--untracked-files=all") == before == " M fleet/demo.yaml\n"
     assert diff("fleet/demo.yaml", "--base", "main", "--fail-on-risk", cwd=repo).code == 3
@@ -277,14 +299,17 @@ def test_a_missing_fleet_is_a_user_error() -> None:
     assert result.code == 1 and "fleet/no-such.yaml" in result.err
 
 
-@pytest.mark.parametrize("args", [
-    [DEMO],
-    [DEMO, STANDALONE, WITHOUT_3],
-    [DEMO, STANDALONE, "--base", "main"],
-    [DEMO, STANDALONE, "--max-delete-share", "1.5"],
-    [DEMO, STANDALONE, "--max-delete-share", "half"],
-    [DEMO, STANDALONE, "--format", "html"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        [DEMO],
+        [DEMO, STANDALONE, WITHOUT_3],
+        [DEMO, STANDALONE, "--base", "main"],
+        [DEMO, STANDALONE, "--max-delete-share", "1.5"],
+        [DEMO, STANDALONE, "--max-delete-share", "half"],
+        [DEMO, STANDALONE, "--format", "html"],
+    ],
+)
 def test_usage_errors_exit_2(args: list[str]) -> None:
     result = diff(*args)
     assert result.code == 2, result
@@ -299,10 +324,16 @@ MIXED = "tests/cases/diff/mixed.yaml"
 def test_linkerd_mirrors_and_kep_imports_in_service_terms() -> None:
     data = json.loads(diff(MIXED, "tests/cases/diff/mixed-changed.yaml", "--format", "json").out)
     risks = [(r["kind"], r["cluster"], r["message"]) for r in data["risks"]]
-    assert ("export-removed", "linkerd-us",
-            "payments/ledger is no longer exported from linkerd-us, which linkerd-eu imports") in risks
-    assert ("export-removed", "mcs-us", "search/search is no longer exported from mcs-us, which mcs-eu imports") \
-        in risks
+    assert (
+        "export-removed",
+        "linkerd-us",
+        "payments/ledger is no longer exported from linkerd-us, which linkerd-eu imports",
+    ) in risks
+    assert (
+        "export-removed",
+        "mcs-us",
+        "search/search is no longer exported from mcs-us, which mcs-eu imports",
+    ) in risks
     changes = {(s["service"], c["cluster"], c["aspect"]): c for s in data["services"] for c in s["changes"]}
     ledger = changes[("payments/ledger", "linkerd-eu", "import")]
     assert ledger["change"] == "removed"
@@ -317,6 +348,8 @@ def test_a_linkerd_gateway_move_is_a_risk(tmp_path: Path) -> None:
     moved.write_text(text.replace("gateway: {host: 198.51.100.50}", "gateway: {host: 198.51.100.51}"))
     assert moved.read_text() != text
     result = diff(MIXED, str(moved))
-    assert ("  ! gateway-changed: the gateway of linkerd-us moves from 198.51.100.50:4200 to 198.51.100.51:4200; "
-            "every cluster importing from it must reach the new address") in result.out
+    assert (
+        "  ! gateway-changed: the gateway of linkerd-us moves from 198.51.100.50:4200 to 198.51.100.51:4200; "
+        "every cluster importing from it must reach the new address"
+    ) in result.out
     assert "    linkerd-eu: endpoint linkerd-us port 9000 moves 198.51.100.50:4200 -> 198.51.100.51:4200" in result.out

@@ -16,19 +16,24 @@ from meshfleet.fleet.model import KubeconfigFromContext
 CONTEXT = KubeconfigFromContext.model_validate({"from": "context", "context": "ctx"})
 
 
-def obj(kind: str, name: str, spec: dict[str, Any], *, namespace: str = "app", role: Role = "applied",
-        **flags: Any) -> PlannedObject:
+def obj(
+    kind: str, name: str, spec: dict[str, Any], *, namespace: str = "app", role: Role = "applied", **flags: Any
+) -> PlannedObject:
     meta = {"name": name, **({"namespace": namespace} if namespace else {})}
-    return PlannedObject(role, {"apiVersion": "v1", "kind": kind, "metadata": meta, "spec": spec},
-                         **flags)
+    return PlannedObject(role, {"apiVersion": "v1", "kind": kind, "metadata": meta, "spec": spec}, **flags)
 
 
 def plan(clusters: dict[str, list[PlannedObject]], *, mode: Mode = "control-plane") -> Plan:
     """A plan of objects only (no views): what the object-level comparison works on."""
-    return Plan(mode=mode, clusters=tuple(
-        ClusterPlan(name=n, id=n, key=f"r/z/g/{n}", role="member", mesh="fsm", kubeconfig=CONTEXT,
-                    objects=tuple(objs))
-        for n, objs in sorted(clusters.items())))
+    return Plan(
+        mode=mode,
+        clusters=tuple(
+            ClusterPlan(
+                name=n, id=n, key=f"r/z/g/{n}", role="member", mesh="fsm", kubeconfig=CONTEXT, objects=tuple(objs)
+            )
+            for n, objs in sorted(clusters.items())
+        ),
+    )
 
 
 def paths(old: Any, new: Any) -> dict[str, tuple[Any, Any]]:
@@ -39,8 +44,10 @@ def test_lists_of_mappings_are_matched_by_identity_not_position() -> None:
     old = {"targets": [{"clusterKey": "a", "weight": 1}, {"clusterKey": "b", "weight": 2}]}
     new = {"targets": [{"clusterKey": "b", "weight": 3}]}
     got = paths(old, new)
-    assert got == {"targets[clusterKey=a]": ({"clusterKey": "a", "weight": 1}, diff.ABSENT),
-                   "targets[clusterKey=b].weight": (2, 3)}
+    assert got == {
+        "targets[clusterKey=a]": ({"clusterKey": "a", "weight": 1}, diff.ABSENT),
+        "targets[clusterKey=b].weight": (2, 3),
+    }
 
 
 def test_lists_without_a_distinct_key_fall_back_to_positions() -> None:
@@ -62,14 +69,22 @@ def test_types_matter_and_equal_values_do_not_show() -> None:
 
 def test_a_new_mapping_is_listed_leaf_by_leaf() -> None:
     assert paths({}, {"clusterSet": {"name": "c", "zone": "z"}}) == {
-        "clusterSet.name": (diff.ABSENT, "c"), "clusterSet.zone": (diff.ABSENT, "z")}
+        "clusterSet.name": (diff.ABSENT, "c"),
+        "clusterSet.zone": (diff.ABSENT, "z"),
+    }
 
 
 def test_kubeconfig_fields_are_redacted_everywhere() -> None:
     secret = "apiVersion: v1\nusers: [{user: {token: SECRET}}]"
     a = plan({"cp": [obj("Cluster", "m", {"gatewayPort": 80}, namespace="")]})
-    b = plan({"cp": [obj("Cluster", "m", {"gatewayPort": 80, "kubeconfig": secret}, namespace=""),
-                     obj("Cluster", "n", {"kubeconfig": secret}, namespace="")]})
+    b = plan(
+        {
+            "cp": [
+                obj("Cluster", "m", {"gatewayPort": 80, "kubeconfig": secret}, namespace=""),
+                obj("Cluster", "n", {"kubeconfig": secret}, namespace=""),
+            ]
+        }
+    )
     for old, new in ((a, b), (b, a)):
         d = diff.diff(old, new)
         out = diff.text(d, "a", "b") + diff.markdown(d, "a", "b") + json.dumps(diff.as_json(d, "a", "b"))
@@ -110,18 +125,30 @@ def test_a_role_change_alone_is_a_change() -> None:
 
 
 def test_markdown_is_bounded() -> None:
-    many = {f"c{i:03}": [obj("ServiceExport", f"s{j}", {"rules": [{"path": f"/{j}/{k}", "n": k} for k in range(30)]})
-                         for j in range(80)] for i in range(40)}
-    changed = {n: [obj("ServiceExport", o.name, {"rules": [{"path": f"/{o.name[1:]}/{k}", "n": k + 1}
-                                                           for k in range(30)]}) for o in objs]
-               for n, objs in many.items()}
+    many = {
+        f"c{i:03}": [
+            obj("ServiceExport", f"s{j}", {"rules": [{"path": f"/{j}/{k}", "n": k} for k in range(30)]})
+            for j in range(80)
+        ]
+        for i in range(40)
+    }
+    changed = {
+        n: [
+            obj("ServiceExport", o.name, {"rules": [{"path": f"/{o.name[1:]}/{k}", "n": k + 1} for k in range(30)]})
+            for o in objs
+        ]
+        for n, objs in many.items()
+    }
     d = diff.diff(plan(many), plan(changed))
     md = diff.markdown(d, "a", "b")
     assert len(md.encode()) <= diff.MARKDOWN_BUDGET
     assert f"... and {30 - diff.MARKDOWN_FIELD_CAP} more" in md
     assert f"... and {80 - diff.MARKDOWN_ROW_CAP} more" in md
-    assert re.search(r"\*\*Not shown here\*\* \(this comment is kept under 60,000 bytes\): \d+ cluster object lists\. "
-                     r"See the whole diff: `meshfleet diff OLD NEW --format text`", md), md[-400:]
+    assert re.search(
+        r"\*\*Not shown here\*\* \(this comment is kept under 60,000 bytes\): \d+ cluster object lists\. "
+        r"See the whole diff: `meshfleet diff OLD NEW --format text`",
+        md,
+    ), md[-400:]
     assert md.count("<details>") == md.count("</details>") >= 1
     text = diff.text(d, "a", "b")
     assert f"... and {30 - diff.TEXT_FIELD_CAP} more" in text

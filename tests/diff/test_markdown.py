@@ -39,8 +39,16 @@ def check_tables(lines: list[str]) -> int:
     return tables
 
 
-SECTIONS = ["### Risks", "### Who answers", "### Traffic split", "### Who may call",
-            "### Exports, imports and traffic policies", "### Access rules", "### Warnings", "### Objects per cluster"]
+SECTIONS = [
+    "### Risks",
+    "### Who answers",
+    "### Traffic split",
+    "### Who may call",
+    "### Exports, imports and traffic policies",
+    "### Access rules",
+    "### Warnings",
+    "### Objects per cluster",
+]
 
 
 @pytest.mark.parametrize("case", [c for c in PAIRS if c != "demo-unchanged"])
@@ -58,12 +66,12 @@ def test_markdown_structure(case: str) -> None:
     assert names == sorted(names, key=SECTIONS.index), "the sections come in their one order"
     # Risks: one row each, before anything else is said.
     count = re.search(r"\((\d+)\)", sections[0])
-    risk_lines = lines[lines.index(sections[0]) + 1: lines.index(sections[1])]
+    risk_lines = lines[lines.index(sections[0]) + 1 : lines.index(sections[1])]
     rows = [line for line in risk_lines if line.startswith("| **")]
     assert len(rows) == (int(count.group(1)) if count else 0)
 
     # Cluster blocks: balanced, each with a summary line and one table.
-    clusters = lines[lines.index("### Objects per cluster"):]
+    clusters = lines[lines.index("### Objects per cluster") :]
     opens = [i for i, line in enumerate(clusters) if line == "<details>"]
     closes = [i for i, line in enumerate(clusters) if line == "</details>"]
     assert len(opens) == len(closes) >= 1
@@ -71,7 +79,7 @@ def test_markdown_structure(case: str) -> None:
         assert a < b
         assert re.fullmatch(r"<summary><b>[a-z0-9-]+</b> \(.+\): .+</summary>", clusters[a + 1]), clusters[a + 1]
         assert clusters[a + 2] == ""
-        assert check_tables(clusters[a + 2:b]) == 1
+        assert check_tables(clusters[a + 2 : b]) == 1
         assert clusters[a + 3] == "| Change | Object | Role | Fields |"
     assert check_tables(lines) >= len(opens)
 
@@ -80,13 +88,20 @@ def test_service_table_comes_after_routes_and_access_and_before_the_objects() ->
     old, new = PAIRS["demo-without-cluster-3"]
     lines = diff(old, new, "--format", "markdown").out.splitlines()
     header = lines.index("| Service | Where | Change |")
-    assert lines.index("### Who answers") < lines.index("### Who may call") < header < \
-        lines.index("### Objects per cluster")
-    rows = [cells(line) for line in lines[header + 2:] if line.startswith("|")][:7]
+    assert (
+        lines.index("### Who answers")
+        < lines.index("### Who may call")
+        < header
+        < lines.index("### Objects per cluster")
+    )
+    rows = [cells(line) for line in lines[header + 2 :] if line.startswith("|")][:7]
     assert ["`httpbin/httpbin`", "`cluster-2`", "loses endpoint `cluster-3` (keeps `cluster-1`)"] in rows
     # The same change in two consumers is one row.
-    assert ["`httpbin/httpbin-cluster-3`", "`cluster-1`, `cluster-2`", "loses the import (it came from `cluster-3`)"] \
-        in rows
+    assert [
+        "`httpbin/httpbin-cluster-3`",
+        "`cluster-1`, `cluster-2`",
+        "loses the import (it came from `cluster-3`)",
+    ] in rows
 
 
 def test_the_checker_catches_a_broken_table() -> None:

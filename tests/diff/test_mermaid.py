@@ -39,8 +39,14 @@ def parse(diagrams: list[str]) -> list[dict[str, object]]:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    proc = subprocess.run([node, str(PARSER / "parse.mjs")], input=json.dumps(diagrams), capture_output=True,
-                          text=True, timeout=120, check=True)
+    proc = subprocess.run(
+        [node, str(PARSER / "parse.mjs")],
+        input=json.dumps(diagrams),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     results: list[dict[str, object]] = json.loads(proc.stdout)
     return results
 

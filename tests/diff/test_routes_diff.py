@@ -63,8 +63,9 @@ def test_a_mode_change_reaches_every_service_of_the_cluster() -> None:
     d = assert_same_as_every_pair(planned(demo()), planned(new))
     # cluster-3 goes from "any workload may call" to nobody (no rule there) for all three services.
     assert {(a.consumer, a.service, a.source, a.change) for a in d.access} == {
-        ("cluster-3", s, "*", "removed") for s in ("httpbin/httpbin", "httpbin/httpbin-cluster-1",
-                                                   "httpbin/httpbin-cluster-3")}
+        ("cluster-3", s, "*", "removed")
+        for s in ("httpbin/httpbin", "httpbin/httpbin-cluster-1", "httpbin/httpbin-cluster-3")
+    }
 
 
 def test_a_grant_reaches_the_services_its_identity_opens() -> None:
@@ -73,7 +74,10 @@ def test_a_grant_reaches_the_services_its_identity_opens() -> None:
     d = assert_same_as_every_pair(planned(demo()), planned(new))
     # The rule names httpbin, but the account it grants answers for the other two services as well.
     assert {a.service for a in d.access if a.source == "debug/shell"} == {
-        "httpbin/httpbin", "httpbin/httpbin-cluster-1", "httpbin/httpbin-cluster-3"}
+        "httpbin/httpbin",
+        "httpbin/httpbin-cluster-1",
+        "httpbin/httpbin-cluster-3",
+    }
 
 
 def test_an_exports_account_and_a_local_copy_reach_every_consumer() -> None:
@@ -81,8 +85,10 @@ def test_an_exports_account_and_a_local_copy_reach_every_consumer() -> None:
     new["services"]["httpbin/httpbin-cluster-3"]["serviceAccount"] = "other"
     new["services"]["httpbin/httpbin-cluster-1"]["localServiceAccounts"] = {"cluster-2": "default"}
     d = assert_same_as_every_pair(planned(demo()), planned(new))
-    assert {(a.consumer, a.service) for a in d.access} >= {("cluster-2", "httpbin/httpbin-cluster-3"),
-                                                           ("cluster-2", "httpbin/httpbin-cluster-1")}
+    assert {(a.consumer, a.service) for a in d.access} >= {
+        ("cluster-2", "httpbin/httpbin-cluster-3"),
+        ("cluster-2", "httpbin/httpbin-cluster-1"),
+    }
     assert any(r.service == "httpbin/httpbin-cluster-1" and r.consumer == "cluster-2" for r in d.routes)
 
 
@@ -95,5 +101,6 @@ def test_a_generated_review_change_compares_as_if_every_pair_were_built() -> Non
     assert d.routes and d.access
     # Grouping keeps every consumer of every change exactly once.
     groups = grouped_routes(d.routes)
-    assert sorted((g.first.service, c) for g in groups for c in g.consumers) == \
-        sorted({(r.service, r.consumer) for r in d.routes})
+    assert sorted((g.first.service, c) for g in groups for c in g.consumers) == sorted(
+        {(r.service, r.consumer) for r in d.routes}
+    )

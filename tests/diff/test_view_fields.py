@@ -71,16 +71,36 @@ def outputs(old: Plan, new: Plan) -> tuple[diff.PlanDiff, str, str, dict[str, An
 Case = tuple[str, str, Callable[[Any, int], Any], str, str, str]
 CASES: dict[str, Case] = {
     "import": ("cluster-2", "imports", lambda v, n: grown(v, ImportWithZone, zone=f"z{n}"), "zone", '"z1"', '"z2"'),
-    "endpoint": ("cluster-2", "imports",
-                 lambda v, n: dataclasses.replace(v, endpoints=tuple(
-                     grown(e, EndpointWithLatency, latency_ms=n if e.cluster == "cluster-1" else 0)
-                     for e in v.endpoints)),
-                 "endpoints[cluster=cluster-1,port=8080].latencyMs", "1", "2"),
-    "export": ("cluster-1", "exports", lambda v, n: grown(v, ExportWithTimeout, timeout_seconds=n * 10),
-               "timeoutSeconds", "10", "20"),
+    "endpoint": (
+        "cluster-2",
+        "imports",
+        lambda v, n: dataclasses.replace(
+            v,
+            endpoints=tuple(
+                grown(e, EndpointWithLatency, latency_ms=n if e.cluster == "cluster-1" else 0) for e in v.endpoints
+            ),
+        ),
+        "endpoints[cluster=cluster-1,port=8080].latencyMs",
+        "1",
+        "2",
+    ),
+    "export": (
+        "cluster-1",
+        "exports",
+        lambda v, n: grown(v, ExportWithTimeout, timeout_seconds=n * 10),
+        "timeoutSeconds",
+        "10",
+        "20",
+    ),
     "policy": ("cluster-2", "policies", lambda v, n: grown(v, PolicyWithRetries, retries=n), "retries", "1", "2"),
-    "grant": ("cluster-2", "grants", lambda v, n: grown(v, GrantWithRateLimit, rate_limit=n * 5),
-              "rateLimit", "5", "10"),
+    "grant": (
+        "cluster-2",
+        "grants",
+        lambda v, n: grown(v, GrantWithRateLimit, rate_limit=n * 5),
+        "rateLimit",
+        "5",
+        "10",
+    ),
 }
 
 

@@ -57,17 +57,21 @@ def test_the_helm_values_are_the_three_prerequisites_and_the_dns_upstream() -> N
 def test_each_meshconfig_field_checked_is_in_every_release_and_is_what_meshfleet_sets() -> None:
     commands = block("checks")
     meshconfig = next(c for c in commands if c[:3] == ["kubectl", "get", "meshconfig"])
-    assert meshconfig[3] == FsmSettings().meshConfig and meshconfig[meshconfig.index("-n") + 1] == \
-        FsmSettings().namespace
+    assert (
+        meshconfig[3] == FsmSettings().meshConfig and meshconfig[meshconfig.index("-n") + 1] == FsmSettings().namespace
+    )
     fields = jsonpath_fields(meshconfig[meshconfig.index("-o") + 1])
     for schema_set in ("current", "fsm-v1.2"):
         schema = json.loads((SCHEMAS / schema_set / "config.flomesh.io" / "MeshConfig_v1alpha3.json").read_text())
         assert all(schema_has(schema["schema"], f) for f in fields), schema_set
     # A member that exports, with the DNS proxy: meshfleet's patch sets exactly the fields checked.
-    doc = {"clusters": {"c1": {"gateway": {"host": "10.0.0.1"},
-                               "fsm": {"localDNSProxy": {"primaryUpstream": "10.43.0.10"}}},
-                        "c2": {"gateway": {"host": "10.0.0.2"}}},
-           "services": {"a/web": {"ports": [{"port": 80}], "export": {"clusters": ["c1"]}}}}
+    doc = {
+        "clusters": {
+            "c1": {"gateway": {"host": "10.0.0.1"}, "fsm": {"localDNSProxy": {"primaryUpstream": "10.43.0.10"}}},
+            "c2": {"gateway": {"host": "10.0.0.2"}},
+        },
+        "services": {"a/web": {"ports": [{"port": 80}], "export": {"clusters": ["c1"]}}},
+    }
     patch = next(o for o in plan(Fleet.model_validate(doc)).cluster("c1").objects if o.kind == "MeshConfig")
 
     def leaves(node: Any, path: list[str]) -> list[list[str]]:
@@ -83,6 +87,8 @@ def test_the_export_check_reads_a_condition_every_release_reports() -> None:
     export = next(c for c in block("checks") if c[:3] == ["kubectl", "get", "serviceexport"])
     (field,) = jsonpath_fields(export[export.index("-o") + 1])
     assert field == ["status", "conditions[]", "status"]
-    for path in (SCHEMAS / "current" / "multicluster.flomesh.io" / "ServiceExport_v1alpha1.json",
-                 SCHEMAS / "fsm-v1.2" / "flomesh.io" / "ServiceExport_v1alpha1.json"):
+    for path in (
+        SCHEMAS / "current" / "multicluster.flomesh.io" / "ServiceExport_v1alpha1.json",
+        SCHEMAS / "fsm-v1.2" / "flomesh.io" / "ServiceExport_v1alpha1.json",
+    ):
         assert schema_has(json.loads(path.read_text())["schema"], field), path

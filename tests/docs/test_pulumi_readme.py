@@ -73,6 +73,11 @@ def test_the_import_example_names_a_real_object() -> None:
 
 
 def test_the_section_tells_each_lifecycle_step() -> None:
-    for heading in ("### Renaming a cluster", "### Moving a cluster between shards",
-                    "### Decommissioning a dead cluster", "### Destroy", "### The first `up`"):
+    for heading in (
+        "### Renaming a cluster",
+        "### Moving a cluster between shards",
+        "### Decommissioning a dead cluster",
+        "### Destroy",
+        "### The first `up`",
+    ):
         assert heading in SECTION

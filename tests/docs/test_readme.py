@@ -26,8 +26,14 @@ def test_the_quickstart_sets_up_then_shows_how_to_run_meshfleet() -> None:
     """tests/cli/test_install.py runs these blocks as written in a fresh clone (marker `install`)."""
     quick = README.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
     commands = [ln.split("  #")[0].strip() for ln in quick.splitlines() if ln.startswith("$ ")]
-    assert commands == ["$ make demo", "$ make test", "$ . .venv/bin/activate",
-                        "$ meshfleet plan fleet/demo.yaml --summary", "$ pipx install .", "$ meshfleet --version"]
+    assert commands == [
+        "$ make demo",
+        "$ make test",
+        "$ . .venv/bin/activate",
+        "$ meshfleet plan fleet/demo.yaml --summary",
+        "$ pipx install .",
+        "$ meshfleet --version",
+    ]
     assert [tag for tag, _ in blocks("quickstart")] == ["quickstart"]
     assert [tag for tag, _ in blocks("install")] == ["install"]
     makefile = (ROOT / "Makefile").read_text()
@@ -139,6 +145,7 @@ def test_the_workflow_example_passes_actionlint(tmp_path: Path) -> None:
     workflows = tmp_path / ".github" / "workflows"
     workflows.mkdir(parents=True)
     (workflows / "shards.yml").write_text("name: shards\non:\n  push:\n    branches: [main]\n" + body)
-    found = subprocess.run([actionlint(), "-no-color", str(workflows / "shards.yml")], cwd=tmp_path,
-                           capture_output=True, text=True)
+    found = subprocess.run(
+        [actionlint(), "-no-color", str(workflows / "shards.yml")], cwd=tmp_path, capture_output=True, text=True
+    )
     assert found.returncode == 0, found.stdout + found.stderr

@@ -26,7 +26,9 @@ def section_text() -> str:
     start = text.index("## Previews and guardrails")
     gitops = text.index("## GitOps hand-off", start)
     end = text.find("\n## ", gitops + 1)
-    return text[start:] if end < 0 else text[start:end + 1]
+    return text[start:] if end < 0 else text[start : end + 1]
+
+
 _EXITS = re.compile(r"\s+#\s*exits (\d+)\b.*$")
 
 
@@ -74,8 +76,15 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
     repo = tmp_path_factory.mktemp("docs") / "repo"
     for rel in ("fleet", "tests/cases/diff"):
         shutil.copytree(ROOT / rel, repo / rel)
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
     for args in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-q", "-m", "fleets"]):
         subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
     (repo.parent / "kubeconfig").write_text(sample_kubeconfig())
@@ -85,20 +94,28 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def sample_kubeconfig() -> str:
     """The demo's contexts, each with a server other clusters could reach and a token."""
     contexts = ["k3d-control-plane", *(f"k3d-cluster-{n}" for n in (1, 2, 3))]
-    return yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": contexts[0],
-        "clusters": [{"name": c, "cluster": {"server": f"https://{c}.example:6443"}} for c in contexts],
-        "users": [{"name": c, "user": {"token": f"sample-token-{c.rpartition('-')[2]}"}} for c in contexts],
-        "contexts": [{"name": c, "context": {"cluster": c, "user": c}} for c in contexts],
-    })
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": contexts[0],
+            "clusters": [{"name": c, "cluster": {"server": f"https://{c}.example:6443"}} for c in contexts],
+            "users": [{"name": c, "user": {"token": f"sample-token-{c.rpartition('-')[2]}"}} for c in contexts],
+            "contexts": [{"name": c, "context": {"cluster": c, "user": c}} for c in contexts],
+        }
+    )
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=[c.line[:90] for c in COMMANDS])
 def test_command_runs_as_documented(command: Command, sandbox: Path) -> None:
-    env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-           "KUBECONFIG": str(sandbox.parent / "kubeconfig")}
-    proc = subprocess.run(["bash", "-c", command.line], cwd=sandbox, env=env, capture_output=True, text=True,
-                          timeout=120)
+    env = {
+        **os.environ,
+        "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "KUBECONFIG": str(sandbox.parent / "kubeconfig"),
+    }
+    proc = subprocess.run(
+        ["bash", "-c", command.line], cwd=sandbox, env=env, capture_output=True, text=True, timeout=120
+    )
     assert "Traceback" not in proc.stderr
     assert proc.returncode == command.exit_code, proc.stdout + proc.stderr
     if command.expected:

@@ -37,8 +37,13 @@ def actionlint() -> str:
 
 def lint(directory: Path) -> tuple[int, list[dict[str, Any]]]:
     files = sorted(str(p) for p in directory.glob("*.y*ml"))
-    proc = subprocess.run([actionlint(), "-no-color", "-format", "{{json .}}", *files],
-                          capture_output=True, text=True, cwd=directory.parent.parent, timeout=120)
+    proc = subprocess.run(
+        [actionlint(), "-no-color", "-format", "{{json .}}", *files],
+        capture_output=True,
+        text=True,
+        cwd=directory.parent.parent,
+        timeout=120,
+    )
     assert proc.returncode in (0, 1), proc.stderr  # 1: findings; anything else: actionlint itself failed
     return proc.returncode, json.loads(proc.stdout or "[]")
 
@@ -54,8 +59,12 @@ def steps_using(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
 
 
 def test_actionlint_finds_nothing() -> None:
-    assert sorted(p.name for p in WORKFLOWS.glob("*.yml")) == ["deploy.yml", "drift.yml", "pull-request.yml",
-                                                               "pulumi.yml"]
+    assert sorted(p.name for p in WORKFLOWS.glob("*.yml")) == [
+        "deploy.yml",
+        "drift.yml",
+        "pull-request.yml",
+        "pulumi.yml",
+    ]
     code, findings = lint(WORKFLOWS)
     assert findings == [] and code == 0, "\n".join(f"{f['filepath']}:{f['line']}: {f['message']}" for f in findings)
 
@@ -66,11 +75,17 @@ def test_actionlint_would_catch_a_mistake(tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()  # actionlint resolves ./.github/workflows/... calls from the repository root
     for path in WORKFLOWS.glob("*.yml"):
         (broken / path.name).write_text(path.read_text())
-    text = (WORKFLOWS / "pulumi.yml").read_text().replace("stack-name: ${{ inputs.stack }}",
-                                                          "stack-name: ${{ inputs.stak }}", 1)
+    text = (
+        (WORKFLOWS / "pulumi.yml")
+        .read_text()
+        .replace("stack-name: ${{ inputs.stack }}", "stack-name: ${{ inputs.stak }}", 1)
+    )
     (broken / "pulumi.yml").write_text(text)
-    deploy = (WORKFLOWS / "deploy.yml").read_text().replace("environment: prod\n", "environment: prod\n"
-                                                            "      comand: up\n", 1)
+    deploy = (
+        (WORKFLOWS / "deploy.yml")
+        .read_text()
+        .replace("environment: prod\n", "environment: prod\n      comand: up\n", 1)
+    )
     (broken / "deploy.yml").write_text(deploy)
     code, findings = lint(broken)
     assert code == 1
@@ -98,8 +113,14 @@ PROD_STACKS = sorted(committed_stacks("fleet/prod.yaml"))
 def test_the_pulumi_workflow_scopes_its_token_to_the_callers_environment() -> None:
     wf = load("pulumi.yml")
     assert set(wf["on"]) == {"workflow_call"}
-    assert set(wf["on"]["workflow_call"]["inputs"]) == {"command", "stack", "environment", "comment-on-pr",
-                                                        "refresh", "expect-no-changes"}
+    assert set(wf["on"]["workflow_call"]["inputs"]) == {
+        "command",
+        "stack",
+        "environment",
+        "comment-on-pr",
+        "refresh",
+        "expect-no-changes",
+    }
     assert "secrets" not in wf["on"]["workflow_call"], "no secret is passed in: the environment holds them"
     assert wf["permissions"] == {"contents": "read"}
     (job,) = wf["jobs"].values()
@@ -107,7 +128,9 @@ def test_the_pulumi_workflow_scopes_its_token_to_the_callers_environment() -> No
     assert "env" not in job and "env" not in wf, "the token reaches only the steps that run pulumi"
     users = [s for s in job["steps"] if SECRET in json.dumps(s)]
     assert [s.get("uses", s.get("run", "")).split("@")[0] for s in users] == [
-        ".venv/bin/python .github/scripts/stack_kubeconfigs.py \"$STACK\"", "pulumi/actions"]
+        '.venv/bin/python .github/scripts/stack_kubeconfigs.py "$STACK"',
+        "pulumi/actions",
+    ]
     install, run = steps_using(job, "pulumi/actions")
     assert install["with"] == {"pulumi-version-file": ".pulumi-version"}
     assert run["with"]["command"] == "${{ inputs.command }}" and run["with"]["stack-name"] == "${{ inputs.stack }}"
@@ -116,7 +139,7 @@ def test_the_pulumi_workflow_scopes_its_token_to_the_callers_environment() -> No
     assert run["with"]["refresh"] == "${{ inputs.refresh }}"
     assert run["with"]["expect-no-changes"] == "${{ inputs.expect-no-changes }}"
     order = [s.get("run") or s.get("uses", "").split("@")[0] for s in job["steps"]]
-    assert order.index("make venv") < order.index(".venv/bin/python .github/scripts/stack_kubeconfigs.py \"$STACK\"")
+    assert order.index("make venv") < order.index('.venv/bin/python .github/scripts/stack_kubeconfigs.py "$STACK"')
 
 
 def test_no_workflow_holds_a_repository_wide_token() -> None:
@@ -173,15 +196,21 @@ def test_pull_requests_preview_each_production_stack_after_the_tests() -> None:
     (comment,) = steps_using(diff, "marocchino/sticky-pull-request-comment")
     assert comment["with"]["path"] == "fleet-diff.md"
     (artifact,) = steps_using(diff, "actions/upload-artifact")
-    assert artifact["with"]["name"] == "fleet-diff" and artifact["with"]["path"].split() == ["fleet-diff.md",
-                                                                                           "fleet-diff/"]
+    assert artifact["with"]["name"] == "fleet-diff" and artifact["with"]["path"].split() == [
+        "fleet-diff.md",
+        "fleet-diff/",
+    ]
     assert artifact["if"] == "${{ !cancelled() }}", "a risky or broken diff is kept too"
     preview = jobs["preview"]
     assert preview["needs"] == "test"
     assert preview["permissions"] == {"contents": "read", "pull-requests": "write"}
     assert sorted(preview["strategy"]["matrix"]["stack"]) == PROD_STACKS
-    assert preview["with"] == {"command": "preview", "stack": "${{ matrix.stack }}", "environment": "preview",
-                               "comment-on-pr": True}
+    assert preview["with"] == {
+        "command": "preview",
+        "stack": "${{ matrix.stack }}",
+        "environment": "preview",
+        "comment-on-pr": True,
+    }
 
 
 def test_drift_is_checked_on_a_schedule_for_each_production_stack() -> None:
@@ -189,8 +218,13 @@ def test_drift_is_checked_on_a_schedule_for_each_production_stack() -> None:
     assert wf["on"]["schedule"] and "workflow_dispatch" in wf["on"]
     (job,) = pulumi_calls(wf).values()
     assert sorted(job["strategy"]["matrix"]["stack"]) == PROD_STACKS
-    assert job["with"] == {"command": "preview", "stack": "${{ matrix.stack }}", "environment": "preview",
-                           "refresh": True, "expect-no-changes": True}
+    assert job["with"] == {
+        "command": "preview",
+        "stack": "${{ matrix.stack }}",
+        "environment": "preview",
+        "refresh": True,
+        "expect-no-changes": True,
+    }
 
 
 def test_no_workflow_runs_untrusted_code_with_secrets_or_writes_more_than_comments() -> None:
@@ -246,9 +280,11 @@ def run_script(tmp_path: Path, secret: str | None) -> tuple[subprocess.Completed
     bin_dir.mkdir(exist_ok=True)
     log = tmp_path / "calls.jsonl"
     fake = bin_dir / "pulumi"
-    fake.write_text(f"#!{sys.executable}\nimport json, sys\n"
-                    f"open({str(log)!r}, 'a').write(json.dumps({{'argv': sys.argv[1:], 'stdin': sys.stdin.read()}})"
-                    " + '\\n')\n")
+    fake.write_text(
+        f"#!{sys.executable}\nimport json, sys\n"
+        f"open({str(log)!r}, 'a').write(json.dumps({{'argv': sys.argv[1:], 'stdin': sys.stdin.read()}})"
+        " + '\\n')\n"
+    )
     fake.chmod(0o755)
     env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
     if secret is not None:
@@ -263,21 +299,28 @@ def test_the_kubeconfigs_step_sets_each_as_a_stack_secret_through_stdin(tmp_path
     proc, calls = run_script(tmp_path, secret)
     assert proc.returncode == 0, proc.stderr
     assert calls == [
-        {"argv": ["config", "set", "--secret", "--path", "kubeconfigs.eu-west-1", "--stack", "prod"],
-         "stdin": "apiVersion: v1\n# SECRET-EU\n"},
-        {"argv": ["config", "set", "--secret", "--path", "kubeconfigs.hub", "--stack", "prod"],
-         "stdin": "apiVersion: v1\n# SECRET-HUB\n"},
+        {
+            "argv": ["config", "set", "--secret", "--path", "kubeconfigs.eu-west-1", "--stack", "prod"],
+            "stdin": "apiVersion: v1\n# SECRET-EU\n",
+        },
+        {
+            "argv": ["config", "set", "--secret", "--path", "kubeconfigs.hub", "--stack", "prod"],
+            "stdin": "apiVersion: v1\n# SECRET-HUB\n",
+        },
     ]
     assert "SECRET" not in proc.stdout + proc.stderr
     assert "eu-west-1, hub" in proc.stdout
 
 
-@pytest.mark.parametrize(("secret", "words"), [
-    (None, "no MESHFLEET_KUBECONFIGS secret"),
-    ('{"hub": "SECRET-X"', "is not JSON (line 1"),
-    ('"SECRET-X"', "must be a JSON object"),
-    ('{"Hub Cluster": "SECRET-X", "x": 1}', "entries Hub Cluster, x"),
-])
+@pytest.mark.parametrize(
+    ("secret", "words"),
+    [
+        (None, "no MESHFLEET_KUBECONFIGS secret"),
+        ('{"hub": "SECRET-X"', "is not JSON (line 1"),
+        ('"SECRET-X"', "must be a JSON object"),
+        ('{"Hub Cluster": "SECRET-X", "x": 1}', "entries Hub Cluster, x"),
+    ],
+)
 def test_the_kubeconfigs_step_refuses_a_bad_secret_without_quoting_it(
     tmp_path: Path, secret: str | None, words: str
 ) -> None:
@@ -291,14 +334,25 @@ def test_the_kubeconfigs_step_refuses_a_bad_secret_without_quoting_it(
 
 
 def git(repo: Path, *args: str) -> str:
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1",
-           "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+    }
     return subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True).stdout
 
 
-def run_diff_step(tmp_path: Path, change: dict[str, str | None], *, exit_code: int = 0,
-                  base_fleets: tuple[str, ...] = ("demo.yaml", "demo-standalone.yaml")) -> tuple[str, str, str]:
+def run_diff_step(
+    tmp_path: Path,
+    change: dict[str, str | None],
+    *,
+    exit_code: int = 0,
+    base_fleets: tuple[str, ...] = ("demo.yaml", "demo-standalone.yaml"),
+) -> tuple[str, str, str]:
     """A repository at the base, a pull-request commit with `change` (path -> text, None deletes),
     then the workflow's script as GitHub runs it (`bash -e`). Returns comment, outputs, summary; the
     whole diffs it keeps for the artifact are in `tmp_path/repo/fleet-diff/`."""
@@ -332,12 +386,16 @@ def run_diff_step(tmp_path: Path, change: dict[str, str | None], *, exit_code: i
     script = tmp_path / "step.sh"
     script.write_text(step["run"])
     outputs, summary = tmp_path / "output", tmp_path / "summary"
-    env = {**os.environ, "BASE_SHA": base, "GITHUB_OUTPUT": str(outputs), "GITHUB_STEP_SUMMARY": str(summary),
-           "FULL_DIFF": "the `fleet-diff` artifact"}
+    env = {
+        **os.environ,
+        "BASE_SHA": base,
+        "GITHUB_OUTPUT": str(outputs),
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "FULL_DIFF": "the `fleet-diff` artifact",
+    }
     assert step["env"]["BASE_SHA"] == "${{ github.event.pull_request.base.sha }}"
     assert set(step["env"]) == {"BASE_SHA", "FULL_DIFF"}
-    proc = subprocess.run(["bash", "-e", str(script)], cwd=repo, env=env, capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(["bash", "-e", str(script)], cwd=repo, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == exit_code, proc.stderr
     assert "fleet-diff.md" in git(repo, "status", "--porcelain", "--untracked-files=all")
     return (repo / "fleet-diff.md").read_text(), outputs.read_text(), summary.read_text()
@@ -377,18 +435,22 @@ def test_diff_step_shares_the_comment_between_fleets_and_stays_under_githubs_lim
 
 def test_diff_step_with_more_fleets_than_one_comment_holds_names_them(tmp_path: Path) -> None:
     comment, outputs, _ = run_diff_step(tmp_path, {f"fleet/gen-{i}.yaml": generated_fleet(i) for i in range(9)})
-    assert comment.startswith("## meshfleet diff: 9 fleets change\n\nToo many for one comment (risky: false); "
-                              "each diff is in the `fleet-diff` artifact.\n\n")
-    assert [line for line in comment.splitlines() if line.startswith("- ")] == \
-        [f"- `fleet/gen-{i}.yaml`" for i in range(9)]
+    assert comment.startswith(
+        "## meshfleet diff: 9 fleets change\n\nToo many for one comment (risky: false); "
+        "each diff is in the `fleet-diff` artifact.\n\n"
+    )
+    assert [line for line in comment.splitlines() if line.startswith("- ")] == [
+        f"- `fleet/gen-{i}.yaml`" for i in range(9)
+    ]
     assert outputs == "risky=false\n"
 
 
 def test_diff_step_on_a_harmless_change_and_a_new_fleet(tmp_path: Path) -> None:
     demo = (ROOT / "fleet/demo.yaml").read_text().replace("lbType: ActiveActive", "lbType: FailOver")
     new = (ROOT / "fleet/demo-standalone.yaml").read_text()
-    comment, outputs, _ = run_diff_step(tmp_path, {"fleet/demo.yaml": demo, "fleet/extra.yaml": new,
-                                                   "README.md": "changed\n"})
+    comment, outputs, _ = run_diff_step(
+        tmp_path, {"fleet/demo.yaml": demo, "fleet/extra.yaml": new, "README.md": "changed\n"}
+    )
     assert outputs == "risky=false\n"
     assert comment.count("## meshfleet diff") == 2
     assert "`fleet/extra.yaml@" in comment and "(absent)` → `fleet/extra.yaml`" in comment
@@ -397,8 +459,9 @@ def test_diff_step_on_a_harmless_change_and_a_new_fleet(tmp_path: Path) -> None:
 
 def test_diff_step_on_a_changed_manifest_diffs_the_fleets_that_read_manifests(tmp_path: Path) -> None:
     manifest = (ROOT / "fleet/demo-full/httpbin.yaml").read_text().replace("flomesh/pipy:latest", "flomesh/pipy:1.5")
-    comment, outputs, _ = run_diff_step(tmp_path, {"fleet/demo-full/httpbin.yaml": manifest},
-                                        base_fleets=("demo.yaml", "demo-full.yaml", "demo-full"))
+    comment, outputs, _ = run_diff_step(
+        tmp_path, {"fleet/demo-full/httpbin.yaml": manifest}, base_fleets=("demo.yaml", "demo-full.yaml", "demo-full")
+    )
     assert comment.count("## meshfleet diff") == 1, "demo-full reads the manifest; demo.yaml does not"
     assert "`fleet/demo-full.yaml@" in comment and "Deployment" in comment
     assert outputs == "risky=false\n"

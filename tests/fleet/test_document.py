@@ -27,17 +27,55 @@ def refusal(text: str) -> str:
     return err.value.render()
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("yes", "yes"), ("no", "no"), ("on", "on"), ("off", "off"), ("y", "y"), ("Yes", "Yes"),
-    ("true", True), ("True", True), ("TRUE", True), ("false", False), ("tRUE", "tRUE"),
-    ("", None), ("~", None), ("null", None), ("Null", None), ("NULL", None), ("nULL", "nULL"),
-    ("80", 80), ("-7", -7), ("+12", 12), ("017", 17), ("0o17", 15), ("0x1F", 31), ("0b101", 5), ("8_080", 8080),
-    ("1.5", 1.5), ("1e3", 1000.0), (".5", 0.5), ("-.inf", -math.inf), (".Inf", math.inf),
-    ("2001-12-14", "2001-12-14"), ("12:30", "12:30"), ("0x", "0x"), ("1e", "1e"), ("=", "="),
-    ("'80'", "80"), ('"true"', "true"), ("!!str 80", "80"), ("!!int '80'", 80), ("!!float 1", 1.0),
-    ("!!bool false", False), ("!!null ''", None), ("9223372036854775807", 2**63 - 1),
-    ("-9223372036854775808", -(2**63)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("yes", "yes"),
+        ("no", "no"),
+        ("on", "on"),
+        ("off", "off"),
+        ("y", "y"),
+        ("Yes", "Yes"),
+        ("true", True),
+        ("True", True),
+        ("TRUE", True),
+        ("false", False),
+        ("tRUE", "tRUE"),
+        ("", None),
+        ("~", None),
+        ("null", None),
+        ("Null", None),
+        ("NULL", None),
+        ("nULL", "nULL"),
+        ("80", 80),
+        ("-7", -7),
+        ("+12", 12),
+        ("017", 17),
+        ("0o17", 15),
+        ("0x1F", 31),
+        ("0b101", 5),
+        ("8_080", 8080),
+        ("1.5", 1.5),
+        ("1e3", 1000.0),
+        (".5", 0.5),
+        ("-.inf", -math.inf),
+        (".Inf", math.inf),
+        ("2001-12-14", "2001-12-14"),
+        ("12:30", "12:30"),
+        ("0x", "0x"),
+        ("1e", "1e"),
+        ("=", "="),
+        ("'80'", "80"),
+        ('"true"', "true"),
+        ("!!str 80", "80"),
+        ("!!int '80'", 80),
+        ("!!float 1", 1.0),
+        ("!!bool false", False),
+        ("!!null ''", None),
+        ("9223372036854775807", 2**63 - 1),
+        ("-9223372036854775808", -(2**63)),
+    ],
+)
 def test_scalars_are_yaml_1_2_core_schema(text: str, expected: Any) -> None:
     got = value_of(text)
     assert got == expected and type(got) is type(expected)
@@ -54,45 +92,51 @@ def test_committed_fleets_read_as_the_round_trip_loader_read_them(fleet: Path) -
     assert parse(fleet).data == expected
 
 
-@pytest.mark.parametrize(("text", "words"), [
-    ("k: !!int eighty\n", "'eighty' is tagged !!int but is not a whole number"),
-    ("k: !!int\n", "an empty value is tagged !!int"),
-    ("k: !!float eighty\n", "tagged !!float but is not a number"),
-    ("k: !!bool maybe\n", "'maybe' is tagged !!bool but is not true or false"),
-    ("k: !!bool yes\n", "'yes' is tagged !!bool"),
-    ("k: !!null x\n", "tagged !!null but is not null"),
-    ("k: !!binary aGk=\n", "the tag '!!binary' is not supported here"),
-    ("k: !custom x\n", "the tag '!custom' is not supported here"),
-    ("k: !!map x\n", "'x' is tagged !!map but is not a mapping"),
-    ("k: !!int [1]\n", "a list is tagged !!int"),
-    ("k: !!set {a}\n", "the tag '!!set' is not supported here"),
-    ("k: 9223372036854775808\n", "does not fit in 64 bits"),
-    ("k: -9223372036854775809\n", "does not fit in 64 bits"),
-    ("k: " + "9" * 5000 + "\n", "(5,000 characters) does not fit in 64 bits"),
-    ("k: 0x" + "f" * 4000 + "\n", "does not fit in 64 bits"),
-    ("k: !!int 0x" + "f" * 17 + "\n", "does not fit in 64 bits"),
-])
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("k: !!int eighty\n", "'eighty' is tagged !!int but is not a whole number"),
+        ("k: !!int\n", "an empty value is tagged !!int"),
+        ("k: !!float eighty\n", "tagged !!float but is not a number"),
+        ("k: !!bool maybe\n", "'maybe' is tagged !!bool but is not true or false"),
+        ("k: !!bool yes\n", "'yes' is tagged !!bool"),
+        ("k: !!null x\n", "tagged !!null but is not null"),
+        ("k: !!binary aGk=\n", "the tag '!!binary' is not supported here"),
+        ("k: !custom x\n", "the tag '!custom' is not supported here"),
+        ("k: !!map x\n", "'x' is tagged !!map but is not a mapping"),
+        ("k: !!int [1]\n", "a list is tagged !!int"),
+        ("k: !!set {a}\n", "the tag '!!set' is not supported here"),
+        ("k: 9223372036854775808\n", "does not fit in 64 bits"),
+        ("k: -9223372036854775809\n", "does not fit in 64 bits"),
+        ("k: " + "9" * 5000 + "\n", "(5,000 characters) does not fit in 64 bits"),
+        ("k: 0x" + "f" * 4000 + "\n", "does not fit in 64 bits"),
+        ("k: !!int 0x" + "f" * 17 + "\n", "does not fit in 64 bits"),
+    ],
+)
 def test_a_malformed_scalar_is_a_finding_at_its_line(text: str, words: str) -> None:
     message = refusal("a: 1\n" + text)
     assert re.search(r"f\.yaml:2:4: error\[(malformed-value|unsupported-tag)\]: k: ", message)
     assert words in message
 
 
-@pytest.mark.parametrize(("text", "at", "words"), [
-    ('a: "x\\ny"\n', "1:4", "a line break"),
-    ("a: |\n  x\n", "1:4", "a line break (character 2 of 2)"),
-    ("a: x\n\n  y\n", "1:4", "a line break"),
-    ('a: "\\e]0;t\\a"\n', "1:4", "control character U+001B"),
-    ('a: "\\0"\n', "1:4", "control character U+0000"),
-    ('a: "x\\u202ey"\n', "1:4", "bidirectional-text control character U+202E"),
-    ('a: "x\\u2028y"\n', "1:4", "line or paragraph separator U+2028"),
-    ('a: "x\\u200by"\n', "1:4", "U+200B"),
-    ('a: "x\\u00a0y"\n', "1:4", "U+00A0"),
-    ('"k\\n": 1\n', "1:1", "a line break"),
-    ("a: x\u202ey\n", "1:5", "bidirectional-text control character U+202E in the file"),
-    ("# a \u202e comment\na: 1\n", "1:5", "U+202E in the file"),
-    ("a: x\x1b\n", "1:5", "control character U+001B in the file"),
-])
+@pytest.mark.parametrize(
+    ("text", "at", "words"),
+    [
+        ('a: "x\\ny"\n', "1:4", "a line break"),
+        ("a: |\n  x\n", "1:4", "a line break (character 2 of 2)"),
+        ("a: x\n\n  y\n", "1:4", "a line break"),
+        ('a: "\\e]0;t\\a"\n', "1:4", "control character U+001B"),
+        ('a: "\\0"\n', "1:4", "control character U+0000"),
+        ('a: "x\\u202ey"\n', "1:4", "bidirectional-text control character U+202E"),
+        ('a: "x\\u2028y"\n', "1:4", "line or paragraph separator U+2028"),
+        ('a: "x\\u200by"\n', "1:4", "U+200B"),
+        ('a: "x\\u00a0y"\n', "1:4", "U+00A0"),
+        ('"k\\n": 1\n', "1:1", "a line break"),
+        ("a: x\u202ey\n", "1:5", "bidirectional-text control character U+202E in the file"),
+        ("# a \u202e comment\na: 1\n", "1:5", "U+202E in the file"),
+        ("a: x\x1b\n", "1:5", "control character U+001B in the file"),
+    ],
+)
 def test_strings_are_checked_after_unescaping(text: str, at: str, words: str) -> None:
     message = refusal(text)
     assert f"f.yaml:{at}:" in message
@@ -105,24 +149,27 @@ def test_a_byte_order_mark_and_plain_unicode_are_fine() -> None:
     assert doc.data == {"a": "café", "b": "東京"}
 
 
-@pytest.mark.parametrize(("text", "at", "words"), [
-    ("a: 1\na: 2\n", "2:1", "a: duplicate key 'a'"),
-    ("a: 1\n'a': 2\n", "2:1", "duplicate key 'a'"),
-    ("b:\n  c: 1\n  \"c\": 2\n", "3:3", "b.c: duplicate key 'c'"),
-    ("1: x\n", "1:1", "key 1 is a number"),
-    ("true: x\n", "1:1", "key true is a boolean"),
-    ("? [a, b]\n: x\n", "1:3", "a key here is a list"),
-    ("? {a: b}\n: x\n", "1:3", "a key here is a mapping"),
-    ("%YAML 1.0\n---\na: 1\n", "1:1", "declares YAML 1.0"),
-    ("%YAML 1.1\n---\na: yes\n", "1:1", "declares YAML 1.1"),
-    ("a: 1\n---\nb: 2\n", "2:1", "more than one YAML document"),
-    ("a: [1, 2\n", "2:1", "YAML syntax error"),
-    ("a:\n\tb: 1\n", "2:1", "a tab character"),
-    ("a: *nowhere\n", "1:4", "define the anchor"),
-    ("- 1\n", "1:1", "the top level is a list"),
-    ("# only a comment\n", "1:1", "the file is empty"),
-    ("---\n", "1:1", "the file is empty"),
-])
+@pytest.mark.parametrize(
+    ("text", "at", "words"),
+    [
+        ("a: 1\na: 2\n", "2:1", "a: duplicate key 'a'"),
+        ("a: 1\n'a': 2\n", "2:1", "duplicate key 'a'"),
+        ('b:\n  c: 1\n  "c": 2\n', "3:3", "b.c: duplicate key 'c'"),
+        ("1: x\n", "1:1", "key 1 is a number"),
+        ("true: x\n", "1:1", "key true is a boolean"),
+        ("? [a, b]\n: x\n", "1:3", "a key here is a list"),
+        ("? {a: b}\n: x\n", "1:3", "a key here is a mapping"),
+        ("%YAML 1.0\n---\na: 1\n", "1:1", "declares YAML 1.0"),
+        ("%YAML 1.1\n---\na: yes\n", "1:1", "declares YAML 1.1"),
+        ("a: 1\n---\nb: 2\n", "2:1", "more than one YAML document"),
+        ("a: [1, 2\n", "2:1", "YAML syntax error"),
+        ("a:\n\tb: 1\n", "2:1", "a tab character"),
+        ("a: *nowhere\n", "1:4", "define the anchor"),
+        ("- 1\n", "1:1", "the top level is a list"),
+        ("# only a comment\n", "1:1", "the file is empty"),
+        ("---\n", "1:1", "the file is empty"),
+    ],
+)
 def test_structure_problems_are_located(text: str, at: str, words: str) -> None:
     message = refusal(text)
     assert f"f.yaml:{at}:" in message
@@ -134,7 +181,7 @@ def test_yaml_1_2_directive_is_welcome() -> None:
 
 
 def test_several_problems_are_reported_at_once() -> None:
-    message = refusal("a: !!int x\nb: !!bool y\nc: \"\\0\"\n")
+    message = refusal('a: !!int x\nb: !!bool y\nc: "\\0"\n')
     assert message.startswith("3 problems in the fleet:")
 
 
@@ -167,13 +214,16 @@ def test_a_merged_key_is_placed_where_its_anchor_wrote_it() -> None:
     assert doc.position(("clusters", "c3", "zone")).line == 9
 
 
-@pytest.mark.parametrize(("text", "words"), [
-    ("a: &a\n  <<: *a\n", "recursive alias"),
-    ("a: &a [1, *a]\n", "recursive alias"),
-    ("a:\n  <<: [x]\n", "`<<` merges a mapping"),
-    ("a:\n  <<: 1\n", "`<<` merges a mapping"),
-    ("b: &b {x: 1}\na:\n  <<: *b\n  <<: *b\n", "duplicate key '<<'"),
-])
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("a: &a\n  <<: *a\n", "recursive alias"),
+        ("a: &a [1, *a]\n", "recursive alias"),
+        ("a:\n  <<: [x]\n", "`<<` merges a mapping"),
+        ("a:\n  <<: 1\n", "`<<` merges a mapping"),
+        ("b: &b {x: 1}\na:\n  <<: *b\n  <<: *b\n", "duplicate key '<<'"),
+    ],
+)
 def test_bad_merges_are_refused_at_their_line(text: str, words: str) -> None:
     assert words in refusal(text)
 
@@ -196,18 +246,21 @@ services:
 """
 
 
-@pytest.mark.parametrize(("loc", "prefer_key", "at"), [
-    (("clusters", "c1", "gateway", "port"), False, (3, 37)),
-    (("clusters", "c1", "gateway", "port"), True, (3, 31)),
-    (("clusters", "c1", "labels"), False, (5, 7)),
-    (("clusters", "c1", "labels"), True, (4, 5)),
-    (("services", "a/b", "ports", 1, "port"), False, (11, 15)),
-    (("services", "a/b", "ports", 0), False, (10, 9)),
-    (("clusters", "c2", "missing"), True, (6, 3)),
-    (("clusters", "c2", "missing"), False, (6, 7)),
-    (("nowhere",), False, (1, 1)),
-    ((), False, (1, 1)),
-])
+@pytest.mark.parametrize(
+    ("loc", "prefer_key", "at"),
+    [
+        (("clusters", "c1", "gateway", "port"), False, (3, 37)),
+        (("clusters", "c1", "gateway", "port"), True, (3, 31)),
+        (("clusters", "c1", "labels"), False, (5, 7)),
+        (("clusters", "c1", "labels"), True, (4, 5)),
+        (("services", "a/b", "ports", 1, "port"), False, (11, 15)),
+        (("services", "a/b", "ports", 0), False, (10, 9)),
+        (("clusters", "c2", "missing"), True, (6, 3)),
+        (("clusters", "c2", "missing"), False, (6, 7)),
+        (("nowhere",), False, (1, 1)),
+        ((), False, (1, 1)),
+    ],
+)
 def test_positions_are_found_for_any_key_path(loc: tuple[Any, ...], prefer_key: bool, at: tuple[int, int]) -> None:
     doc = parse_text(POSITIONS, "f.yaml")
     pos = doc.position(loc, prefer_key=prefer_key)
@@ -243,8 +296,20 @@ def test_nesting_at_the_limit_is_read_and_one_more_level_is_refused(make: Any) -
 
 def test_brackets_in_comments_and_quoted_strings_are_not_nesting() -> None:
     """Valid fleets with many brackets where no collection starts were refused by a character count."""
-    text = "# " + "[" * 3000 + "\n" + 'a: "' + "{[" * 2000 + '"\n' + "b: '" + "[" * 3000 + "'\n" + \
-        "c: " + "/{x}" * 600 + "\n"
+    text = (
+        "# "
+        + "[" * 3000
+        + "\n"
+        + 'a: "'
+        + "{[" * 2000
+        + '"\n'
+        + "b: '"
+        + "[" * 3000
+        + "'\n"
+        + "c: "
+        + "/{x}" * 600
+        + "\n"
+    )
     assert parse_text(text, "f.yaml").data["a"] == "{[" * 2000
 
 

@@ -20,18 +20,97 @@ from meshfleet.fleet.generate import FleetShape, generate
 from meshfleet.fleet.load import plan_document
 
 ROOT = Path(__file__).resolve().parents[2]
-SEEDS = [p.read_bytes() for p in sorted((ROOT / "fleet").glob("*.yaml"))] + \
-    [p.read_bytes() for p in sorted((ROOT / "tests/cases/diff").glob("*.yaml"))]
+SEEDS = [p.read_bytes() for p in sorted((ROOT / "fleet").glob("*.yaml"))] + [
+    p.read_bytes() for p in sorted((ROOT / "tests/cases/diff").glob("*.yaml"))
+]
 EXAMPLES = 400
 
 TOKENS = [
-    "[", "]", "{", "}", ",", ": ", "- ", "? ", "&a ", "*a", "<<: *a\n", "<<: [*a, *b]\n", "&b {x: 1}", "!!int ",
-    "!!bool ", "!!float ", "!!str ", "!!null ", "!!map ", "!!seq ", "!!binary ", "!custom ", "%YAML 1.1\n---\n",
-    "---\n", "...\n", '"\\e]0;x\\a"', '"\\0"', '"\\u202e"', '"\\u2028"', "'", '"', "#", "|\n", "|-\n", ">\n", "\t",
-    "\n", "  ", "\u202e", "\u00a0", "0x" + "f" * 30, "9" * 40, "-0o17", "0b2", "1e20", ".nan", "-.inf", "true", "null",
-    "~", "yes", "", "::ffff:127.0.0.1", "::1", "224.0.0.1", "//", "/../", "%2F", "%zz", "{{cluster}}", "{port}",
-    "(?=x)", "(", "\\1", "[[:a:]]", "a{5000}", "*", "all", "c" * 70, "Cluster_1", "../x", "a/b/c", "x\\ny",
-    "2147483648", "-1", "0", "65536", "2001-12-14", "=", "<<", "@", "`", "%", "\r", "\ufeff",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ": ",
+    "- ",
+    "? ",
+    "&a ",
+    "*a",
+    "<<: *a\n",
+    "<<: [*a, *b]\n",
+    "&b {x: 1}",
+    "!!int ",
+    "!!bool ",
+    "!!float ",
+    "!!str ",
+    "!!null ",
+    "!!map ",
+    "!!seq ",
+    "!!binary ",
+    "!custom ",
+    "%YAML 1.1\n---\n",
+    "---\n",
+    "...\n",
+    '"\\e]0;x\\a"',
+    '"\\0"',
+    '"\\u202e"',
+    '"\\u2028"',
+    "'",
+    '"',
+    "#",
+    "|\n",
+    "|-\n",
+    ">\n",
+    "\t",
+    "\n",
+    "  ",
+    "\u202e",
+    "\u00a0",
+    "0x" + "f" * 30,
+    "9" * 40,
+    "-0o17",
+    "0b2",
+    "1e20",
+    ".nan",
+    "-.inf",
+    "true",
+    "null",
+    "~",
+    "yes",
+    "",
+    "::ffff:127.0.0.1",
+    "::1",
+    "224.0.0.1",
+    "//",
+    "/../",
+    "%2F",
+    "%zz",
+    "{{cluster}}",
+    "{port}",
+    "(?=x)",
+    "(",
+    "\\1",
+    "[[:a:]]",
+    "a{5000}",
+    "*",
+    "all",
+    "c" * 70,
+    "Cluster_1",
+    "../x",
+    "a/b/c",
+    "x\\ny",
+    "2147483648",
+    "-1",
+    "0",
+    "65536",
+    "2001-12-14",
+    "=",
+    "<<",
+    "@",
+    "`",
+    "%",
+    "\r",
+    "\ufeff",
 ]
 
 
@@ -77,18 +156,28 @@ def check(raw: bytes) -> None:
     assert isinstance(result, Plan)
 
 
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-@given(seed=st.sampled_from(range(len(SEEDS))),
-       draws=st.lists(st.tuples(st.integers(0, 5), st.integers(0, 10**6), st.integers(0, 10**6)), min_size=1,
-                      max_size=5))
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(
+    seed=st.sampled_from(range(len(SEEDS))),
+    draws=st.lists(st.tuples(st.integers(0, 5), st.integers(0, 10**6), st.integers(0, 10**6)), min_size=1, max_size=5),
+)
 def test_bent_text_plans_or_is_refused(seed: int, draws: list[tuple[int, int, int]]) -> None:
     check(mutate(SEEDS[seed].decode(), draws).encode("utf-8", "surrogatepass"))
 
 
 WEIRD = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=True)
-    | st.sampled_from(TOKENS) | st.text(max_size=12),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=True)
+    | st.sampled_from(TOKENS)
+    | st.text(max_size=12),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
     max_leaves=6,
 )
@@ -105,8 +194,9 @@ def paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return found
 
 
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(seed=st.integers(0, 50), data=st.data())
 def test_values_of_any_kind_anywhere_plan_or_are_refused(seed: int, data: st.DataObject) -> None:
     doc = copy.deepcopy(generate(FleetShape(clusters=4, services=3, mesh_share=0.3, access_share=1.0), seed))
@@ -115,11 +205,16 @@ def test_values_of_any_kind_anywhere_plan_or_are_refused(seed: int, data: st.Dat
         where = data.draw(st.sampled_from(spots[1:]))
         node: Any = doc
         for part in where[:-1]:
-            node = node[part] if (isinstance(node, dict) and part in node) or \
-                (isinstance(node, list) and isinstance(part, int) and part < len(node)) else None
+            node = (
+                node[part]
+                if (isinstance(node, dict) and part in node)
+                or (isinstance(node, list) and isinstance(part, int) and part < len(node))
+                else None
+            )
             if node is None:
                 break
-        if (isinstance(node, dict) and where[-1] in node) or \
-                (isinstance(node, list) and isinstance(where[-1], int) and where[-1] < len(node)):
+        if (isinstance(node, dict) and where[-1] in node) or (
+            isinstance(node, list) and isinstance(where[-1], int) and where[-1] < len(node)
+        ):
             node[where[-1]] = data.draw(WEIRD)
     check(yaml.safe_dump(doc, allow_unicode=True).encode())

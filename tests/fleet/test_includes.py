@@ -21,8 +21,11 @@ CONFIG = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  s
 
 def write_fleet(root: Path, manifests: str, clusters: str = "[c1]") -> Path:
     fleet = root / "fleet.yaml"
-    fleet.write_text(f"clusters:\n  c1: {{}}\nresources:\n  app:\n    clusters: {clusters}\n    namespace: app\n"
-                     f"    manifests: {manifests}\n", encoding="utf-8")
+    fleet.write_text(
+        f"clusters:\n  c1: {{}}\nresources:\n  app:\n    clusters: {clusters}\n    namespace: app\n"
+        f"    manifests: {manifests}\n",
+        encoding="utf-8",
+    )
     return fleet
 
 
@@ -48,8 +51,12 @@ def test_a_directory_is_its_manifest_files_in_name_order(tmp_path: Path) -> None
     fleet = write_fleet(tmp_path, "app")
     assert sorted(names(fleet)) == ["a", "b", "c", "d"]
     loaded = load_fleet(parse(fleet))
-    assert [o.loc[3:] for o in loaded.included["app"]] == [("app/a.yml", 0), ("app/b.yaml", 0), ("app/b.yaml", 2),
-                                                          ("app/d.json", 0)]
+    assert [o.loc[3:] for o in loaded.included["app"]] == [
+        ("app/a.yml", 0),
+        ("app/b.yaml", 0),
+        ("app/b.yaml", 2),
+        ("app/d.json", 0),
+    ]
     assert loaded.included["app"][0].body["data"]["script"] == "echo a\n\tdone\n", "line breaks and tabs are kept"
 
 
@@ -92,21 +99,26 @@ def test_the_files_of_one_fleet_are_bounded_together(tmp_path: Path, monkeypatch
     for i in range(4):
         (d / f"{i}.yaml").write_text(CONFIG.format(name=f"c{i}"))
     monkeypatch.setattr(includes, "MAX_FILES", 3)
-    assert "error[file-too-large]: resources.app.manifests: the fleet names more than 3 manifest files" in \
-        problems(write_fleet(tmp_path, "many"))
+    assert "error[file-too-large]: resources.app.manifests: the fleet names more than 3 manifest files" in problems(
+        write_fleet(tmp_path, "many")
+    )
     monkeypatch.setattr(includes, "MAX_FILES", 500)
     monkeypatch.setattr(includes, "MAX_TOTAL_BYTES", 200)
     assert "the fleet's manifest files hold more than 200 bytes together" in problems(write_fleet(tmp_path, "many"))
 
 
 def test_aliases_count_against_one_budget_for_every_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    bomb = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: NAME}\ndata:\n  a: &a [x, x, x, x, x, x, x, x]\n" \
-           "  b: [*a, *a, *a, *a]\n"
+    bomb = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: NAME}\ndata:\n  a: &a [x, x, x, x, x, x, x, x]\n"
+        "  b: [*a, *a, *a, *a]\n"
+    )
     for n in ("one", "two"):
         (tmp_path / f"{n}.yaml").write_text(bomb.replace("NAME", n))
     fleet = tmp_path / "fleet.yaml"
-    fleet.write_text("clusters:\n  c1: {}\nresources:\n  app:\n    clusters: [c1]\n    namespace: app\n"
-                     "    manifests: [one.yaml, two.yaml]\n")
+    fleet.write_text(
+        "clusters:\n  c1: {}\nresources:\n  app:\n    clusters: [c1]\n    namespace: app\n"
+        "    manifests: [one.yaml, two.yaml]\n"
+    )
     assert sorted(names(fleet)) == ["one", "two"]
     monkeypatch.setattr(includes, "Budget", lambda: Budget(60))
     assert "error[too-many-values]" in problems(fleet)
@@ -118,12 +130,14 @@ def test_values_other_than_line_breaks_and_tabs_are_still_refused_in_manifests(t
 
 
 def git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=cwd, check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=cwd, check=True, capture_output=True
+    )
 
 
-def test_diff_base_reads_the_manifests_as_they_were_at_the_revision(tmp_path: Path,
-                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_diff_base_reads_the_manifests_as_they_were_at_the_revision(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
     (tmp_path / "m").mkdir()

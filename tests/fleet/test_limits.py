@@ -41,8 +41,13 @@ shapes = st.builds(
 
 
 def endpoints(objects: list[PlannedObject]) -> int:
-    return sum(len(port["endpoints"]) for o in objects if o.kind == "ServiceImport"
-               for port in o.body["spec"]["ports"] if "endpoints" in port)
+    return sum(
+        len(port["endpoints"])
+        for o in objects
+        if o.kind == "ServiceImport"
+        for port in o.body["spec"]["ports"]
+        if "endpoints" in port
+    )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -68,14 +73,21 @@ def wide_fleet(services: int, clusters: int, exporters: int, extra: int = 0) -> 
     """`services` exported by `exporters` clusters each and imported everywhere, plus `extra`
     services that add exactly one endpoint each (exported by one cluster, imported by one other)."""
     names = [f"c{i:03d}" for i in range(clusters)]
-    doc: dict[str, Any] = {"clusters": {n: {"gateway": {"host": f"10.0.{i // 200}.{i % 200 + 1}"}}
-                                        for i, n in enumerate(names)}, "services": {}}
+    doc: dict[str, Any] = {
+        "clusters": {n: {"gateway": {"host": f"10.0.{i // 200}.{i % 200 + 1}"}} for i, n in enumerate(names)},
+        "services": {},
+    }
     for s in range(services):
-        doc["services"][f"ns/s{s:04d}"] = {"ports": [{"port": 80}], "export": {"clusters": names[:exporters],
-                                                                             "path": "/{cluster}/{name}"}}
+        doc["services"][f"ns/s{s:04d}"] = {
+            "ports": [{"port": 80}],
+            "export": {"clusters": names[:exporters], "path": "/{cluster}/{name}"},
+        }
     for s in range(extra):
-        doc["services"][f"ns/x{s:04d}"] = {"ports": [{"port": 80}], "export": {"clusters": [names[0]]},
-                                           "import": {"clusters": [names[1]]}}
+        doc["services"][f"ns/x{s:04d}"] = {
+            "ports": [{"port": 80}],
+            "export": {"clusters": [names[0]]},
+            "import": {"clusters": [names[1]]},
+        }
     return doc
 
 
@@ -96,8 +108,7 @@ def with_rules_up_to(doc: dict[str, Any], objects: int) -> Fleet:
     """The fleet plus access rules that bring its estimate to exactly `objects`: a rule held in k
     clusters adds 2k (an HTTPRouteGroup and a TrafficTarget each), or 3k for a service with two
     service accounts."""
-    doc["services"]["ns/two"] = {"ports": [{"port": 80}], "serviceAccount": "a",
-                                 "localServiceAccounts": {"c000": "b"}}
+    doc["services"]["ns/two"] = {"ports": [{"port": 80}], "serviceAccount": "a", "localServiceAccounts": {"c000": "b"}}
     doc["access"] = {}
     rest = objects - estimate(Fleet.model_validate(doc)).objects
     names = sorted(doc["clusters"])
@@ -126,20 +137,29 @@ def test_objects_at_the_limit_are_planned_and_one_more_is_refused(objects: int, 
 
 
 def test_the_traffic_target_file_name_is_the_renderer_s() -> None:
-    obj = PlannedObject("applied", {"apiVersion": "access.smi-spec.io/v1alpha3", "kind": "TrafficTarget",
-                                    "metadata": {"name": traffic_target_name("r", "*"), "namespace": "ns"}})
+    obj = PlannedObject(
+        "applied",
+        {
+            "apiVersion": "access.smi-spec.io/v1alpha3",
+            "kind": "TrafficTarget",
+            "metadata": {"name": traffic_target_name("r", "*"), "namespace": "ns"},
+        },
+    )
     assert file_name(obj) == rendered_file_name("TrafficTarget", "ns", "r-any")
     predicted = PlannedObject("derived", {**obj.body, "kind": "Ingress"})
     assert file_name(predicted) == rendered_file_name("Ingress", "ns", "r-any", predicted=True)
 
 
 def access_fleet(rule: str, account: str, namespace: str = "ns") -> Fleet:
-    return Fleet.model_validate({
-        "clusters": {"c1": {"gateway": {"host": "10.0.0.1"}}},
-        "services": {f"{namespace}/web": {"ports": [{"port": 80}], "serviceAccount": account,
-                                          "export": {"clusters": ["c1"]}}},
-        "access": {rule: {"from": ["ns/client"], "to": f"{namespace}/web"}},
-    })
+    return Fleet.model_validate(
+        {
+            "clusters": {"c1": {"gateway": {"host": "10.0.0.1"}}},
+            "services": {
+                f"{namespace}/web": {"ports": [{"port": 80}], "serviceAccount": account, "export": {"clusters": ["c1"]}}
+            },
+            "access": {rule: {"from": ["ns/client"], "to": f"{namespace}/web"}},
+        }
+    )
 
 
 def account(length: int) -> str:
@@ -174,15 +194,27 @@ def test_every_name_a_fleet_of_longest_names_derives_fits() -> None:
     """Names at their limits everywhere: what validates renders to names Kubernetes and file systems take."""
     ns, svc, rule = "n" * 63, "s" + "v" * 62, "r" * 63
     fits = account(FILE_NAME_MAX - len(rendered_file_name("TrafficTarget", ns, "")) - len(rule) - 1)
-    clusters = {f"{c * 62}{i}": {"gateway": {"host": f"10.0.0.{i + 1}", "ingressClass": "x" * 63},
-                                 "fsm": {"namespace": "f" * 63, "meshConfig": "m" * 63}}
-                for i, c in enumerate("ab")}
-    doc = {"controlPlane": "h" * 63, "clusters": {**clusters, "h" * 63: {}},
-           "services": {f"{ns}/{svc}": {"ports": [{"port": 80, "name": "p" * 63}], "serviceAccount": fits,
-                                       "createNamespace": True, "export": {"clusters": "all"},
-                                       "trafficPolicy": {"lbType": "ActiveActive"}}},
-           "access": {rule: {"from": [f"{ns}/{fits}"], "to": f"{ns}/{svc}",
-                             "http": [{"name": "h" * 63}]}}}
+    clusters = {
+        f"{c * 62}{i}": {
+            "gateway": {"host": f"10.0.0.{i + 1}", "ingressClass": "x" * 63},
+            "fsm": {"namespace": "f" * 63, "meshConfig": "m" * 63},
+        }
+        for i, c in enumerate("ab")
+    }
+    doc = {
+        "controlPlane": "h" * 63,
+        "clusters": {**clusters, "h" * 63: {}},
+        "services": {
+            f"{ns}/{svc}": {
+                "ports": [{"port": 80, "name": "p" * 63}],
+                "serviceAccount": fits,
+                "createNamespace": True,
+                "export": {"clusters": "all"},
+                "trafficPolicy": {"lbType": "ActiveActive"},
+            }
+        },
+        "access": {rule: {"from": [f"{ns}/{fits}"], "to": f"{ns}/{svc}", "http": [{"name": "h" * 63}]}},
+    }
     fleet = Fleet.model_validate(doc)
     assert derived_name_findings(fleet) == [] and size_findings(fleet) == []
     for _, obj in plan(fleet).objects():
@@ -195,11 +227,18 @@ def _placed_fleet(clusters: int, values: int) -> Fleet:
     """A resource holding one ConfigMap of `values` values (its own, its keys' and the data's), placed
     in `clusters` clusters."""
     data = {f"k{i}": "v" for i in range(values - 6)}  # the object, apiVersion, kind, metadata, name, data
-    return Fleet.model_validate({
-        "clusters": {f"c{i}": {} for i in range(clusters)},
-        "resources": {"big": {"clusters": "all", "namespace": "x", "template": {
-            "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "big"}, "data": data}}},
-    })
+    return Fleet.model_validate(
+        {
+            "clusters": {f"c{i}": {} for i in range(clusters)},
+            "resources": {
+                "big": {
+                    "clusters": "all",
+                    "namespace": "x",
+                    "template": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "big"}, "data": data},
+                }
+            },
+        }
+    )
 
 
 def test_resources_are_bounded_by_the_values_they_place() -> None:

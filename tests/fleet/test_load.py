@@ -42,8 +42,11 @@ def test_every_committed_fleet_plans(fleet: Path) -> None:
 
 
 def test_a_missing_file_is_a_finding_not_a_crash(tmp_path: Path) -> None:
-    with pytest.raises(FleetError, match=r"missing\.yaml:1:1: error\[unreadable-file\]: \(document\): "
-                       r"cannot read the file: No such file"):
+    with pytest.raises(
+        FleetError,
+        match=r"missing\.yaml:1:1: error\[unreadable-file\]: \(document\): "
+        r"cannot read the file: No such file",
+    ):
         load_plan(tmp_path / "missing.yaml")
 
 
@@ -60,17 +63,20 @@ def test_locate_places_core_findings_at_their_lines() -> None:
     assert err.problems[0].position == Position("f.yaml", 9, 29)
 
 
-@pytest.mark.parametrize(("edit", "at", "words"), [
-    (("port: 80", "port: &p true"), "8:20", "expected integer, got boolean true"),
-    (("port: 80", "port: !!str 80"), "8:20", "expected integer, got string '80'"),
-    (("port: 80", "port: 80.0"), "8:20", "expected integer, got number 80.0"),
-    (("host: 10.0.0.1", "host: '::ffff:127.0.0.1'"), "3:21", "the IPv4 address 127.0.0.1 written as IPv6"),
-    (("host: 10.0.0.1", "host: '::1'"), "3:21", "is loopback or unspecified"),
-    (("host: 10.0.0.1", "host: 239.1.1.1"), "3:21", "multicast address"),
-    (("clusters: [c1, c2]", "clusters: []"), "9:24", "the export lists no cluster"),
-    (("clusters: [c1, c2]", "clusters: [c1], path: '/{cluster}//x'"), "9:36", "contains '//'"),
-    (("port: 80", "port: 80, appProtocol: 'http 2'"), "8:37", "'http 2' is not a valid Kubernetes appProtocol"),
-])
+@pytest.mark.parametrize(
+    ("edit", "at", "words"),
+    [
+        (("port: 80", "port: &p true"), "8:20", "expected integer, got boolean true"),
+        (("port: 80", "port: !!str 80"), "8:20", "expected integer, got string '80'"),
+        (("port: 80", "port: 80.0"), "8:20", "expected integer, got number 80.0"),
+        (("host: 10.0.0.1", "host: '::ffff:127.0.0.1'"), "3:21", "the IPv4 address 127.0.0.1 written as IPv6"),
+        (("host: 10.0.0.1", "host: '::1'"), "3:21", "is loopback or unspecified"),
+        (("host: 10.0.0.1", "host: 239.1.1.1"), "3:21", "multicast address"),
+        (("clusters: [c1, c2]", "clusters: []"), "9:24", "the export lists no cluster"),
+        (("clusters: [c1, c2]", "clusters: [c1], path: '/{cluster}//x'"), "9:36", "contains '//'"),
+        (("port: 80", "port: 80, appProtocol: 'http 2'"), "8:37", "'http 2' is not a valid Kubernetes appProtocol"),
+    ],
+)
 def test_model_checks_are_strict_and_located(edit: tuple[str, str], at: str, words: str) -> None:
     message = problems(BASE.replace(*edit, 1))
     assert f"f.yaml:{at}:" in message
@@ -92,8 +98,12 @@ def test_access_rule_patterns_are_checked_at_validate_time() -> None:
 
 def test_a_derived_name_too_long_is_refused_before_planning() -> None:
     account = ".".join(["a" * 63] * 3) + "." + "b" * 61
-    text = BASE.replace("ports: [{port: 80}]", f"ports: [{{port: 80}}]\n    serviceAccount: {account}") + \
-        "access:\n  " + "r" * 63 + ":\n    from: [x/y]\n    to: a/b\n"
+    text = (
+        BASE.replace("ports: [{port: 80}]", f"ports: [{{port: 80}}]\n    serviceAccount: {account}")
+        + "access:\n  "
+        + "r" * 63
+        + ":\n    from: [x/y]\n    to: a/b\n"
+    )
     assert "is 317 characters; Kubernetes allows 253" in problems(text)
 
 
@@ -101,11 +111,21 @@ SECRET = "s3cr3t-T0KEN-value"
 
 
 @settings(max_examples=60, deadline=None)
-@given(where=st.sampled_from([
-    "kubeconfig: '{s}'", "kubeconfig: {{from: '{s}'}}", "kubeconfig: ['{s}']", "kubeconfig: {{from: ['{s}']}}",
-    "kubeconfig: {{from: context, context: prod, token: '{s}'}}", "kubeconfig: {{from: stack-secret, x: ['{s}']}}",
-    "kubeconfig: {{from: context, context: ['{s}']}}", "kubeconfig: {{from: context, file: '{s}'}}",
-]), secret=st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789._-", min_size=20, max_size=80))
+@given(
+    where=st.sampled_from(
+        [
+            "kubeconfig: '{s}'",
+            "kubeconfig: {{from: '{s}'}}",
+            "kubeconfig: ['{s}']",
+            "kubeconfig: {{from: ['{s}']}}",
+            "kubeconfig: {{from: context, context: prod, token: '{s}'}}",
+            "kubeconfig: {{from: stack-secret, x: ['{s}']}}",
+            "kubeconfig: {{from: context, context: ['{s}']}}",
+            "kubeconfig: {{from: context, file: '{s}'}}",
+        ]
+    ),
+    secret=st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789._-", min_size=20, max_size=80),
+)
 def test_no_value_written_under_kubeconfig_is_ever_quoted(where: str, secret: str) -> None:
     text = BASE.replace("gateway: {host: 10.0.0.1}", "gateway: {host: 10.0.0.1}\n    " + where.format(s=secret))
     message = problems(text)
@@ -119,8 +139,10 @@ def test_a_misspelt_kubeconfig_source_is_shown() -> None:
 
 
 def test_an_inline_kubeconfig_is_refused_without_quoting_it() -> None:
-    text = BASE.replace("gateway: {host: 10.0.0.1}", "gateway: {host: 10.0.0.1}\n    kubeconfig: "
-                        f"'apiVersion: v1, users: [{{user: {{token: {SECRET}}}}}]'")
+    text = BASE.replace(
+        "gateway: {host: 10.0.0.1}",
+        f"gateway: {{host: 10.0.0.1}}\n    kubeconfig: 'apiVersion: v1, users: [{{user: {{token: {SECRET}}}}}]'",
+    )
     message = problems(text)
     assert "a kubeconfig cannot be written into the fleet file" in message and SECRET not in message
 
@@ -133,8 +155,12 @@ def test_load_document_refuses_a_plan_too_large_before_planning() -> None:
 
 
 def fleet_error(count: int) -> FleetError:
-    return FleetError([Finding(("clusters", f"c{i}"), "bad", code=codes.INVALID_VALUE,
-                               position=Position("f.yaml", i + 1, 1)) for i in range(count)])
+    return FleetError(
+        [
+            Finding(("clusters", f"c{i}"), "bad", code=codes.INVALID_VALUE, position=Position("f.yaml", i + 1, 1))
+            for i in range(count)
+        ]
+    )
 
 
 def test_findings_printed_stop_at_the_limit_with_a_count() -> None:

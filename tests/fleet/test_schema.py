@@ -36,15 +36,19 @@ def test_every_fleet_file_points_at_and_passes_the_schema(fleet: Path) -> None:
     jsonschema.Draft202012Validator(json.loads(SCHEMA_FILE.read_text())).validate(yaml.safe_load(text))
 
 
-@pytest.mark.parametrize(("case", "path"), [
-    ("unknown-key", ["clusters", "c3"]),
-    ("wrong-type-port", ["services", "a/b", "ports", 0, "port"]),
-    ("bad-enum", ["services", "a/b", "trafficPolicy", "lbType"]),
-])
+@pytest.mark.parametrize(
+    ("case", "path"),
+    [
+        ("unknown-key", ["clusters", "c3"]),
+        ("wrong-type-port", ["services", "a/b", "ports", 0, "port"]),
+        ("bad-enum", ["services", "a/b", "trafficPolicy", "lbType"]),
+    ],
+)
 def test_schema_refuses_what_the_loader_refuses(case: str, path: list[object]) -> None:
     data = yaml.safe_load((ROOT / "tests/cases/broken" / f"{case}.yaml").read_text())
     errors = list(jsonschema.Draft202012Validator(fleet_json_schema()).iter_errors(data))
     assert errors, f"the schema accepts {case}"
+
     def paths(errs: list[jsonschema.ValidationError]) -> list[list[object]]:
         out: list[list[object]] = []
         for e in errs:
@@ -132,8 +136,15 @@ def test_the_schema_has_an_id_and_names_its_dialect() -> None:
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
 
 
-NAME_RULES = ("DNS-1123", "DNS-1035", "must start with a letter", "characters long", "label key", "label value",
-              "is not 'namespace/")
+NAME_RULES = (
+    "DNS-1123",
+    "DNS-1035",
+    "must start with a letter",
+    "characters long",
+    "label key",
+    "label value",
+    "is not 'namespace/",
+)
 
 
 def test_names_validate_refuses_for_their_pattern_the_schema_refuses_too() -> None:
@@ -146,25 +157,40 @@ def test_names_validate_refuses_for_their_pattern_the_schema_refuses_too() -> No
         except FleetError as e:
             # Names inside a resource's objects are checked once placeholders are replaced, per cluster:
             # the schema holds templates as free-form objects.
-            refused = [p.loc for p in e.problems if any(r in p.message for r in NAME_RULES)
-                       and p.loc[:1] != ("resources",)]
+            refused = [
+                p.loc for p in e.problems if any(r in p.message for r in NAME_RULES) and p.loc[:1] != ("resources",)
+            ]
         else:
             continue
         if not refused:
             continue
         data = yaml.safe_load(case.read_text())
         errors = [(tuple(err.absolute_path), err.validator) for err in validator.iter_errors(data)]
-        errors += [(tuple(sub.absolute_path), sub.validator) for err in validator.iter_errors(data)
-                   for sub in err.context or []]
+        errors += [
+            (tuple(sub.absolute_path), sub.validator)
+            for err in validator.iter_errors(data)
+            for sub in err.context or []
+        ]
         for loc in refused:
-            assert any(path in (loc, loc[:-1]) and kind in ("pattern", "propertyNames", "maxLength")
-                       for path, kind in errors), f"{case.name}: the schema accepts the name at {loc}: {errors}"
+            assert any(
+                path in (loc, loc[:-1]) and kind in ("pattern", "propertyNames", "maxLength") for path, kind in errors
+            ), f"{case.name}: the schema accepts the name at {loc}: {errors}"
             checked.append((case.name, loc))
     assert len({name for name, _ in checked}) >= 6, checked
 
 
-NAME_TYPES = ["ClusterName", "Namespace", "ObjectName", "ServiceRef", "ServiceAccountRef", "ServiceAccount",
-              "LabelKey", "LabelValue", "PathTemplate", "Locality"]
+NAME_TYPES = [
+    "ClusterName",
+    "Namespace",
+    "ObjectName",
+    "ServiceRef",
+    "ServiceAccountRef",
+    "ServiceAccount",
+    "LabelKey",
+    "LabelValue",
+    "PathTemplate",
+    "Locality",
+]
 ALPHABET = "abfz029-._/*{}AFZ_%~: \u0430"
 
 
@@ -177,8 +203,10 @@ def test_a_name_pattern_and_its_validator_agree(type_name: str, data: st.DataObj
     adapter = TypeAdapter(getattr(model, type_name))
     pattern = adapter.json_schema()["pattern"]
     pieces = ["cluster-1", "httpbin", "a" * 62, "example.com", "kubernetes.io", "{cluster}", "{name}", "/"]
-    text = data.draw(st.lists(st.one_of(st.sampled_from(pieces), st.text(ALPHABET, max_size=4)), max_size=5)
-                     .map("".join) | st.text(ALPHABET, max_size=70))
+    text = data.draw(
+        st.lists(st.one_of(st.sampled_from(pieces), st.text(ALPHABET, max_size=4)), max_size=5).map("".join)
+        | st.text(ALPHABET, max_size=70)
+    )
     try:
         adapter.validate_python(text)
         valid = True

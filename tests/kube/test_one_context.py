@@ -15,9 +15,16 @@ SOURCE = "the --kubeconfigs-file given.yaml entry eu-1"
 
 def kubeconfig(*contexts: str, current: str | None = None) -> dict[str, Any]:
     return {
-        "apiVersion": "v1", "kind": "Config", "current-context": current or contexts[0],
-        "clusters": [{"name": f"{c}-c", "cluster": {"server": f"https://{c}.example:6443",
-                                                    "certificate-authority-data": f"{TOKEN}{c}-ca"}} for c in contexts],
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": current or contexts[0],
+        "clusters": [
+            {
+                "name": f"{c}-c",
+                "cluster": {"server": f"https://{c}.example:6443", "certificate-authority-data": f"{TOKEN}{c}-ca"},
+            }
+            for c in contexts
+        ],
         "users": [{"name": f"{c}-u", "user": {"token": f"{TOKEN}{c}"}} for c in contexts],
         "contexts": [{"name": c, "context": {"cluster": f"{c}-c", "user": f"{c}-u"}} for c in contexts],
     }

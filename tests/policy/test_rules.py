@@ -23,9 +23,12 @@ from meshfleet.fleet.load import load_plan
 from policy.rules import POLICIES, explicit_provider, forced_patches, protected_registrations
 from tests.components.conftest import PROJECT, ROOT, Registration, fleet_config, run_program, unwrapped
 
-PROVIDER = PolicyProviderResource("pulumi:providers:kubernetes", {},
-                                  "urn:pulumi:prod::meshfleet::meshfleet:index:MemberCluster$"
-                                  "pulumi:providers:kubernetes::hub", "hub")
+PROVIDER = PolicyProviderResource(
+    "pulumi:providers:kubernetes",
+    {},
+    "urn:pulumi:prod::meshfleet::meshfleet:index:MemberCluster$pulumi:providers:kubernetes::hub",
+    "hub",
+)
 EXPORT = "kubernetes:multicluster.flomesh.io/v1alpha1:ServiceExport"
 
 
@@ -33,9 +36,16 @@ def options(protect: bool = False) -> PolicyResourceOptions:
     return PolicyResourceOptions(protect, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
 
 
-def args(resource_type: str, props: dict[str, Any], *, stack: str = "prod", protect: bool = False,
-         provider: PolicyProviderResource | None = PROVIDER, config: dict[str, Any] | None = None,
-         name: str = "hub:Thing:x") -> ResourceValidationArgs:
+def args(
+    resource_type: str,
+    props: dict[str, Any],
+    *,
+    stack: str = "prod",
+    protect: bool = False,
+    provider: PolicyProviderResource | None = PROVIDER,
+    config: dict[str, Any] | None = None,
+    name: str = "hub:Thing:x",
+) -> ResourceValidationArgs:
     urn = f"urn:pulumi:{stack}::meshfleet::meshfleet:index:MemberCluster${resource_type}::{name}"
     return ResourceValidationArgs(resource_type, props, urn, name, options(protect), provider, config)
 
@@ -47,8 +57,11 @@ def violations(rule: Any, a: ResourceValidationArgs) -> list[str]:
     return found
 
 
-PATCH_META = {"name": "fsm-mesh-config", "namespace": "fsm-system",
-              "annotations": {"pulumi.com/patchFieldManager": "meshfleet", "pulumi.com/patchForce": "true"}}
+PATCH_META = {
+    "name": "fsm-mesh-config",
+    "namespace": "fsm-system",
+    "annotations": {"pulumi.com/patchFieldManager": "meshfleet", "pulumi.com/patchForce": "true"},
+}
 
 
 # --- explicit-provider ---------------------------------------------------------------------------
@@ -59,12 +72,19 @@ def test_explicit_provider_accepts_a_named_provider_and_ignores_other_packages()
     assert violations(explicit_provider, args("meshfleet:index:MemberCluster", {}, provider=None)) == []
 
 
-@pytest.mark.parametrize("provider", [
-    None,
-    PolicyProviderResource("pulumi:providers:kubernetes", {}, "urn:pulumi:prod::meshfleet::"
-                           "pulumi:providers:kubernetes::default_4_34_2", "default_4_34_2"),
-    PolicyProviderResource("pulumi:providers:kubernetes", {}, "urn:...::default", "default"),
-])
+@pytest.mark.parametrize(
+    "provider",
+    [
+        None,
+        PolicyProviderResource(
+            "pulumi:providers:kubernetes",
+            {},
+            "urn:pulumi:prod::meshfleet::pulumi:providers:kubernetes::default_4_34_2",
+            "default_4_34_2",
+        ),
+        PolicyProviderResource("pulumi:providers:kubernetes", {}, "urn:...::default", "default"),
+    ],
+)
 def test_explicit_provider_refuses_the_default_provider(provider: PolicyProviderResource | None) -> None:
     (message,) = violations(explicit_provider, args(EXPORT, {}, provider=provider, name="cluster-1:x"))
     assert "cluster-1:x uses the default Kubernetes provider" in message
@@ -79,13 +99,18 @@ def test_forced_patches_accepts_a_forced_patch_and_ignores_plain_objects() -> No
     assert violations(forced_patches, args(EXPORT, {"metadata": {"name": "x"}})) == []
 
 
-@pytest.mark.parametrize(("annotations", "missing"), [
-    ({"pulumi.com/patchFieldManager": "meshfleet"}, ["pulumi.com/patchForce"]),
-    ({"pulumi.com/patchForce": "true"}, ["pulumi.com/patchFieldManager"]),
-    ({"pulumi.com/patchForce": "false", "pulumi.com/patchFieldManager": "someone"},
-     ["pulumi.com/patchFieldManager", "pulumi.com/patchForce"]),
-    ({}, ["pulumi.com/patchFieldManager", "pulumi.com/patchForce"]),
-])
+@pytest.mark.parametrize(
+    ("annotations", "missing"),
+    [
+        ({"pulumi.com/patchFieldManager": "meshfleet"}, ["pulumi.com/patchForce"]),
+        ({"pulumi.com/patchForce": "true"}, ["pulumi.com/patchFieldManager"]),
+        (
+            {"pulumi.com/patchForce": "false", "pulumi.com/patchFieldManager": "someone"},
+            ["pulumi.com/patchFieldManager", "pulumi.com/patchForce"],
+        ),
+        ({}, ["pulumi.com/patchFieldManager", "pulumi.com/patchForce"]),
+    ],
+)
 def test_forced_patches_refuses_a_patch_without_force_or_field_manager(
     annotations: dict[str, str], missing: list[str]
 ) -> None:
@@ -99,11 +124,14 @@ def test_forced_patches_refuses_a_patch_without_force_or_field_manager(
 # --- protected-registrations -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("resource_type", [
-    "kubernetes:multicluster.flomesh.io/v1alpha1:Cluster",
-    EXPORT,
-    "kubernetes:multicluster.x-k8s.io/v1beta1:ServiceExport",
-])
+@pytest.mark.parametrize(
+    "resource_type",
+    [
+        "kubernetes:multicluster.flomesh.io/v1alpha1:Cluster",
+        EXPORT,
+        "kubernetes:multicluster.x-k8s.io/v1beta1:ServiceExport",
+    ],
+)
 def test_protected_registrations_refuses_an_unprotected_one_in_a_protected_stack(resource_type: str) -> None:
     (message,) = violations(protected_registrations, args(resource_type, {}, stack="prod-us-ap"))
     assert "not protected in stack prod-us-ap" in message and "pulumi state unprotect" in message
@@ -135,8 +163,9 @@ def as_args(reg: Registration, by_urn: dict[str, Registration]) -> ResourceValid
     if reg.provider:
         urn = reg.provider_urn
         provider = PolicyProviderResource(by_urn[urn].type, {}, urn, by_urn[urn].name)
-    opts = PolicyResourceOptions(bool(reg.protect), reg.ignore_changes, None, [], PolicyCustomTimeouts(0, 0, 0), [],
-                                 reg.parent)
+    opts = PolicyResourceOptions(
+        bool(reg.protect), reg.ignore_changes, None, [], PolicyCustomTimeouts(0, 0, 0), [], reg.parent
+    )
     return ResourceValidationArgs(reg.type, unwrapped(reg.inputs), reg.urn, reg.name, opts, provider)
 
 
@@ -178,11 +207,14 @@ def fleet_run(fleet: str, home: Path, monkeypatch: pytest.MonkeyPatch, protect: 
     return [as_args(r, by_urn) for r in run.registrations]
 
 
-@pytest.mark.parametrize(("fleet", "kinds"), [
-    ("fleet/cilium.yaml", {"ServicePatch"}),
-    ("fleet/istio.yaml", {"Secret", "Gateway"}),
-    ("fleet/mcs.yaml", {"ServiceExport"}),
-])
+@pytest.mark.parametrize(
+    ("fleet", "kinds"),
+    [
+        ("fleet/cilium.yaml", {"ServicePatch"}),
+        ("fleet/istio.yaml", {"Secret", "Gateway"}),
+        ("fleet/mcs.yaml", {"ServiceExport"}),
+    ],
+)
 def test_every_mesh_protected_passes_and_unprotected_is_refused_for_what_shares(
     fleet: str, kinds: set[str], isolated_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

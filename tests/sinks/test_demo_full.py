@@ -36,23 +36,47 @@ SEEDS = ROOT.parent / "shared" / "seeds"
 Obj = tuple[str, str, str, str]
 """cluster, kind, namespace, name"""
 
-WALKTHROUGH: frozenset[Obj] = frozenset({
-    *{("control-plane", "Cluster", "", f"cluster-{n}") for n in (1, 2, 3)},
-    *{(c, kind, ns, name) for c in ("cluster-1", "cluster-3") for kind, ns, name in (
-        ("Namespace", "", "httpbin"), ("ServiceAccount", "httpbin", "httpbin"), ("Deployment", "httpbin", "httpbin"),
-        ("Service", "httpbin", "httpbin"), ("Service", "httpbin", f"httpbin-{c}"),
-        ("ServiceExport", "httpbin", "httpbin"), ("ServiceExport", "httpbin", f"httpbin-{c}"))},
-    *{("cluster-2", kind, ns, name) for kind, ns, name in (
-        ("Namespace", "", "httpbin"), ("Deployment", "httpbin", "httpbin"), ("Service", "httpbin", "httpbin"),
-        ("Service", "httpbin", "httpbin-cluster-2"), ("Namespace", "", "curl"), ("ServiceAccount", "curl", "curl"),
-        ("Service", "curl", "curl"), ("Deployment", "curl", "curl"), ("GlobalTrafficPolicy", "httpbin", "httpbin"),
-        ("MeshConfig", "fsm-system", "fsm-mesh-config"), ("HTTPRouteGroup", "httpbin", "httpbin-route"),
-        ("TrafficTarget", "httpbin", "curl-to-httpbin"), ("TrafficTarget", "httpbin", "curl-to-ext-httpbin"))},
-})
+WALKTHROUGH: frozenset[Obj] = frozenset(
+    {
+        *{("control-plane", "Cluster", "", f"cluster-{n}") for n in (1, 2, 3)},
+        *{
+            (c, kind, ns, name)
+            for c in ("cluster-1", "cluster-3")
+            for kind, ns, name in (
+                ("Namespace", "", "httpbin"),
+                ("ServiceAccount", "httpbin", "httpbin"),
+                ("Deployment", "httpbin", "httpbin"),
+                ("Service", "httpbin", "httpbin"),
+                ("Service", "httpbin", f"httpbin-{c}"),
+                ("ServiceExport", "httpbin", "httpbin"),
+                ("ServiceExport", "httpbin", f"httpbin-{c}"),
+            )
+        },
+        *{
+            ("cluster-2", kind, ns, name)
+            for kind, ns, name in (
+                ("Namespace", "", "httpbin"),
+                ("Deployment", "httpbin", "httpbin"),
+                ("Service", "httpbin", "httpbin"),
+                ("Service", "httpbin", "httpbin-cluster-2"),
+                ("Namespace", "", "curl"),
+                ("ServiceAccount", "curl", "curl"),
+                ("Service", "curl", "curl"),
+                ("Deployment", "curl", "curl"),
+                ("GlobalTrafficPolicy", "httpbin", "httpbin"),
+                ("MeshConfig", "fsm-system", "fsm-mesh-config"),
+                ("HTTPRouteGroup", "httpbin", "httpbin-route"),
+                ("TrafficTarget", "httpbin", "curl-to-httpbin"),
+                ("TrafficTarget", "httpbin", "curl-to-ext-httpbin"),
+            )
+        },
+    }
+)
 GRANTS = frozenset({("cluster-2", "httpbin", "default", "curl/curl"), ("cluster-2", "httpbin", "httpbin", "curl/curl")})
 """The walkthrough's TrafficTargets by what they grant: cluster, namespace, destination account, source."""
-MESHED = frozenset({("cluster-1", "httpbin"), ("cluster-2", "httpbin"), ("cluster-3", "httpbin"),
-                    ("cluster-2", "curl")})
+MESHED = frozenset(
+    {("cluster-1", "httpbin"), ("cluster-2", "httpbin"), ("cluster-3", "httpbin"), ("cluster-2", "curl")}
+)
 """The namespaces `fsm namespace add` puts in the mesh."""
 
 
@@ -92,11 +116,11 @@ def _blocks(lines: list[str]) -> Iterator[tuple[str, list[str]]]:
                         break
                     depth -= 1
                 j += 1
-            yield line, [ln for ln in lines[i + 1:j] if ln.strip() != "do"]
+            yield line, [ln for ln in lines[i + 1 : j] if ln.strip() != "do"]
             i = j + 1
         elif "<<EOF" in line:
             end = lines.index("EOF", i + 1)
-            yield line, lines[i + 1:end]
+            yield line, lines[i + 1 : end]
             i = end + 1
         else:
             yield line, []
@@ -141,16 +165,23 @@ def _run(lines: list[str], env: dict[str, str], walk: Walk) -> None:
                 kind = _field(doc, "kind")
                 start = doc.index("metadata:")
                 end = next((i for i in range(start, len(doc)) if doc[i] == "spec:"), len(doc))
-                meta = doc[start + 1:end]
+                meta = doc[start + 1 : end]
                 ns = _field(meta, "namespace") or (_expand(given.group(1), env) if given else "")
                 assert kind is not None and _field(meta, "name") is not None, doc
-                walk.objects.add((walk.cluster, kind, "" if kind in ("Cluster", "Namespace") else ns,
-                                  str(_field(meta, "name"))))
+                walk.objects.add(
+                    (walk.cluster, kind, "" if kind in ("Cluster", "Namespace") else ns, str(_field(meta, "name")))
+                )
                 if kind == "TrafficTarget":
-                    dest = doc[doc.index("destination:") + 1:]
-                    src = doc[doc.index("sources:") + 1:]
-                    walk.grants.add((walk.cluster, ns, str(_field(dest, "name")),
-                                     f"{_field(src, 'namespace')}/{_field(src, 'name')}"))
+                    dest = doc[doc.index("destination:") + 1 :]
+                    src = doc[doc.index("sources:") + 1 :]
+                    walk.grants.add(
+                        (
+                            walk.cluster,
+                            ns,
+                            str(_field(dest, "name")),
+                            f"{_field(src, 'namespace')}/{_field(src, 'name')}",
+                        )
+                    )
 
 
 def walkthrough() -> Walk:
@@ -188,9 +219,13 @@ def test_demo_full_renders_every_object_the_walkthrough_applies_by_hand(plan: Pl
     assert named - have == set()
     groups = {(c, ns) for c, kind, ns, _ in have if kind == "HTTPRouteGroup"}
     assert groups == {(c, ns) for c, kind, ns, _ in WALKTHROUGH if kind == "HTTPRouteGroup"}
-    grants = {(c.name, o.namespace, o.body["spec"]["destination"]["name"],
-               f"{s['namespace']}/{s['name']}") for c in plan.clusters for o in c.applied()
-              if o.kind == "TrafficTarget" for s in o.body["spec"]["sources"]}
+    grants = {
+        (c.name, o.namespace, o.body["spec"]["destination"]["name"], f"{s['namespace']}/{s['name']}")
+        for c in plan.clusters
+        for o in c.applied()
+        if o.kind == "TrafficTarget"
+        for s in o.body["spec"]["sources"]
+    }
     assert grants == GRANTS
     # Beyond them: patches of what FSM's install made (MeshConfig settings the walkthroughs pass to
     # `fsm install`), nothing else.
@@ -233,16 +268,20 @@ def test_each_cluster_builds_with_kustomize_services_before_their_exports(tmp_pa
     written = render(load_plan(FLEET), tmp_path)
     assert written == ["cluster-1", "cluster-2", "cluster-3", "control-plane"]
     for cluster in written:
-        built = subprocess.run([kubectl, "kustomize", str(tmp_path / cluster)], capture_output=True, text=True,
-                               check=True).stdout
+        built = subprocess.run(
+            [kubectl, "kustomize", str(tmp_path / cluster)], capture_output=True, text=True, check=True
+        ).stdout
         docs = [d for d in yaml.safe_load_all(built) if d]
         listed = yaml.safe_load((tmp_path / cluster / "kustomization.yaml").read_text())["resources"]
         assert len(docs) == len(listed)
         order = [(d["kind"], d["metadata"].get("namespace", ""), d["metadata"]["name"]) for d in docs]
         for kind, ns, name in order:
             if kind == "ServiceExport":  # `kubectl apply -k` applies in this order
-                assert order.index(("Namespace", "", ns)) < order.index(("Service", ns, name)) < \
-                    order.index((kind, ns, name))
+                assert (
+                    order.index(("Namespace", "", ns))
+                    < order.index(("Service", ns, name))
+                    < order.index((kind, ns, name))
+                )
                 assert order.index(("ServiceAccount", ns, "httpbin")) < order.index((kind, ns, name))
 
 
@@ -252,13 +291,27 @@ def test_flux_applies_the_exports_in_a_kustomization_that_waits_for_the_rest(tmp
         pytest.skip("kubectl is not installed")
     p = load_plan(FLEET)
     out = tmp_path / "deploy"
-    render(p, out, extra=gitops.files(p, "flux", gitops.Source("https://example.com/f.git", "main", "deploy"),
-                                      "meshfleet-demo-full"))
-    by_name = {ks["metadata"]["name"]: ks for ks in gitops.flux_objects(
-        p, gitops.Source("https://example.com/f.git", "main", "deploy"), "meshfleet-demo-full")[1:]}
-    assert sorted(by_name) == ["meshfleet-demo-full-cluster-1", "meshfleet-demo-full-cluster-1-wave-1",
-                               "meshfleet-demo-full-cluster-2", "meshfleet-demo-full-cluster-3",
-                               "meshfleet-demo-full-cluster-3-wave-1", "meshfleet-demo-full-control-plane"]
+    render(
+        p,
+        out,
+        extra=gitops.files(
+            p, "flux", gitops.Source("https://example.com/f.git", "main", "deploy"), "meshfleet-demo-full"
+        ),
+    )
+    by_name = {
+        ks["metadata"]["name"]: ks
+        for ks in gitops.flux_objects(
+            p, gitops.Source("https://example.com/f.git", "main", "deploy"), "meshfleet-demo-full"
+        )[1:]
+    }
+    assert sorted(by_name) == [
+        "meshfleet-demo-full-cluster-1",
+        "meshfleet-demo-full-cluster-1-wave-1",
+        "meshfleet-demo-full-cluster-2",
+        "meshfleet-demo-full-cluster-3",
+        "meshfleet-demo-full-cluster-3-wave-1",
+        "meshfleet-demo-full-control-plane",
+    ]
     for n in (1, 3):
         first, then = by_name[f"meshfleet-demo-full-cluster-{n}"], by_name[f"meshfleet-demo-full-cluster-{n}-wave-1"]
         assert first["spec"]["wait"] is True and then["spec"]["dependsOn"] == [{"name": first["metadata"]["name"]}]
@@ -267,10 +320,10 @@ def test_flux_applies_the_exports_in_a_kustomization_that_waits_for_the_rest(tmp
             # What kustomize-controller builds: the directory with the Kustomization's patches on top.
             work = tmp_path / ks["metadata"]["name"]
             work.mkdir()
-            (work / "kustomization.yaml").write_text(yaml.safe_dump({
-                "resources": [f"../deploy/cluster-{n}"], "patches": ks["spec"]["patches"]}))
-            built = subprocess.run([kubectl, "kustomize", str(work)], capture_output=True, text=True,
-                                   check=True).stdout
+            (work / "kustomization.yaml").write_text(
+                yaml.safe_dump({"resources": [f"../deploy/cluster-{n}"], "patches": ks["spec"]["patches"]})
+            )
+            built = subprocess.run([kubectl, "kustomize", str(work)], capture_output=True, text=True, check=True).stdout
             kinds[ks["metadata"]["name"]] = sorted(d["kind"] for d in yaml.safe_load_all(built) if d)
         assert kinds[then["metadata"]["name"]] == ["ServiceExport", "ServiceExport"]
         assert "ServiceExport" not in kinds[first["metadata"]["name"]]

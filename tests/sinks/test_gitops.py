@@ -98,8 +98,7 @@ def test_argocd_applicationset(fleet: str, tmp_path: Path) -> None:
         # The path is where the cluster's directory sits in the repository (tmp_path stands for its root).
         assert e["path"] == f"{PREFIX}/{e['cluster']}"
         assert (tmp_path / e["path"] / "kustomization.yaml").is_file()
-        app = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-               **instantiate(spec["template"], e)}
+        app = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", **instantiate(spec["template"], e)}
         app["metadata"]["namespace"] = "argocd"
         assert validate_object(app) == [], app
         assert app["spec"]["destination"] == {"name": e["cluster"]}
@@ -142,14 +141,16 @@ def test_flux_objects(fleet: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize("engine", ["argocd", "flux"])
 @pytest.mark.parametrize("fleet", ["demo", "prod"])
 def test_cluster_directories_change_only_where_kubeconfigs_go_and_still_build(
-        fleet: str, engine: str, tmp_path: Path) -> None:
+    fleet: str, engine: str, tmp_path: Path
+) -> None:
     plain = render(tmp_path / "plain", fleet, None)
     handed = render(tmp_path / "gitops", fleet, engine)
     with_gitops = tree(handed)
     assert {k for k in with_gitops if k.startswith(f"{engine}/")}, "no hand-off written"
     changed = {k for k, v in tree(plain).items() if with_gitops.get(k) != v}
-    holding = {k for k in tree(plain) if k.partition("/")[0] in HOLDERS[fleet]
-               and k.partition("/")[2].startswith("cluster._.")}
+    holding = {
+        k for k in tree(plain) if k.partition("/")[0] in HOLDERS[fleet] and k.partition("/")[2].startswith("cluster._.")
+    }
     if engine == "argocd":
         # Argo CD cannot fill a kubeconfig: those objects leave the kustomization, a comment says why.
         assert changed == holding | {f"{c}/kustomization.yaml" for c in HOLDERS[fleet]}
@@ -173,11 +174,14 @@ def test_cluster_directories_change_only_where_kubeconfigs_go_and_still_build(
 
 def fake_kubeconfig(context: str) -> str:
     """A kubeconfig cut to one context, with the characters a substitution could break."""
-    doc = {"apiVersion": "v1", "kind": "Config", "current-context": context,
-           "clusters": [{"name": context, "cluster": {"server": f"https://{context}.example:6443"}}],
-           "users": [{"name": context,
-                      "user": {"token": f"tok-{context} $HOME ${{HOME}} $$ 'q' \"dq\" \\ é\u2028\x85"}}],
-           "contexts": [{"name": context, "context": {"cluster": context, "user": context}}]}
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": context,
+        "clusters": [{"name": context, "cluster": {"server": f"https://{context}.example:6443"}}],
+        "users": [{"name": context, "user": {"token": f"tok-{context} $HOME ${{HOME}} $$ 'q' \"dq\" \\ é\u2028\x85"}}],
+        "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
+    }
     return yaml.safe_dump(doc, allow_unicode=True)
 
 
@@ -205,8 +209,11 @@ def test_flux_render_holds_variables_and_substitution_gives_back_each_kubeconfig
 
     kubeconfigs = {m: fake_kubeconfig(f"ctx-{m}") for m in members}
     secret = gitops.substitution_secret(name, kubeconfigs)
-    assert secret["metadata"] == {"name": f"{name}-kubeconfigs", "namespace": ks["metadata"]["namespace"],
-                                  "labels": {"app.kubernetes.io/managed-by": "meshfleet"}}
+    assert secret["metadata"] == {
+        "name": f"{name}-kubeconfigs",
+        "namespace": ks["metadata"]["namespace"],
+        "labels": {"app.kubernetes.io/managed-by": "meshfleet"},
+    }
     assert all("\n" not in v for v in secret["stringData"].values()), "Flux would remove the newlines"
     applied = flux.substitute(kustomize_text(out / holder), secret["stringData"])
     for d in applied:
@@ -219,19 +226,39 @@ def test_substituted_objects_keep_their_other_dollars_and_others_opt_out(tmp_pat
     cp = plan.cluster("control-plane")
     first = cp.objects[0]
     assert first.kubeconfig_of is not None
-    odd = {**first.body, "metadata": {**first.body["metadata"], "labels": {"note": "a$b"},
-                                      "annotations": {"example.com/regex": "^/a$|${x}|$${y}|$$"}}}
-    other = PlannedObject(role="applied", body={"apiVersion": "v1", "kind": "ConfigMap",
-                                                "metadata": {"name": "dollars", "namespace": "default"},
-                                                "data": {"pattern": "^/api/${version}$"}})
+    odd = {
+        **first.body,
+        "metadata": {
+            **first.body["metadata"],
+            "labels": {"note": "a$b"},
+            "annotations": {"example.com/regex": "^/a$|${x}|$${y}|$$"},
+        },
+    }
+    other = PlannedObject(
+        role="applied",
+        body={
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "dollars", "namespace": "default"},
+            "data": {"pattern": "^/api/${version}$"},
+        },
+    )
     objects = (PlannedObject(role="applied", body=odd, kubeconfig_of=first.kubeconfig_of), other, *cp.objects[1:])
-    plan = dataclasses.replace(plan, clusters=tuple(
-        c if c.name != "control-plane" else dataclasses.replace(c, objects=objects) for c in plan.clusters))
+    plan = dataclasses.replace(
+        plan,
+        clusters=tuple(
+            c if c.name != "control-plane" else dataclasses.replace(c, objects=objects) for c in plan.clusters
+        ),
+    )
     out = tmp_path / "out"
     render_plan(plan, out, rewrite=gitops.flux_rewrite(plan))
     kubeconfigs = {o.kubeconfig_of: f"kubeconfig of {o.kubeconfig_of}" for o in objects if o.kubeconfig_of}
-    applied = {d["metadata"]["name"]: d for d in flux.substitute(
-        kustomize_text(out / "control-plane"), gitops.substitution_secret("x", kubeconfigs)["stringData"])}
+    applied = {
+        d["metadata"]["name"]: d
+        for d in flux.substitute(
+            kustomize_text(out / "control-plane"), gitops.substitution_secret("x", kubeconfigs)["stringData"]
+        )
+    }
     assert applied["dollars"]["data"] == other.body["data"]
     assert applied["dollars"]["metadata"]["annotations"] == {gitops.SUBSTITUTE_ANNOTATION: "disabled"}
     assert applied[first.name]["metadata"]["annotations"] == odd["metadata"]["annotations"]
@@ -243,12 +270,23 @@ def test_a_secret_keyed_by_member_takes_the_same_substitution(tmp_path: Path) ->
     """The mechanism is per field, not per FSM kind: a Secret holding a member's kubeconfig under the
     member's name (the shape of a remote secret) is filled the same way."""
     plan = load_plan(ROOT / "fleet/demo.yaml")
-    remote = PlannedObject(role="applied", kubeconfig_of="cluster-3", kubeconfig_field=("stringData", "cluster-3"),
-                           body={
-        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "remote-cluster-3", "namespace": "default"},
-        "stringData": {"cluster-3": ""}})
-    plan = dataclasses.replace(plan, clusters=tuple(
-        dataclasses.replace(c, objects=(*c.objects, remote)) if c.name == "cluster-1" else c for c in plan.clusters))
+    remote = PlannedObject(
+        role="applied",
+        kubeconfig_of="cluster-3",
+        kubeconfig_field=("stringData", "cluster-3"),
+        body={
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "remote-cluster-3", "namespace": "default"},
+            "stringData": {"cluster-3": ""},
+        },
+    )
+    plan = dataclasses.replace(
+        plan,
+        clusters=tuple(
+            dataclasses.replace(c, objects=(*c.objects, remote)) if c.name == "cluster-1" else c for c in plan.clusters
+        ),
+    )
     out = tmp_path / "out"
     render_plan(plan, out, rewrite=gitops.flux_rewrite(plan))
     assert set(gitops.kubeconfig_holders(plan)) == {"control-plane", "cluster-1"}
@@ -263,13 +301,15 @@ def test_gitops_render_of_demo_matches_golden(engine: str, tmp_path: Path, updat
     compare_tree(render(tmp_path, "demo", engine), GOLDEN / "gitops" / f"demo-{engine}", update_golden)
 
 
-@pytest.mark.parametrize(("engine", "says"), [
-    (None, "the mesh cannot use a Cluster without one"),
-    ("argocd", "Argo CD applies none of the Cluster objects in"),
-    ("flux", "from Secret flux-system/meshfleet-demo-kubeconfigs"),
-])
-def test_render_says_how_the_control_plane_gets_its_kubeconfigs(engine: str | None, says: str,
-                                                                tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("engine", "says"),
+    [
+        (None, "the mesh cannot use a Cluster without one"),
+        ("argocd", "Argo CD applies none of the Cluster objects in"),
+        ("flux", "from Secret flux-system/meshfleet-demo-kubeconfigs"),
+    ],
+)
+def test_render_says_how_the_control_plane_gets_its_kubeconfigs(engine: str | None, says: str, tmp_path: Path) -> None:
     args = ["--gitops", engine, "--repo-url", URL, "--path-prefix", PREFIX] if engine else []
     result = run_cli("render", str(ROOT / "fleet/demo.yaml"), "--out", str(tmp_path / "out"), *args)
     assert result.code == 0 and says in result.err, result.err
@@ -286,16 +326,27 @@ def test_any_text_survives_flux_substitution(text: str) -> None:
     assert doc["data"]["k"] == text
 
 
-@given(st.from_regex(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", fullmatch=True), st.from_regex(
-    r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", fullmatch=True))
+@given(
+    st.from_regex(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", fullmatch=True),
+    st.from_regex(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", fullmatch=True),
+)
 def test_variable_names_are_valid_for_flux_and_distinct(a: str, b: str) -> None:
     assert re.match(r"^[_A-Za-z][_A-Za-z0-9]*$", gitops.variable(a))
     assert (gitops.variable(a) == gitops.variable(b)) == (a == b)
 
 
 def test_path_prefix_defaults_to_the_relative_out(tmp_path: Path) -> None:
-    result = run_cli("render", str(ROOT / "fleet/demo.yaml"), "--out", "./deploy//demo/", "--gitops", "argocd",
-                     "--repo-url", "git@github.com:platform/fleet.git", cwd=tmp_path)
+    result = run_cli(
+        "render",
+        str(ROOT / "fleet/demo.yaml"),
+        "--out",
+        "./deploy//demo/",
+        "--gitops",
+        "argocd",
+        "--repo-url",
+        "git@github.com:platform/fleet.git",
+        cwd=tmp_path,
+    )
     assert result.code == 0, result
     (appset,) = docs(tmp_path / "deploy/demo/argocd/applicationset.yaml")
     paths = [e["path"] for e in appset["spec"]["generators"][0]["list"]["elements"]]
@@ -310,19 +361,22 @@ def test_rerender_without_gitops_drops_the_hand_off(tmp_path: Path) -> None:
     assert not (out / "flux").exists()
 
 
-@pytest.mark.parametrize(("args", "says"), [
-    (["--gitops", "argocd"], "--repo-url"),
-    (["--gitops", "flux", "--repo-url", "git@github.com:platform/fleet.git"], "flux"),
-    (["--gitops", "argocd", "--repo-url", "not a url"], "not a repository URL"),
-    (["--repo-url", URL], "go with --gitops"),
-    (["--path-prefix", "deploy"], "go with --gitops"),
-    (["--gitops", "argocd", "--repo-url", URL, "--path-prefix", "../elsewhere"], "inside the repository"),
-    (["--gitops", "argocd", "--repo-url", URL, "--path-prefix", "/abs"], "inside the repository"),
-    (["--gitops", "argocd", "--repo-url", URL, "--revision", ""], "--revision"),
-    (["--gitops", "helm", "--repo-url", URL], "invalid choice"),
-    (["--gitops", "flux", "--repo-url", URL, "--with-kubeconfigs"], "hands to git"),
-    (["--gitops", "argocd", "--repo-url", URL, "--with-kubeconfigs"], "hands to git"),
-])
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--gitops", "argocd"], "--repo-url"),
+        (["--gitops", "flux", "--repo-url", "git@github.com:platform/fleet.git"], "flux"),
+        (["--gitops", "argocd", "--repo-url", "not a url"], "not a repository URL"),
+        (["--repo-url", URL], "go with --gitops"),
+        (["--path-prefix", "deploy"], "go with --gitops"),
+        (["--gitops", "argocd", "--repo-url", URL, "--path-prefix", "../elsewhere"], "inside the repository"),
+        (["--gitops", "argocd", "--repo-url", URL, "--path-prefix", "/abs"], "inside the repository"),
+        (["--gitops", "argocd", "--repo-url", URL, "--revision", ""], "--revision"),
+        (["--gitops", "helm", "--repo-url", URL], "invalid choice"),
+        (["--gitops", "flux", "--repo-url", URL, "--with-kubeconfigs"], "hands to git"),
+        (["--gitops", "argocd", "--repo-url", URL, "--with-kubeconfigs"], "hands to git"),
+    ],
+)
 def test_usage_errors(args: list[str], says: str, tmp_path: Path) -> None:
     result = run_cli("render", str(ROOT / "fleet/demo.yaml"), "--out", "out/demo", *args, cwd=tmp_path)
     assert result.code == 2, result
@@ -331,8 +385,9 @@ def test_usage_errors(args: list[str], says: str, tmp_path: Path) -> None:
 
 
 def test_absolute_out_needs_a_path_prefix(tmp_path: Path) -> None:
-    result = run_cli("render", str(ROOT / "fleet/demo.yaml"), "--out", str(tmp_path / "out"), "--gitops", "flux",
-                     "--repo-url", URL)
+    result = run_cli(
+        "render", str(ROOT / "fleet/demo.yaml"), "--out", str(tmp_path / "out"), "--gitops", "flux", "--repo-url", URL
+    )
     assert result.code == 2 and "--path-prefix" in result.err
     assert not (tmp_path / "out").exists()
 
@@ -340,10 +395,33 @@ def test_absolute_out_needs_a_path_prefix(tmp_path: Path) -> None:
 def test_a_cluster_named_like_the_hand_off_directory_is_refused(tmp_path: Path) -> None:
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text((ROOT / "fleet/demo-standalone.yaml").read_text().replace("cluster-3", "argocd"))
-    result = run_cli("render", str(fleet), "--out", str(tmp_path / "out"), "--gitops", "argocd", "--repo-url", URL,
-                     "--path-prefix", "out")
+    result = run_cli(
+        "render",
+        str(fleet),
+        "--out",
+        str(tmp_path / "out"),
+        "--gitops",
+        "argocd",
+        "--repo-url",
+        URL,
+        "--path-prefix",
+        "out",
+    )
     assert result.code == 1 and "named 'argocd'" in result.err
     assert not (tmp_path / "out").exists()
     # Flux's directory is another name: no clash.
-    assert run_cli("render", str(fleet), "--out", str(tmp_path / "out"), "--gitops", "flux", "--repo-url", URL,
-                   "--path-prefix", "out").code == 0
+    assert (
+        run_cli(
+            "render",
+            str(fleet),
+            "--out",
+            str(tmp_path / "out"),
+            "--gitops",
+            "flux",
+            "--repo-url",
+            URL,
+            "--path-prefix",
+            "out",
+        ).code
+        == 0
+    )

@@ -19,7 +19,8 @@ keys = st.text() | st.integers() | st.floats() | st.booleans() | st.none()
 values = st.recursive(
     scalars,
     lambda inner: st.lists(inner, max_size=5) | st.tuples(inner, inner) | st.dictionaries(keys, inner, max_size=5),
-    max_leaves=40)
+    max_leaves=40,
+)
 
 
 def streamed(value: Any) -> list[str]:

@@ -26,10 +26,21 @@ def test_file_names() -> None:
     assert layout.file_name(obj("ServiceImport", "ns", "svc", "derived")) == "predicted.serviceimport.ns.svc.yaml"
 
 
-@pytest.mark.parametrize(("namespace", "name"), [
-    ("ns", "c1\n"), ("ns\n", "c1"), ("ns", "../x"), ("ns", "a/b"), ("..", "x"), ("ns", ""), ("ns", "-x"),
-    ("ns", "X"), ("n s", "x"), ("ns", ".hidden"),
-])
+@pytest.mark.parametrize(
+    ("namespace", "name"),
+    [
+        ("ns", "c1\n"),
+        ("ns\n", "c1"),
+        ("ns", "../x"),
+        ("ns", "a/b"),
+        ("..", "x"),
+        ("ns", ""),
+        ("ns", "-x"),
+        ("ns", "X"),
+        ("n s", "x"),
+        ("ns", ".hidden"),
+    ],
+)
 def test_file_names_refuse_what_is_no_plain_name(namespace: str, name: str) -> None:
     shown = name if namespace == "ns" else namespace
     with pytest.raises(ValueError, match=re.escape(f"refusing to derive a file name from {shown!r}")):
@@ -40,11 +51,13 @@ def test_files_of_some_clusters_are_those_clusters_files() -> None:
     plan = load_plan(ROOT / "fleet/demo.yaml")
     every = dict(layout.files(plan))
     some = [c for c in plan.clusters if c.name in ("cluster-2", "control-plane")]
-    assert dict(layout.files(plan, clusters=some)) == {k: v for k, v in every.items()
-                                                       if k.split("/")[0] in ("cluster-2", "control-plane")}
+    assert dict(layout.files(plan, clusters=some)) == {
+        k: v for k, v in every.items() if k.split("/")[0] in ("cluster-2", "control-plane")
+    }
     for cluster in plan.clusters:
-        assert {f"{cluster.name}/{f.name}": f.text for f in layout.render_cluster(plan, cluster)} == \
-            {k: v for k, v in every.items() if k.startswith(cluster.name + "/")}
+        assert {f"{cluster.name}/{f.name}": f.text for f in layout.render_cluster(plan, cluster)} == {
+            k: v for k, v in every.items() if k.startswith(cluster.name + "/")
+        }
 
 
 def test_kubeconfig_files_are_the_cluster_objects() -> None:

@@ -54,8 +54,9 @@ def test_flux_fills_each_remote_secret_with_that_members_kubeconfig(tmp_path: Pa
     secret = gitops.substitution_secret("meshfleet-istio", kubeconfigs)
     for cluster in ISTIO_CLUSTERS:
         (ks,) = docs(out / f"flux/meshfleet-istio-{cluster}.yaml")
-        assert ks["spec"]["postBuild"] == {"substituteFrom": [{"kind": "Secret",
-                                                               "name": "meshfleet-istio-kubeconfigs"}]}
+        assert ks["spec"]["postBuild"] == {
+            "substituteFrom": [{"kind": "Secret", "name": "meshfleet-istio-kubeconfigs"}]
+        }
         text = kustomize_text(out / cluster)
         for member in ISTIO_CLUSTERS:
             if member != cluster:
@@ -63,7 +64,8 @@ def test_flux_fills_each_remote_secret_with_that_members_kubeconfig(tmp_path: Pa
         applied = flux.substitute(text, secret["stringData"])
         secrets = remote_secrets(applied)
         assert sorted(s["metadata"]["name"] for s in secrets) == sorted(
-            f"istio-remote-secret-{m}" for m in ISTIO_CLUSTERS if m != cluster)
+            f"istio-remote-secret-{m}" for m in ISTIO_CLUSTERS if m != cluster
+        )
         for s in secrets:
             member = s["metadata"]["annotations"]["networking.istio.io/cluster"]
             assert s["stringData"] == {member: kubeconfigs[member]}
@@ -83,7 +85,8 @@ def test_argo_cd_applies_every_istio_object_but_the_remote_secrets(tmp_path: Pat
     for cluster in ISTIO_CLUSTERS:
         built = kustomize(out / cluster)
         assert not remote_secrets(built) and {"DestinationRule", "ConfigMap", "AuthorizationPolicy"} <= {
-            d["kind"] for d in built}
+            d["kind"] for d in built
+        }
         left_out = sorted(p.name for p in (out / cluster).glob("secret.*.yaml"))
         assert len(left_out) == 2
         for name in left_out:
@@ -93,10 +96,16 @@ def test_argo_cd_applies_every_istio_object_but_the_remote_secrets(tmp_path: Pat
 
 
 def kubeconfig(cluster: str) -> str:
-    return yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "current-context": "x",
-                           "clusters": [{"name": "x", "cluster": {"server": f"https://{cluster}.example:6443"}}],
-                           "users": [{"name": "x", "user": {"token": f"tok-{cluster}"}}],
-                           "contexts": [{"name": "x", "context": {"cluster": "x", "user": "x"}}]})
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": "x",
+            "clusters": [{"name": "x", "cluster": {"server": f"https://{cluster}.example:6443"}}],
+            "users": [{"name": "x", "user": {"token": f"tok-{cluster}"}}],
+            "contexts": [{"name": "x", "context": {"cluster": "x", "user": "x"}}],
+        }
+    )
 
 
 def test_with_kubeconfigs_each_remote_secret_gets_its_members_kubeconfig_only(tmp_path: Path) -> None:
@@ -115,5 +124,6 @@ def test_with_kubeconfigs_each_remote_secret_gets_its_members_kubeconfig_only(tm
             secret = yaml.safe_load(path.read_text())
             (member,) = secret["stringData"]
             assert member != cluster and yaml.safe_load(secret["stringData"][member])["users"][0]["user"] == {
-                "token": f"tok-{member}"}
+                "token": f"tok-{member}"
+            }
             assert not [c for c in ISTIO_CLUSTERS if c != member and f"tok-{c}" in path.read_text()]

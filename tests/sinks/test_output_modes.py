@@ -54,8 +54,9 @@ def test_kubeconfigs_are_0600_in_a_0700_directory(tmp_path: Path, umask: int) ->
     render(load_plan(ROOT / "fleet/demo.yaml"), out, kubeconfigs=secret)
     found = modes(out)
     holders = {f"control-plane/cluster._.{m}.yaml" for m in MEMBERS}
-    assert {rel for rel in found if "# the kubeconfig of" in ((out / rel).read_text() if (out / rel).is_file()
-                                                              else "")} == holders
+    assert {
+        rel for rel in found if "# the kubeconfig of" in ((out / rel).read_text() if (out / rel).is_file() else "")
+    } == holders
     for rel, mode in found.items():
         if rel in holders:
             assert mode == 0o600 & ~umask, rel
@@ -72,17 +73,29 @@ def test_kubeconfigs_are_0600_in_a_0700_directory(tmp_path: Path, umask: int) ->
 
 def test_render_with_kubeconfigs_from_the_command_line_is_private(tmp_path: Path) -> None:
     config = {
-        "apiVersion": "v1", "kind": "Config", "current-context": "k3d-cluster-1",
-        "clusters": [{"name": c, "cluster": {"server": f"https://{c}.example:6443"}} for c in
-                     ("k3d-control-plane", "k3d-cluster-1", "k3d-cluster-2", "k3d-cluster-3")],
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "k3d-cluster-1",
+        "clusters": [
+            {"name": c, "cluster": {"server": f"https://{c}.example:6443"}}
+            for c in ("k3d-control-plane", "k3d-cluster-1", "k3d-cluster-2", "k3d-cluster-3")
+        ],
         "users": [{"name": "u", "user": {"token": "t"}}],
-        "contexts": [{"name": c, "context": {"cluster": c, "user": "u"}} for c in
-                     ("k3d-control-plane", "k3d-cluster-1", "k3d-cluster-2", "k3d-cluster-3")],
+        "contexts": [
+            {"name": c, "context": {"cluster": c, "user": "u"}}
+            for c in ("k3d-control-plane", "k3d-cluster-1", "k3d-cluster-2", "k3d-cluster-3")
+        ],
     }
     (tmp_path / "kubeconfig").write_text(yaml.safe_dump(config))
     out = tmp_path / "out"
-    result = run_cli("render", str(ROOT / "fleet/demo.yaml"), "--out", str(out), "--with-kubeconfigs",
-                     env={"KUBECONFIG": str(tmp_path / "kubeconfig"), "HOME": str(tmp_path)})
+    result = run_cli(
+        "render",
+        str(ROOT / "fleet/demo.yaml"),
+        "--out",
+        str(out),
+        "--with-kubeconfigs",
+        env={"KUBECONFIG": str(tmp_path / "kubeconfig"), "HOME": str(tmp_path)},
+    )
     assert result.code == 0, result.err
     assert stat.S_IMODE((out / "control-plane").stat().st_mode) == 0o700
     assert {stat.S_IMODE((out / f"control-plane/cluster._.{m}.yaml").stat().st_mode) for m in MEMBERS} == {0o600}
@@ -96,8 +109,9 @@ def schema_text(capsys: pytest.CaptureFixture[str]) -> str:
     return capsys.readouterr().out
 
 
-def test_schema_out_writes_the_schema_with_the_usual_mode(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                          umask: int) -> None:
+def test_schema_out_writes_the_schema_with_the_usual_mode(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], umask: int
+) -> None:
     target = tmp_path / "deep" / "schema.json"
     for _ in range(2):  # new, then over it
         assert main(["schema", "--out", str(target)]) == 0
@@ -107,8 +121,9 @@ def test_schema_out_writes_the_schema_with_the_usual_mode(tmp_path: Path, capsys
 
 
 @pytest.mark.parametrize("planted", [".schema.json.tmp", f".schema.json.meshfleet-new-{TOKEN}"])
-def test_schema_out_never_writes_through_a_planted_link(tmp_path: Path, planted: str,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_schema_out_never_writes_through_a_planted_link(
+    tmp_path: Path, planted: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     victim = tmp_path / "victim"
     victim.write_text("the victim's")
     (tmp_path / planted).symlink_to(victim)

@@ -65,8 +65,9 @@ def wait_for(condition: Any, proc: subprocess.Popen[bytes], what: str) -> None:
 
 @pytest.mark.parametrize("after", [0, 1, 5, 12])
 @pytest.mark.parametrize("error", [errno.ENOSPC, errno.EROFS, errno.EACCES])
-def test_a_failing_write_leaves_the_previous_output_whole(previous: tuple[Path, dict[str, str]], after: int,
-                                                          error: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_write_leaves_the_previous_output_whole(
+    previous: tuple[Path, dict[str, str]], after: int, error: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out, before = previous
     real_write = output._write
     calls = {"n": 0}
@@ -96,8 +97,9 @@ def test_a_failing_first_render_says_nothing_was_created(tmp_path: Path, monkeyp
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
-def test_the_message_names_the_file_in_the_output_not_the_stage(tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_message_names_the_file_in_the_output_not_the_stage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real_write = output._write
 
     def refuse_policies(dir_fd: int, name: str, data: bytes, mode: int) -> None:
@@ -107,13 +109,17 @@ def test_the_message_names_the_file_in_the_output_not_the_stage(tmp_path: Path,
 
     monkeypatch.setattr(output, "_write", refuse_policies)
     out = tmp_path / "out"
-    with pytest.raises(UsageError, match=rf"^cannot write {out}/cluster-\d/globaltrafficpolicy\.[a-z0-9.-]+\.yaml: "
-                                         "File name too long; "):
+    with pytest.raises(
+        UsageError,
+        match=rf"^cannot write {out}/cluster-\d/globaltrafficpolicy\.[a-z0-9.-]+\.yaml: "
+        "File name too long; ",
+    ):
         render(load_plan(ROOT / "fleet/demo.yaml"), out)
 
 
-def test_a_failing_swap_leaves_the_previous_output_whole(previous: tuple[Path, dict[str, str]],
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_swap_leaves_the_previous_output_whole(
+    previous: tuple[Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     out, before = previous
 
     def no_swap(*args: object) -> None:
@@ -127,7 +133,8 @@ def test_a_failing_swap_leaves_the_previous_output_whole(previous: tuple[Path, d
 
 
 def test_an_output_replaced_during_the_render_is_swapped_back_and_refused(
-        previous: tuple[Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    previous: tuple[Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     out, _ = previous
     real_exchange = swap.exchange
     calls: list[str] = []
@@ -149,8 +156,9 @@ def test_an_output_replaced_during_the_render_is_swapped_back_and_refused(
 
 
 @pytest.mark.parametrize("theirs", [{}, {"notes.txt": "keep me"}])
-def test_an_output_made_by_someone_else_during_a_first_render(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                              theirs: dict[str, str]) -> None:
+def test_an_output_made_by_someone_else_during_a_first_render(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, theirs: dict[str, str]
+) -> None:
     """The output did not exist when the render began, and exists when it swaps: it is checked like
     any existing output (an empty directory is replaced, one with files is refused and kept)."""
     out = tmp_path / "out"
@@ -186,8 +194,9 @@ def test_swap_without_renameat2(previous: tuple[Path, dict[str, str]], monkeypat
     assert leftovers(out) == []
 
 
-def test_a_tree_moved_aside_by_a_cut_swap_is_never_taken_back(previous: tuple[Path, dict[str, str]],
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_tree_moved_aside_by_a_cut_swap_is_never_taken_back(
+    previous: tuple[Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A swap cut between its two renames leaves the output moved aside. It is not taken back as the
     output (it could be planted); the next render writes a whole new output, then removes it."""
     out, before = previous
@@ -240,8 +249,16 @@ def victim(tmp_path: Path) -> Path:
     return marked(tmp_path / "victim", "the victim's")
 
 
-@pytest.mark.parametrize("name", [f".out.meshfleet-new-{TOKEN}", f".out.meshfleet-old-{TOKEN}", ".out.meshfleet-lock",
-                                  ".out.meshfleet-old-1", ".out.meshfleet-x"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        f".out.meshfleet-new-{TOKEN}",
+        f".out.meshfleet-old-{TOKEN}",
+        ".out.meshfleet-lock",
+        ".out.meshfleet-old-1",
+        ".out.meshfleet-x",
+    ],
+)
 def test_planted_symlinks_beside_the_output_are_never_followed(tmp_path: Path, victim: Path, name: str) -> None:
     out = tmp_path / "out"
     link = tmp_path / name
@@ -297,8 +314,12 @@ def no_directory_locks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     real_flock = fcntl.flock
 
     def flock(fd: int, operation: int) -> None:
-        if os.path.isdir(f"/proc/self/fd/{fd}") and not operation & fcntl.LOCK_NB and operation != fcntl.LOCK_UN \
-                and os.path.samefile(f"/proc/self/fd/{fd}", tmp_path):
+        if (
+            os.path.isdir(f"/proc/self/fd/{fd}")
+            and not operation & fcntl.LOCK_NB
+            and operation != fcntl.LOCK_UN
+            and os.path.samefile(f"/proc/self/fd/{fd}", tmp_path)
+        ):
             raise OSError(errno.EBADF, os.strerror(errno.EBADF))
         real_flock(fd, operation)
 
@@ -333,8 +354,9 @@ def test_a_planted_private_lock_link_is_not_followed(tmp_path: Path, no_director
 
 
 @pytest.mark.parametrize("plant", ["link", "open-to-others"])
-def test_a_private_lock_directory_that_is_not_private_is_refused(tmp_path: Path, no_directory_locks: Path,
-                                                                 plant: str) -> None:
+def test_a_private_lock_directory_that_is_not_private_is_refused(
+    tmp_path: Path, no_directory_locks: Path, plant: str
+) -> None:
     if plant == "link":
         elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
         elsewhere.mkdir(mode=0o700)
@@ -348,7 +370,8 @@ def test_a_private_lock_directory_that_is_not_private_is_refused(tmp_path: Path,
 
 
 def test_where_directories_cannot_be_locked_the_swapped_out_tree_still_goes(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_directory_locks: Path) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_directory_locks: Path
+) -> None:
     """Without directory locks (NFS), a render removes the tree it swapped out itself, and leaves
     other leftovers alone: whether their render still runs cannot be told."""
     real_flock = fcntl.flock
@@ -390,8 +413,10 @@ def test_concurrent_renders_do_not_interleave(tmp_path: Path) -> None:
     for name in ("demo", "demo-standalone"):
         render(load_plan(ROOT / f"fleet/{name}.yaml"), tmp_path / name)
         expected[name] = tree(tmp_path / name)
-    procs = [subprocess.Popen(render_script(f"fleet/{name}.yaml", out, 0.01), cwd=ROOT)
-             for name in ("demo", "demo-standalone", "demo", "demo-standalone")]
+    procs = [
+        subprocess.Popen(render_script(f"fleet/{name}.yaml", out, 0.01), cwd=ROOT)
+        for name in ("demo", "demo-standalone", "demo", "demo-standalone")
+    ]
     assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
     assert tree(out) in (expected["demo"], expected["demo-standalone"])
     assert leftovers(out) == []
@@ -439,14 +464,18 @@ def large_fleet(tmp_path: Path) -> tuple[Path, dict[str, str]]:
 
 @pytest.mark.parametrize("glob_name", ["out*", "out?b", "out[-]b", "*", ".out-b.meshfleet-*"])
 def test_a_render_beside_one_with_a_glob_name_leaves_it_complete(
-        tmp_path: Path, large_fleet: tuple[Path, dict[str, str]], glob_name: str) -> None:
+    tmp_path: Path, large_fleet: tuple[Path, dict[str, str]], glob_name: str
+) -> None:
     """The first render stages a large fleet, slowly; meanwhile another render, whose output's name
     matches the first one's stage as a glob pattern, starts and finishes. The first output is whole."""
     fleet, expected = large_fleet
     first = tmp_path / "out-b"
     proc = subprocess.Popen(render_script(str(fleet), first, 0.01), cwd=ROOT)
-    wait_for(lambda: any(len(list(p.rglob("*.yaml"))) > 20 for p in tmp_path.glob(".out-b.meshfleet-*")), proc,
-             "it staged some files")
+    wait_for(
+        lambda: any(len(list(p.rglob("*.yaml"))) > 20 for p in tmp_path.glob(".out-b.meshfleet-*")),
+        proc,
+        "it staged some files",
+    )
     beside = tmp_path / glob_name
     render(load_plan(ROOT / "fleet/demo.yaml"), beside)
     render(load_plan(ROOT / "fleet/demo-standalone.yaml"), beside)  # over its own output, cleaning leftovers
@@ -460,8 +489,9 @@ def test_a_render_beside_one_with_a_glob_name_leaves_it_complete(
 # --- detached removal of the previous output -----------------------------------------------------
 
 
-def test_a_detached_removal_leaves_the_new_output_and_then_nothing_beside_it(previous: tuple[Path, dict[str, str]],
-                                                                             tmp_path: Path) -> None:
+def test_a_detached_removal_leaves_the_new_output_and_then_nothing_beside_it(
+    previous: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
     out, _ = previous
     render(load_plan(ROOT / "fleet/demo-standalone.yaml"), out, detach_cleanup=True)
     assert not (out / "control-plane").exists()
@@ -507,8 +537,9 @@ def render_in_parallel(fleet: Path | str, out: Path, setup: str = "") -> tuple[s
     return outcome, int(forks)
 
 
-def test_a_render_by_several_processes_writes_the_same_bytes(tmp_path: Path,
-                                                              large_fleet: tuple[Path, dict[str, str]]) -> None:
+def test_a_render_by_several_processes_writes_the_same_bytes(
+    tmp_path: Path, large_fleet: tuple[Path, dict[str, str]]
+) -> None:
     fleet, expected = large_fleet
     assert len(render_module._groups(load_plan(fleet), 3)) == 3
     assert render_in_parallel(fleet, tmp_path / "out") == ("ok", 2)
@@ -516,8 +547,9 @@ def test_a_render_by_several_processes_writes_the_same_bytes(tmp_path: Path,
     assert leftovers(tmp_path / "out") == []
 
 
-def test_with_other_threads_the_shares_are_written_in_turn(tmp_path: Path, large_fleet: tuple[Path, dict[str, str]],
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_with_other_threads_the_shares_are_written_in_turn(
+    tmp_path: Path, large_fleet: tuple[Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Forking a process with other threads is unsafe; the render then writes every share itself."""
     fleet, expected = large_fleet
     monkeypatch.setattr(render_module, "_processes", lambda plan: 3)
@@ -543,7 +575,8 @@ def test_with_other_threads_the_shares_are_written_in_turn(tmp_path: Path, large
 
 @pytest.mark.parametrize("error", [errno.ENOSPC, errno.EACCES])
 def test_a_worker_s_failure_fails_the_render_and_leaves_the_previous_output(
-        previous: tuple[Path, dict[str, str]], error: int) -> None:
+    previous: tuple[Path, dict[str, str]], error: int
+) -> None:
     out, before = previous
     setup = (
         "real_write = o._write\n"
@@ -555,8 +588,11 @@ def test_a_worker_s_failure_fails_the_render_and_leaves_the_previous_output(
     )
     outcome, forks = render_in_parallel(ROOT / "fleet/demo-standalone.yaml", out, setup)
     assert forks == 2
-    assert re.fullmatch(rf"UsageError: cannot write {re.escape(str(out))}/[a-z0-9-]+/[a-z0-9._-]+\.yaml: "
-                        rf"{os.strerror(error)}; the previous output is untouched", outcome), outcome
+    assert re.fullmatch(
+        rf"UsageError: cannot write {re.escape(str(out))}/[a-z0-9-]+/[a-z0-9._-]+\.yaml: "
+        rf"{os.strerror(error)}; the previous output is untouched",
+        outcome,
+    ), outcome
     assert tree(out) == before
     assert leftovers(out) == []
 
@@ -572,8 +608,10 @@ def test_a_worker_killed_fails_the_render(previous: tuple[Path, dict[str, str]])
     )
     outcome, forks = render_in_parallel(ROOT / "fleet/demo-standalone.yaml", out, setup)
     assert forks == 2
-    assert outcome == f"UsageError: cannot write {out}: a process writing the output ended by signal 9; " \
-                      "the previous output is untouched"
+    assert (
+        outcome == f"UsageError: cannot write {out}: a process writing the output ended by signal 9; "
+        "the previous output is untouched"
+    )
     assert tree(out) == before
     assert leftovers(out) == []
 
@@ -630,8 +668,13 @@ def test_a_command_s_rerender_leaves_the_new_output_and_then_nothing_beside_it(t
     """The command (a fresh, single-threaded process) removes the previous output in a detached one."""
     out = tmp_path / "out"
     for fleet in ("demo", "demo-standalone"):
-        done = subprocess.run([sys.executable, "-m", "meshfleet.cli", "render", f"fleet/{fleet}.yaml", "--out",
-                               str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "meshfleet.cli", "render", f"fleet/{fleet}.yaml", "--out", str(out)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
     assert not (out / "control-plane").exists()
     deadline = time.monotonic() + 60

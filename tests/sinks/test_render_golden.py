@@ -38,17 +38,19 @@ def test_every_cluster_directory_builds_with_kustomize(name: str, tmp_path: Path
     expected = ["cluster-1", "cluster-2", "cluster-3"] + (["control-plane"] if name == "demo" else [])
     assert written == expected
     for cluster in written:
-        built = subprocess.run([kubectl, "kustomize", str(out / cluster)], capture_output=True, text=True,
-                               check=True).stdout
+        built = subprocess.run(
+            [kubectl, "kustomize", str(out / cluster)], capture_output=True, text=True, check=True
+        ).stdout
         docs = [d for d in yaml.safe_load_all(built) if d]
         listed = yaml.safe_load((out / cluster / "kustomization.yaml").read_text())["resources"]
         assert len(docs) == len(listed) > 0
         assert all(not f.startswith("predicted.") for f in listed)
-        applied_on_disk = sorted(p.name for p in (out / cluster).glob("*.yaml")
-                                 if not p.name.startswith("predicted.") and p.name != "kustomization.yaml")
+        applied_on_disk = sorted(
+            p.name
+            for p in (out / cluster).glob("*.yaml")
+            if not p.name.startswith("predicted.") and p.name != "kustomization.yaml"
+        )
         assert sorted(listed) == applied_on_disk
-
-
 
 
 @pytest.mark.parametrize("name", DEMOS)

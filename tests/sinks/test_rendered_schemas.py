@@ -43,11 +43,14 @@ def test_rendered_files_validate(fleet: Path, tmp_path: Path) -> None:
         if path.name == "kustomization.yaml":
             continue
         obj = yaml.safe_load(path.read_text())
-        partial = any(o.patch and o.name == obj["metadata"]["name"] and o.kind == obj["kind"]
-                      for o in by_name[path.parent.name].objects)
+        partial = any(
+            o.patch and o.name == obj["metadata"]["name"] and o.kind == obj["kind"]
+            for o in by_name[path.parent.name].objects
+        )
         schema_set = schema_set_for_fsm(fsm_versions.version(written, path.parent.name))
-        problems += [f"{path.parent.name}/{path.name}: {m}"
-                     for m in validate_object(obj, partial=partial, schema_set=schema_set)]
+        problems += [
+            f"{path.parent.name}/{path.name}: {m}" for m in validate_object(obj, partial=partial, schema_set=schema_set)
+        ]
         count += 1
     assert count == sum(len(c.objects) for c in p.clusters)
     assert not problems, "\n".join(problems)
@@ -67,10 +70,22 @@ def test_the_validator_is_not_blind() -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), clusters=st.integers(1, 6), services=st.integers(1, 5),
-       control_plane=st.booleans(), multi_port=st.sampled_from([0.0, 1.0]), meshes=st.sampled_from([0.0, 0.6]))
-def test_every_object_of_any_generated_fleet_validates(seed: int, clusters: int, services: int,
-                                                      control_plane: bool, multi_port: float, meshes: float) -> None:
-    shape = FleetShape(clusters=clusters, services=services, control_plane=control_plane,
-                       multi_port_share=multi_port, mesh_share=meshes)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    clusters=st.integers(1, 6),
+    services=st.integers(1, 5),
+    control_plane=st.booleans(),
+    multi_port=st.sampled_from([0.0, 1.0]),
+    meshes=st.sampled_from([0.0, 0.6]),
+)
+def test_every_object_of_any_generated_fleet_validates(
+    seed: int, clusters: int, services: int, control_plane: bool, multi_port: float, meshes: float
+) -> None:
+    shape = FleetShape(
+        clusters=clusters,
+        services=services,
+        control_plane=control_plane,
+        multi_port_share=multi_port,
+        mesh_share=meshes,
+    )
     assert problems_of(plan(Fleet.model_validate(generate(shape, seed)))) == []

@@ -59,14 +59,23 @@ def test_demo_cluster_2_httpbin_in_words() -> None:
     lines = out.splitlines()
     assert lines[2] == "cluster-2 (FSM, access rules enforced: they decide who may call)"
     row = next(line for line in lines if line.startswith("  httpbin/httpbin "))
-    assert re.search(r"ActiveActive +httpbin\.httpbin +cluster-2 \(local\) 33\.3%, cluster-1 33\.3%, cluster-3 33\.3% "
-                     r"\(equal split\) +cluster-1 50%, cluster-3 50% \(equal split\)", row), row
+    assert re.search(
+        r"ActiveActive +httpbin\.httpbin +cluster-2 \(local\) 33\.3%, cluster-1 33\.3%, cluster-3 33\.3% "
+        r"\(equal split\) +cluster-1 50%, cluster-3 50% \(equal split\)",
+        row,
+    ), row
     local = next(line for line in lines if "local pods in cluster-2" in line)
-    assert re.search(r"curl/curl +httpbin/httpbin +local pods in cluster-2 as httpbin/default +GET / +yes, by the "
-                     r"sidecars of the local pods \(rule curl-to-httpbin\)", local), local
+    assert re.search(
+        r"curl/curl +httpbin/httpbin +local pods in cluster-2 as httpbin/default +GET / +yes, by the "
+        r"sidecars of the local pods \(rule curl-to-httpbin\)",
+        local,
+    ), local
     remote = next(line for line in lines if "cluster-1, cluster-3 as httpbin/httpbin" in line)
-    assert re.search(r"any request +no: FSM does not restrict answers from other clusters.* \(rule curl-to-httpbin "
-                     r"asks GET /\)$", remote), remote
+    assert re.search(
+        r"any request +no: FSM does not restrict answers from other clusters.* \(rule curl-to-httpbin "
+        r"asks GET /\)$",
+        remote,
+    ), remote
 
 
 def test_from_keeps_only_what_that_source_may_call() -> None:
@@ -75,19 +84,29 @@ def test_from_keeps_only_what_that_source_may_call() -> None:
     assert sources == {"curl/curl", "*"}
     cluster_2 = next(c for c in data["clusters"] if c["name"] == "cluster-2")
     assert {a["source"] for s in cluster_2["services"] for a in s["access"]} == {"curl/curl"}
-    nobody = json.loads(routes("fleet/demo.yaml", "--from", "nobody/nobody", "--cluster", "cluster-2",
-                               "-o", "json").out)
+    nobody = json.loads(
+        routes("fleet/demo.yaml", "--from", "nobody/nobody", "--cluster", "cluster-2", "-o", "json").out
+    )
     assert nobody["clusters"] == []
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("--cluster", "cluster-9"), r"--cluster cluster-9: not a member of fleet/demo\.yaml; did you mean cluster-\d\?; "
-                                 r"members: cluster-1, cluster-2, cluster-3"),
-    (("--cluster", "control-plane"), r"--cluster control-plane: not a member"),
-    (("--service", "httpbin/nope"), r"--service httpbin/nope: no cluster of fleet/demo\.yaml calls it; did you mean "
-                                    r"httpbin/httpbin\?; services: httpbin/httpbin, "),
-    (("--from", "curl"), r"--from curl: give a service account as namespace/name, e\.g\. curl/curl"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("--cluster", "cluster-9"),
+            r"--cluster cluster-9: not a member of fleet/demo\.yaml; did you mean cluster-\d\?; "
+            r"members: cluster-1, cluster-2, cluster-3",
+        ),
+        (("--cluster", "control-plane"), r"--cluster control-plane: not a member"),
+        (
+            ("--service", "httpbin/nope"),
+            r"--service httpbin/nope: no cluster of fleet/demo\.yaml calls it; did you mean "
+            r"httpbin/httpbin\?; services: httpbin/httpbin, ",
+        ),
+        (("--from", "curl"), r"--from curl: give a service account as namespace/name, e\.g\. curl/curl"),
+    ],
+)
 def test_bad_filters_are_usage_errors_naming_what_exists(args: tuple[str, ...], message: str) -> None:
     result = routes("fleet/demo.yaml", *args)
     assert result.code == 2 and result.out == ""

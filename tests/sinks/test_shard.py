@@ -20,7 +20,8 @@ from meshfleet.sinks.shard import CLUSTER_OVERHEAD, STACK_OVERHEAD, ClusterLoad,
 from tests.conftest import ROOT, run_cli
 
 loads = st.lists(st.integers(0, 3000), min_size=1, max_size=40).map(
-    lambda sizes: [ClusterLoad(f"c{i:03d}", n) for i, n in enumerate(sizes)])
+    lambda sizes: [ClusterLoad(f"c{i:03d}", n) for i, n in enumerate(sizes)]
+)
 
 
 def names(p: Proposal) -> list[str]:
@@ -35,7 +36,8 @@ def check_cover(p: Proposal, clusters: list[ClusterLoad]) -> None:
 
 @given(loads, st.integers(1, 5000))
 def test_budget_packing_covers_every_cluster_once_and_respects_the_budget(
-        clusters: list[ClusterLoad], budget: int) -> None:
+    clusters: list[ClusterLoad], budget: int
+) -> None:
     p = shard.by_budget(clusters, budget)
     check_cover(p, clusters)
     for s in p.shards:
@@ -78,10 +80,15 @@ def fewest_stacks(clusters: list[ClusterLoad], budget: int) -> int:
     return best
 
 
-@given(st.lists(st.integers(0, 700), min_size=1, max_size=7).map(
-    lambda sizes: [ClusterLoad(f"c{i}", n) for i, n in enumerate(sizes)]), st.integers(40, 1500))
+@given(
+    st.lists(st.integers(0, 700), min_size=1, max_size=7).map(
+        lambda sizes: [ClusterLoad(f"c{i}", n) for i, n in enumerate(sizes)]
+    ),
+    st.integers(40, 1500),
+)
 def test_small_packings_are_within_first_fit_decreasings_bound_of_the_optimum(
-        clusters: list[ClusterLoad], budget: int) -> None:
+    clusters: list[ClusterLoad], budget: int
+) -> None:
     # First-fit decreasing never needs more than 11/9 of the optimum plus 6/9 (Dosa, 2007).
     assert 9 * len(shard.by_budget(clusters, budget).shards) <= 11 * fewest_stacks(clusters, budget) + 6
 
@@ -98,7 +105,8 @@ def test_count_packing_covers_every_cluster_once_and_is_balanced(clusters: list[
 
 @given(loads, st.integers(1, 5000), st.randoms())
 def test_the_proposal_does_not_depend_on_the_input_order(
-        clusters: list[ClusterLoad], budget: int, rnd: random.Random) -> None:
+    clusters: list[ClusterLoad], budget: int, rnd: random.Random
+) -> None:
     shuffled = list(clusters)
     rnd.shuffle(shuffled)
     assert shard.by_budget(shuffled, budget) == shard.by_budget(clusters, budget)

@@ -109,8 +109,9 @@ class Views:
         if found is None:
             with _collector_paused():
                 services = tuple(e for s in self.services(name) if (e := self.get(name, s)) is not None)
-                found = self._clusters[name] = ClusterRoutes(name, self._fleet.plans[name].mesh, self.mode(name),
-                                                             services)
+                found = self._clusters[name] = ClusterRoutes(
+                    name, self._fleet.plans[name].mesh, self.mode(name), services
+                )
         return found
 
     def whole(self) -> Effective:

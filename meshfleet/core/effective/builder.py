@@ -75,8 +75,10 @@ def _by_source(grants: Iterable[GrantView]) -> _Granted:
                     at[source] = None
                 else:
                     where.update(g.enforced_at)
-    return {s: (tuple(sorted(rules[s])), tuple(asked[s]), None if at[s] is None else frozenset(at[s] or ()))
-            for s in sorted(rules)}
+    return {
+        s: (tuple(sorted(rules[s])), tuple(asked[s]), None if at[s] is None else frozenset(at[s] or ()))
+        for s in sorted(rules)
+    }
 
 
 _ByService = tuple[dict[str, ImportView], dict[str, PolicyView], set[str]]
@@ -88,8 +90,9 @@ class _Fleet:
 
     def __init__(self, plan: Plan) -> None:
         self.plans = {c.name: c for c in plan.clusters}
-        self.exports: dict[tuple[str, str], ExportView] = {(c.name, e.service): e for c in plan.clusters
-                                                           for e in c.exports}
+        self.exports: dict[tuple[str, str], ExportView] = {
+            (c.name, e.service): e for c in plan.clusters for e in c.exports
+        }
         self.locals = {(c.name, v.service): v.service_account for c in plan.clusters for v in c.local}
         self._grants: dict[str, _Grants] = {}
         self._granted: dict[tuple[str, str], _Granted] = {}
@@ -134,8 +137,11 @@ class _Fleet:
         found = self._views.get(consumer)
         if found is None:
             c = self.plans[consumer]
-            found = self._views[consumer] = ({i.service: i for i in c.imports}, {p.service: p for p in c.policies},
-                                             {g.service for g in c.grants})
+            found = self._views[consumer] = (
+                {i.service: i for i in c.imports},
+                {p.service: p for p in c.policies},
+                {g.service for g in c.grants},
+            )
         return found
 
     def entry(self, consumer: str, service: str) -> ServiceRoutes | None:
@@ -147,13 +153,19 @@ class _Fleet:
         if not local and imported is None and service not in granted:
             return None
         policy = policies.get(service)
-        return ServiceRoutes(consumer, service, local, policy.lb_type if policy is not None else None,
-                             mesh(c.mesh).routes(service, consumer, local, imported, policy),
-                             self.access(c, service, local, imported))
+        return ServiceRoutes(
+            consumer,
+            service,
+            local,
+            policy.lb_type if policy is not None else None,
+            mesh(c.mesh).routes(service, consumer, local, imported, policy),
+            self.access(c, service, local, imported),
+        )
 
     @staticmethod
-    def _at_destination(title: str, side: Side, identity: str, clusters: tuple[str, ...],
-                        granted: _Granted) -> list[Allowed]:
+    def _at_destination(
+        title: str, side: Side, identity: str, clusters: tuple[str, ...], granted: _Granted
+    ) -> list[Allowed]:
         """Meshes that enforce where the answers come from (Istio AuthorizationPolicies, Cilium network
         policies): the consumer's rules, written into the answering clusters, admit their sources for their
         requests there; pods no rule's policy selects admit any workload (both meshes allow until a policy
@@ -169,8 +181,19 @@ class _Fleet:
                 covered.update(held)
         open_ = tuple(x for x in clusters if x not in covered)
         if open_:
-            out.append(Allowed(ANY, side, open_, identity, (), (), None, "not-enforced",
-                               f"no access rule selects these pods: {title} lets any workload call"))
+            out.append(
+                Allowed(
+                    ANY,
+                    side,
+                    open_,
+                    identity,
+                    (),
+                    (),
+                    None,
+                    "not-enforced",
+                    f"no access rule selects these pods: {title} lets any workload call",
+                )
+            )
         return out
 
     def _remote(self, consumer: str, service: str, imported: ImportView | None) -> list[tuple[str, tuple[str, ...]]]:
@@ -202,23 +225,67 @@ class _Fleet:
         for side, identity, clusters in sides:
             granted = self.granted(c.name, identity)
             if mode != "enforced":
-                out.append(Allowed(ANY, side, clusters, identity, (), (), None, "not-enforced",
-                                   f"{MODE_SHORT[mode]}: any workload may call"))
-                out.extend(Allowed(source, side, clusters, identity, rules, asked, None, "not-enforced",
-                                   f"{MODE_SHORT[mode]}: the rule is not enforced")
-                           for source, (rules, asked, _) in granted.items())
+                out.append(
+                    Allowed(
+                        ANY,
+                        side,
+                        clusters,
+                        identity,
+                        (),
+                        (),
+                        None,
+                        "not-enforced",
+                        f"{MODE_SHORT[mode]}: any workload may call",
+                    )
+                )
+                out.extend(
+                    Allowed(
+                        source,
+                        side,
+                        clusters,
+                        identity,
+                        rules,
+                        asked,
+                        None,
+                        "not-enforced",
+                        f"{MODE_SHORT[mode]}: the rule is not enforced",
+                    )
+                    for source, (rules, asked, _) in granted.items()
+                )
             elif m.enforcement == "local-pods-only":
                 # FSM (SMI): non-permissive, only granted sources reach the service; their rules' requests
                 # hold on the local pods, not on the answers from other clusters.
                 if side == "local":
-                    out.extend(Allowed(source, side, clusters, identity, rules, asked, asked, "local-pods",
-                                       "by the sidecars of the local pods")
-                               for source, (rules, asked, _) in granted.items())
+                    out.extend(
+                        Allowed(
+                            source,
+                            side,
+                            clusters,
+                            identity,
+                            rules,
+                            asked,
+                            asked,
+                            "local-pods",
+                            "by the sidecars of the local pods",
+                        )
+                        for source, (rules, asked, _) in granted.items()
+                    )
                 else:
-                    out.extend(Allowed(source, side, clusters, identity, rules, asked, None, "not-enforced",
-                                       f"{m.title} does not restrict answers from other clusters: its route to an "
-                                       "imported service takes any request, and the exporter's gateway lets it in")
-                               for source, (rules, asked, _) in granted.items())
+                    out.extend(
+                        Allowed(
+                            source,
+                            side,
+                            clusters,
+                            identity,
+                            rules,
+                            asked,
+                            None,
+                            "not-enforced",
+                            f"{m.title} does not restrict answers from other clusters: its route to an "
+                            "imported service takes any request, and the exporter's gateway lets it in",
+                        )
+                        for source, (rules, asked, _) in granted.items()
+                    )
             else:
                 out.extend(self._at_destination(m.title, side, identity, clusters, granted))
         order = {"local": 0, "remote": 1}

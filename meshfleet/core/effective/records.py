@@ -27,7 +27,7 @@ MODE_WORDS: dict[Mode, str] = {
     "enforced": "access rules enforced: they decide who may call",
     "permissive": "permissive: every workload may call every service; access rules are not enforced",
     "permissive-as-installed": "permissive as installed (the fleet sets no mode and the mesh's default is "
-                               "permissive): access rules are not enforced",
+    "permissive): access rules are not enforced",
     "no-access-control": "no access control: meshfleet writes no access rules for this mesh",
 }
 MODE_SHORT: dict[Mode, str] = {
@@ -117,8 +117,7 @@ class Effective:
     def cluster(self, name: str) -> ClusterRoutes | None:
         return next((c for c in self.clusters if c.name == name), None)
 
-    def filtered(self, cluster: str | None = None, service: str | None = None,
-                 source: str | None = None) -> Effective:
+    def filtered(self, cluster: str | None = None, service: str | None = None, source: str | None = None) -> Effective:
         """Only `cluster`, only `service`, and only what `source` may call (with its access lines and
         the `*` ones that include it)."""
         out = []

@@ -58,25 +58,50 @@ def _match_json(m: HttpMatchView) -> dict[str, object]:
 
 
 def route_json(r: Route, consumer: str) -> dict[str, object]:
-    return {"calledAs": r.called_as, "steady": _serving_json(servings(r.steady, consumer)),
-            "localDown": _serving_json(servings(r.local_down, consumer)), "equalSplit": equal_split(r.steady),
-            "rule": r.rule}
+    return {
+        "calledAs": r.called_as,
+        "steady": _serving_json(servings(r.steady, consumer)),
+        "localDown": _serving_json(servings(r.local_down, consumer)),
+        "equalSplit": equal_split(r.steady),
+        "rule": r.rule,
+    }
 
 
 def allowed_json(a: Allowed) -> dict[str, object]:
     """One access line; `requests` null is any request, `asked` what the rules say."""
-    return {"source": a.source, "side": a.side, "clusters": list(a.clusters), "identity": a.identity,
-            "rules": list(a.rules), "asked": [_match_json(m) for m in a.asked],
-            "requests": None if a.requests is None else [_match_json(m) for m in a.requests],
-            "enforced": a.where != "not-enforced", "where": a.where, "why": a.why}
+    return {
+        "source": a.source,
+        "side": a.side,
+        "clusters": list(a.clusters),
+        "identity": a.identity,
+        "rules": list(a.rules),
+        "asked": [_match_json(m) for m in a.asked],
+        "requests": None if a.requests is None else [_match_json(m) for m in a.requests],
+        "enforced": a.where != "not-enforced",
+        "where": a.where,
+        "why": a.why,
+    }
 
 
 def service_json(s: ServiceRoutes) -> dict[str, object]:
-    return {"service": s.service, "local": s.local, "policy": s.policy,
-            "routes": [route_json(r, s.consumer) for r in s.routes], "access": [allowed_json(a) for a in s.access]}
+    return {
+        "service": s.service,
+        "local": s.local,
+        "policy": s.policy,
+        "routes": [route_json(r, s.consumer) for r in s.routes],
+        "access": [allowed_json(a) for a in s.access],
+    }
 
 
 def as_json(e: Effective) -> list[dict[str, object]]:
     """Each member as a consumer: a stable structure whose keys never depend on the data."""
-    return [{"name": c.name, "mesh": c.mesh, "mode": c.mode, "modeDescription": MODE_WORDS[c.mode],
-             "services": [service_json(s) for s in c.services]} for c in e.clusters]
+    return [
+        {
+            "name": c.name,
+            "mesh": c.mesh,
+            "mode": c.mode,
+            "modeDescription": MODE_WORDS[c.mode],
+            "services": [service_json(s) for s in c.services],
+        }
+        for c in e.clusters
+    ]

@@ -40,8 +40,11 @@ from meshfleet.core.views import (
 from meshfleet.errors import Code, Loc
 from meshfleet.fleet.model import AccessRule, Cluster, Fleet, Port
 
-GATEWAY_NEEDS_IP = Code("gateway-needs-ip", "error",
-                        "meshfleet writes an import's addresses, and an exporter's gateway is a DNS name without ip")
+GATEWAY_NEEDS_IP = Code(
+    "gateway-needs-ip",
+    "error",
+    "meshfleet writes an import's addresses, and an exporter's gateway is a DNS name without ip",
+)
 
 
 @dataclass(frozen=True)
@@ -98,15 +101,21 @@ class AccessAdapter(ABC):
         """Report what this adapter cannot express of `rule` in `cluster` (by default: nothing)."""
         return None
 
-    def check_grant(self, checks: Checks, rule_name: str, rule: AccessRule, svc: ServiceTopology,
-                    cluster: str) -> None:
+    def check_grant(self, checks: Checks, rule_name: str, rule: AccessRule, svc: ServiceTopology, cluster: str) -> None:
         """Report where `rule`, holding in `cluster` for `svc`, is enforced otherwise than it reads
         (by default: nothing)."""
         return None
 
     @abstractmethod
-    def plan_grants(self, ctx: PlanContext, rule_name: str, rule: AccessRule, svc: ServiceTopology,
-                    cluster: str, identities: Sequence[str]) -> tuple[GrantView, ...]:
+    def plan_grants(
+        self,
+        ctx: PlanContext,
+        rule_name: str,
+        rule: AccessRule,
+        svc: ServiceTopology,
+        cluster: str,
+        identities: Sequence[str],
+    ) -> tuple[GrantView, ...]:
         """Add the objects that enforce `rule` in `cluster`, where `svc` answers as `identities`."""
 
 
@@ -153,8 +162,9 @@ class Mesh(ABC):
         """`exporter`, a cluster of this mesh, exports `svc`."""
         return None
 
-    def check_importers(self, checks: Checks, svc: ServiceTopology, chosen: Sequence[str],
-                        reachable: Sequence[str], loc: Loc) -> None:
+    def check_importers(
+        self, checks: Checks, svc: ServiceTopology, chosen: Sequence[str], reachable: Sequence[str], loc: Loc
+    ) -> None:
         """`import.clusters` chose `chosen` among the members that can import `svc`."""
         return None
 
@@ -213,8 +223,9 @@ class Mesh(ABC):
     # --- runtime rules ---------------------------------------------------------------------------
 
     @abstractmethod
-    def routes(self, service: str, consumer: str, local: bool, imported: ImportView | None,
-               policy: PolicyView | None) -> tuple[Route, ...]:
+    def routes(
+        self, service: str, consumer: str, local: bool, imported: ImportView | None, policy: PolicyView | None
+    ) -> tuple[Route, ...]:
         """Where `consumer`'s calls to `service` (`namespace/name`) go: per name it calls, the serving
         clusters and their weights, while its own copy answers and when that copy is absent or failing
         (`local`: the service runs in `consumer`)."""
@@ -236,9 +247,12 @@ def require_gateway_ips(checks: Checks, svc: ServiceTopology, consumer: str) -> 
     for e in svc.endpoints_for(consumer):
         gw = checks.fleet.clusters[e].gateway
         if gw is not None and gw.ip is None and not is_ip(gw.host):
-            checks.problem(("clusters", e, "gateway", "host"),
-                           f"gateway host {gw.host!r} is a DNS name and meshfleet writes the imports of {svc.ref}",
-                           f"add clusters.{e}.gateway.ip (the address {gw.host} resolves to)", GATEWAY_NEEDS_IP)
+            checks.problem(
+                ("clusters", e, "gateway", "host"),
+                f"gateway host {gw.host!r} is a DNS name and meshfleet writes the imports of {svc.ref}",
+                f"add clusters.{e}.gateway.ip (the address {gw.host} resolves to)",
+                GATEWAY_NEEDS_IP,
+            )
 
 
 def export_ports_loc(checks: Checks, svc: ServiceTopology, exporter: str) -> Loc:
@@ -247,7 +261,10 @@ def export_ports_loc(checks: Checks, svc: ServiceTopology, exporter: str) -> Loc
     base: Loc = ("services", svc.ref)
     for i in reversed(range(len(svc.spec.overrides))):
         o = svc.spec.overrides[i]
-        if o.export is not None and o.export.ports is not None and \
-                exporter in checks.select(o.clusters, (*base, "overrides", i, "clusters"), "be overridden"):
+        if (
+            o.export is not None
+            and o.export.ports is not None
+            and exporter in checks.select(o.clusters, (*base, "overrides", i, "clusters"), "be overridden")
+        ):
             return (*base, "overrides", i, "export", "ports")
     return (*base, "export", "ports")

@@ -72,13 +72,20 @@ AFFINITY_OF = {"Locality": "local", "FailOver": "local", "ActiveActive": "none"}
 """The fleet's lbType -> Cilium's service affinity. No fleet word means `remote` (prefer the others)."""
 
 CILIUM_WEIGHTS = Code("cilium-weights", "error", "a traffic target's weight, which Cilium cannot apply")
-CILIUM_TARGETS = Code("cilium-targets", "error",
-                      "traffic targets that are not every cluster sharing the service with a Cilium consumer")
-CILIUM_EXPORTER_IMPORTS = Code("cilium-exporter-imports", "error",
-                               "a Cilium exporter left out of `import.clusters` while other Cilium clusters export")
+CILIUM_TARGETS = Code(
+    "cilium-targets", "error", "traffic targets that are not every cluster sharing the service with a Cilium consumer"
+)
+CILIUM_EXPORTER_IMPORTS = Code(
+    "cilium-exporter-imports",
+    "error",
+    "a Cilium exporter left out of `import.clusters` while other Cilium clusters export",
+)
 CILIUM_PARTIAL_EXPORT = Code("cilium-partial-export", "error", "a Cilium export of some ports of a Service only")
-CILIUM_ACCESS_IDENTITY = Code("cilium-access-identity", "error",
-                              "an access rule for pods Cilium cannot select (any service account, no podLabels)")
+CILIUM_ACCESS_IDENTITY = Code(
+    "cilium-access-identity",
+    "error",
+    "an access rule for pods Cilium cannot select (any service account, no podLabels)",
+)
 CILIUM_ACCESS_MATCH = Code("cilium-access-match", "error", "an HTTP header match Cilium cannot express")
 
 
@@ -117,8 +124,9 @@ class Cilium(Mesh):
     name = "cilium"
     title = "Cilium"
     settings = "cilium"
-    capabilities = Capabilities(reaches=frozenset({"cilium"}), imports_own_export=True, traffic_policies=True,
-                                needs_gateway=False)
+    capabilities = Capabilities(
+        reaches=frozenset({"cilium"}), imports_own_export=True, traffic_policies=True, needs_gateway=False
+    )
     codes = (CILIUM_WEIGHTS, CILIUM_TARGETS, CILIUM_EXPORTER_IMPORTS, CILIUM_PARTIAL_EXPORT)
 
     # --- checks ----------------------------------------------------------------------------------
@@ -127,23 +135,31 @@ class Cilium(Mesh):
         exported = {r.port.port for r in svc.exports[exporter].rules}
         left_out = [p.port for p in svc.ports[exporter] if p.port not in exported]
         if left_out:
-            checks.problem(export_ports_loc(checks, svc, exporter), f"{exporter} exports {svc.ref} without port(s) "
-                           f"{', '.join(map(str, left_out))}; a Cilium global Service shares every port of the Service",
-                           "export every port (leave export.ports out), or move those ports to another Service",
-                           CILIUM_PARTIAL_EXPORT)
+            checks.problem(
+                export_ports_loc(checks, svc, exporter),
+                f"{exporter} exports {svc.ref} without port(s) "
+                f"{', '.join(map(str, left_out))}; a Cilium global Service shares every port of the Service",
+                "export every port (leave export.ports out), or move those ports to another Service",
+                CILIUM_PARTIAL_EXPORT,
+            )
 
-    def check_importers(self, checks: Checks, svc: ServiceTopology, chosen: Sequence[str],
-                        reachable: Sequence[str], loc: Loc) -> None:
+    def check_importers(
+        self, checks: Checks, svc: ServiceTopology, chosen: Sequence[str], reachable: Sequence[str], loc: Loc
+    ) -> None:
         mine = [e for e in svc.exporters if checks.mesh(e) == self.name]
         if len(mine) < 2:
             return
         for e in mine:
             if e not in chosen:
                 others = ", ".join(x for x in mine if x != e)
-                checks.problem(loc, f"{e} exports {svc.ref} with Cilium, whose global Service there also "
-                               f"load-balances to the other exporters' backends ({others}); {e} cannot export it "
-                               "without importing it",
-                               f"add {e} to import.clusters, or remove import", CILIUM_EXPORTER_IMPORTS)
+                checks.problem(
+                    loc,
+                    f"{e} exports {svc.ref} with Cilium, whose global Service there also "
+                    f"load-balances to the other exporters' backends ({others}); {e} cannot export it "
+                    "without importing it",
+                    f"add {e} to import.clusters, or remove import",
+                    CILIUM_EXPORTER_IMPORTS,
+                )
 
     def check_policy(self, checks: Checks, svc: ServiceTopology, consumer: str, policy: PolicySettings) -> None:
         sharing = sorted(set(svc.endpoints_for(consumer)) - {consumer})
@@ -152,9 +168,13 @@ class Cilium(Mesh):
             tloc = (*policy.targets_loc, i)
             known = checks.cluster_ref(t.cluster, (*tloc, "cluster"), "be a traffic target") and known
             if t.weight is not None:
-                checks.problem((*tloc, "weight"), f"Cilium has no per-cluster weights: a global Service spreads "
-                               f"the calls to {svc.ref} over the backends of every cluster that shares it",
-                               "remove the weight (lbType ActiveActive spreads evenly)", CILIUM_WEIGHTS)
+                checks.problem(
+                    (*tloc, "weight"),
+                    f"Cilium has no per-cluster weights: a global Service spreads "
+                    f"the calls to {svc.ref} over the backends of every cluster that shares it",
+                    "remove the weight (lbType ActiveActive spreads evenly)",
+                    CILIUM_WEIGHTS,
+                )
         effective = policy.effective(consumer)
         if effective is None or not known:
             return
@@ -162,11 +182,19 @@ class Cilium(Mesh):
         if listed != sharing:
             extra = [c for c in listed if c not in sharing]
             left = ", ".join(c for c in sharing if c not in listed)
-            why = (f"{', '.join(extra)} {'does' if len(extra) == 1 else 'do'} not share it with {consumer} through "
-                   "Cilium" if extra else f"targets cannot leave out {left}")
-            checks.problem_for(consumer, policy.targets_loc, f"Cilium sends {consumer}'s calls to {svc.ref} to every "
-                               f"cluster that shares it ({shortlist(sharing) or 'none'}); {why}",
-                               "remove targets; to keep a cluster out, stop exporting from it", CILIUM_TARGETS)
+            why = (
+                f"{', '.join(extra)} {'does' if len(extra) == 1 else 'do'} not share it with {consumer} through Cilium"
+                if extra
+                else f"targets cannot leave out {left}"
+            )
+            checks.problem_for(
+                consumer,
+                policy.targets_loc,
+                f"Cilium sends {consumer}'s calls to {svc.ref} to every "
+                f"cluster that shares it ({shortlist(sharing) or 'none'}); {why}",
+                "remove targets; to keep a cluster out, stop exporting from it",
+                CILIUM_TARGETS,
+            )
 
     # --- objects and views -----------------------------------------------------------------------
 
@@ -180,14 +208,21 @@ class Cilium(Mesh):
         meta: dict[str, Any] = {"name": svc.name, "namespace": svc.namespace}
         if svc.runs_in(cluster):
             # The user's Service: add the annotations, owned by meshfleet's field manager, nothing else.
-            meta["annotations"] = {**PATCH_ANNOTATIONS, GLOBAL: "true",
-                                   SHARED: "true" if cluster in svc.exports else "false"}
+            meta["annotations"] = {
+                **PATCH_ANNOTATIONS,
+                GLOBAL: "true",
+                SHARED: "true" if cluster in svc.exports else "false",
+            }
             body: dict[str, Any] = {"apiVersion": "v1", "kind": "Service", "metadata": meta}
             obj = PlannedObject("applied", body, patch=True, relinquish=True)
         else:
             meta["annotations"] = {GLOBAL: "true", SHARED: "false"}
-            body = {"apiVersion": "v1", "kind": "Service", "metadata": meta,
-                    "spec": {"ports": _service_ports(svc.ports[cluster])}}
+            body = {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": meta,
+                "spec": {"ports": _service_ports(svc.ports[cluster])},
+            }
             obj = PlannedObject("applied", body)
         found = (body, ctx.objects.add(cluster, obj, loc))
         ctx.memo[memo] = found
@@ -196,16 +231,24 @@ class Cilium(Mesh):
     def plan_export(self, ctx: PlanContext, svc: ServiceTopology, exporter: str) -> ExportView:
         _, oid = self._service(ctx, svc, exporter)
         settings = svc.exports[exporter]
-        return ExportView(svc.ref, port_views(r.port for r in settings.rules), settings.service_account,
-                          tuple(ExportRuleView(r.port.port) for r in settings.rules), objects=(oid,))
+        return ExportView(
+            svc.ref,
+            port_views(r.port for r in settings.rules),
+            settings.service_account,
+            tuple(ExportRuleView(r.port.port) for r in settings.rules),
+            objects=(oid,),
+        )
 
     def plan_import(self, ctx: PlanContext, svc: ServiceTopology, consumer: str) -> ImportView:
         _, oid = self._service(ctx, svc, consumer)
         exporters = svc.endpoints_for(consumer)
         ports = svc.ports[exporters[0]]
         name = called_as(svc.ref)
-        endpoints = tuple(EndpointView(e, ctx.key(e), p.port, None, name)
-                          for e in sorted(exporters) for p in sorted(ports, key=lambda p: p.port))
+        endpoints = tuple(
+            EndpointView(e, ctx.key(e), p.port, None, name)
+            for e in sorted(exporters)
+            for p in sorted(ports, key=lambda p: p.port)
+        )
         return ImportView(svc.ref, port_views(ports), endpoints, objects=(oid,))
 
     def plan_policy(self, ctx: PlanContext, svc: ServiceTopology, consumer: str) -> PolicyView:
@@ -224,23 +267,38 @@ class Cilium(Mesh):
 
     # --- runtime rules (affinity.rst:21-26, clustermesh.go:36-47) --------------------------------
 
-    def routes(self, service: str, consumer: str, local: bool, imported: ImportView | None,
-               policy: PolicyView | None) -> tuple[Route, ...]:
+    def routes(
+        self, service: str, consumer: str, local: bool, imported: ImportView | None, policy: PolicyView | None
+    ) -> tuple[Route, ...]:
         name = called_as(service)
         if imported is None:
             if not local:
                 return ()
-            return (Route(name, (Share(consumer, 1),), (),
-                          "Cilium: not a global Service here; the local backends only"),)
+            return (
+                Route(name, (Share(consumer, 1),), (), "Cilium: not a global Service here; the local backends only"),
+            )
         serving = sorted({e.cluster for e in imported.endpoints} | ({consumer} if local else set()))
         remote = tuple(Share(c, 1) for c in serving if c != consumer)
         everyone = tuple(Share(c, 1) for c in serving)
         affinity = AFFINITY_OF[policy.lb_type] if policy is not None else "none"
         if affinity == "local" and consumer in serving:
-            return (Route(name, (Share(consumer, 1),), remote, "Cilium affinity local: the local backends while any "
-                          "is healthy, then every backend of the other clusters"),)
-        return (Route(name, everyone, remote, f"Cilium affinity {affinity}: every backend of every cluster sharing "
-                      "it, the local ones included"),)
+            return (
+                Route(
+                    name,
+                    (Share(consumer, 1),),
+                    remote,
+                    "Cilium affinity local: the local backends while any "
+                    "is healthy, then every backend of the other clusters",
+                ),
+            )
+        return (
+            Route(
+                name,
+                everyone,
+                remote,
+                f"Cilium affinity {affinity}: every backend of every cluster sharing it, the local ones included",
+            ),
+        )
 
 
 class CiliumNetworkPolicies(AccessAdapter):
@@ -251,34 +309,52 @@ class CiliumNetworkPolicies(AccessAdapter):
     enforcement = "destination"
     codes = (CILIUM_ACCESS_IDENTITY, CILIUM_ACCESS_MATCH)
 
-    def check_grant(self, checks: Checks, rule_name: str, rule: AccessRule, svc: ServiceTopology,
-                    cluster: str) -> None:
+    def check_grant(self, checks: Checks, rule_name: str, rule: AccessRule, svc: ServiceTopology, cluster: str) -> None:
         loc: Loc = ("access", rule_name)
         for i, m in enumerate(rule.http):
             for j, header in enumerate(m.headers or ()):
                 for key, value in header.items():
                     if value != patterns.ANY and patterns.literal(value) is None:
-                        checks.problem((*loc, "http", i, "headers", j, key), f"Cilium matches a header's value "
-                                       f"exactly or its presence; {value!r} is neither", "write the exact value, "
-                                       "or '.*' for any value", CILIUM_ACCESS_MATCH)
+                        checks.problem(
+                            (*loc, "http", i, "headers", j, key),
+                            f"Cilium matches a header's value exactly or its presence; {value!r} is neither",
+                            "write the exact value, or '.*' for any value",
+                            CILIUM_ACCESS_MATCH,
+                        )
         restricted = not _unrestricted(rule)
         for d in destinations(svc, cluster):
             if checks.mesh(d) != Cilium.name:
                 continue
             if answers_as(svc, d) == "*" and not svc.spec.podLabels:
-                checks.problem((*loc, "to"), f"{svc.ref} answers as any service account in {d}, and a "
-                               "CiliumNetworkPolicy must select its pods", f"set the service account of {svc.ref} "
-                               f"in {d}, or services.{svc.ref}.podLabels", CILIUM_ACCESS_IDENTITY)
+                checks.problem(
+                    (*loc, "to"),
+                    f"{svc.ref} answers as any service account in {d}, and a CiliumNetworkPolicy must select its pods",
+                    f"set the service account of {svc.ref} in {d}, or services.{svc.ref}.podLabels",
+                    CILIUM_ACCESS_IDENTITY,
+                )
             if restricted and not any(p.protocol == "TCP" for p in svc.ports[d]):
-                checks.problem((*loc, "http"), f"Cilium applies HTTP rules to TCP ports, and {svc.ref} has none in "
-                               f"{d}", "admit any request (leave http out), or give the service a TCP port",
-                               CILIUM_ACCESS_MATCH)
+                checks.problem(
+                    (*loc, "http"),
+                    f"Cilium applies HTTP rules to TCP ports, and {svc.ref} has none in {d}",
+                    "admit any request (leave http out), or give the service a TCP port",
+                    CILIUM_ACCESS_MATCH,
+                )
 
-    def plan_grants(self, ctx: PlanContext, rule_name: str, rule: AccessRule, svc: ServiceTopology,
-                    cluster: str, identities: Sequence[str]) -> tuple[GrantView, ...]:
-        matches = tuple(HttpMatchView(m.name, m.pathRegex, tuple(m.methods),
-                                      tuple(tuple(sorted(h.items())) for h in m.headers or ()))
-                        for m in rule.http)
+    def plan_grants(
+        self,
+        ctx: PlanContext,
+        rule_name: str,
+        rule: AccessRule,
+        svc: ServiceTopology,
+        cluster: str,
+        identities: Sequence[str],
+    ) -> tuple[GrantView, ...]:
+        matches = tuple(
+            HttpMatchView(
+                m.name, m.pathRegex, tuple(m.methods), tuple(tuple(sorted(h.items())) for h in m.headers or ())
+            )
+            for m in rule.http
+        )
         caller = cluster_name(ctx.cluster(cluster), cluster)
         at: dict[str, list[str]] = {}
         ids: dict[str, ObjectId] = {}
@@ -292,13 +368,23 @@ class CiliumNetworkPolicies(AccessAdapter):
         grants = []
         for account in identities:
             where = at.get(account, [])
-            grants.append(GrantView(rule_name, qualified(svc.namespace, account), svc.ref, tuple(rule.from_), matches,
-                                    self.enforcement, tuple(d for d in where if d != cluster) or None,
-                                    objects=(ids[account],) if account in ids else ()))
+            grants.append(
+                GrantView(
+                    rule_name,
+                    qualified(svc.namespace, account),
+                    svc.ref,
+                    tuple(rule.from_),
+                    matches,
+                    self.enforcement,
+                    tuple(d for d in where if d != cluster) or None,
+                    objects=(ids[account],) if account in ids else (),
+                )
+            )
         return tuple(grants)
 
-    def _admit(self, ctx: PlanContext, rule_name: str, rule: AccessRule, svc: ServiceTopology, dest: str,
-               caller: str) -> ObjectId:
+    def _admit(
+        self, ctx: PlanContext, rule_name: str, rule: AccessRule, svc: ServiceTopology, dest: str, caller: str
+    ) -> ObjectId:
         """The rule's policy in `dest`, admitting its sources from the cluster Cilium names `caller`."""
         memo = (Cilium.name, "policy", rule_name, dest)
         found: tuple[dict[str, Any], ObjectId] | None = ctx.memo.get(memo)
@@ -309,14 +395,20 @@ class CiliumNetworkPolicies(AccessAdapter):
                 selected[ACCOUNT_LABEL] = account
             sources = []
             for namespace, name in sorted(split(s) for s in rule.from_):
-                sources.append({"matchLabels": {ACCOUNT_LABEL: name, NAMESPACE_LABEL: namespace},
-                                "matchExpressions": [{"key": CLUSTER_LABEL, "operator": "In", "values": []}]})
+                sources.append(
+                    {
+                        "matchLabels": {ACCOUNT_LABEL: name, NAMESPACE_LABEL: namespace},
+                        "matchExpressions": [{"key": CLUSTER_LABEL, "operator": "In", "values": []}],
+                    }
+                )
             body: dict[str, Any] = {
                 "apiVersion": POLICY_API,
                 "kind": "CiliumNetworkPolicy",
                 "metadata": {"name": rule_name, "namespace": svc.namespace},
-                "spec": {"endpointSelector": {"matchLabels": dict(sorted(selected.items()))},
-                         "ingress": [{"fromEndpoints": sources, "toPorts": _to_ports(rule, svc.ports[dest])}]},
+                "spec": {
+                    "endpointSelector": {"matchLabels": dict(sorted(selected.items()))},
+                    "ingress": [{"fromEndpoints": sources, "toPorts": _to_ports(rule, svc.ports[dest])}],
+                },
             }
             found = (body, ctx.objects.add(dest, PlannedObject("applied", body), ("access", rule_name)))
             ctx.memo[memo] = found

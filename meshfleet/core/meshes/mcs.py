@@ -36,16 +36,25 @@ class Mcs(Mesh):
     name = "mcs"
     title = "MCS"
     settings = "mcs"
-    capabilities = Capabilities(reaches=frozenset({"mcs"}), imports_own_export=True, traffic_policies=False,
-                                needs_gateway=False)
+    capabilities = Capabilities(
+        reaches=frozenset({"mcs"}), imports_own_export=True, traffic_policies=False, needs_gateway=False
+    )
 
     def plan_export(self, ctx: PlanContext, svc: ServiceTopology, exporter: str) -> ExportView:
-        body = {"apiVersion": ctx.cluster(exporter).mcs.apiVersion, "kind": "ServiceExport",
-                "metadata": {"name": svc.name, "namespace": svc.namespace}}
+        body = {
+            "apiVersion": ctx.cluster(exporter).mcs.apiVersion,
+            "kind": "ServiceExport",
+            "metadata": {"name": svc.name, "namespace": svc.namespace},
+        }
         oid = ctx.objects.add(exporter, PlannedObject("applied", body), ("services", svc.ref, "export"))
         settings = svc.exports[exporter]
-        return ExportView(svc.ref, port_views(r.port for r in settings.rules), settings.service_account,
-                          tuple(ExportRuleView(r.port.port) for r in settings.rules), objects=(oid,))
+        return ExportView(
+            svc.ref,
+            port_views(r.port for r in settings.rules),
+            settings.service_account,
+            tuple(ExportRuleView(r.port.port) for r in settings.rules),
+            objects=(oid,),
+        )
 
     def plan_import(self, ctx: PlanContext, svc: ServiceTopology, consumer: str) -> ImportView:
         """The ServiceImport a KEP-1645 implementation derives in every cluster of the clusterset:
@@ -71,10 +80,17 @@ class Mcs(Mesh):
         loc: Loc = ("services", svc.ref, "export")
         # A KEP-1645 controller only creates the import where its namespace already exists.
         oid = ctx.objects.add(consumer, PlannedObject("derived", body), loc, needs_namespace=True)
-        endpoints = tuple(EndpointView(e, ctx.key(e), p.port, None, clusterset_name(svc.ref))
-                          for e in sorted(exporters) for p in port_list)
-        return ImportView(svc.ref, port_views(port_list),
-                          tuple(sorted(endpoints, key=lambda ep: (ep.cluster, ep.port))), objects=(oid,))
+        endpoints = tuple(
+            EndpointView(e, ctx.key(e), p.port, None, clusterset_name(svc.ref))
+            for e in sorted(exporters)
+            for p in port_list
+        )
+        return ImportView(
+            svc.ref,
+            port_views(port_list),
+            tuple(sorted(endpoints, key=lambda ep: (ep.cluster, ep.port))),
+            objects=(oid,),
+        )
 
     def export_size(self, cluster: Cluster) -> int:
         return 1  # the ServiceExport
@@ -82,10 +98,17 @@ class Mcs(Mesh):
     def import_size(self, importers: int, listed: int, ports: int, policy: bool) -> tuple[int, int]:
         return importers, 0  # one predicted ServiceImport per cluster; the implementation holds endpoints
 
-    def routes(self, service: str, consumer: str, local: bool, imported: ImportView | None,
-               policy: PolicyView | None) -> tuple[Route, ...]:
+    def routes(
+        self, service: str, consumer: str, local: bool, imported: ImportView | None, policy: PolicyView | None
+    ) -> tuple[Route, ...]:
         clusters = sorted({e.cluster for e in imported.endpoints}) if imported is not None else []
         spread = tuple(Share(c, 1) for c in clusters)
-        return (Route(clusterset_name(service), spread, tuple(s for s in spread if s.cluster != consumer),
-                      "MCS (KEP-1645): calls to the clusterset name are spread over every exporter's endpoints, the "
-                      "local one included; the split is implementation-defined (shown even per cluster)"),)
+        return (
+            Route(
+                clusterset_name(service),
+                spread,
+                tuple(s for s in spread if s.cluster != consumer),
+                "MCS (KEP-1645): calls to the clusterset name are spread over every exporter's endpoints, the "
+                "local one included; the split is implementation-defined (shown even per cluster)",
+            ),
+        )

@@ -73,7 +73,7 @@ def glob(pattern: str) -> Glob | None:
         if head is not None and head:
             return Glob("prefix", head)
     if body.startswith(ANY):
-        tail = literal(body[len(ANY):])
+        tail = literal(body[len(ANY) :])
         if tail is not None and tail:
             return Glob("suffix", tail)
     return None

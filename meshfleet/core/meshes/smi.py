@@ -29,9 +29,12 @@ ROUTING_POLICIES = frozenset({"FailOver", "ActiveActive"})
 """lbTypes under which a consumer sends calls to other clusters (Locality ignores imports)."""
 ANY_PATH = frozenset({".*", "^.*", "/.*", "^/.*", ".*$", "^.*$", "^/.*$"})
 
-ACCESS_MATCHES_LOCAL_ONLY = Code("access-matches-local-only", "warning",
-                                 "an access rule's HTTP matches narrow calls that remote endpoints answer too, and "
-                                 "FSM enforces them on local pods only")
+ACCESS_MATCHES_LOCAL_ONLY = Code(
+    "access-matches-local-only",
+    "warning",
+    "an access rule's HTTP matches narrow calls that remote endpoints answer too, and "
+    "FSM enforces them on local pods only",
+)
 
 
 def narrows(match: HttpMatch) -> bool:
@@ -50,8 +53,7 @@ class Smi(AccessAdapter):
     enforcement = "local-pods-only"
     codes = (ACCESS_MATCHES_LOCAL_ONLY,)
 
-    def check_grant(self, checks: Checks, rule_name: str, rule: AccessRule, svc: ServiceTopology,
-                    cluster: str) -> None:
+    def check_grant(self, checks: Checks, rule_name: str, rule: AccessRule, svc: ServiceTopology, cluster: str) -> None:
         # The consumer's outbound route to an imported service is a wildcard
         # (pkg/catalog/outbound_traffic_policies.go:183-189) and the exporter accepts whatever arrives
         # through its ingress with a wildcard principal and route (pkg/catalog/multi_cluster.go:53-78).
@@ -63,16 +65,26 @@ class Smi(AccessAdapter):
         if len(narrow) < len(rule.http) or not narrow:
             return  # one match allows every call: the rule narrows nothing
         exporters = ", ".join(sorted(svc.exports))
-        checks.problem(("access", rule_name, "http"),
-                       f"FSM enforces the HTTP matches of {rule_name} only where {svc.ref}'s own pods answer: calls "
-                       f"that reach it in another cluster (exported from {exporters}) pass whatever their method, "
-                       "path and headers (the route to an import is a wildcard, and the exporter's ingress accepts "
-                       "any route)",
-                       "restrict those calls in the service itself, or acknowledge access-matches-local-only where "
-                       "the matches are meant for the local pods", ACCESS_MATCHES_LOCAL_ONLY)
+        checks.problem(
+            ("access", rule_name, "http"),
+            f"FSM enforces the HTTP matches of {rule_name} only where {svc.ref}'s own pods answer: calls "
+            f"that reach it in another cluster (exported from {exporters}) pass whatever their method, "
+            "path and headers (the route to an import is a wildcard, and the exporter's ingress accepts "
+            "any route)",
+            "restrict those calls in the service itself, or acknowledge access-matches-local-only where "
+            "the matches are meant for the local pods",
+            ACCESS_MATCHES_LOCAL_ONLY,
+        )
 
-    def plan_grants(self, ctx: PlanContext, rule_name: str, rule: AccessRule, svc: ServiceTopology,
-                    cluster: str, identities: Sequence[str]) -> tuple[GrantView, ...]:
+    def plan_grants(
+        self,
+        ctx: PlanContext,
+        rule_name: str,
+        rule: AccessRule,
+        svc: ServiceTopology,
+        cluster: str,
+        identities: Sequence[str],
+    ) -> tuple[GrantView, ...]:
         loc: Loc = ("access", rule_name)
         ns = svc.namespace
         matches = []
@@ -85,8 +97,12 @@ class Smi(AccessAdapter):
             matches.append(match)
             views.append(HttpMatchView(m.name, m.pathRegex, tuple(m.methods), headers))
         sources = [split(s) for s in rule.from_]
-        routes = {"apiVersion": SPECS_API, "kind": "HTTPRouteGroup",
-                  "metadata": {"name": rule_name, "namespace": ns}, "spec": {"matches": matches}}
+        routes = {
+            "apiVersion": SPECS_API,
+            "kind": "HTTPRouteGroup",
+            "metadata": {"name": rule_name, "namespace": ns},
+            "spec": {"matches": matches},
+        }
         route_id = ctx.objects.add(cluster, PlannedObject("applied", routes), loc)
         grants = []
         for sa in identities:
@@ -97,11 +113,21 @@ class Smi(AccessAdapter):
                 "spec": {
                     "destination": {"kind": "ServiceAccount", "name": sa, "namespace": ns},
                     "rules": [{"kind": "HTTPRouteGroup", "name": rule_name, "matches": [m.name for m in rule.http]}],
-                    "sources": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}
-                                for namespace, name in sources],
+                    "sources": [
+                        {"kind": "ServiceAccount", "name": name, "namespace": namespace} for namespace, name in sources
+                    ],
                 },
             }
             target_id = ctx.objects.add(cluster, PlannedObject("applied", target), loc)
-            grants.append(GrantView(rule_name, qualified(ns, sa), svc.ref, tuple(rule.from_), tuple(views),
-                                    self.enforcement, objects=(route_id, target_id)))
+            grants.append(
+                GrantView(
+                    rule_name,
+                    qualified(ns, sa),
+                    svc.ref,
+                    tuple(rule.from_),
+                    tuple(views),
+                    self.enforcement,
+                    objects=(route_id, target_id),
+                )
+            )
         return tuple(grants)

@@ -79,13 +79,20 @@ class Fleet(Strict):
     """A meshfleet fleet file: every member cluster, the services that cross between them, and who may call them."""
 
     controlPlane: ClusterName | None = Field(
-        default=None, description="The FSM control-plane cluster; leave out to let meshfleet be the control plane.",
+        default=None,
+        description="The FSM control-plane cluster; leave out to let meshfleet be the control plane.",
         examples=["control-plane"],
     )
     clusters: Annotated[dict[ClusterName, Cluster], Field(min_length=1)] = Field(
         description="Every member cluster, by name (a DNS-1123 label: lower-case letters, digits and '-').",
-        examples=[{"cluster-1": {"gateway": {"host": "192.168.1.110", "port": 81},
-                                 "kubeconfig": {"from": "context", "context": "k3d-cluster-1"}}}],
+        examples=[
+            {
+                "cluster-1": {
+                    "gateway": {"host": "192.168.1.110", "port": 81},
+                    "kubeconfig": {"from": "context", "context": "k3d-cluster-1"},
+                }
+            }
+        ],
     )
     services: dict[ServiceRef, Service] = Field(
         default_factory=dict,
@@ -94,14 +101,18 @@ class Fleet(Strict):
     access: dict[ObjectName, AccessRule] = Field(
         default_factory=dict,
         description="Access rules by name: which service accounts may call which service, in which clusters "
-                    "(meshfleet derives an HTTPRouteGroup and SMI TrafficTargets from each).",
+        "(meshfleet derives an HTTPRouteGroup and SMI TrafficTargets from each).",
     )
-    fsm: FleetFsm = Field(default_factory=FleetFsm, title="FSM settings", description="Settings every FSM "
-                          "cluster shares: the FSM release they run (`version`), unless a cluster names its own.")
+    fsm: FleetFsm = Field(
+        default_factory=FleetFsm,
+        title="FSM settings",
+        description="Settings every FSM "
+        "cluster shares: the FSM release they run (`version`), unless a cluster names its own.",
+    )
     resources: dict[ObjectName, Resource] = Field(
         default_factory=dict,
         description="Kubernetes objects placed on members, KubeFed style: a template (inline or manifest files), "
-                    "a placement, per-cluster overrides and replica scheduling.",
+        "a placement, per-cluster overrides and replica scheduling.",
     )
     acknowledge: list[FindingCode] = Field(
         default_factory=list, description="Warning codes meant everywhere in the fleet (see each entry's acknowledge)."
@@ -118,8 +129,10 @@ class Fleet(Strict):
                 if owner.setdefault(old, name) != name:
                     other = owner[old]
                     what = "the name of" if old == other else "also a former name of"
-                    raise ValueError(f"{name}: former name {old!r} is {what} cluster {other}; a name belongs to one "
-                                     "cluster, or two clusters' Pulumi resources would claim one address")
+                    raise ValueError(
+                        f"{name}: former name {old!r} is {what} cluster {other}; a name belongs to one "
+                        "cluster, or two clusters' Pulumi resources would claim one address"
+                    )
         return clusters
 
     @model_validator(mode="after")
@@ -127,8 +140,10 @@ class Fleet(Strict):
         gone = {n for n, c in self.clusters.items() if c.decommissioned}
         named = {self.controlPlane} | _named_clusters([self.services, self.access, self.resources])
         if gone & named:
-            raise ValueError(f"decommissioned cluster(s) {', '.join(sorted(gone & named))} still named elsewhere in "
-                             "the fleet (controlPlane, services, access, resources); remove them there")
+            raise ValueError(
+                f"decommissioned cluster(s) {', '.join(sorted(gone & named))} still named elsewhere in "
+                "the fleet (controlPlane, services, access, resources); remove them there"
+            )
         return self
 
     def active(self) -> Fleet:
@@ -151,7 +166,6 @@ def _named_clusters(value: Any) -> set[str | None]:
     if isinstance(value, list):
         return set().union(*(_named_clusters(v) for v in value)) if value else set()
     return set()
-
 
 
 __all__ = [

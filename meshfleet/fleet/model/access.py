@@ -30,17 +30,19 @@ class HttpMatch(Strict):
 
     name: ObjectName = Field(description="The match's name in the HTTPRouteGroup.", examples=["all"])
     pathRegex: Annotated[str, AfterValidator(lambda v: names.regex(v, "pathRegex"))] = Field(
-        default=".*", description="A regular expression the request path matches (default `.*`, any path).",
+        default=".*",
+        description="A regular expression the request path matches (default `.*`, any path).",
         examples=["/"],
     )
     methods: Annotated[list[HttpMethod], Field(min_length=1)] = Field(
         default_factory=lambda: ["*"],  # type: ignore[arg-type]
         description="The HTTP methods allowed: `GET`, `HEAD`, `PUT`, `POST`, `DELETE`, `CONNECT`, `OPTIONS`, `TRACE`, "
-                    "`PATCH`, or `*` for any (the default).",
+        "`PATCH`, or `*` for any (the default).",
         examples=[["GET"]],
     )
     headers: list[dict[HeaderName, HeaderRegex]] | None = Field(
-        default=None, description="Header matches: each maps header names to regular expressions their values match.",
+        default=None,
+        description="Header matches: each maps header names to regular expressions their values match.",
         examples=[[{"x-tenant": "blue"}]],
     )
 
@@ -53,7 +55,8 @@ class AccessRule(Strict):
     )
     to: ServiceRef = Field(description="The service they may call, as `namespace/name`, one of `services`.")
     in_: ClusterSelection | None = Field(
-        default=None, alias="in",
+        default=None,
+        alias="in",
         description=f"Clusters where the grant holds: {_SELECTION}; default where the service is reachable.",
         examples=[["cluster-2"]],
     )
@@ -62,4 +65,3 @@ class AccessRule(Strict):
         description="The requests the grant lets through (default one match `all`: any path, any method).",
     )
     acknowledge: list[FindingCode] = _acknowledge()
-

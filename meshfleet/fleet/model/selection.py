@@ -24,11 +24,12 @@ class LabelRequirement(Strict):
     key: LabelKey = Field(description="The label key the requirement is about.")
     operator: Literal["In", "NotIn", "Exists", "DoesNotExist"] = Field(
         description="`In`: the label has one of `values`; `NotIn`: it is absent or has none of them; "
-                    "`Exists`: the cluster has the label; `DoesNotExist`: it has not. In and NotIn need values, "
-                    "Exists and DoesNotExist take none."
+        "`Exists`: the cluster has the label; `DoesNotExist`: it has not. In and NotIn need values, "
+        "Exists and DoesNotExist take none."
     )
-    values: list[LabelValue] = Field(default_factory=list, description="The values for In and NotIn.",
-                                     examples=[["eu", "us"]])
+    values: list[LabelValue] = Field(
+        default_factory=list, description="The values for In and NotIn.", examples=[["eu", "us"]]
+    )
 
     @model_validator(mode="after")
     def _values_fit_operator(self) -> LabelRequirement:
@@ -43,11 +44,13 @@ class LabelSelector(Strict):
     """Clusters chosen by their `labels`: every matchLabels entry and every matchExpressions requirement holds."""
 
     matchLabels: dict[LabelKey, LabelValue] = Field(
-        default_factory=dict, description="Labels a chosen cluster has, with exactly these values.",
+        default_factory=dict,
+        description="Labels a chosen cluster has, with exactly these values.",
         examples=[{"region": "eu"}],
     )
     matchExpressions: list[LabelRequirement] = Field(
-        default_factory=list, description="Requirements on a chosen cluster's labels, all of which hold.",
+        default_factory=list,
+        description="Requirements on a chosen cluster's labels, all of which hold.",
         examples=[[{"key": "region", "operator": "In", "values": ["eu", "us"]}]],
     )
 
@@ -92,4 +95,3 @@ ClusterSelection = Annotated[
     BeforeValidator(_to_selection, json_schema_input_type=list[ClusterName] | Literal["all"] | LabelSelector),
 ]
 _resources.resolve_types(ClusterSelection)
-

@@ -35,10 +35,10 @@ class Port(Strict):
     """A port of the service, as on its Kubernetes Service."""
 
     port: PortNumber = Field(description="The port number.", examples=[8080])
-    protocol: Literal["TCP", "UDP", "SCTP"] = Field(default="TCP", description="`TCP` (the default), `UDP` or "
-                                                    "`SCTP`.")
-    name: ObjectName | None = Field(default=None, description="The port's name; a service with several ports "
-                                    "names each.", examples=["http"])
+    protocol: Literal["TCP", "UDP", "SCTP"] = Field(default="TCP", description="`TCP` (the default), `UDP` or `SCTP`.")
+    name: ObjectName | None = Field(
+        default=None, description="The port's name; a service with several ports names each.", examples=["http"]
+    )
     appProtocol: Annotated[str, AfterValidator(lambda v: names.qualified_name(v, "appProtocol"))] | None = Field(
         default=None, description="The application protocol, as the Service port's appProtocol.", examples=["grpc"]
     )
@@ -61,15 +61,19 @@ class PathRewrite(Strict):
     `{cluster}`, `{namespace}` and `{name}` are expanded per exporter as in `path` (escaped in `from`).
     """
 
-    from_: Annotated[str, Field(min_length=1, alias="from"),
-                     AfterValidator(lambda v: names.regex(v, "pathRewrite.from")),
-                     AfterValidator(_rewrite_placeholders)] = Field(
+    from_: Annotated[
+        str,
+        Field(min_length=1, alias="from"),
+        AfterValidator(lambda v: names.regex(v, "pathRewrite.from")),
+        AfterValidator(_rewrite_placeholders),
+    ] = Field(
         description="The path prefix to replace (a regular expression), with the placeholders {cluster}, "
-                    "{namespace} and {name} of the export's path (each exporter's value, escaped).",
-        examples=["^/{cluster}/{name}/?"]
+        "{namespace} and {name} of the export's path (each exporter's value, escaped).",
+        examples=["^/{cluster}/{name}/?"],
     )
     to: Annotated[str, Field(min_length=1), AfterValidator(_rewrite_placeholders)] = Field(
-        description="What replaces it.", examples=["/"])
+        description="What replaces it.", examples=["/"]
+    )
 
 
 LoadBalancer = Literal["RoundRobinLoadBalancer", "HashingLoadBalancer", "LeastWorkLoadBalancer"]
@@ -77,19 +81,27 @@ PathType = Literal["Prefix", "Exact"]
 
 
 _SELECTION = "a list of cluster names, `all`, or a label selector `{matchLabels: ..., matchExpressions: ...}`"
-_LOAD_BALANCER = ("The load balancer the export asks of FSM's ingress: `RoundRobinLoadBalancer`, `HashingLoadBalancer` "
-                  "or `LeastWorkLoadBalancer`. FSM's pipy ingress reads none of these and balances round-robin "
-                  "(warning load-balancer-ignored); leave out.")
-_PATH = ("The path of the export's Ingress in the exporting cluster, with the placeholders {cluster}, {namespace}, "
-         "{name} and {port}. Two exports in one cluster need different paths.")
-_PATH_TYPE = ("`Prefix` (the default): the Ingress path matches as a prefix; `Exact`: only the path itself, which "
-              "no call from another FSM cluster matches (error exact-export-path).")
+_LOAD_BALANCER = (
+    "The load balancer the export asks of FSM's ingress: `RoundRobinLoadBalancer`, `HashingLoadBalancer` "
+    "or `LeastWorkLoadBalancer`. FSM's pipy ingress reads none of these and balances round-robin "
+    "(warning load-balancer-ignored); leave out."
+)
+_PATH = (
+    "The path of the export's Ingress in the exporting cluster, with the placeholders {cluster}, {namespace}, "
+    "{name} and {port}. Two exports in one cluster need different paths."
+)
+_PATH_TYPE = (
+    "`Prefix` (the default): the Ingress path matches as a prefix; `Exact`: only the path itself, which "
+    "no call from another FSM cluster matches (error exact-export-path)."
+)
 
 
 def _some_clusters(sel: Selection) -> Selection:
     if sel.names == []:
-        raise ValueError("the export lists no cluster, so nothing is exported (and a traffic policy would apply "
-                         "nowhere); list the exporting clusters, or remove export")
+        raise ValueError(
+            "the export lists no cluster, so nothing is exported (and a traffic policy would apply "
+            "nowhere); list the exporting clusters, or remove export"
+        )
     return sel
 
 
@@ -102,13 +114,19 @@ class Export(Strict):
     )
     path: PathTemplate = Field(default="/{cluster}/{name}", description=_PATH + " Default `/{cluster}/{name}`.")
     pathType: PathType = Field(default="Prefix", description=_PATH_TYPE)
-    ports: list[PortNumber] | None = Field(default=None, description="Service ports to export; default all.",
-                                           examples=[[8080]])
+    ports: list[PortNumber] | None = Field(
+        default=None, description="Service ports to export; default all.", examples=[[8080]]
+    )
     loadBalancer: LoadBalancer | None = Field(default=None, description=_LOAD_BALANCER)
-    sessionSticky: bool | None = Field(default=None, description="Keep a client on the same endpoint (FSM's "
-                                       "sticky sessions); leave out for FSM's default.")
-    pathRewrite: PathRewrite | None = Field(default=None, description="Rewrite the start of the path before the "
-                                            "request reaches the service.", examples=[{"from": "^/api", "to": "/"}])
+    sessionSticky: bool | None = Field(
+        default=None,
+        description="Keep a client on the same endpoint (FSM's sticky sessions); leave out for FSM's default.",
+    )
+    pathRewrite: PathRewrite | None = Field(
+        default=None,
+        description="Rewrite the start of the path before the request reaches the service.",
+        examples=[{"from": "^/api", "to": "/"}],
+    )
 
 
 class Import(Strict):
@@ -116,7 +134,7 @@ class Import(Strict):
 
     clusters: ClusterSelection = Field(
         description=f"The importing clusters: {_SELECTION}. With an FSM control plane it cannot be narrowed: FSM "
-                    "imports every export everywhere.",
+        "imports every export everywhere.",
         examples=[["cluster-2"]],
     )
 
@@ -126,8 +144,10 @@ class Target(Strict):
 
     cluster: ClusterName = Field(description="The exporting cluster.")
     weight: Annotated[int, AfterValidator(_weight)] | None = Field(
-        default=None, description="The cluster's share of the traffic under ActiveActive, relative to the other "
-                                  "targets' (not negative, at most 2147483647; FSM reads 0 as 100).", examples=[70]
+        default=None,
+        description="The cluster's share of the traffic under ActiveActive, relative to the other "
+        "targets' (not negative, at most 2147483647; FSM reads 0 as 100).",
+        examples=[70],
     )
 
 
@@ -139,11 +159,15 @@ TargetEntry = Annotated[Target, BeforeValidator(_to_target, json_schema_input_ty
 LbType = Literal["Locality", "FailOver", "ActiveActive"]
 
 
-_LB_TYPE = ("How consumers choose among the service's endpoints: `Locality` only the consumer's own cluster's "
-            "(nothing crosses clusters), `FailOver` the targets when there is no local endpoint (balanced "
-            "round-robin, in no order), `ActiveActive` local and target endpoints together, by `weight`.")
-_TARGETS = ("The exporting clusters to use, by name (`- cluster-1`) or with a weight (`- {cluster: cluster-1, "
-            "weight: 70}`); default every exporter of the service.")
+_LB_TYPE = (
+    "How consumers choose among the service's endpoints: `Locality` only the consumer's own cluster's "
+    "(nothing crosses clusters), `FailOver` the targets when there is no local endpoint (balanced "
+    "round-robin, in no order), `ActiveActive` local and target endpoints together, by `weight`."
+)
+_TARGETS = (
+    "The exporting clusters to use, by name (`- cluster-1`) or with a weight (`- {cluster: cluster-1, "
+    "weight: 70}`); default every exporter of the service."
+)
 
 
 class TrafficPolicy(Strict):
@@ -156,9 +180,12 @@ class TrafficPolicy(Strict):
         examples=[["cluster-2"]],
     )
     targets: list[TargetEntry] | None = Field(
-        default=None, description=_TARGETS,
-        examples=[["cluster-1", "cluster-3"],
-                  [{"cluster": "fsm-eu", "weight": 70}, {"cluster": "fsm-us", "weight": 30}]],
+        default=None,
+        description=_TARGETS,
+        examples=[
+            ["cluster-1", "cluster-3"],
+            [{"cluster": "fsm-eu", "weight": 70}, {"cluster": "fsm-us", "weight": 30}],
+        ],
     )
 
 
@@ -183,15 +210,18 @@ class TrafficPolicyOverride(Strict):
 class Override(Strict):
     """Settings that differ in some clusters: the selected clusters see these values instead."""
 
-    clusters: ClusterSelection = Field(description=f"The clusters that see these values: {_SELECTION}.",
-                                       examples=[["fsm-us"], {"matchLabels": {"region": "ap"}}])
+    clusters: ClusterSelection = Field(
+        description=f"The clusters that see these values: {_SELECTION}.",
+        examples=[["fsm-us"], {"matchLabels": {"region": "ap"}}],
+    )
     ports: list[Port] | None = Field(default=None, description="The service's ports in these clusters.")
-    serviceAccount: ServiceAccount | None = Field(default=None, description="The service's account in these "
-                                                  "clusters.")
-    export: ExportOverride | None = Field(default=None, description="Export settings that differ in these "
-                                          "clusters.", examples=[{"path": "/us/api"}])
-    trafficPolicy: TrafficPolicyOverride | None = Field(default=None, description="Traffic policy settings that "
-                                                        "differ in these clusters.")
+    serviceAccount: ServiceAccount | None = Field(default=None, description="The service's account in these clusters.")
+    export: ExportOverride | None = Field(
+        default=None, description="Export settings that differ in these clusters.", examples=[{"path": "/us/api"}]
+    )
+    trafficPolicy: TrafficPolicyOverride | None = Field(
+        default=None, description="Traffic policy settings that differ in these clusters."
+    )
 
 
 class Service(Strict):
@@ -216,13 +246,17 @@ class Service(Strict):
         "the pods they protect by them, and Cilium's where the service answers as any service account.",
         examples=[{"app": "httpbin"}],
     )
-    export: Export | None = Field(default=None, description="Where the service is exported from, and how: path, "
-                                  "ports, load balancing.")
-    import_: Import | None = Field(default=None, alias="import", description="Which clusters import the service; "
-                                   "default every other member.")
-    trafficPolicy: TrafficPolicy | None = Field(default=None, description="The GlobalTrafficPolicy consuming "
-                                                "clusters get: lbType, targets and weights.")
-    overrides: list[Override] = Field(default_factory=list, description="Settings that differ in some clusters "
-                                      "(another path in one region, other weights in another).")
+    export: Export | None = Field(
+        default=None, description="Where the service is exported from, and how: path, ports, load balancing."
+    )
+    import_: Import | None = Field(
+        default=None, alias="import", description="Which clusters import the service; default every other member."
+    )
+    trafficPolicy: TrafficPolicy | None = Field(
+        default=None, description="The GlobalTrafficPolicy consuming clusters get: lbType, targets and weights."
+    )
+    overrides: list[Override] = Field(
+        default_factory=list,
+        description="Settings that differ in some clusters (another path in one region, other weights in another).",
+    )
     acknowledge: list[FindingCode] = _acknowledge()
-

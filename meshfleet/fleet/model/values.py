@@ -98,8 +98,10 @@ def _path_template(v: str) -> str:
 
 def _weight(v: int) -> int:
     if v > WEIGHT_MAX:
-        raise ValueError(f"weight {v:,} is over {WEIGHT_MAX:,}: FSM hands weights to pipy's balancer, which reads "
-                         "them as 32-bit integers")
+        raise ValueError(
+            f"weight {v:,} is over {WEIGHT_MAX:,}: FSM hands weights to pipy's balancer, which reads "
+            "them as 32-bit integers"
+        )
     return v
 
 
@@ -120,32 +122,44 @@ def _schema(pattern: str, **extra: Any) -> Any:
     return Field(json_schema_extra={"pattern": pattern, **extra})
 
 
-ClusterName = Annotated[str, AfterValidator(_cluster_name),
-                        _schema(f"^{_JS_LABEL}$", examples=["eu-west-1"])]
+ClusterName = Annotated[str, AfterValidator(_cluster_name), _schema(f"^{_JS_LABEL}$", examples=["eu-west-1"])]
 Namespace = Annotated[str, AfterValidator(_namespace), _schema(f"^{_JS_LABEL}$")]
 ObjectName = Annotated[str, AfterValidator(_object_name), _schema(f"^{_JS_LABEL}$")]
-ServiceRef = Annotated[str, AfterValidator(_service_ref),
-                       _schema(f"^{_JS_LABEL}/{_JS_DNS1035}$", examples=["httpbin/httpbin"])]
-ServiceAccountRef = Annotated[str, AfterValidator(_service_account_ref),
-                              _schema(f"^{_JS_LABEL}/{_JS_SUBDOMAIN}$", examples=["curl/curl"])]
+ServiceRef = Annotated[
+    str, AfterValidator(_service_ref), _schema(f"^{_JS_LABEL}/{_JS_DNS1035}$", examples=["httpbin/httpbin"])
+]
+ServiceAccountRef = Annotated[
+    str, AfterValidator(_service_account_ref), _schema(f"^{_JS_LABEL}/{_JS_SUBDOMAIN}$", examples=["curl/curl"])
+]
 ServiceAccount = Annotated[str, AfterValidator(_service_account), _schema(f"^(\\*|{_JS_SUBDOMAIN})$")]
-LabelKey = Annotated[str, AfterValidator(names.label_key),
-                     _schema(f"^(({_JS_LABEL_PREFIX})?/)?{_JS_LABEL_NAME}$", examples=["region"])]
-LabelValue = Annotated[str, AfterValidator(names.label_value),
-                       _schema("^((?=.{1,63}$)([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$", examples=["eu"])]
-PathTemplate = Annotated[str, AfterValidator(_path_template),
-                         _schema("^(?![\\s\\S]*(//|/\\./|/\\.\\./|%2[fF]))(?![\\s\\S]*/\\.\\.?$)"
-                                 "/([A-Za-z0-9/\\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2}|\\{(cluster|namespace|name|port)\\})*$",
-                                 examples=["/{cluster}/{name}"])]
+LabelKey = Annotated[
+    str, AfterValidator(names.label_key), _schema(f"^(({_JS_LABEL_PREFIX})?/)?{_JS_LABEL_NAME}$", examples=["region"])
+]
+LabelValue = Annotated[
+    str,
+    AfterValidator(names.label_value),
+    _schema("^((?=.{1,63}$)([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$", examples=["eu"]),
+]
+PathTemplate = Annotated[
+    str,
+    AfterValidator(_path_template),
+    _schema(
+        "^(?![\\s\\S]*(//|/\\./|/\\.\\./|%2[fF]))(?![\\s\\S]*/\\.\\.?$)"
+        "/([A-Za-z0-9/\\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2}|\\{(cluster|namespace|name|port)\\})*$",
+        examples=["/{cluster}/{name}"],
+    ),
+]
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
-Locality = Annotated[str, AfterValidator(lambda v: names.dns_label(v, "region/zone/group")),
-                     _schema(f"^{_JS_LABEL}$")]
+Locality = Annotated[str, AfterValidator(lambda v: names.dns_label(v, "region/zone/group")), _schema(f"^{_JS_LABEL}$")]
 FindingCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", examples=["failover-unordered"])]
 
 
 def _acknowledge() -> Any:
-    return Field(default_factory=list, description="Warning codes meant here: shown as acknowledged, "
-                 "they do not fail --strict. A code that matches no warning here is itself a warning.")
+    return Field(
+        default_factory=list,
+        description="Warning codes meant here: shown as acknowledged, "
+        "they do not fail --strict. A code that matches no warning here is itself a warning.",
+    )
 
 
 class Strict(BaseModel):

@@ -71,8 +71,13 @@ class Fsm(Mesh):
     name = "fsm"
     title = "FSM"
     settings = "fsm"
-    capabilities = Capabilities(reaches=frozenset({"fsm"}), imports_own_export=False, traffic_policies=True,
-                                needs_gateway=True, permissive_by_default=True)  # charts/fsm/values.yaml:544
+    capabilities = Capabilities(
+        reaches=frozenset({"fsm"}),
+        imports_own_export=False,
+        traffic_policies=True,
+        needs_gateway=True,
+        permissive_by_default=True,
+    )  # charts/fsm/values.yaml:544
     codes = CODES
 
     # --- checks ----------------------------------------------------------------------------------
@@ -80,29 +85,39 @@ class Fsm(Mesh):
     def check_fleet(self, checks: Checks) -> None:
         cp = checks.fleet.controlPlane
         if cp is not None and cp in checks.fleet.clusters and checks.mesh(cp) != self.name:
-            checks.problem(("clusters", cp, "mesh"), "the FSM control-plane cluster must run FSM", "remove mesh",
-                           CONTROL_PLANE_MESH)
+            checks.problem(
+                ("clusters", cp, "mesh"),
+                "the FSM control-plane cluster must run FSM",
+                "remove mesh",
+                CONTROL_PLANE_MESH,
+            )
         versions.check_versions(checks, [m for m in checks.members if checks.mesh(m) == self.name])
 
     def check_cluster(self, checks: Checks, name: str) -> None:
         if checks.fleet.controlPlane is not None and checks.fleet.clusters[name].gateway is None:
-            checks.problem(("clusters", name), f"member {name!r} has no gateway; FSM's control plane refuses a "
-                           "Cluster without gatewayHost", f"add clusters.{name}.gateway with host and port",
-                           MEMBER_WITHOUT_GATEWAY)
+            checks.problem(
+                ("clusters", name),
+                f"member {name!r} has no gateway; FSM's control plane refuses a Cluster without gatewayHost",
+                f"add clusters.{name}.gateway with host and port",
+                MEMBER_WITHOUT_GATEWAY,
+            )
         traps.check_gateway(checks, name)
 
     def check_export(self, checks: Checks, svc: ServiceTopology, exporter: str, loc: Loc) -> None:
         traps.check_export(checks, svc, exporter)
 
-    def check_importers(self, checks: Checks, svc: ServiceTopology, chosen: Sequence[str],
-                        reachable: Sequence[str], loc: Loc) -> None:
+    def check_importers(
+        self, checks: Checks, svc: ServiceTopology, chosen: Sequence[str], reachable: Sequence[str], loc: Loc
+    ) -> None:
         # FSM's control plane writes imports into every other FSM member: the fleet cannot narrow them.
         mine = {c for c in chosen if checks.mesh(c) == self.name and c in reachable}
         if checks.fleet.controlPlane is not None and mine != {c for c in reachable if checks.mesh(c) == self.name}:
-            checks.problem(loc, "FSM's control plane imports every export into every other FSM member; "
-                           "it cannot restrict importers",
-                           "remove import (use trafficPolicy.clusters to choose consumers), or run without "
-                           "controlPlane", IMPORTERS_NOT_RESTRICTABLE)
+            checks.problem(
+                loc,
+                "FSM's control plane imports every export into every other FSM member; it cannot restrict importers",
+                "remove import (use trafficPolicy.clusters to choose consumers), or run without controlPlane",
+                IMPORTERS_NOT_RESTRICTABLE,
+            )
 
     def check_import(self, checks: Checks, svc: ServiceTopology, consumer: str) -> None:
         if checks.fleet.controlPlane is None:  # with one, FSM's control plane resolves gateway names
@@ -133,11 +148,13 @@ class Fsm(Mesh):
                     if k in owners:
                         other = owners[k]
                         who = f"{ref} exports" if other == ref else f"{ref} and {other} both export"
-                        checks.problem(settings.path_loc,
-                                       f"{who} path {rule.path} ({rule.path_type}) twice in cluster {cluster}; "
-                                       "FSM refuses the later one",
-                                       "give each export its own path, e.g. with {name} or {port} in the template",
-                                       DUPLICATE_EXPORT_PATH)
+                        checks.problem(
+                            settings.path_loc,
+                            f"{who} path {rule.path} ({rule.path_type}) twice in cluster {cluster}; "
+                            "FSM refuses the later one",
+                            "give each export its own path, e.g. with {name} or {port} in the template",
+                            DUPLICATE_EXPORT_PATH,
+                        )
                     else:
                         owners[k] = ref
 
@@ -156,9 +173,15 @@ class Fsm(Mesh):
                 "apiVersion": api_version(ctx.fleet, cp),  # the control plane's own group
                 "kind": "Cluster",
                 "metadata": {"name": name},
-                "spec": {"region": c.region, "zone": c.zone, "group": c.group, "gatewayHost": c.gateway.host,
-                         "gatewayPort": c.gateway.port, "fsmNamespace": c.fsm.namespace,
-                         "fsmMeshConfigName": c.fsm.meshConfig},
+                "spec": {
+                    "region": c.region,
+                    "zone": c.zone,
+                    "group": c.group,
+                    "gatewayHost": c.gateway.host,
+                    "gatewayPort": c.gateway.port,
+                    "fsmNamespace": c.fsm.namespace,
+                    "fsmMeshConfigName": c.fsm.meshConfig,
+                },
             }
             ctx.objects.add(cp, PlannedObject("applied", body, kubeconfig_of=name), ("clusters", name))
         spec: dict[str, Any] = {}
@@ -183,14 +206,23 @@ class Fsm(Mesh):
                 proxy["secondaryUpstreamDNSServerIPAddr"] = dns.secondaryUpstream
             spec["sidecar"] = {"localDNSProxy": proxy}
         if spec:
-            body = {"apiVersion": MESHCONFIG_API, "kind": "MeshConfig",
-                    "metadata": {"name": c.fsm.meshConfig, "namespace": c.fsm.namespace,
-                                 "annotations": dict(PATCH_ANNOTATIONS)},
-                    "spec": spec}
+            body = {
+                "apiVersion": MESHCONFIG_API,
+                "kind": "MeshConfig",
+                "metadata": {
+                    "name": c.fsm.meshConfig,
+                    "namespace": c.fsm.namespace,
+                    "annotations": dict(PATCH_ANNOTATIONS),
+                },
+                "spec": spec,
+            }
             ctx.objects.add(name, PlannedObject("applied", body, patch=True), ("clusters", name, "fsm"))
-        return MeshSettingsView(c.fsm.permissive, ingress=True if exports else None,
-                                local_dns_proxy=None if dns is None else dns.primaryUpstream,
-                                api_group=versions.group(ctx.fleet, name))
+        return MeshSettingsView(
+            c.fsm.permissive,
+            ingress=True if exports else None,
+            local_dns_proxy=None if dns is None else dns.primaryUpstream,
+            api_group=versions.group(ctx.fleet, name),
+        )
 
     def plan_export(self, ctx: PlanContext, svc: ServiceTopology, exporter: str) -> ExportView:
         settings = svc.exports[exporter]
@@ -206,8 +238,12 @@ class Fsm(Mesh):
             spec["sessionSticky"] = settings.session_sticky
         if rw is not None:
             spec["pathRewrite"] = {"from": rw.from_, "to": rw.to}
-        body = {"apiVersion": api_version(ctx.fleet, exporter), "kind": "ServiceExport",
-                "metadata": {"name": svc.name, "namespace": svc.namespace}, "spec": spec}
+        body = {
+            "apiVersion": api_version(ctx.fleet, exporter),
+            "kind": "ServiceExport",
+            "metadata": {"name": svc.name, "namespace": svc.namespace},
+            "spec": spec,
+        }
         # An export applied before its Service stays invalid for good (fsm-runtime-semantics.md §5):
         # the Service, and the identity the export names, come first wherever the fleet writes them.
         first = [ObjectId("v1", "Service", svc.namespace, svc.name)]
@@ -227,8 +263,11 @@ class Fsm(Mesh):
         ingress = {
             "apiVersion": "networking.k8s.io/v1",
             "kind": "Ingress",
-            "metadata": {"name": f"svcexp-ing-{svc.name}", "namespace": svc.namespace,
-                         "annotations": dict(sorted(annotations.items()))},
+            "metadata": {
+                "name": f"svcexp-ing-{svc.name}",
+                "namespace": svc.namespace,
+                "annotations": dict(sorted(annotations.items())),
+            },
             "spec": {"ingressClassName": PIPY, "rules": [{"http": {"paths": paths}}]},
         }
         ids.append(ctx.objects.add(exporter, PlannedObject("derived", ingress), loc))
@@ -242,18 +281,35 @@ class Fsm(Mesh):
                 "apiVersion": "networking.k8s.io/v1",
                 "kind": "Ingress",
                 "metadata": {"name": f"meshfleet-{svc.name}", "namespace": svc.namespace},
-                "spec": {"ingressClassName": gateway.ingressClass, "rules": [{"http": {"paths": [
-                    _ingress_path(r.path, "ImplementationSpecific", svc.name, r.port.port) for r in settings.rules
-                ]}}]},
+                "spec": {
+                    "ingressClassName": gateway.ingressClass,
+                    "rules": [
+                        {
+                            "http": {
+                                "paths": [
+                                    _ingress_path(r.path, "ImplementationSpecific", svc.name, r.port.port)
+                                    for r in settings.rules
+                                ]
+                            }
+                        }
+                    ],
+                },
             }
-            ids.append(ctx.objects.add(exporter, PlannedObject("applied", own),
-                                       ("clusters", exporter, "gateway", "ingressClass")))
+            ids.append(
+                ctx.objects.add(
+                    exporter, PlannedObject("applied", own), ("clusters", exporter, "gateway", "ingressClass")
+                )
+            )
         return ExportView(
-            service=svc.ref, ports=port_views(r.port for r in settings.rules),
+            service=svc.ref,
+            ports=port_views(r.port for r in settings.rules),
             service_account_name=settings.service_account,
             rules=tuple(ExportRuleView(r.port.port, r.path, r.path_type) for r in settings.rules),
-            load_balancer=settings.load_balancer, session_sticky=settings.session_sticky,
-            path_rewrite=None if rw is None else PathRewriteView(rw.from_, rw.to), objects=tuple(ids))
+            load_balancer=settings.load_balancer,
+            session_sticky=settings.session_sticky,
+            path_rewrite=None if rw is None else PathRewriteView(rw.from_, rw.to),
+            objects=tuple(ids),
+        )
 
     def _endpoints(self, ctx: PlanContext, svc: ServiceTopology, exporter: str) -> dict[int, EndpointView]:
         """`exporter`'s endpoint of `svc` per port, as every FSM consumer sees it (built once per plan)."""
@@ -267,8 +323,10 @@ class Fsm(Mesh):
             # pkg/mcs/config/config.go); without `ip` it is unknown here, and predicted as "" (unknown).
             # Standalone, meshfleet writes the imports and the fleet must give it (gateway-needs-ip).
             ip = gw.ip or (gw.host if is_ip(gw.host) else "")
-            found = {r.port.port: EndpointView(exporter, key, r.port.port, Address(gw.host, ip, gw.port, r.path), name)
-                     for r in svc.exports[exporter].rules}
+            found = {
+                r.port.port: EndpointView(exporter, key, r.port.port, Address(gw.host, ip, gw.port, r.path), name)
+                for r in svc.exports[exporter].rules
+            }
             ctx.memo[memo] = found
         return found
 
@@ -289,7 +347,9 @@ class Fsm(Mesh):
                 entry["appProtocol"] = p.appProtocol
             entry["endpoints"] = [
                 {"clusterKey": ep.cluster_key, "target": {"host": t.host, "ip": t.ip, "port": t.port, "path": t.path}}
-                for ep in (by_exporter[e][p.port] for e in in_key_order) if (t := ep.target) is not None]
+                for ep in (by_exporter[e][p.port] for e in in_key_order)
+                if (t := ep.target) is not None
+            ]
             ports.append(entry)
         body = {
             "apiVersion": api_version(ctx.fleet, consumer),
@@ -304,7 +364,9 @@ class Fsm(Mesh):
             service=svc.ref,
             ports=port_views(r.port for r in first.rules),
             endpoints=tuple(by_exporter[e][n] for e in sorted(exporters) for n in numbers),
-            service_account=first.service_account, objects=(oid,))
+            service_account=first.service_account,
+            objects=(oid,),
+        )
 
     def plan_policy(self, ctx: PlanContext, svc: ServiceTopology, consumer: str) -> PolicyView:
         pol = svc.policies[consumer]
@@ -317,10 +379,16 @@ class Fsm(Mesh):
             targets = None
         spec: dict[str, Any] = {"lbType": pol.lb_type}
         if targets is not None:
-            spec["targets"] = [{"clusterKey": ctx.key(t.cluster), **({"weight": t.weight} if t.weight is not None
-                                                                      else {})} for t in targets]
-        body = {"apiVersion": api_version(ctx.fleet, consumer), "kind": "GlobalTrafficPolicy",
-                "metadata": {"name": svc.name, "namespace": svc.namespace}, "spec": spec}
+            spec["targets"] = [
+                {"clusterKey": ctx.key(t.cluster), **({"weight": t.weight} if t.weight is not None else {})}
+                for t in targets
+            ]
+        body = {
+            "apiVersion": api_version(ctx.fleet, consumer),
+            "kind": "GlobalTrafficPolicy",
+            "metadata": {"name": svc.name, "namespace": svc.namespace},
+            "spec": spec,
+        }
         oid = ctx.objects.add(consumer, PlannedObject("applied", body), pol.loc)
         return PolicyView(svc.ref, pol.lb_type, targets, objects=(oid,))
 
@@ -349,15 +417,18 @@ class Fsm(Mesh):
         out = []
         for setting, keys in stays:
             drop = " ".join(f"{k}-" for k in keys)
-            out.append(f"{cluster}: {new.service} turns {setting} off, but FSM never removes an annotation from the "
-                       f"export's Ingress, so the old {setting} stays live; after applying, run "
-                       f"`kubectl annotate ingress -n {ingress} {drop}` in {cluster}")
+            out.append(
+                f"{cluster}: {new.service} turns {setting} off, but FSM never removes an annotation from the "
+                f"export's Ingress, so the old {setting} stays live; after applying, run "
+                f"`kubectl annotate ingress -n {ingress} {drop}` in {cluster}"
+            )
         return tuple(out)
 
     # --- runtime rules (fsm-runtime-semantics.md §3) -----------------------------------------------
 
-    def routes(self, service: str, consumer: str, local: bool, imported: ImportView | None,
-               policy: PolicyView | None) -> tuple[Route, ...]:
+    def routes(
+        self, service: str, consumer: str, local: bool, imported: ImportView | None, policy: PolicyView | None
+    ) -> tuple[Route, ...]:
         name = called_as(service)
         here = (Share(consumer, FULL_WEIGHT),) if local else ()
         if policy is None or policy.lb_type == "Locality" or imported is None:

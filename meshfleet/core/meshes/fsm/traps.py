@@ -33,9 +33,33 @@ PLAIN_HTTP = "http"
 FSM_PORT_PREFIXES = ("tcp-server-first", "http", "tcp", "grpc")
 """FSM reads a port's protocol from its appProtocol, else from these name prefixes (`tcp-...`), else
 takes it as HTTP (pkg/providers/fsm/client.go:245-258; constants.SupportedProtocolsInMesh)."""
-OTHER_PROTOCOL_WORDS = frozenset({"https", "tls", "ssl", "grpc", "grpcs", "h2", "h2c", "tcp", "udp", "sctp",
-                                  "wss", "mongo", "mongodb", "mysql", "postgres", "postgresql", "redis", "kafka",
-                                  "amqp", "mqtt", "nats", "zookeeper", "cassandra"})
+OTHER_PROTOCOL_WORDS = frozenset(
+    {
+        "https",
+        "tls",
+        "ssl",
+        "grpc",
+        "grpcs",
+        "h2",
+        "h2c",
+        "tcp",
+        "udp",
+        "sctp",
+        "wss",
+        "mongo",
+        "mongodb",
+        "mysql",
+        "postgres",
+        "postgresql",
+        "redis",
+        "kafka",
+        "amqp",
+        "mqtt",
+        "nats",
+        "zookeeper",
+        "cassandra",
+    }
+)
 """Port names that say the service speaks something else than plain HTTP, though FSM reads them as HTTP."""
 
 
@@ -53,19 +77,25 @@ def port_problem(port: Port) -> str | None:
     if port.appProtocol is not None:
         if port.appProtocol == PLAIN_HTTP:
             return None
-        return (f"has appProtocol {port.appProtocol}, which FSM takes as its protocol; only plain HTTP crosses "
-                "clusters through FSM's gateway")
+        return (
+            f"has appProtocol {port.appProtocol}, which FSM takes as its protocol; only plain HTTP crosses "
+            "clusters through FSM's gateway"
+        )
     name = port.name or ""
     for prefix in FSM_PORT_PREFIXES:
         if name.startswith(prefix + "-"):
             if prefix == PLAIN_HTTP:
                 return None
-            return (f"is named {name}, which FSM reads as {prefix} (the name's prefix); only plain HTTP crosses "
-                    "clusters through FSM's gateway")
+            return (
+                f"is named {name}, which FSM reads as {prefix} (the name's prefix); only plain HTTP crosses "
+                "clusters through FSM's gateway"
+            )
     word = name.split("-", 1)[0]
     if word in OTHER_PROTOCOL_WORDS:
-        return (f"is named {name}, so it speaks {word}, but FSM reads it as plain HTTP (no appProtocol, no tcp-/"
-                "grpc- prefix) and its sidecars send plain HTTP to it: the service does not answer them")
+        return (
+            f"is named {name}, so it speaks {word}, but FSM reads it as plain HTTP (no appProtocol, no tcp-/"
+            "grpc- prefix) and its sidecars send plain HTTP to it: the service does not answer them"
+        )
     return None
 
 
@@ -91,21 +121,27 @@ def check_gateway(checks: Checks, name: str) -> None:
     if gw.tls:
         # With an export path the sidecar skips TLS to the gateway (connect-upstream.js:56: `__isEgress`
         # is set where the path is added, outbound-http-load-balancing.js:147-149).
-        checks.problem((*loc, "tls"), f"the gateway of {name} is a TLS listener, and FSM's sidecars reach an "
-                       "export's gateway in plain HTTP: no call from another cluster gets through",
-                       "point gateway.port at the pipy ingress's plain-HTTP port (Helm fsm.fsmIngress.http.port, "
-                       "default 80)", TLS_GATEWAY)
+        checks.problem(
+            (*loc, "tls"),
+            f"the gateway of {name} is a TLS listener, and FSM's sidecars reach an "
+            "export's gateway in plain HTTP: no call from another cluster gets through",
+            "point gateway.port at the pipy ingress's plain-HTTP port (Helm fsm.fsmIngress.http.port, default 80)",
+            TLS_GATEWAY,
+        )
     for key, value in (("host", gw.host), ("ip", gw.ip)):
         addr = _ip(value)
         if isinstance(addr, IPv6Address):
             plain = addr.ipv4_mapped
-            fix = f"write it as the IPv4 address {plain}" if plain is not None else \
-                "give the gateway an IPv4 address"
+            fix = f"write it as the IPv4 address {plain}" if plain is not None else "give the gateway an IPv4 address"
             # repo/policy.go:29,920-939: endpoints are keyed `address:port`, and an address that already
             # ends in `:<digits>` is taken as carrying its port.
-            checks.problem((*loc, key), f"gateway {key} {value} is IPv6: FSM's sidecars key a remote endpoint as "
-                           "address:port and misread an IPv6 address as one, so calls go to the wrong port",
-                           fix, IPV6_GATEWAY)
+            checks.problem(
+                (*loc, key),
+                f"gateway {key} {value} is IPv6: FSM's sidecars key a remote endpoint as "
+                "address:port and misread an IPv6 address as one, so calls go to the wrong port",
+                fix,
+                IPV6_GATEWAY,
+            )
 
 
 def _ip(value: str | None) -> object:
@@ -123,40 +159,61 @@ def check_export(checks: Checks, svc: ServiceTopology, exporter: str) -> None:
     for rule in settings.rules:
         why = port_problem(rule.port)
         if why is not None:
-            checks.problem(port_loc(svc, rule.port), f"port {rule.port.port} of {svc.ref} {why}",
-                           "export only plain-HTTP ports (export.ports); a port that serves plain HTTP takes "
-                           "appProtocol: http or a name starting with http", NOT_PLAIN_HTTP)
+            checks.problem(
+                port_loc(svc, rule.port),
+                f"port {rule.port.port} of {svc.ref} {why}",
+                "export only plain-HTTP ports (export.ports); a port that serves plain HTTP takes "
+                "appProtocol: http or a name starting with http",
+                NOT_PLAIN_HTTP,
+            )
     if any(r.path_type == "Exact" for r in settings.rules):
         # The consumer's sidecar puts the export path in front of the request path
         # (outbound-http-load-balancing.js:147-149): `/` becomes `<path>/`, never `<path>` exactly.
-        checks.problem(settings.path_type_loc, f"{svc.ref} is exported with pathType Exact, but FSM's sidecars "
-                       "put the export path in front of the request's path, so no call from another cluster "
-                       "matches it", "use pathType: Prefix (the default)", EXACT_EXPORT_PATH)
+        checks.problem(
+            settings.path_type_loc,
+            f"{svc.ref} is exported with pathType Exact, but FSM's sidecars "
+            "put the export path in front of the request's path, so no call from another cluster "
+            "matches it",
+            "use pathType: Prefix (the default)",
+            EXACT_EXPORT_PATH,
+        )
     if settings.load_balancer is not None:
         # The CRD's values (RoundRobinLoadBalancer...) are not what the pipy ingress reads (round-robin...):
         # pkg/apis/shared_types.go:31-40 vs pkg/ingress/providers/pipy/cache/ingress.go:457-470.
-        checks.problem(settings.load_balancer_loc, f"FSM's pipy ingress does not read loadBalancer "
-                       f"{settings.load_balancer} (it expects round-robin, hashing or least-work) and balances "
-                       f"{svc.ref} round-robin", "remove loadBalancer; acknowledge load-balancer-ignored to keep it "
-                       "for a later FSM that reads it", LOAD_BALANCER_IGNORED)
+        checks.problem(
+            settings.load_balancer_loc,
+            f"FSM's pipy ingress does not read loadBalancer "
+            f"{settings.load_balancer} (it expects round-robin, hashing or least-work) and balances "
+            f"{svc.ref} round-robin",
+            "remove loadBalancer; acknowledge load-balancer-ignored to keep it for a later FSM that reads it",
+            LOAD_BALANCER_IGNORED,
+        )
     rewrite = settings.path_rewrite
     if rewrite is not None:
         # The pipy ingress replaces the first match of `from` (plugins/router.js:30,53:
         # `path.replace(new RegExp(from), to)`); the fleet's regexes read alike in Python and JavaScript.
         missed = [r.path for r in settings.rules if re.search(rewrite.from_, r.path + "/") is None]
         if missed:
-            checks.problem(settings.path_rewrite_loc, f"pathRewrite.from {rewrite.from_} does not match the export "
-                           f"path {missed[0]} of {svc.ref} in {exporter}: the backend receives every call from "
-                           "another cluster under that path", f"make pathRewrite.from match the path, e.g. "
-                           f"\"{strip_rewrite(missed[0])}\"", PATH_PREFIX_KEPT)
+            checks.problem(
+                settings.path_rewrite_loc,
+                f"pathRewrite.from {rewrite.from_} does not match the export "
+                f"path {missed[0]} of {svc.ref} in {exporter}: the backend receives every call from "
+                "another cluster under that path",
+                f'make pathRewrite.from match the path, e.g. "{strip_rewrite(missed[0])}"',
+                PATH_PREFIX_KEPT,
+            )
     elif settings.rules:
         # The sidecar puts the path in front (outbound-http-load-balancing.js:147-149) and the pipy
         # ingress forwards it as it is unless the export's rewrite annotations say otherwise.
         template = settings.path_template or settings.rules[0].path
-        checks.problem(settings.path_loc, f"the backend of {svc.ref} receives every call from another cluster "
-                       f"under the export path ({template}/...): FSM strips it only with pathRewrite",
-                       f"add export.pathRewrite: {{from: \"{strip_rewrite(template)}\", to: /}}, or "
-                       "acknowledge path-prefix-kept where the backend serves under that path", PATH_PREFIX_KEPT)
+        checks.problem(
+            settings.path_loc,
+            f"the backend of {svc.ref} receives every call from another cluster "
+            f"under the export path ({template}/...): FSM strips it only with pathRewrite",
+            f'add export.pathRewrite: {{from: "{strip_rewrite(template)}", to: /}}, or '
+            "acknowledge path-prefix-kept where the backend serves under that path",
+            PATH_PREFIX_KEPT,
+        )
 
 
 def strip_rewrite(template: str) -> str:
@@ -166,7 +223,7 @@ def strip_rewrite(template: str) -> str:
         end = template.find("}", i) if template[i] == "{" else -1
         if end > i:
             # {port} has no single value in a rewrite that serves every port: match any number.
-            out += "[0-9]+" if template[i:end + 1] == "{port}" else template[i:end + 1]
+            out += "[0-9]+" if template[i : end + 1] == "{port}" else template[i : end + 1]
             i = end + 1
         else:
             out += regex_literal(template[i])
@@ -185,10 +242,13 @@ def check_shared_gateways(checks: Checks, svc: ServiceTopology, exporters: Seque
         address = (gw.ip or gw.host, gw.port)
         other = seen.setdefault(address, e)
         if other != e:
-            checks.problem(("services", svc.ref, "export", "clusters"),
-                           f"{other} and {e} export {svc.ref} behind the same gateway {address[0]}:{address[1]}: "
-                           f"FSM's sidecars keep one endpoint per address, so one of them gets no calls",
-                           f"give {e} its own gateway address or port (clusters.{e}.gateway)", SHARED_GATEWAY)
+            checks.problem(
+                ("services", svc.ref, "export", "clusters"),
+                f"{other} and {e} export {svc.ref} behind the same gateway {address[0]}:{address[1]}: "
+                f"FSM's sidecars keep one endpoint per address, so one of them gets no calls",
+                f"give {e} its own gateway address or port (clusters.{e}.gateway)",
+                SHARED_GATEWAY,
+            )
 
 
 def check_idle_imports(checks: Checks, svc: ServiceTopology, consumers: Sequence[str]) -> None:
@@ -202,15 +262,18 @@ def check_idle_imports(checks: Checks, svc: ServiceTopology, consumers: Sequence
         return
     where = ("services", svc.ref, "import") if svc.spec.import_ is not None else ("services", svc.ref, "export")
     who = ", ".join(idle)
-    checks.problem(where, f"{who} import{'s' if len(idle) == 1 else ''} {svc.ref} but no trafficPolicy applies "
-                   f"there: FSM's default (Locality) routes nothing across clusters, and {who} "
-                   f"{'has' if len(idle) == 1 else 'have'} no copy of {svc.ref}, so calls to it fail",
-                   f"add trafficPolicy (FailOver or ActiveActive) for {who}, or acknowledge import-without-policy "
-                   "where nothing there calls it", IMPORT_WITHOUT_POLICY)
+    checks.problem(
+        where,
+        f"{who} import{'s' if len(idle) == 1 else ''} {svc.ref} but no trafficPolicy applies "
+        f"there: FSM's default (Locality) routes nothing across clusters, and {who} "
+        f"{'has' if len(idle) == 1 else 'have'} no copy of {svc.ref}, so calls to it fail",
+        f"add trafficPolicy (FailOver or ActiveActive) for {who}, or acknowledge import-without-policy "
+        "where nothing there calls it",
+        IMPORT_WITHOUT_POLICY,
+    )
 
 
-def check_wildcard_accounts(checks: Checks, services: Mapping[str, ServiceTopology],
-                            fsm_clusters: set[str]) -> None:
+def check_wildcard_accounts(checks: Checks, services: Mapping[str, ServiceTopology], fsm_clusters: set[str]) -> None:
     """An import whose service account is `*` matches any destination account of its namespace
     (pkg/providers/fsm/client.go:96-97,126-129): a grant written for another service opens it too."""
     for ref, svc in services.items():
@@ -223,17 +286,22 @@ def check_wildcard_accounts(checks: Checks, services: Mapping[str, ServiceTopolo
             other = services.get(rule.to)
             if other is None or rule.to == ref or split(rule.to)[0] != svc.namespace:
                 continue
-            where = set(checks.select(rule.in_, ("access", rule_name, "in"), "hold access rules")) \
-                if rule.in_ is not None else set(other.exporters) | set(other.importers) | set(
-                    other.spec.localServiceAccounts)
+            where = (
+                set(checks.select(rule.in_, ("access", rule_name, "in"), "hold access rules"))
+                if rule.in_ is not None
+                else set(other.exporters) | set(other.importers) | set(other.spec.localServiceAccounts)
+            )
             for c in importers:
                 if c in where:
                     opened.setdefault(c, []).append(rule_name)
         if not opened:
             continue
         places = "; ".join(f"in {c}: {', '.join(rules)}" for c, rules in sorted(opened.items()))
-        checks.problem(("services", ref, "serviceAccount"),
-                       f"{ref} is exported with service account \"*\", and FSM's import of it matches any "
-                       f"destination account of namespace {svc.namespace}: the grants of access rules meant for "
-                       f"other services ({places}) let their callers reach {ref} too",
-                       f"set services.{ref}.serviceAccount to the account its pods run as", WILDCARD_SERVICE_ACCOUNT)
+        checks.problem(
+            ("services", ref, "serviceAccount"),
+            f'{ref} is exported with service account "*", and FSM\'s import of it matches any '
+            f"destination account of namespace {svc.namespace}: the grants of access rules meant for "
+            f"other services ({places}) let their callers reach {ref} too",
+            f"set services.{ref}.serviceAccount to the account its pods run as",
+            WILDCARD_SERVICE_ACCOUNT,
+        )

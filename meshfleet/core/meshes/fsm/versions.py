@@ -61,9 +61,12 @@ def check_versions(checks: Checks, members: list[str]) -> None:
         if group(fleet, m) == wanted:
             continue
         mine, theirs = version(fleet, m) or "v1.3 or later", version(fleet, cp) or "v1.3 or later"
-        checks.problem(version_loc(fleet, m),
-                       f"member {m} runs FSM {mine} ({group(fleet, m)}) and the control plane {cp} runs {theirs} "
-                       f"({wanted}): the control plane's connector reads and writes members' objects in its own API "
-                       f"group only, so it would never see {m}'s exports nor write its imports",
-                       "run every FSM cluster of a control plane on releases of one group (v1.2.x, or v1.3 and "
-                       "later); while they differ, run without controlPlane", FSM_VERSIONS_DIFFER)
+        checks.problem(
+            version_loc(fleet, m),
+            f"member {m} runs FSM {mine} ({group(fleet, m)}) and the control plane {cp} runs {theirs} "
+            f"({wanted}): the control plane's connector reads and writes members' objects in its own API "
+            f"group only, so it would never see {m}'s exports nor write its imports",
+            "run every FSM cluster of a control plane on releases of one group (v1.2.x, or v1.3 and "
+            "later); while they differ, run without controlPlane",
+            FSM_VERSIONS_DIFFER,
+        )

@@ -99,10 +99,17 @@ class Istio(Mesh):
     name = NAME
     title = "Istio"
     settings = "istio"
-    capabilities = Capabilities(reaches=frozenset({"istio"}), imports_own_export=True, traffic_policies=True,
-                                needs_gateway=False)
-    codes = (ISTIO_NETWORK_MISSING, ISTIO_UNEXPORTED_COPY, ISTIO_PARTIAL_EXPORT, ISTIO_TARGETS, ISTIO_FAILOVER_ORDER,
-             ISTIO_WEIGHTS)
+    capabilities = Capabilities(
+        reaches=frozenset({"istio"}), imports_own_export=True, traffic_policies=True, needs_gateway=False
+    )
+    codes = (
+        ISTIO_NETWORK_MISSING,
+        ISTIO_UNEXPORTED_COPY,
+        ISTIO_PARTIAL_EXPORT,
+        ISTIO_TARGETS,
+        ISTIO_FAILOVER_ORDER,
+        ISTIO_WEIGHTS,
+    )
 
     # --- checks ----------------------------------------------------------------------------------
 
@@ -113,20 +120,27 @@ class Istio(Mesh):
         if named and len({fleet.clusters[c].istio.network for c in mine}) > 1:
             for c in mine:
                 if fleet.clusters[c].istio.network is None:
-                    checks.problem(("clusters", c), f"the Istio clusters of this fleet sit on networks "
-                                   f"{', '.join(named)}, and {c} names none: Istio would take it for another network "
-                                   "and route to it without its east-west gateway",
-                                   f"set clusters.{c}.istio.network", ISTIO_NETWORK_MISSING)
+                    checks.problem(
+                        ("clusters", c),
+                        f"the Istio clusters of this fleet sit on networks "
+                        f"{', '.join(named)}, and {c} names none: Istio would take it for another network "
+                        "and route to it without its east-west gateway",
+                        f"set clusters.{c}.istio.network",
+                        ISTIO_NETWORK_MISSING,
+                    )
 
     def check_export(self, checks: Checks, svc: ServiceTopology, exporter: str, loc: Loc) -> None:
         exported = {r.port.port for r in svc.exports[exporter].rules}
         left_out = [p.port for p in svc.ports[exporter] if p.port not in exported]
         if left_out:
-            checks.problem(export_ports_loc(checks, svc, exporter), f"{exporter} exports {svc.ref} without port(s) "
-                           f"{', '.join(map(str, left_out))}; "
-                           "Istio shares a Service's every port with the clusters that import it",
-                           "export every port (leave export.ports out), or move those ports to another Service",
-                           ISTIO_PARTIAL_EXPORT)
+            checks.problem(
+                export_ports_loc(checks, svc, exporter),
+                f"{exporter} exports {svc.ref} without port(s) "
+                f"{', '.join(map(str, left_out))}; "
+                "Istio shares a Service's every port with the clusters that import it",
+                "export every port (leave export.ports out), or move those ports to another Service",
+                ISTIO_PARTIAL_EXPORT,
+            )
 
     def check_services(self, checks: Checks, services: Mapping[str, ServiceTopology]) -> None:
         for ref, svc in services.items():
@@ -136,11 +150,14 @@ class Istio(Mesh):
                     continue
                 others = [x for x in importers if x != c]
                 if others:
-                    checks.problem(("services", ref, "localServiceAccounts", c),
-                                   f"{ref} runs in {c} without being exported, and Istio shares every cluster's "
-                                   f"endpoints of a host that is not cluster-local: {', '.join(others)} would call "
-                                   f"{c}'s copy too", f"export {ref} from {c} as well, or do not import it into "
-                                   f"{', '.join(others)}", ISTIO_UNEXPORTED_COPY)
+                    checks.problem(
+                        ("services", ref, "localServiceAccounts", c),
+                        f"{ref} runs in {c} without being exported, and Istio shares every cluster's "
+                        f"endpoints of a host that is not cluster-local: {', '.join(others)} would call "
+                        f"{c}'s copy too",
+                        f"export {ref} from {c} as well, or do not import it into {', '.join(others)}",
+                        ISTIO_UNEXPORTED_COPY,
+                    )
 
     def check_policy(self, checks: Checks, svc: ServiceTopology, consumer: str, policy: PolicySettings) -> None:
         loc = Locality(checks.fleet, svc, consumer, policy)
@@ -151,29 +168,43 @@ class Istio(Mesh):
                 known = False
             elif t.cluster not in loc.serving:
                 known = False
-                checks.problem_for(consumer, (*tloc, "cluster"),
-                                   f"{t.cluster} does not serve {svc.ref} to {consumer} through Istio",
-                                   f"use a cluster that does: {', '.join(loc.remote) or '(none)'}", ISTIO_TARGETS)
+                checks.problem_for(
+                    consumer,
+                    (*tloc, "cluster"),
+                    f"{t.cluster} does not serve {svc.ref} to {consumer} through Istio",
+                    f"use a cluster that does: {', '.join(loc.remote) or '(none)'}",
+                    ISTIO_TARGETS,
+                )
             if t.weight is not None and policy.lb_type != "ActiveActive":
-                checks.problem((*tloc, "weight"), f"Istio weighs only ActiveActive, not {policy.lb_type}",
-                               "remove the weight, or use lbType: ActiveActive", ISTIO_WEIGHTS)
+                checks.problem(
+                    (*tloc, "weight"),
+                    f"Istio weighs only ActiveActive, not {policy.lb_type}",
+                    "remove the weight, or use lbType: ActiveActive",
+                    ISTIO_WEIGHTS,
+                )
         effective = policy.effective(consumer)
         if not known:
             return
         if policy.lb_type != "ActiveActive" and effective is not None:
             listed = sorted({t.cluster for t in effective})
             if listed != loc.remote:
-                checks.problem_for(consumer, policy.targets_loc, f"Istio fails {consumer}'s calls to {svc.ref} over "
-                                   f"to every other cluster that serves it ({shortlist(loc.remote) or 'none'}); "
-                                   f"targets cannot leave out {', '.join(c for c in loc.remote if c not in listed)}",
-                                   "remove targets, or list every serving cluster", ISTIO_TARGETS)
+                checks.problem_for(
+                    consumer,
+                    policy.targets_loc,
+                    f"Istio fails {consumer}'s calls to {svc.ref} over "
+                    f"to every other cluster that serves it ({shortlist(loc.remote) or 'none'}); "
+                    f"targets cannot leave out {', '.join(c for c in loc.remote if c not in listed)}",
+                    "remove targets, or list every serving cluster",
+                    ISTIO_TARGETS,
+                )
                 return
             self._check_order(checks, svc, consumer, policy, loc)
         if policy.lb_type == "ActiveActive":
             self._check_weights(checks, svc, consumer, policy, loc)
 
-    def _check_order(self, checks: Checks, svc: ServiceTopology, consumer: str, policy: PolicySettings,
-                     loc: Locality) -> None:
+    def _check_order(
+        self, checks: Checks, svc: ServiceTopology, consumer: str, policy: PolicySettings, loc: Locality
+    ) -> None:
         effective = policy.effective(consumer) or ()
         tiers = loc.by_region(loc.remote, loc.failover_region())
         rank = {c: i for i, t in enumerate(tiers) for c in t}
@@ -181,43 +212,64 @@ class Istio(Mesh):
         for a, b in itertools.pairwise(listed):
             if rank[a] > rank[b]:
                 order = "; then ".join(", ".join(t) for t in tiers)
-                checks.problem_for(consumer, policy.targets_loc, f"Istio fails {consumer}'s calls to {svc.ref} over "
-                                   f"by locality ({consumer}'s region {loc.own} first): {order}; the targets list {a} "
-                                   f"before {b}",
-                                   "list the targets in that order (Istio orders regions, not clusters of one region)",
-                                   ISTIO_FAILOVER_ORDER)
+                checks.problem_for(
+                    consumer,
+                    policy.targets_loc,
+                    f"Istio fails {consumer}'s calls to {svc.ref} over "
+                    f"by locality ({consumer}'s region {loc.own} first): {order}; the targets list {a} "
+                    f"before {b}",
+                    "list the targets in that order (Istio orders regions, not clusters of one region)",
+                    ISTIO_FAILOVER_ORDER,
+                )
                 return
 
-    def _check_weights(self, checks: Checks, svc: ServiceTopology, consumer: str, policy: PolicySettings,
-                       loc: Locality) -> None:
+    def _check_weights(
+        self, checks: Checks, svc: ServiceTopology, consumer: str, policy: PolicySettings, loc: Locality
+    ) -> None:
         written = {t.cluster: t.weight for t in policy.targets or ()}
         weights = loc.weights()
         if weights is None:
             return
         where = policy.targets_loc
         if not weights:
-            checks.problem_for(consumer, where, f"no target serves {svc.ref} to {consumer}: Istio's distribute would "
-                               "send its calls nowhere", f"list clusters that do: {', '.join(loc.remote) or '(none)'}",
-                               ISTIO_TARGETS)
+            checks.problem_for(
+                consumer,
+                where,
+                f"no target serves {svc.ref} to {consumer}: Istio's distribute would send its calls nowhere",
+                f"list clusters that do: {', '.join(loc.remote) or '(none)'}",
+                ISTIO_TARGETS,
+            )
             return
         if any(w is not None for w in written.values()):
             missing = [c for c in weights if written.get(c) is None]
             low = [c for c in weights if (written.get(c) or 0) < 1 and c not in missing]
             if consumer in missing and consumer not in written:
-                checks.problem_for(consumer, where, f"{consumer} runs {svc.ref} itself, and Istio's distribute gives "
-                                   "a locality without a weight no traffic",
-                                   f"list {consumer} among the targets with a weight, or drop the weights",
-                                   ISTIO_WEIGHTS)
+                checks.problem_for(
+                    consumer,
+                    where,
+                    f"{consumer} runs {svc.ref} itself, and Istio's distribute gives "
+                    "a locality without a weight no traffic",
+                    f"list {consumer} among the targets with a weight, or drop the weights",
+                    ISTIO_WEIGHTS,
+                )
                 return
             if missing or low:
                 parts = [f"{c} has none" for c in missing] + [f"{c} has {written[c]}" for c in low]
-                checks.problem(where, "Istio's distribute needs a weight of at least 1 for every cluster it sends "
-                               f"to; {', '.join(parts)}",
-                               "give every target a weight of 1 or more, or none at all", ISTIO_WEIGHTS)
+                checks.problem(
+                    where,
+                    "Istio's distribute needs a weight of at least 1 for every cluster it sends "
+                    f"to; {', '.join(parts)}",
+                    "give every target a weight of 1 or more, or none at all",
+                    ISTIO_WEIGHTS,
+                )
                 return
         if len(weights) > 100:
-            checks.problem(where, "Istio's distribute takes whole percentages: at most 100 clusters",
-                           "choose fewer targets", ISTIO_WEIGHTS)
+            checks.problem(
+                where,
+                "Istio's distribute takes whole percentages: at most 100 clusters",
+                "choose fewer targets",
+                ISTIO_WEIGHTS,
+            )
             return
         regions: dict[str, list[str]] = {}
         for c in loc.serving:
@@ -225,10 +277,15 @@ class Istio(Mesh):
         for c in weights:
             shared = regions[loc.region(c)]
             if len(shared) > 1:
-                checks.problem_for(consumer, where, f"Istio distributes {consumer}'s calls to {svc.ref} by locality, "
-                                   f"and {' and '.join(shared)} are both in region {loc.region(c)}: they would share "
-                                   "one weight", "drop the weights (ActiveActive spreads over every endpoint), or "
-                                   "serve from one cluster per region", ISTIO_WEIGHTS)
+                checks.problem_for(
+                    consumer,
+                    where,
+                    f"Istio distributes {consumer}'s calls to {svc.ref} by locality, "
+                    f"and {' and '.join(shared)} are both in region {loc.region(c)}: they would share "
+                    "one weight",
+                    "drop the weights (ActiveActive spreads over every endpoint), or serve from one cluster per region",
+                    ISTIO_WEIGHTS,
+                )
                 return
 
     # --- objects and views -----------------------------------------------------------------------
@@ -239,25 +296,48 @@ class Istio(Mesh):
         where: Loc = ("clusters", name)
         ids: list[ObjectId] = []
         hosts = sorted(host(svc, c) for svc in ctx.topology.services.values() if name in svc.importers)
-        config = {"apiVersion": "v1", "kind": "ConfigMap",
-                  "metadata": {"name": c.istio.meshConfigMap, "namespace": ns}, "data": {"mesh": mesh_config(hosts)}}
+        config = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": c.istio.meshConfigMap, "namespace": ns},
+            "data": {"mesh": mesh_config(hosts)},
+        }
         ids.append(ctx.objects.add(name, PlannedObject("applied", config), where, needs_namespace=False))
         for other in members(ctx.fleet, ctx.topology.members):
             if other == name:
                 continue
             rid = cluster_id(ctx.cluster(other), other)
-            secret = {"apiVersion": "v1", "kind": "Secret",
-                      "metadata": {"name": REMOTE_SECRET_PREFIX + rid, "namespace": ns,
-                                   "labels": {MULTICLUSTER_LABEL: "true"}, "annotations": {CLUSTER_ANNOTATION: rid}}}
-            ids.append(ctx.objects.add(name, PlannedObject("applied", secret, kubeconfig_of=other,
-                                                           kubeconfig_field=("stringData", rid)),
-                                       ("clusters", other), needs_namespace=False))
+            secret = {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {
+                    "name": REMOTE_SECRET_PREFIX + rid,
+                    "namespace": ns,
+                    "labels": {MULTICLUSTER_LABEL: "true"},
+                    "annotations": {CLUSTER_ANNOTATION: rid},
+                },
+            }
+            ids.append(
+                ctx.objects.add(
+                    name,
+                    PlannedObject("applied", secret, kubeconfig_of=other, kubeconfig_field=("stringData", rid)),
+                    ("clusters", other),
+                    needs_namespace=False,
+                )
+            )
         if c.istio.network is not None:
-            namespace = {"apiVersion": "v1", "kind": "Namespace",
-                         "metadata": {"name": ns, "labels": {NETWORK_LABEL: c.istio.network},
-                                      "annotations": dict(PATCH_ANNOTATIONS)}}
-            ids.append(ctx.objects.add(name, PlannedObject("applied", namespace, patch=True),
-                                       (*where, "istio", "network")))
+            namespace = {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {
+                    "name": ns,
+                    "labels": {NETWORK_LABEL: c.istio.network},
+                    "annotations": dict(PATCH_ANNOTATIONS),
+                },
+            }
+            ids.append(
+                ctx.objects.add(name, PlannedObject("applied", namespace, patch=True), (*where, "istio", "network"))
+            )
         return MeshSettingsView(objects=tuple(ids))
 
     def plan_export(self, ctx: PlanContext, svc: ServiceTopology, exporter: str) -> ExportView:
@@ -265,8 +345,13 @@ class Istio(Mesh):
         ids: tuple[ObjectId, ...] = ()
         if several_networks(ctx.fleet, ctx.topology.members):
             ids = (self._expose(ctx, svc, exporter),)
-        return ExportView(svc.ref, port_views(r.port for r in settings.rules), settings.service_account,
-                          tuple(ExportRuleView(r.port.port) for r in settings.rules), objects=ids)
+        return ExportView(
+            svc.ref,
+            port_views(r.port for r in settings.rules),
+            settings.service_account,
+            tuple(ExportRuleView(r.port.port) for r in settings.rules),
+            objects=ids,
+        )
 
     def _expose(self, ctx: PlanContext, svc: ServiceTopology, exporter: str) -> ObjectId:
         """The exporter's east-west gateway passes the host through to its pods (one Gateway per cluster)."""
@@ -275,14 +360,23 @@ class Istio(Mesh):
         found: tuple[dict[str, Any], ObjectId] | None = ctx.memo.get(memo)
         if found is None:
             body: dict[str, Any] = {
-                "apiVersion": NETWORKING_API, "kind": "Gateway",
+                "apiVersion": NETWORKING_API,
+                "kind": "Gateway",
                 "metadata": {"name": CROSS_NETWORK_GATEWAY, "namespace": c.istio.namespace},
-                "spec": {"selector": dict(c.istio.eastWestGateway), "servers": [{
-                    "port": {"number": CROSS_NETWORK_PORT, "name": "tls", "protocol": "TLS"},
-                    "tls": {"mode": "AUTO_PASSTHROUGH"}, "hosts": []}]},
+                "spec": {
+                    "selector": dict(c.istio.eastWestGateway),
+                    "servers": [
+                        {
+                            "port": {"number": CROSS_NETWORK_PORT, "name": "tls", "protocol": "TLS"},
+                            "tls": {"mode": "AUTO_PASSTHROUGH"},
+                            "hosts": [],
+                        }
+                    ],
+                },
             }
-            oid = ctx.objects.add(exporter, PlannedObject("applied", body), ("services", svc.ref, "export"),
-                                  needs_namespace=False)
+            oid = ctx.objects.add(
+                exporter, PlannedObject("applied", body), ("services", svc.ref, "export"), needs_namespace=False
+            )
             found = (body, oid)
             ctx.memo[memo] = found
         body, oid = found
@@ -297,21 +391,30 @@ class Istio(Mesh):
         ids: tuple[ObjectId, ...] = ()
         if not svc.runs_in(consumer):
             # Kubernetes DNS answers for the name only where the Service exists; it needs no selector.
-            body = {"apiVersion": "v1", "kind": "Service",
-                    "metadata": {"name": svc.name, "namespace": svc.namespace},
-                    "spec": {"ports": _service_ports(svc.ports[consumer])}}
+            body = {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": svc.name, "namespace": svc.namespace},
+                "spec": {"ports": _service_ports(svc.ports[consumer])},
+            }
             ids = (ctx.objects.add(consumer, PlannedObject("applied", body), ("services", svc.ref, "export")),)
         name = called_as(svc.ref)
-        endpoints = tuple(EndpointView(e, ctx.key(e), p.port, None, name)
-                          for e in sorted(exporters) for p in sorted(ports, key=lambda p: p.port))
+        endpoints = tuple(
+            EndpointView(e, ctx.key(e), p.port, None, name)
+            for e in sorted(exporters)
+            for p in sorted(ports, key=lambda p: p.port)
+        )
         return ImportView(svc.ref, port_views(ports), endpoints, objects=ids)
 
     def plan_policy(self, ctx: PlanContext, svc: ServiceTopology, consumer: str) -> PolicyView:
         pol = svc.policies[consumer]
         loc = Locality(ctx.fleet, svc, consumer, pol)
-        body = {"apiVersion": NETWORKING_API, "kind": "DestinationRule",
-                "metadata": {"name": svc.name, "namespace": svc.namespace},
-                "spec": {"host": host(svc, ctx.cluster(consumer)), "trafficPolicy": loc.setting()}}
+        body = {
+            "apiVersion": NETWORKING_API,
+            "kind": "DestinationRule",
+            "metadata": {"name": svc.name, "namespace": svc.namespace},
+            "spec": {"host": host(svc, ctx.cluster(consumer)), "trafficPolicy": loc.setting()},
+        }
         oid = ctx.objects.add(consumer, PlannedObject("applied", body), pol.loc)
         effective = pol.effective(consumer)
         targets = None if effective is None else tuple(TargetView(t.cluster, t.weight) for t in effective)
@@ -328,8 +431,9 @@ class Istio(Mesh):
 
     # --- runtime rules (loadbalancer.go, endpoint_builder.go) ------------------------------------
 
-    def routes(self, service: str, consumer: str, local: bool, imported: ImportView | None,
-               policy: PolicyView | None) -> tuple[Route, ...]:
+    def routes(
+        self, service: str, consumer: str, local: bool, imported: ImportView | None, policy: PolicyView | None
+    ) -> tuple[Route, ...]:
         name = called_as(service)
         if imported is None:
             if not local:
@@ -338,20 +442,32 @@ class Istio(Mesh):
         serving_now = sorted({e.cluster for e in imported.endpoints} | ({consumer} if local else set()))
         if policy is None or policy.tiers is None:
             everyone = tuple(Share(c, 1) for c in serving_now)
-            return (Route(name, everyone, tuple(s for s in everyone if s.cluster != consumer),
-                          "Istio without a DestinationRule: every endpoint of every cluster alike"),)
+            return (
+                Route(
+                    name,
+                    everyone,
+                    tuple(s for s in everyone if s.cluster != consumer),
+                    "Istio without a DestinationRule: every endpoint of every cluster alike",
+                ),
+            )
         tiers = [t for t in (tuple(s for s in tier if s.cluster in serving_now) for tier in policy.tiers) if t]
         steady = tiers[0] if tiers else ()
         rest = [tuple(s for s in steady if s.cluster != consumer), *tiers[1:]]
         down = next((t for t in rest if t), ())
         if policy.lb_type == "ActiveActive":
             even = all(s.weight == 1 for s in steady)
-            rule = ("Istio: locality load balancing off, every endpoint of every cluster alike" if even and
-                    len(steady) == len(serving_now) else "Istio distribute: each cluster's locality gets its share")
+            rule = (
+                "Istio: locality load balancing off, every endpoint of every cluster alike"
+                if even and len(steady) == len(serving_now)
+                else "Istio distribute: each cluster's locality gets its share"
+            )
         else:
             later = "; then ".join(", ".join(s.cluster for s in t) for t in tiers[1:])
-            rule = ("Istio locality failover (outlier detection): " + ", ".join(s.cluster for s in steady)
-                    + (f" while any endpoint is healthy; then {later}" if later else ""))
+            rule = (
+                "Istio locality failover (outlier detection): "
+                + ", ".join(s.cluster for s in steady)
+                + (f" while any endpoint is healthy; then {later}" if later else "")
+            )
         return (Route(name, steady, down, rule),)
 
 

@@ -37,43 +37,65 @@ class AuthorizationPolicies(AccessAdapter):
     enforcement = "destination"
     codes = (ISTIO_ACCESS_SELECTOR, ISTIO_ACCESS_MATCH, ISTIO_GRANT_ANY_CLUSTER)
 
-    def check_grant(self, checks: Checks, rule_name: str, rule: AccessRule, svc: ServiceTopology,
-                    cluster: str) -> None:
+    def check_grant(self, checks: Checks, rule_name: str, rule: AccessRule, svc: ServiceTopology, cluster: str) -> None:
         loc: Loc = ("access", rule_name)
         for i, m in enumerate(rule.http):
             if patterns.glob(m.pathRegex) is None:
-                checks.problem((*loc, "http", i, "pathRegex"), f"Istio matches a path exactly, by prefix (/api*) or "
-                               f"by suffix (*.png); {m.pathRegex!r} is none of them", "write the path, a path "
-                               "followed by '.*', or '.*' followed by a path", ISTIO_ACCESS_MATCH)
+                checks.problem(
+                    (*loc, "http", i, "pathRegex"),
+                    f"Istio matches a path exactly, by prefix (/api*) or "
+                    f"by suffix (*.png); {m.pathRegex!r} is none of them",
+                    "write the path, a path followed by '.*', or '.*' followed by a path",
+                    ISTIO_ACCESS_MATCH,
+                )
             for j, header in enumerate(m.headers or ()):
                 for key, value in header.items():
                     if patterns.glob(value) is None:
-                        checks.problem((*loc, "http", i, "headers", j, key), f"Istio matches a header's value "
-                                       f"exactly, by prefix or by suffix; {value!r} is none of them",
-                                       "write the value, a value followed by '.*', or '.*' followed by a value",
-                                       ISTIO_ACCESS_MATCH)
+                        checks.problem(
+                            (*loc, "http", i, "headers", j, key),
+                            f"Istio matches a header's value "
+                            f"exactly, by prefix or by suffix; {value!r} is none of them",
+                            "write the value, a value followed by '.*', or '.*' followed by a value",
+                            ISTIO_ACCESS_MATCH,
+                        )
         dests = [d for d in serving(svc, cluster) if checks.mesh(d) == NAME]
         if dests and not svc.spec.podLabels:
-            checks.problem((*loc, "to"), f"an AuthorizationPolicy selects the pods it protects by label, and "
-                           f"{svc.ref} names none", f"set services.{svc.ref}.podLabels (its Service's selector)",
-                           ISTIO_ACCESS_SELECTOR)
+            checks.problem(
+                (*loc, "to"),
+                f"an AuthorizationPolicy selects the pods it protects by label, and {svc.ref} names none",
+                f"set services.{svc.ref}.podLabels (its Service's selector)",
+                ISTIO_ACCESS_SELECTOR,
+            )
         if rule.in_ is None:
             return
         chosen = set(checks.select(rule.in_, (*loc, "in"), "hold access rules"))
         for d in dests:
             callers = [x for x in members(checks.fleet, checks.members) if d in serving(svc, x) and x not in chosen]
             if callers:
-                checks.problem((*loc, "in"), f"Istio principals carry no cluster: the AuthorizationPolicy in {d} "
-                               f"admits {', '.join(rule.from_)} calling from {', '.join(callers)} too, where the rule "
-                               "does not hold",
-                               f"add {', '.join(callers)} to in, or acknowledge istio-grant-any-cluster",
-                               ISTIO_GRANT_ANY_CLUSTER)
+                checks.problem(
+                    (*loc, "in"),
+                    f"Istio principals carry no cluster: the AuthorizationPolicy in {d} "
+                    f"admits {', '.join(rule.from_)} calling from {', '.join(callers)} too, where the rule "
+                    "does not hold",
+                    f"add {', '.join(callers)} to in, or acknowledge istio-grant-any-cluster",
+                    ISTIO_GRANT_ANY_CLUSTER,
+                )
 
-    def plan_grants(self, ctx: PlanContext, rule_name: str, rule: AccessRule, svc: ServiceTopology,
-                    cluster: str, identities: Sequence[str]) -> tuple[GrantView, ...]:
-        matches = tuple(HttpMatchView(m.name, m.pathRegex, tuple(m.methods),
-                                      tuple(tuple(sorted(h.items())) for h in m.headers or ()))
-                        for m in rule.http)
+    def plan_grants(
+        self,
+        ctx: PlanContext,
+        rule_name: str,
+        rule: AccessRule,
+        svc: ServiceTopology,
+        cluster: str,
+        identities: Sequence[str],
+    ) -> tuple[GrantView, ...]:
+        matches = tuple(
+            HttpMatchView(
+                m.name, m.pathRegex, tuple(m.methods), tuple(tuple(sorted(h.items())) for h in m.headers or ())
+            )
+            for m in rule.http
+        )
         domain = ctx.cluster(cluster).istio.trustDomain
         at: dict[str, list[str]] = {}
         ids: dict[str, ObjectId] = {}
@@ -83,22 +105,36 @@ class AuthorizationPolicies(AccessAdapter):
             account = _answers_as(svc, d)
             ids[account] = self._admit(ctx, rule_name, rule, svc, d, domain)
             at.setdefault(account, []).append(d)
-        return tuple(GrantView(rule_name, qualified(svc.namespace, account), svc.ref, tuple(rule.from_), matches,
-                               self.enforcement, tuple(d for d in at.get(account, []) if d != cluster) or None,
-                               objects=(ids[account],) if account in ids else ())
-                     for account in identities)
+        return tuple(
+            GrantView(
+                rule_name,
+                qualified(svc.namespace, account),
+                svc.ref,
+                tuple(rule.from_),
+                matches,
+                self.enforcement,
+                tuple(d for d in at.get(account, []) if d != cluster) or None,
+                objects=(ids[account],) if account in ids else (),
+            )
+            for account in identities
+        )
 
-    def _admit(self, ctx: PlanContext, rule_name: str, rule: AccessRule, svc: ServiceTopology, dest: str,
-               domain: str) -> ObjectId:
+    def _admit(
+        self, ctx: PlanContext, rule_name: str, rule: AccessRule, svc: ServiceTopology, dest: str, domain: str
+    ) -> ObjectId:
         """The rule's AuthorizationPolicy in `dest`, admitting its sources in trust domain `domain`."""
         memo = (NAME, "policy", rule_name, dest)
         found: tuple[dict[str, Any], ObjectId] | None = ctx.memo.get(memo)
         if found is None:
             body: dict[str, Any] = {
-                "apiVersion": SECURITY_API, "kind": "AuthorizationPolicy",
+                "apiVersion": SECURITY_API,
+                "kind": "AuthorizationPolicy",
                 "metadata": {"name": rule_name, "namespace": svc.namespace},
-                "spec": {"selector": {"matchLabels": dict(sorted(svc.spec.podLabels.items()))}, "action": "ALLOW",
-                         "rules": [_rule(m) for m in rule.http]},
+                "spec": {
+                    "selector": {"matchLabels": dict(sorted(svc.spec.podLabels.items()))},
+                    "action": "ALLOW",
+                    "rules": [_rule(m) for m in rule.http],
+                },
             }
             found = (body, ctx.objects.add(dest, PlannedObject("applied", body), ("access", rule_name)))
             ctx.memo[memo] = found

@@ -101,4 +101,3 @@ class Locality:
             return (tuple(Share(c, shares[c]) for c in sorted(shares)),)
         own = [[self.consumer]] if self.consumer in self.serving else []
         return tuple(tuple(Share(c, 1) for c in t) for t in own + self.by_region(self.remote, self.failover_region()))
-

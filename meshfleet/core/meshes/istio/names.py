@@ -26,8 +26,7 @@ CLUSTER_ANNOTATION = "networking.istio.io/cluster"
 REMOTE_SECRET_PREFIX = "istio-remote-secret-"
 CROSS_NETWORK_GATEWAY = "meshfleet-cross-network"
 CROSS_NETWORK_PORT = 15443
-OUTLIER_DETECTION = {"consecutive5xxErrors": 5, "interval": "10s", "baseEjectionTime": "30s",
-                     "maxEjectionPercent": 100}
+OUTLIER_DETECTION = {"consecutive5xxErrors": 5, "interval": "10s", "baseEjectionTime": "30s", "maxEjectionPercent": 100}
 """Envoy's defaults for 5xx ejection, and every endpoint ejectable: a cluster whose endpoints all fail
 is left for the next tier (Envoy's default of 10% would keep most of them in rotation)."""
 
@@ -66,4 +65,3 @@ def mesh_config(hosts: Sequence[str]) -> str:
     if hosts:
         settings.append({"settings": {"clusterLocal": False}, "hosts": list(hosts)})
     return json.dumps({"serviceSettings": settings})
-

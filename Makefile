@@ -49,7 +49,7 @@ demo: venv
 	@echo "  meshfleet render fleet/demo.yaml --cluster cluster-2 --stdout | kubectl diff --server-side -f -"
 	@echo "  meshfleet --help"
 
-## make test: lint, types, layer contracts and the whole test suite (npm installs the Mermaid parser it
+## make test: lint and format check, types, layer contracts and the whole test suite (npm installs the Mermaid parser it
 ## uses); under CI (CI=true) also the install tests, which build fresh virtualenvs from PyPI (about a minute)
 test: venv lint typecheck contracts pytest $(if $(filter true 1,$(CI)),install-tests)
 
@@ -61,6 +61,7 @@ install-tests: venv
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 typecheck: venv
 	$(BIN)/mypy

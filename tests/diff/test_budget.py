@@ -140,3 +140,10 @@ def test_a_long_pointer_to_the_whole_diff_is_cut_in_bytes_within_the_budget(
     assert len(md.encode()) <= diff.MARKDOWN_MIN_BUDGET
     note = md.rstrip("\n").rsplit("\n", 1)[-1]
     assert note.startswith("**Not shown here**") and note.endswith("….")
+
+
+def test_every_reason_in_an_access_matrix_gets_its_own_mark() -> None:
+    from meshfleet.diff.markdown_routes import _mark
+
+    marks = [_mark(i) for i in range(120)]
+    assert marks[:3] == ["¹", "²", "³"] and marks[9] == "¹⁰" and len(set(marks)) == 120

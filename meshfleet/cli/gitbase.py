@@ -98,4 +98,9 @@ def read_at(path: str, base: str) -> BaseFile:
         raise UsageError(f"--base {base}: the directory of {path} does not exist")
     commit = resolve(where, base, path)
     # At most one byte over the limit: the loader refuses a larger file on its size alone.
-    return BaseFile(base, commit, git_blob_head(where, f"{commit}:./{fleet.name}", MAX_BYTES + 1))
+    try:
+        content = git_blob_head(where, commit, fleet.name, MAX_BYTES + 1)
+    except OSError as e:
+        fix = "check the repository with git fsck, or give another revision"
+        raise UsageError(f"--base {base}: {e}\n    fix: {fix}") from None
+    return BaseFile(base, commit, content)

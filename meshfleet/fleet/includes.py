@@ -96,28 +96,46 @@ class LocalFiles:
         return str(PurePosixPath(self.shown_root) / rel) if self.shown_root not in ("", ".") else rel
 
 
-def git_blob_head(where: Path, spec: str, limit: int) -> bytes | None:
-    """At most `limit` bytes of the blob `spec` (`REV:./path`), read with git in `where`; None when
-    git cannot show it (no such revision or path, not a file, no git).
+def git_blob_head(where: Path, rev: str, rel: str, limit: int) -> bytes | None:
+    """At most `limit` bytes of the file `rel` (relative to `where`) at revision `rev`, read with git
+    in `where`; None when the revision holds no file there (no such path, or a directory). Raises
+    OSError with git's words when git cannot read what is there (a corrupt object, an unreadable
+    pack, no git at all): that is no reason to take the file for absent, which would show a whole
+    fleet as added.
 
     Why: a file over the size limit is refused on its first bytes, as one in the work tree is; git
     hands the blob over a pipe, and reading it whole first would hold a file of any size in memory.
     """
     import subprocess  # only `diff --base` reads from git: the other commands never load it
 
-    try:
-        proc = subprocess.Popen(
-            ["git", "cat-file", "blob", spec], cwd=where, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-        )
-    except FileNotFoundError:
-        return None
-    with proc:
-        assert proc.stdout is not None
+    def git(*args: str) -> subprocess.Popen[bytes]:
+        try:
+            return subprocess.Popen(
+                ["git", *args], cwd=where, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+            )
+        except FileNotFoundError:
+            raise OSError("git is not installed") from None
+
+    # The tree's entry says whether a file is there, without reading the file's own object.
+    with git("ls-tree", "-z", "--end-of-options", rev, "--", f"./{rel}") as probe:
+        listed, said = probe.communicate()
+    if probe.returncode != 0:
+        raise OSError(f"git cannot read {rev}:./{rel}: {said.decode(errors='replace').strip()}")
+    # "<mode> <type> <object>\t<path>": the path itself, a file (a directory lists what it holds).
+    entries = [e.partition(b"\t") for e in listed.split(b"\0") if e]
+    wanted = str(PurePosixPath(rel)).encode()
+    if [(head.split(b" ")[1:2], path) for head, _, path in entries] != [([b"blob"], wanted)]:
+        return None  # nothing there, or not a file
+    with git("cat-file", "blob", f"{rev}:./{rel}") as proc:
+        assert proc.stdout is not None and proc.stderr is not None
         data = proc.stdout.read(limit)
         if len(data) == limit:
             proc.kill()  # the rest is not wanted: `limit` bytes already say it is too large
             return data
-    return data if proc.returncode == 0 else None
+        told = proc.stderr.read(4096).decode(errors="replace").strip()
+    if proc.returncode != 0:
+        raise OSError(f"git cannot read {rev}:./{rel}: {told or f'exit code {proc.returncode}'}")
+    return data
 
 
 @dataclass
@@ -154,7 +172,7 @@ class GitFiles:
         return self._cache[rel]
 
     def read(self, rel: str) -> bytes:
-        shown = git_blob_head(self.where, f"{self.rev}:./{rel}", MAX_BYTES + 1)
+        shown = git_blob_head(self.where, self.rev, rel, MAX_BYTES + 1)
         if shown is None:
             raise OSError(f"not in revision {self.rev}")
         return shown

@@ -112,11 +112,26 @@ def test_a_fleet_over_the_size_limit_at_the_revision_is_refused_from_its_first_b
     assert result.code == 1, result
     assert f"error[file-too-large]: (document): the file is more than {MAX_BYTES:,} bytes" in result.err
     # git hands over only the bytes asked for, whatever the blob's size; nothing for what it cannot show.
-    head = git_blob_head(repo / "fleet", "HEAD:./big.yaml", MAX_BYTES + 1)
+    head = git_blob_head(repo / "fleet", "HEAD", "big.yaml", MAX_BYTES + 1)
     assert head is not None and len(head) == MAX_BYTES + 1
     demo = (ROOT / DEMO).read_bytes()
     assert head == demo + b"#" * (MAX_BYTES + 1 - len(demo))
-    whole = git_blob_head(repo / "fleet", "main:./demo.yaml", MAX_BYTES + 1)
+    whole = git_blob_head(repo / "fleet", "main", "demo.yaml", MAX_BYTES + 1)
     assert whole is not None and whole == git(repo, "show", "main:fleet/demo.yaml").encode()
-    assert git_blob_head(repo / "fleet", "HEAD:./no-such.yaml", 10) is None
-    assert git_blob_head(repo / "fleet", "HEAD:./", 10) is None  # a tree, not a file
+    assert git_blob_head(repo / "fleet", "HEAD", "no-such.yaml", 10) is None
+    assert git_blob_head(repo / "fleet", "HEAD", ".", 10) is None  # a tree, not a file
+
+
+def test_a_fleet_git_cannot_read_at_the_revision_is_an_error_not_an_absent_file(repo: Path) -> None:
+    from meshfleet.fleet.includes import git_blob_head
+
+    blob = git(repo, "rev-parse", "main:fleet/demo.yaml").strip()
+    obj = repo / ".git" / "objects" / blob[:2] / blob[2:]
+    obj.chmod(0o644)
+    obj.write_bytes(b"not a zlib stream")  # the object is there, and corrupt
+    result = run_cli("diff", DEMO, "--base", "main", cwd=repo)
+    assert result.code == 2 and result.out == "", result
+    assert result.err.startswith("meshfleet: --base main: git cannot read "), result.err
+    assert "fix: check the repository with git fsck" in result.err
+    with pytest.raises(OSError, match=r"^git cannot read [0-9a-f]{40}:\./demo\.yaml: "):
+        git_blob_head(repo / "fleet", git(repo, "rev-parse", "main").strip(), "demo.yaml", 100)

@@ -259,30 +259,37 @@ def _ordered(objects: list[PlannedObject]) -> list[PlannedObject]:
     any gets its wave as an Argo CD sync wave."""
     if not any(o.after for o in objects):
         return sorted(objects, key=PlannedObject.sort_key)
-    applied = {o.id: o for o in objects if o.role == "applied"}
+    ids = [o.id for o in objects]  # built once: an ObjectId is four lookups in the body
+    applied = {oid: o for oid, o in zip(ids, objects, strict=True) if o.role == "applied"}
     waves: dict[ObjectId, int] = {}
     waiting: set[ObjectId] = set()
 
-    def wave(o: PlannedObject) -> int:
-        if o.id not in waves:
-            if o.id in waiting:
+    def wave(oid: ObjectId, o: PlannedObject) -> int:
+        found = waves.get(oid)
+        if found is None:
+            if oid in waiting:
                 raise AssertionError(f"objects wait for each other: {', '.join(sorted(map(str, waiting)))}")
-            waiting.add(o.id)
-            before = [wave(applied[i]) for i in o.after if i in applied]
-            waiting.discard(o.id)
-            waves[o.id] = 1 + max(before) if before else 0
-        return waves[o.id]
+            waiting.add(oid)
+            before = [wave(i, applied[i]) for i in o.after if i in applied]
+            waiting.discard(oid)
+            found = waves[oid] = 1 + max(before) if before else 0
+        return found
 
-    out = []
-    for o in objects:
+    keyed = []
+    for index, (oid, o) in enumerate(zip(ids, objects, strict=True)):
         after = tuple(i for i in o.after if i in applied)
+        at = wave(oid, o)
         if o.role != "applied" or not after:
-            out.append(dataclasses.replace(o, after=after) if after != o.after else o)
-            continue
-        meta = o.body["metadata"]
-        body = {**o.body, "metadata": {**meta, "annotations": {**meta.get("annotations", {}), SYNC_WAVE: str(wave(o))}}}
-        out.append(dataclasses.replace(o, body=body, after=after))
-    return sorted(out, key=lambda o: (wave(o), *o.sort_key()))
+            placed = dataclasses.replace(o, after=after) if after != o.after else o
+        else:
+            meta = o.body["metadata"]
+            annotations = {**meta.get("annotations", {}), SYNC_WAVE: str(at)}
+            placed = dataclasses.replace(
+                o, body={**o.body, "metadata": {**meta, "annotations": annotations}}, after=after
+            )
+        keyed.append(((at, *o.sort_key(), index), placed))  # the index keeps equal keys in their order
+    keyed.sort(key=lambda pair: pair[0])
+    return [placed for _, placed in keyed]
 
 
 __all__ = ["ClusterPlan", "Mode", "ObjectId", "Plan", "PlannedObject", "Role", "plan"]

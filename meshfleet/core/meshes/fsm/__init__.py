@@ -10,8 +10,9 @@ there (`Cluster`) and predicts the ServiceImports FSM derives. Without one, mesh
 plane: it applies those ServiceImports itself and each member's clusterSet identity.
 
 The adapter is here; beside it: `versions` (the API group each FSM release serves), `policies` (what
-a traffic policy may say), `traps` (where FSM does something else than the fleet file reads as) and
-`codes` (their finding codes). Facts: ../shared/reference/fsm-multicluster.md (fields) and
+a traffic policy may say), `traps` (where FSM does something else than the fleet file reads as),
+`risks` (what FSM does late or never when the fleet changes, for the diff) and `codes` (their finding
+codes). Facts: ../shared/reference/fsm-multicluster.md (fields) and
 fsm-runtime-semantics.md (behaviour), each rule citing FSM's source by file and line.
 """
 
@@ -29,7 +30,7 @@ from meshfleet.core.meshes.base import (
     port_views,
     require_gateway_ips,
 )
-from meshfleet.core.meshes.fsm import policies, traps, versions
+from meshfleet.core.meshes.fsm import policies, risks, traps, versions
 from meshfleet.core.meshes.fsm.codes import (
     CODES,
     CONTROL_PLANE_MESH,
@@ -423,6 +424,23 @@ class Fsm(Mesh):
                 f"`kubectl annotate ingress -n {ingress} {drop}` in {cluster}"
             )
         return tuple(out)
+
+    def patched_objects(self) -> str | None:
+        return risks.OWN_OBJECTS
+
+    def control_plane_removal_risks(
+        self, cluster: str, registrations: int, leaves_fleet: bool, successor: bool
+    ) -> tuple[str, ...]:
+        return risks.control_plane_removal(cluster, registrations, leaves_fleet, successor)
+
+    def handover_risks(self, cluster: str, objects: int) -> tuple[str, ...]:
+        return risks.handover(cluster, objects)
+
+    def member_removal_risks(self, control_plane: str, member: str) -> tuple[str, ...]:
+        return risks.member_removal(control_plane, member)
+
+    def member_key_risks(self, control_plane: str, member: str, old_key: str, new_key: str) -> tuple[str, ...]:
+        return risks.member_key(control_plane, member, old_key, new_key)
 
     # --- runtime rules (fsm-runtime-semantics.md §3) -----------------------------------------------
 

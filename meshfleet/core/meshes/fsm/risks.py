@@ -1,13 +1,20 @@
 """What FSM does late or never when the fleet changes around it, worded for the diff's risks.
 
-Why: the diff decides when a generic change happens (a control plane leaves, objects pass from
-applied to derived, a registered member leaves or changes its key); what FSM's controllers then do,
+Why: the diff decides when a generic change happens (an export changes, a control plane leaves,
+objects pass from applied to derived, a registered member leaves or changes its key); what FSM's controllers then do,
 and the safe order, is FSM's knowledge and lives here, each rule citing FSM's source by file and line
 (../shared/reference/fsm-runtime-semantics.md).
 """
 
 from __future__ import annotations
 
+from meshfleet.core.objects import split
+from meshfleet.core.views import ExportView
+
+STICKY = "pipy.ingress.kubernetes.io/session-sticky"
+REWRITE_FROM = "pipy.ingress.kubernetes.io/rewrite-target-from"
+REWRITE_TO = "pipy.ingress.kubernetes.io/rewrite-target-to"
+"""The annotations FSM writes on an export's Ingress for `sessionSticky` and `pathRewrite`."""
 OWN_OBJECTS = "FSM's own objects"
 """The objects of FSM's installation that a member patches (its MeshConfig), kept when it leaves."""
 
@@ -69,3 +76,26 @@ def member_key(control_plane: str, member: str, old_key: str, new_key: str) -> t
         f"every import; safe order: first stop exporting from {member} and apply, then change its "
         f"region, zone or group, run {_restart(control_plane)}, then export again",
     )
+
+
+def export_change(cluster: str, old: ExportView, new: ExportView) -> tuple[str, ...]:
+    """FSM merges the export's Ingress annotations and never removes one (serviceexport_controller.go:
+    210-216): a setting turned off stays live. Deleting the Ingress makes FSM write it afresh
+    (it owns the Ingress, :437, and creates it when missing, :160-178); removing the annotation is
+    quicker and leaves no gap."""
+    namespace, name = split(new.service)
+    ingress = f"{namespace} svcexp-ing-{name}"
+    stays = []
+    if old.session_sticky and not new.session_sticky:
+        stays.append(("sessionSticky", [STICKY]))
+    if old.path_rewrite is not None and new.path_rewrite is None:
+        stays.append(("pathRewrite", [REWRITE_FROM, REWRITE_TO]))
+    out = []
+    for setting, keys in stays:
+        drop = " ".join(f"{k}-" for k in keys)
+        out.append(
+            f"{cluster}: {new.service} turns {setting} off, but FSM never removes an annotation from the "
+            f"export's Ingress, so the old {setting} stays live; after applying, run "
+            f"`kubectl annotate ingress -n {ingress} {drop}` in {cluster}"
+        )
+    return tuple(out)

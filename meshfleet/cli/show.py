@@ -24,7 +24,7 @@ from meshfleet.cli.common import (
 )
 from meshfleet.cli.exitcodes import EXIT_OK, EXIT_USER
 from meshfleet.cli.parser import STDIN, did_you_mean
-from meshfleet.errors import FleetError, UsageError
+from meshfleet.errors import FleetError, UsageError, shortlist
 
 if TYPE_CHECKING:
     from meshfleet.core.plan import ClusterPlan, Plan
@@ -180,13 +180,16 @@ def routes(run: Run) -> int:
         if args.cluster is not None and args.cluster not in members:
             raise UsageError(
                 f"--cluster {args.cluster}: not a member of {source}{did_you_mean(args.cluster, members)}"
-                f"; members: {', '.join(members)}"
+                f"; members: {shortlist(members, 12)}"
             )
-        services = sorted({s.service for c in view.clusters for s in c.services})
+        # With --cluster, the services that cluster calls: another cluster's would show an empty view.
+        calling = [c for c in view.clusters if args.cluster is None or c.name == args.cluster]
+        services = sorted({s.service for c in calling for s in c.services})
         if args.service is not None and args.service not in services:
+            who = f"{args.cluster} does not call it" if args.cluster is not None else f"no cluster of {source} calls it"
             raise UsageError(
-                f"--service {args.service}: no cluster of {source} calls it"
-                f"{did_you_mean(args.service, services)}; services: {', '.join(services) or '(none)'}"
+                f"--service {args.service}: {who}"
+                f"{did_you_mean(args.service, services)}; services: {shortlist(services, 12) or '(none)'}"
             )
         view = view.filtered(args.cluster, args.service, args.source)
         run.progress.done()

@@ -48,6 +48,7 @@ def check_access(checks: Checks, services: dict[str, ServiceTopology]) -> dict[s
                         f"{words}, which only {titles} clusters enforce",
                         f"choose {titles} clusters",
                         codes.ACCESS_NOT_ENFORCED,
+                        same=checks.mesh(c),
                     )
                 elif c not in reachable:
                     checks.problem_for(

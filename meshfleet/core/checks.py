@@ -12,7 +12,7 @@ from meshfleet import codes
 from meshfleet.errors import Code, Finding, Loc, count, shortlist
 from meshfleet.fleet.model import Fleet, Selection
 
-_Group = tuple[Loc, str, Code]
+_Group = tuple[Loc, str, Code, str]
 
 
 class Checks:
@@ -32,7 +32,7 @@ class Checks:
             if isinstance(entry, Finding):
                 out.append(entry)
                 continue
-            loc, hint, code = entry
+            loc, hint, code, _ = entry
             first, *others = sorted(self._groups[entry])
             message = self._groups[entry][first]
             if others:
@@ -46,10 +46,12 @@ class Checks:
     def problem(self, loc: Loc, message: str, hint: str, code: Code) -> None:
         self._findings.setdefault(Finding(loc, message, hint, code=code), None)
 
-    def problem_for(self, cluster: str, loc: Loc, message: str, hint: str, code: Code) -> None:
+    def problem_for(self, cluster: str, loc: Loc, message: str, hint: str, code: Code, *, same: str = "") -> None:
         """A finding about `cluster` at a key that holds for many clusters (a policy for every consumer):
-        those at one key with one code and one fix are shown once, with the first cluster's message."""
-        group = (loc, hint, code)
+        those at one key with one code, one fix and one `same` are shown once, with the first cluster's
+        message. `same` is what else the message says that is not about the cluster itself (its mesh,
+        why it fails), so that "likewise" never claims one cluster's reason for another."""
+        group = (loc, hint, code, same)
         self._findings.setdefault(group, None)
         self._groups.setdefault(group, {}).setdefault(cluster, message)
 

@@ -37,6 +37,7 @@ def resolve_policies(checks: Checks, topo: ServiceTopology, matches: list[set[st
                     f"cluster {c!r} runs {checks.mesh(c)}, which applies no traffic policies",
                     f"choose clusters that run {' or '.join(able)}, or leave clusters out",
                     codes.NO_TRAFFIC_POLICIES,
+                    same=checks.mesh(c),
                 )
             elif c not in topo.importers:
                 only = " (it is the only exporter)" if c in topo.exporters else ""
@@ -46,6 +47,7 @@ def resolve_policies(checks: Checks, topo: ServiceTopology, matches: list[set[st
                     f"cluster {c!r} gets a traffic policy for {topo.ref} but imports nothing of it{only}",
                     "choose clusters that import the service",
                     codes.POLICY_WITHOUT_IMPORT,
+                    same=only,
                 )
         consumers = [c for c in consumers if c in topo.importers and applies(c)]
     else:

@@ -102,6 +102,7 @@ def resolve_service(checks: Checks, ref: str, svc: Service) -> ServiceTopology:
                     f"export {ref} from {'an' if checks.mesh(c)[0] in 'aeiou' else 'a'} "
                     f"{checks.mesh(c)} cluster, or do not import it there",
                     codes.CANNOT_IMPORT,
+                    same=why,
                 )
         for adapter in MESHES.values():
             adapter.check_importers(checks, topo, chosen, reachable, imp_loc)

@@ -209,7 +209,7 @@ def _access_line(a: Allowed, consumer: str, notes: list[str]) -> str:
     """`GET /get on local pods, enforced¹ (rule x)`; the footnote says where or why not."""
     if a.why not in notes:
         notes.append(a.why)
-    ref = _SUPERSCRIPTS[notes.index(a.why) % len(_SUPERSCRIPTS)]
+    ref = _mark(notes.index(a.why))
     side = "on local pods" if a.side == "local" else "from " + ", ".join(_code(c) for c in a.clusters if c != consumer)
     requests = (
         "any request"
@@ -247,7 +247,12 @@ def _access_cell(cell: _Cell | None, consumer: str, notes: list[str]) -> str:
     return _MARKS[mark] + body
 
 
-_SUPERSCRIPTS = "¹²³⁴⁵⁶⁷⁸⁹"
+_SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+
+
+def _mark(i: int) -> str:
+    """The footnote mark of the i-th reason: ¹ … ⁹, then ¹⁰, ¹¹ …, never one mark for two reasons."""
+    return "".join(_SUPERSCRIPTS[int(d)] for d in str(i + 1))
 
 
 def _matrix(d: PlanDiff, m: _Matrix) -> list[str]:
@@ -263,5 +268,5 @@ def _matrix(d: PlanDiff, m: _Matrix) -> list[str]:
             + " |"
         )
     mode_text = f" ({_md(MODE_SHORT[d.new_view.mode(m.consumer)])})" if d.new_view is not None else ""
-    legend = [f"{_SUPERSCRIPTS[i % len(_SUPERSCRIPTS)]} {_md(why)}" for i, why in enumerate(notes)]
+    legend = [f"{_mark(i)} {_md(why)}" for i, why in enumerate(notes)]
     return [f"**Access in {_where(m.consumers)}**{mode_text}:", "", head, sep, *rows, "", "<br>".join(legend), ""]

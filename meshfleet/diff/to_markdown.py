@@ -106,8 +106,9 @@ def markdown(
 
 
 def _finish(page: _Page, full_diff: str) -> str:
-    if len(full_diff) > FULL_DIFF_CUT:
-        full_diff = full_diff[: FULL_DIFF_CUT - 1] + "…"
+    encoded = full_diff.encode()
+    if len(encoded) > FULL_DIFF_CUT:  # in bytes, as the budget counts: "…" is 3 of them
+        full_diff = encoded[: FULL_DIFF_CUT - 3].decode(errors="ignore") + "…"
     if page.left_out:
         shown = ", ".join(
             f"{n} {what if n == 1 else _PLURAL.get(what, what + 's')}" for what, n in page.left_out.items()

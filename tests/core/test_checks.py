@@ -60,3 +60,21 @@ def test_another_key_code_or_fix_is_another_finding_in_the_order_reported() -> N
         "c4 is wrong",
         "plain",
     ]
+
+
+def test_clusters_whose_reason_differs_are_not_said_to_be_alike() -> None:
+    c = checks()
+    c.problem_for(
+        "c1",
+        LOC,
+        "c1 imports nothing (it is the only exporter)",
+        "fix",
+        codes.UNKNOWN_CLUSTER,
+        same=" (it is the only exporter)",
+    )
+    c.problem_for("c2", LOC, "c2 imports nothing", "fix", codes.UNKNOWN_CLUSTER)
+    c.problem_for("c3", LOC, "c3 imports nothing", "fix", codes.UNKNOWN_CLUSTER)
+    assert [f.message for f in c.findings] == [
+        "c1 imports nothing (it is the only exporter)",
+        "c2 imports nothing (likewise for 1 other cluster: c3)",
+    ]

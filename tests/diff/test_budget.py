@@ -129,3 +129,21 @@ def test_the_text_and_json_are_whole(change: tuple[PlanDiff, dict[str, str]]) ->
     assert len(risk["hits"]) > 50
     for ch in d.routes[:20]:
         assert ch.consumer in text
+
+
+@pytest.mark.parametrize("full_diff", ["ü" * 2_000, "差分" * 1_000, "x" * 5_000])
+def test_a_long_pointer_to_the_whole_diff_is_cut_in_bytes_within_the_budget(
+    change: tuple[PlanDiff, dict[str, str]], full_diff: str
+) -> None:
+    d, _ = change
+    md = diff.markdown(d, "fleet/big.yaml@main", "fleet/big.yaml", budget=diff.MARKDOWN_MIN_BUDGET, full_diff=full_diff)
+    assert len(md.encode()) <= diff.MARKDOWN_MIN_BUDGET
+    note = md.rstrip("\n").rsplit("\n", 1)[-1]
+    assert note.startswith("**Not shown here**") and note.endswith("….")
+
+
+def test_every_reason_in_an_access_matrix_gets_its_own_mark() -> None:
+    from meshfleet.diff.markdown_routes import _mark
+
+    marks = [_mark(i) for i in range(120)]
+    assert marks[:3] == ["¹", "²", "³"] and marks[9] == "¹⁰" and len(set(marks)) == 120

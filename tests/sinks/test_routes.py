@@ -126,3 +126,9 @@ def test_the_plans_json_carries_the_same_view() -> None:
     assert plan["routes"] == json.loads(routes("fleet/demo.yaml", "-o", "json").out)["clusters"]
     cluster_2 = next(c for c in plan["clusters"] if c["name"] == "cluster-2")
     assert cluster_2["services"]["local"] == [{"service": "httpbin/httpbin", "serviceAccount": "httpbin/default"}]
+
+
+def test_a_service_the_chosen_cluster_does_not_call_is_named_not_shown_empty() -> None:
+    result = routes("fleet/mixed.yaml", "--cluster", "fsm-ap", "--service", "search/search")
+    assert result.code == 2 and result.out == ""
+    assert "--service search/search: fsm-ap does not call it; services: " in result.err, result.err

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from meshfleet.core.meshes import MESHES
+from meshfleet.core.meshes import MESHES, mesh
 from meshfleet.core.plan import ClusterPlan, Plan
 from meshfleet.diff.objects import ClusterDiff
 from meshfleet.diff.phrases import listed
@@ -48,34 +48,17 @@ class Risk:
 def risks(old: Plan, new: Plan, clusters: tuple[ClusterDiff, ...], share: float) -> tuple[Risk, ...]:
     found: list[Risk] = []
     for c in clusters:
-        if c.old is not None and c.old.role == "control-plane" and (c.new is None or c.new.role != "control-plane"):
+        if c.old is None:
+            continue
+        stops: tuple[str, ...] = ()
+        if c.old.role == "control-plane" and (c.new is None or c.new.role != "control-plane"):
             registrations = sum(1 for o in c.old.objects if o.kubeconfig_of is not None)
-            then = (
-                "meshfleet writes the ServiceImports itself from now on (standalone)"
-                if new.mode == "standalone"
-                else "another cluster takes over as control plane"
+            stops = mesh(c.old.mesh).control_plane_removal_risks(
+                c.name, registrations, c.new is None, new.mode != "standalone"
             )
-            leaves = "leaves the fleet" if c.new is None else "is no longer the control plane"
-            found.append(
-                Risk(
-                    "control-plane-removed",
-                    c.name,
-                    f"the FSM control plane {c.name} {leaves}: its {registrations} cluster registrations "
-                    f"are deleted and it stops writing ServiceImports; {then}",
-                )
-            )
-        elif c.new is None and c.old is not None:
-            applied = [o for o in c.old.objects if o.role == "applied"]
-            kept = sum(1 for o in applied if o.retain or o.patch)
-            keep = f" ({kept} kept: retained namespaces and FSM's own objects)" if kept else ""
-            found.append(
-                Risk(
-                    "cluster-removed",
-                    c.name,
-                    f"cluster {c.name} leaves the fleet: meshfleet deletes the "
-                    f"{len(applied) - kept} objects it applied there{keep}",
-                )
-            )
+            found.extend(Risk("control-plane-removed", c.name, m) for m in stops)
+        if c.new is None and not stops:
+            found.append(_cluster_removed(c.name, c.old))
     found.extend(_export_risks(old, new))
     old_gw, new_gw = _gateways(old), _gateways(new)
     for c in clusters:
@@ -123,28 +106,28 @@ def risks(old: Plan, new: Plan, clusters: tuple[ClusterDiff, ...], share: float)
                     f"more than --max-delete-share {share:.0%}",
                 )
             )
-        handed = [o for o in c.objects if o.role_change == ("applied", "derived")]
+        handed = sum(1 for o in c.objects if o.role_change == ("applied", "derived"))
         if handed:
-            # FSM's connector merges into an import of the same name, whoever wrote it
-            # (pkg/mcs/remote/connector.go:233-236,245-289); deleted afterwards, it is written again only
-            # when a ServiceExport changes (informer resync 0, pkg/k8s/informers/types.go:178; any update
-            # re-publishes an export, pkg/mcs/remote/types.go:234-267).
-            found.append(
-                Risk(
-                    "handover",
-                    c.name,
-                    f"{c.name}: {len(handed)} objects go from applied to predicted: FSM's control plane "
-                    "adopts the ServiceImports meshfleet applied, then meshfleet deletes them, and FSM "
-                    "writes them again only when a ServiceExport changes; safe order: apply, then in each "
-                    "exporting cluster run `kubectl annotate serviceexport -A --all "
-                    "meshfleet.io/republished=<time> --overwrite` so FSM writes every import again",
-                )
-            )
+            found.extend(Risk("handover", c.name, m) for m in mesh(c.new.mesh).handover_risks(c.name, handed))
         if c.old.mesh == c.new.mesh:
             found.extend(_export_setting_risks(c.old, c.new))
     found.extend(_member_risks(old, new, clusters))
     rank = {k: i for i, k in enumerate(RISK_ORDER)}
     return tuple(sorted(found, key=lambda r: (rank[r.kind], r.cluster, r.message)))
+
+
+def _cluster_removed(name: str, old: ClusterPlan) -> Risk:
+    """What meshfleet deletes of a cluster that leaves, and what it keeps: the namespaces it retains and
+    the objects of others it patched (its mesh names them)."""
+    applied = [o for o in old.objects if o.role == "applied"]
+    kept = sum(1 for o in applied if o.retain or o.patch)
+    what = " and ".join(w for w in ("retained namespaces", mesh(old.mesh).patched_objects()) if w)
+    keep = f" ({kept} kept: {what})" if kept else ""
+    return Risk(
+        "cluster-removed",
+        name,
+        f"cluster {name} leaves the fleet: meshfleet deletes the {len(applied) - kept} objects it applied there{keep}",
+    )
 
 
 def _gateways(plan: Plan) -> dict[str, dict[str, Any]]:
@@ -222,36 +205,21 @@ def _registered(plan: Plan) -> set[str]:
 
 
 def _member_risks(old: Plan, new: Plan, clusters: tuple[ClusterDiff, ...]) -> Iterable[Risk]:
-    """With one control plane before and after, a member that leaves it or changes its clusterKey.
-
-    FSM handles a deleted `Cluster` as an empty object, so it looks up the connector under the key
-    `///` and stops nothing (pkg/controllers/cluster/v1alpha1/cluster_controller.go:105-118,205-211);
-    a region, zone or group change starts a connector under the new key and leaves the old one
-    running (:136-152). Imports are deleted only when a ServiceExport is (connector.go:401-470).
-    """
+    """With one control plane before and after, a member that leaves it or changes its clusterKey:
+    what the control plane's mesh keeps serving (its adapter says)."""
     before, after = _registered(old), _registered(new)
-    cp_old = next((c.name for c in old.clusters if c.role == "control-plane"), None)
+    cp_old = next((c for c in old.clusters if c.role == "control-plane"), None)
     cp_new = next((c.name for c in new.clusters if c.role == "control-plane"), None)
-    if cp_old is None or cp_old != cp_new:
+    if cp_old is None or cp_old.name != cp_new:
         return
-    restart = f"`kubectl rollout restart deployment/fsm-controller -n <its FSM namespace>` in {cp_old}"
+    adapter = mesh(cp_old.mesh)
     for c in clusters:
         if c.name not in before or c.old is None:
             continue
         if c.name not in after:
-            yield Risk(
-                "member-lingers",
-                c.name,
-                f"{c.name} leaves FSM's control plane {cp_old}, but FSM keeps its connector running and "
-                f"the imports of its exports in every member; safe order: first stop exporting from "
-                f"{c.name} and apply (FSM then removes its endpoints), then remove it, then run {restart}",
-            )
-        elif c.new is not None and c.old.key != c.new.key:
-            yield Risk(
-                "member-lingers",
-                c.name,
-                f"{c.name}'s clusterKey changes ({c.old.key} -> {c.new.key}), but FSM keeps the connector "
-                f"under the old key running beside the new one, and both write {c.name}'s endpoints into "
-                f"every import; safe order: first stop exporting from {c.name} and apply, then change its "
-                f"region, zone or group, run {restart}, then export again",
-            )
+            messages = adapter.member_removal_risks(cp_old.name, c.name)
+        elif c.new is not None and c.old.key is not None and c.new.key is not None and c.old.key != c.new.key:
+            messages = adapter.member_key_risks(cp_old.name, c.name, c.old.key, c.new.key)
+        else:
+            continue
+        yield from (Risk("member-lingers", c.name, m) for m in messages)

@@ -91,3 +91,30 @@ def test_handing_imports_to_a_control_plane_names_the_safe_order() -> None:
         "adopts the ServiceImports meshfleet applied" in r.message and "kubectl annotate serviceexport" in r.message
         for r in found
     )
+
+
+def test_a_linkerd_cluster_that_leaves_keeps_its_namespaces_and_nothing_of_fsm() -> None:
+    three: dict[str, Any] = yaml.safe_load((ROOT / "fleet/linkerd-london-paris.yaml").read_text())
+    three["clusters"]["berlin"] = {
+        "mesh": "linkerd",
+        "region": "eu",
+        "zone": "berlin",
+        "gateway": {"host": "192.0.2.40"},
+    }
+    three["services"]["shop/cart"] = {
+        "createNamespace": True,
+        "ports": [{"port": 80, "protocol": "TCP", "name": "http"}],
+        "export": {"clusters": ["paris"]},
+        "import": {"clusters": ["berlin"]},
+    }
+    two = copy.deepcopy(three)
+    del two["clusters"]["berlin"]
+    two["services"]["shop/cart"]["import"]["clusters"] = ["london"]
+    (r,) = risks(three, two, "cluster-removed")
+    assert r.message == (
+        "cluster berlin leaves the fleet: meshfleet deletes the 2 objects it applied there "
+        "(1 kept: retained namespaces)"
+    )
+    found = diff(planned(three), planned(two)).risks
+    assert [x.kind for x in found if x.kind in ("control-plane-removed", "handover", "member-lingers")] == []
+    assert not any("FSM" in x.message for x in found)

@@ -14,6 +14,9 @@ A mesh adapter answers four questions:
   import and per traffic policy it adds its objects (`ctx.objects.add`) and returns the typed view
   built from the same values. An access adapter does the same per access rule and cluster.
 - **runtime rules**: `routes` says where a consumer's calls really go, from the views.
+- **late effects**, for the diff's risks: what the mesh keeps in effect, or does late, when the fleet
+  changes around it (an export setting turned off, a control plane or a registered member leaving,
+  objects passing from applied to derived); the diff says when, the adapter what it means.
 """
 
 from __future__ import annotations
@@ -218,6 +221,36 @@ class Mesh(ABC):
     def export_change_risks(self, cluster: str, old: ExportView, new: ExportView) -> tuple[str, ...]:
         """What of `old` the mesh keeps in effect when `cluster`'s export changes to `new`, each with
         its fix, for the diff's risks (by default: nothing; the change takes effect)."""
+        return ()
+
+    def patched_objects(self) -> str | None:
+        """How the diff names the objects of other managers this mesh's members patch, which stay when a
+        member leaves the fleet ("FSM's own objects"; by default None: it patches none)."""
+        return None
+
+    def control_plane_removal_risks(
+        self, cluster: str, registrations: int, leaves_fleet: bool, successor: bool
+    ) -> tuple[str, ...]:
+        """What stops when `cluster`, this mesh's control plane holding `registrations` member
+        registrations, leaves the fleet (`leaves_fleet`) or its role, and another cluster takes over
+        (`successor`) or none does, for the diff's risks (by default: nothing beyond its objects)."""
+        return ()
+
+    def handover_risks(self, cluster: str, objects: int) -> tuple[str, ...]:
+        """What the mesh's controllers do with `objects` objects of `cluster` that meshfleet applied and
+        now predicts (they pass from applied to derived), each with its safe order (by default:
+        nothing)."""
+        return ()
+
+    def member_removal_risks(self, control_plane: str, member: str) -> tuple[str, ...]:
+        """What `control_plane`, a cluster of this mesh, keeps serving of `member` once meshfleet removes
+        its registration, each with its safe order (by default: nothing)."""
+        return ()
+
+    def member_key_risks(self, control_plane: str, member: str, old_key: str, new_key: str) -> tuple[str, ...]:
+        """What `control_plane`, a cluster of this mesh, keeps serving under `member`'s old key when its
+        registration changes from `old_key` to `new_key`, each with its safe order (by default:
+        nothing)."""
         return ()
 
     # --- runtime rules ---------------------------------------------------------------------------

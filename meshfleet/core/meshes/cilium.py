@@ -267,6 +267,10 @@ class Cilium(Mesh):
 
     # --- runtime rules (affinity.rst:21-26, clustermesh.go:36-47) --------------------------------
 
+    def patched_objects(self) -> str | None:
+        # meshfleet annotates a user's Service global and shared, and leaves the Service.
+        return "the users' Services meshfleet annotated"
+
     def routes(
         self, service: str, consumer: str, local: bool, imported: ImportView | None, policy: PolicyView | None
     ) -> tuple[Route, ...]:

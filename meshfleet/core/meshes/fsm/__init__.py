@@ -10,8 +10,9 @@ there (`Cluster`) and predicts the ServiceImports FSM derives. Without one, mesh
 plane: it applies those ServiceImports itself and each member's clusterSet identity.
 
 The adapter is here; beside it: `versions` (the API group each FSM release serves), `policies` (what
-a traffic policy may say), `traps` (where FSM does something else than the fleet file reads as) and
-`codes` (their finding codes). Facts: ../shared/reference/fsm-multicluster.md (fields) and
+a traffic policy may say), `traps` (where FSM does something else than the fleet file reads as),
+`risks` (what FSM does late or never when the fleet changes, for the diff) and `codes` (their finding
+codes). Facts: ../shared/reference/fsm-multicluster.md (fields) and
 fsm-runtime-semantics.md (behaviour), each rule citing FSM's source by file and line.
 """
 
@@ -29,7 +30,7 @@ from meshfleet.core.meshes.base import (
     port_views,
     require_gateway_ips,
 )
-from meshfleet.core.meshes.fsm import policies, traps, versions
+from meshfleet.core.meshes.fsm import policies, risks, traps, versions
 from meshfleet.core.meshes.fsm.codes import (
     CODES,
     CONTROL_PLANE_MESH,
@@ -38,8 +39,9 @@ from meshfleet.core.meshes.fsm.codes import (
     IMPORTERS_NOT_RESTRICTABLE,
     MEMBER_WITHOUT_GATEWAY,
 )
+from meshfleet.core.meshes.fsm.risks import REWRITE_FROM, REWRITE_TO, STICKY
 from meshfleet.core.meshes.fsm.versions import MESHCONFIG_API, api_version
-from meshfleet.core.objects import PATCH_ANNOTATIONS, ObjectId, PlannedObject, Role, split
+from meshfleet.core.objects import PATCH_ANNOTATIONS, ObjectId, PlannedObject, Role
 from meshfleet.core.resolved import PolicySettings, ServiceTopology, is_ip
 from meshfleet.core.views import (
     Address,
@@ -62,9 +64,6 @@ MONITORED_BY = "flomesh.io/monitored-by"
 SIDECAR_INJECTION = "flomesh.io/sidecar-injection"
 FULL_WEIGHT = 100
 """FSM's weight for a target written with no weight or weight 0 (`constants.ClusterWeightAcceptAll`)."""
-STICKY = "pipy.ingress.kubernetes.io/session-sticky"
-REWRITE_FROM = "pipy.ingress.kubernetes.io/rewrite-target-from"
-REWRITE_TO = "pipy.ingress.kubernetes.io/rewrite-target-to"
 
 
 class Fsm(Mesh):
@@ -403,26 +402,24 @@ class Fsm(Mesh):
     # --- changes FSM applies late or never -----------------------------------------------------------
 
     def export_change_risks(self, cluster: str, old: ExportView, new: ExportView) -> tuple[str, ...]:
-        """FSM merges the export's Ingress annotations and never removes one (serviceexport_controller.go:
-        210-216): a setting turned off stays live. Deleting the Ingress makes FSM write it afresh
-        (it owns the Ingress, :437, and creates it when missing, :160-178); removing the annotation is
-        quicker and leaves no gap."""
-        namespace, name = split(new.service)
-        ingress = f"{namespace} svcexp-ing-{name}"
-        stays = []
-        if old.session_sticky and not new.session_sticky:
-            stays.append(("sessionSticky", [STICKY]))
-        if old.path_rewrite is not None and new.path_rewrite is None:
-            stays.append(("pathRewrite", [REWRITE_FROM, REWRITE_TO]))
-        out = []
-        for setting, keys in stays:
-            drop = " ".join(f"{k}-" for k in keys)
-            out.append(
-                f"{cluster}: {new.service} turns {setting} off, but FSM never removes an annotation from the "
-                f"export's Ingress, so the old {setting} stays live; after applying, run "
-                f"`kubectl annotate ingress -n {ingress} {drop}` in {cluster}"
-            )
-        return tuple(out)
+        return risks.export_change(cluster, old, new)
+
+    def patched_objects(self) -> str | None:
+        return risks.OWN_OBJECTS
+
+    def control_plane_removal_risks(
+        self, cluster: str, registrations: int, leaves_fleet: bool, successor: bool
+    ) -> tuple[str, ...]:
+        return risks.control_plane_removal(cluster, registrations, leaves_fleet, successor)
+
+    def handover_risks(self, cluster: str, objects: int) -> tuple[str, ...]:
+        return risks.handover(cluster, objects)
+
+    def member_removal_risks(self, control_plane: str, member: str) -> tuple[str, ...]:
+        return risks.member_removal(control_plane, member)
+
+    def member_key_risks(self, control_plane: str, member: str, old_key: str, new_key: str) -> tuple[str, ...]:
+        return risks.member_key(control_plane, member, old_key, new_key)
 
     # --- runtime rules (fsm-runtime-semantics.md §3) -----------------------------------------------
 

@@ -431,6 +431,10 @@ class Istio(Mesh):
 
     # --- runtime rules (loadbalancer.go, endpoint_builder.go) ------------------------------------
 
+    def patched_objects(self) -> str | None:
+        # meshfleet labels the namespaces of a member's services with its network, and keeps them.
+        return "the namespaces labelled with the member's Istio network"
+
     def routes(
         self, service: str, consumer: str, local: bool, imported: ImportView | None, policy: PolicyView | None
     ) -> tuple[Route, ...]:

@@ -123,14 +123,22 @@ class _Render:
             raise UsageError(f"cannot write {where}: {e.strerror or e}; {self.untouched()}") from None
         finally:
             os.close(stage_fd)
-        with contextlib.suppress(OSError):  # the new output is in place; what is left is removed next time
+        garbage: list[tuple[str, int]] = []
+        try:  # the new output is in place; what is left is removed next time
             garbage = staging.claim(self.parent_fd, [old] if old else [], swapped_out=True)
             leftovers = staging.leftovers(self.parent_fd, self.name)
             garbage += staging.claim(self.parent_fd, [n for n in leftovers if n != old])
+            handed, garbage = garbage, []  # the removers close every descriptor they are given, come what may
             if detach_cleanup:
-                staging.remove_detached(self.parent_fd, garbage)
+                staging.remove_detached(self.parent_fd, handed)
             else:
-                staging.remove_claimed(self.parent_fd, garbage)
+                staging.remove_claimed(self.parent_fd, handed)
+        except OSError:
+            pass
+        finally:
+            for _, fd in garbage:  # claimed but never handed over: its lock goes with the descriptor
+                with contextlib.suppress(OSError):
+                    os.close(fd)
 
     def _write_shared(self, stage_fd: int, files: Files, shares: Sequence[FileSource]) -> None:
         """Write `files` here and each share in a forked worker meanwhile; wait for all of them."""

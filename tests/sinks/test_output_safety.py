@@ -709,3 +709,25 @@ def test_the_detached_remover_keeps_none_of_the_caller_s_descriptors(tmp_path: P
     for fd in [keep, *others, read_end]:
         os.close(fd)
     assert report == repr([True, False, False, False, False])
+
+
+def test_a_cleanup_that_fails_after_claiming_keeps_no_descriptor_and_the_next_render_removes_it(
+    previous: tuple[Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out, _ = previous
+
+    def unlistable(parent_fd: int, name: str) -> list[str]:
+        raise OSError(errno.EIO, "input/output error")
+
+    def open_fds() -> set[str]:
+        return set(os.listdir("/proc/self/fd"))
+
+    before = open_fds()
+    with monkeypatch.context() as m:
+        m.setattr(staging, "leftovers", unlistable)
+        render(load_plan(ROOT / "fleet/demo-standalone.yaml"), out)  # the render itself succeeds
+    assert open_fds() <= before, "the swapped-out tree's locked descriptor is closed"
+    aside = [p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.meshfleet-")]
+    assert len(aside) == 1, aside  # left for the next render
+    render(load_plan(ROOT / "fleet/demo-standalone.yaml"), out)
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.meshfleet-")] == []

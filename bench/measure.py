@@ -21,7 +21,7 @@ from typing import Any
 
 from bench import io_floor
 from bench.fleets import TINY, Size, changed, fleet_doc, write_fleet
-from bench.procs import Sample, run, run_all, succeeds
+from bench.procs import Sample, run, run_all
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -78,11 +78,6 @@ def work_dir() -> Path:
     """Scratch space on the repository's filesystem, where users render (bench/work/, ignored by
     git); MESHFLEET_BENCH_WORK moves it, for the tests."""
     return Path(os.environ.get("MESHFLEET_BENCH_WORK") or ROOT / "bench" / "work")
-
-
-def routes_built() -> bool:
-    """`meshfleet routes` is measured once it exists; until then its row says it is not built."""
-    return succeeds([MESHFLEET, "routes", "--help"], cwd=ROOT)
 
 
 def kubectl() -> str | None:
@@ -242,8 +237,8 @@ def measure_once(command: str, f: Files, round_no: int) -> Sample:
     return run_all(argv(command, f, round_no), cwd=ROOT, stdout=out)
 
 
-def commands(routes: bool, with_kubectl: bool) -> list[str]:
-    return [c for c in COMMANDS if (c != ROUTES or routes) and (c != KUSTOMIZE or with_kubectl)]
+def commands(with_kubectl: bool) -> list[str]:
+    return [c for c in COMMANDS if c != KUSTOMIZE or with_kubectl]
 
 
 def measure_size(
@@ -251,13 +246,12 @@ def measure_size(
     where: Path,
     *,
     rounds: int | None = None,
-    routes: bool = False,
     log: Callable[[str], None] = lambda _m: None,
 ) -> dict[str, Any]:
     """`rounds` rounds of every command at one size; the files stay under `where` for the profiles."""
     f = Files(where)
     info = prepare(size, f)
-    order = commands(routes, kubectl() is not None)
+    order = commands(kubectl() is not None)
     samples: dict[str, list[Sample]] = {c: [] for c in order}
     load: list[float] = []
     n = rounds if rounds is not None else size.rounds

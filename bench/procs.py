@@ -71,12 +71,3 @@ def run_all(commands: Sequence[Sequence[str]], *, cwd: Path, stdout: Path | None
     for i, argv in enumerate(commands):
         total = total + run(argv, cwd=cwd, stdout=stdout, sync=i == 0)
     return total
-
-
-def succeeds(argv: Sequence[str], *, cwd: Path) -> bool:
-    """Whether a command exists and runs (e.g. `meshfleet routes --help`)."""
-    try:
-        done = subprocess.run(list(argv), cwd=cwd, capture_output=True, timeout=120)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0

@@ -299,7 +299,7 @@ def readme_block(results: Mapping[str, Any]) -> str:
         "",
         *markdown_table(sizes_table(results)),
         "",
-        f"**Targets**: {met} met, {missed} missed, {len(results['targets']) - met - missed} not built or not measured.",
+        f"**Targets**: {met} met, {missed} missed, {len(results['targets']) - met - missed} not measured.",
         "",
         *markdown_table(targets_table(results, md=True)),
         "",

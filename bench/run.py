@@ -36,7 +36,6 @@ from bench.measure import (
     kubectl,
     measure_size,
     measure_startup,
-    routes_built,
     work_dir,
 )
 from bench.profile import import_times, profile_command, summarize
@@ -275,23 +274,19 @@ def _collect(
     sizes: Sequence[str], pulumi_size: str | None, rounds: int | None, log: Callable[[str], None], run_dir: Path
 ) -> dict[str, Any]:
     started = time.perf_counter()
-    built = routes_built()
     results: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(run_dir),
         "load": {"start": list(os.getloadavg())},
         "method": METHOD,
         "floors": FLOORS,
-        "routes_built": built,
     }
     log("start-up ...")
     results["startup"] = targets.derive_startup(measure_startup())
     rows = []
     for name in sizes:
         log(f"measuring {name} ...")
-        rows.append(
-            targets.derive_size(measure_size(size_named(name), run_dir / name, rounds=rounds, routes=built, log=log))
-        )
+        rows.append(targets.derive_size(measure_size(size_named(name), run_dir / name, rounds=rounds, log=log)))
     results["sizes"] = rows
     results["linearity"] = targets.linearity(rows)
     results["pulumi"] = None

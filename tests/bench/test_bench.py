@@ -16,7 +16,7 @@ import yaml
 
 from bench import io_floor, report, run, targets
 from bench.fleets import ADDED_RULE, SIZES, TINY, changed, fleet_doc, size_named, write_fleet
-from bench.measure import COMMANDS, KUSTOMIZE, PARSE_FLOOR_CODE, ROUTES, kubectl, routes_built
+from bench.measure import COMMANDS, KUSTOMIZE, PARSE_FLOOR_CODE, kubectl
 from bench.procs import CommandFailed
 from bench.procs import run as run_process
 from meshfleet.core.plan import Plan, plan
@@ -111,10 +111,6 @@ def test_every_size_runs_three_rounds_or_more_and_the_smallest_is_about_1k_objec
         size_named("huge")
 
 
-def test_routes_is_measured_exactly_when_the_command_exists() -> None:
-    assert routes_built() == (run_cli("routes", "--help").code == 0)
-
-
 @pytest.fixture
 def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("MESHFLEET_BENCH_WORK", str(tmp_path / "work"))
@@ -125,7 +121,7 @@ def test_one_round_at_the_tiny_size_measures_every_command_pairs_them_and_report
     results = run.collect(["tiny"], "tiny", rounds=1, log=lambda _m: None)
     assert not list(work.iterdir()), "every measurement's files are removed after the run"
     row = results["sizes"][0]
-    expected = [c for c in COMMANDS if (c != ROUTES or results["routes_built"]) and (c != KUSTOMIZE or kubectl())]
+    expected = [c for c in COMMANDS if c != KUSTOMIZE or kubectl()]
     assert list(row["commands"]) == expected
     for name, c in row["commands"].items():
         assert len(c["wall_s"]) == len(c["rss_kib"]) == 1, name
@@ -139,7 +135,6 @@ def test_one_round_at_the_tiny_size_measures_every_command_pairs_them_and_report
     assert {t["status"] for t in results["targets"]} <= {
         targets.MET,
         targets.MISSED,
-        targets.NOT_BUILT,
         targets.NOT_MEASURED,
     }
     pul = results["pulumi"]
@@ -169,7 +164,7 @@ def test_the_committed_results_cover_every_size_pair_and_target() -> None:
         assert {p.id for p in targets.PAIRS} <= set(r["pairs"]), r["size"]
     assert [t["id"] for t in results["targets"]] == [t.id for t in targets.TARGETS]
     for t in results["targets"]:
-        assert t["status"] in {targets.MET, targets.MISSED}, t["id"]
+        assert t["status"] in {targets.MET, targets.MISSED}, t["id"]  # none left unmeasured
     machine = results["machine"]
     assert machine["cpu"] and machine["cores"] and machine["filesystem"]["type"]
     assert len(results["load"]["start"]) == 3 and all(r["load"] for r in results["sizes"])
@@ -202,7 +197,6 @@ def _results(rows: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "sizes": rows,
         "linearity": targets.linearity(rows),
-        "routes_built": False,
         "startup": None,
         "pulumi": None,
     }
@@ -230,7 +224,7 @@ def test_a_target_holds_when_the_median_ratio_is_within_it_at_every_size() -> No
     assert both["render-io-floor"]["status"] == targets.MISSED
     assert both["render-io-floor"]["worst"] == "10k" and both["render-io-floor"]["value"] == pytest.approx(2.1)
     assert both["render-kustomize"]["status"] == targets.NOT_MEASURED
-    assert both["routes"]["status"] == targets.NOT_BUILT
+    assert both["routes"]["status"] == targets.NOT_MEASURED  # no size measured routes
 
 
 def test_linearity_is_the_spread_of_the_own_time_per_object_beyond_fixed_costs() -> None:
@@ -250,7 +244,7 @@ def test_linearity_is_the_spread_of_the_own_time_per_object_beyond_fixed_costs()
 def test_memory_targets_compare_peak_rss_and_routes_is_judged_at_the_largest_size() -> None:
     walls = {"plan": [1.0] * 3, "plan --format json": [2.0] * 3, "routes": [4.0, 6.0, 6.0]}
     big = _row("100k", 100_000, walls, rss={"plan": 400_000, "plan --format json": 1_600_000})
-    verdict = {t["id"]: t for t in targets.evaluate_all(_results([big], routes_built=True))}
+    verdict = {t["id"]: t for t in targets.evaluate_all(_results([big]))}
     assert verdict["plan-json-memory"]["status"] == targets.MISSED
     assert verdict["plan-json-memory"]["value"] == pytest.approx(4.0)
     assert verdict["routes"]["status"] == targets.MISSED and verdict["routes"]["value"] == pytest.approx(6.0)

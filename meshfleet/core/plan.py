@@ -259,26 +259,35 @@ def _ordered(objects: list[PlannedObject]) -> list[PlannedObject]:
     any gets its wave as an Argo CD sync wave."""
     if not any(o.after for o in objects):
         return sorted(objects, key=PlannedObject.sort_key)
-    ids = [o.id for o in objects]  # built once: an ObjectId is four lookups in the body
-    applied = {oid: o for oid, o in zip(ids, objects, strict=True) if o.role == "applied"}
-    waves: dict[ObjectId, int] = {}
-    waiting: set[ObjectId] = set()
+    # Only the objects something waits for need their identity (an ObjectId is four lookups in the
+    # body and a record): a name nothing waits for rules an object out at the cost of one lookup.
+    wanted = {i for o in objects for i in o.after}
+    names = {i.name for i in wanted}
+    applied: dict[ObjectId, PlannedObject] = {}
+    for o in objects:
+        if o.role == "applied" and o.body["metadata"]["name"] in names and (oid := o.id) in wanted:
+            applied[oid] = o
+    waves: dict[int, int] = {}  # by the object's identity in memory: each is planned once
+    waiting: dict[int, PlannedObject] = {}
 
-    def wave(oid: ObjectId, o: PlannedObject) -> int:
-        found = waves.get(oid)
+    def wave(o: PlannedObject) -> int:
+        if not o.after:
+            return 0
+        found = waves.get(id(o))
         if found is None:
-            if oid in waiting:
-                raise AssertionError(f"objects wait for each other: {', '.join(sorted(map(str, waiting)))}")
-            waiting.add(oid)
-            before = [wave(i, applied[i]) for i in o.after if i in applied]
-            waiting.discard(oid)
-            found = waves[oid] = 1 + max(before) if before else 0
+            if id(o) in waiting:
+                cycle = ", ".join(sorted(str(w.id) for w in waiting.values()))
+                raise AssertionError(f"objects wait for each other: {cycle}")
+            waiting[id(o)] = o
+            before = [wave(applied[i]) for i in o.after if i in applied]
+            del waiting[id(o)]
+            found = waves[id(o)] = 1 + max(before) if before else 0
         return found
 
     keyed = []
-    for index, (oid, o) in enumerate(zip(ids, objects, strict=True)):
-        after = tuple(i for i in o.after if i in applied)
-        at = wave(oid, o)
+    for index, o in enumerate(objects):
+        after = tuple(i for i in o.after if i in applied) if o.after else ()
+        at = wave(o)
         if o.role != "applied" or not after:
             placed = dataclasses.replace(o, after=after) if after != o.after else o
         else:

@@ -1,0 +1,63 @@
+"""The apply-order function alone, on hand-made objects: waves from `after`, then kind, namespace
+and name; a wave as an Argo CD sync wave on an applied object that waits; `after` cut to the
+cluster's applied objects; objects that wait for each other are a bug."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from meshfleet.core.objects import SYNC_WAVE, ObjectId, PlannedObject, Role
+from meshfleet.core.plan import _ordered
+
+
+def obj(kind: str, name: str, *after: ObjectId, role: Role = "applied") -> PlannedObject:
+    body: dict[str, Any] = {"apiVersion": "v1", "kind": kind, "metadata": {"name": name, "namespace": "ns"}}
+    return PlannedObject(role, body, after=after)
+
+
+def ident(o: PlannedObject) -> ObjectId:
+    return o.id
+
+
+def test_without_waits_objects_go_by_kind_order_then_name() -> None:
+    objects = [obj("Service", "b"), obj("ConfigMap", "a"), obj("Service", "a"), obj("ServiceExport", "b")]
+    assert [(o.kind, o.name) for o in _ordered(objects)] == [
+        ("ServiceExport", "b"),
+        ("Service", "a"),
+        ("Service", "b"),
+        ("ConfigMap", "a"),
+    ]
+
+
+def test_each_object_comes_one_wave_after_the_latest_it_waits_for() -> None:
+    svc = obj("Service", "z")
+    export = obj("ServiceExport", "a", ident(svc))
+    policy = obj("ConfigMap", "a", ident(export))
+    elsewhere = ObjectId("v1", "Service", "ns", "not-in-this-cluster")
+    lone = obj("ConfigMap", "b", elsewhere)
+    derived = obj("ServiceImport", "c", ident(svc), role="derived")
+    out = _ordered([policy, lone, export, derived, svc])
+    assert [(o.kind, o.name) for o in out] == [
+        ("Service", "z"),
+        ("ConfigMap", "b"),
+        ("ServiceExport", "a"),
+        ("ServiceImport", "c"),
+        ("ConfigMap", "a"),
+    ]
+    by_name = {(o.kind, o.name): o for o in out}
+    assert by_name[("ServiceExport", "a")].body["metadata"]["annotations"] == {SYNC_WAVE: "1"}
+    assert by_name[("ConfigMap", "a")].body["metadata"]["annotations"] == {SYNC_WAVE: "2"}
+    assert by_name[("ConfigMap", "b")].after == () and "annotations" not in by_name[("ConfigMap", "b")].body["metadata"]
+    assert by_name[("ServiceImport", "c")].after == (ident(svc),)
+    assert "annotations" not in by_name[("ServiceImport", "c")].body["metadata"]  # only applied objects get waves
+    assert "annotations" not in export.body["metadata"], "the planner's objects are not changed in place"
+
+
+def test_objects_that_wait_for_each_other_are_a_bug() -> None:
+    a_id = ObjectId("v1", "ConfigMap", "ns", "a")
+    b = obj("ConfigMap", "b", a_id)
+    a = obj("ConfigMap", "a", ident(b))
+    with pytest.raises(AssertionError, match=r"^objects wait for each other: ConfigMap ns/a, ConfigMap ns/b$"):
+        _ordered([a, b])

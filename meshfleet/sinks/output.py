@@ -63,22 +63,28 @@ def replace_dir(
     before returning). `shares` are more files, in directories of their own, each written by a
     forked worker while this process writes `files` (in turn, here, where forking is not safe).
     """
-    target = Path(out)
+    target, parent_fd = _open_parent(out, f"name the output directory itself, e.g. {out}/rendered")
     name = target.name
-    if name in ("", ".", ".."):
-        raise UsageError(f"refusing to write to {str(out)!r}: name the output directory itself, e.g. {out}/rendered")
-    parent = target.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        parent_fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except OSError as e:
-        raise UsageError(
-            f"cannot write {target}: cannot use its parent directory {parent}: {e.strerror or e}; nothing was written"
-        ) from None
     try:
         _Render(parent_fd, name, target, private).run(files, shares, detach_cleanup)
     finally:
         os.close(parent_fd)
+
+
+def _open_parent(out: str | Path, name_it: str) -> tuple[Path, int]:
+    """`out` as a path and a descriptor of its parent (made if missing): every later step works
+    relative to it, so a parent swapped for a link meanwhile is never followed."""
+    target = Path(out)
+    if target.name in ("", ".", ".."):
+        raise UsageError(f"refusing to write to {str(out)!r}: {name_it}")
+    parent = target.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        return target, os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as e:
+        raise UsageError(
+            f"cannot write {target}: cannot use its parent directory {parent}: {e.strerror or e}; nothing was written"
+        ) from None
 
 
 class _Render:
@@ -289,18 +295,8 @@ def replace_file(out: str | Path, text: str) -> None:
     """Write `text` as the file `out`, atomically: a new file beside it (random name, never through a
     symbolic link, locked while written), made durable, then renamed over it. Refuses a symbolic
     link or a directory at `out`; leftovers of killed writes are removed afterwards."""
-    target = Path(out)
+    target, parent_fd = _open_parent(out, "name the file itself")
     name = target.name
-    if name in ("", ".", ".."):
-        raise UsageError(f"refusing to write to {str(out)!r}: name the file itself")
-    parent = target.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        parent_fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except OSError as e:
-        raise UsageError(
-            f"cannot write {target}: cannot use its parent directory {parent}: {e.strerror or e}; nothing was written"
-        ) from None
     try:
         _replace_file(parent_fd, name, target, text.encode("utf-8"))
     finally:

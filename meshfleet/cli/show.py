@@ -6,6 +6,7 @@ kubeconfig readers (each imports what it uses inside its own function, for start
 
 from __future__ import annotations
 
+import gc
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -176,6 +177,7 @@ def routes(run: Run) -> int:
             return EXIT_USER
         run.progress.step("working out who answers and who may call")
         view = effective(plan)
+        gc.freeze()  # the view lives until exit, as the plan does: the text's allocations never rescan it
         members = [c.name for c in view.clusters]
         if args.cluster is not None and args.cluster not in members:
             raise UsageError(

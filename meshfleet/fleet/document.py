@@ -178,23 +178,27 @@ def _line_col(text: str, index: int) -> tuple[int, int]:
 
 def parse_bytes(raw: bytes, file: str) -> Document:
     """Parse a fleet file's bytes (see `parse`); `file` is the name findings carry."""
+    return parse_text(_decoded(raw, file, ()), file)
+
+
+def _decoded(raw: bytes, file: str, prefix: Loc) -> str:
+    """A file's text: refused when over the size limit or not UTF-8; a byte-order mark dropped."""
     if len(raw) > MAX_BYTES:
         # Callers read at most one byte past the limit (stdin, git): that many says "more than", not the size.
         raise _too_big(file, len(raw) if len(raw) > MAX_BYTES + 1 else None)
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
         raise _fail(
-            file, line, col, (), f"byte 0x{raw[e.start]:02x} is not UTF-8", "save the file as UTF-8", codes.NOT_UTF8
+            file, line, col, prefix, f"byte 0x{raw[e.start]:02x} is not UTF-8", "save the file as UTF-8", codes.NOT_UTF8
         ) from None
-    text = text.removeprefix("\ufeff")
-    return parse_text(text, file)
 
 
-def parse_text(text: str, file: str) -> Document:
-    """Parse a fleet file's text (see `parse`)."""
+def _check_text(text: str, file: str, prefix: Loc, what: str, versions: str) -> None:
+    """Refuse characters no fleet or manifest file holds, and a %YAML directive of another version
+    (`what`: "fleet files" or "manifests"; `versions`: what the version changes, said after it)."""
     bad = _RAW_REFUSED.search(text)
     if bad is not None:
         line, col = _line_col(text, bad.start())
@@ -202,9 +206,9 @@ def parse_text(text: str, file: str) -> Document:
             file,
             line,
             col,
-            (),
+            prefix,
             f"{_char_kind(bad.group())} U+{ord(bad.group()):04X} in the file",
-            "remove it; fleet files are plain text",
+            f"remove it; {what} are plain text",
             codes.CONTROL_CHARACTER,
         )
     for m in _DIRECTIVE.finditer(text):
@@ -214,12 +218,16 @@ def parse_text(text: str, file: str) -> Document:
                 file,
                 line,
                 col,
-                (),
-                f"the file declares YAML {m.group(1) or '(no version)'}; "
-                f"meshfleet reads YAML {YAML_VERSION}, where yes, no, on and off are strings",
+                prefix,
+                f"the file declares YAML {m.group(1) or '(no version)'}; meshfleet reads YAML {YAML_VERSION}{versions}",
                 f"remove the %YAML line, or write %YAML {YAML_VERSION}",
                 codes.YAML_SYNTAX,
             )
+
+
+def parse_text(text: str, file: str) -> Document:
+    """Parse a fleet file's text (see `parse`)."""
+    _check_text(text, file, (), "fleet files", ", where yes, no, on and off are strings")
 
     try:
         if _may_nest_deeply(text):
@@ -305,41 +313,8 @@ def parse_manifests_bytes(raw: bytes, file: str, prefix: Loc, budget: Budget) ->
     and tabs (scripts, configuration files), and the values of all documents count against `budget`.
     Findings carry `prefix + (document index, key path...)`; raises FleetError with all of them.
     """
-    if len(raw) > MAX_BYTES:
-        # Callers read at most one byte past the limit (stdin, git): that many says "more than", not the size.
-        raise _too_big(file, len(raw) if len(raw) > MAX_BYTES + 1 else None)
-    try:
-        text = raw.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
-        raise _fail(
-            file, line, col, prefix, f"byte 0x{raw[e.start]:02x} is not UTF-8", "save the file as UTF-8", codes.NOT_UTF8
-        ) from None
-    bad = _RAW_REFUSED.search(text)
-    if bad is not None:
-        line, col = _line_col(text, bad.start())
-        raise _fail(
-            file,
-            line,
-            col,
-            prefix,
-            f"{_char_kind(bad.group())} U+{ord(bad.group()):04X} in the file",
-            "remove it; manifests are plain text",
-            codes.CONTROL_CHARACTER,
-        )
-    for m in _DIRECTIVE.finditer(text):
-        if m.group(1) != YAML_VERSION:
-            line, col = _line_col(text, m.start())
-            raise _fail(
-                file,
-                line,
-                col,
-                prefix,
-                f"the file declares YAML {m.group(1) or '(no version)'}; meshfleet reads YAML {YAML_VERSION}",
-                f"remove the %YAML line, or write %YAML {YAML_VERSION}",
-                codes.YAML_SYNTAX,
-            )
+    text = _decoded(raw, file, prefix)
+    _check_text(text, file, prefix, "manifests", "")
     roots: list[Node | None] = []
     try:
         if _may_nest_deeply(text):

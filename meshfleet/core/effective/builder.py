@@ -224,70 +224,28 @@ class _Fleet:
         out: list[Allowed] = []
         for side, identity, clusters in sides:
             granted = self.granted(c.name, identity)
+            where: Where
+            if mode == "enforced" and m.enforcement != "local-pods-only":
+                out.extend(self._at_destination(m.title, side, identity, clusters, granted))
+                continue
             if mode != "enforced":
-                out.append(
-                    Allowed(
-                        ANY,
-                        side,
-                        clusters,
-                        identity,
-                        (),
-                        (),
-                        None,
-                        "not-enforced",
-                        f"{MODE_SHORT[mode]}: any workload may call",
-                    )
-                )
-                out.extend(
-                    Allowed(
-                        source,
-                        side,
-                        clusters,
-                        identity,
-                        rules,
-                        asked,
-                        None,
-                        "not-enforced",
-                        f"{MODE_SHORT[mode]}: the rule is not enforced",
-                    )
-                    for source, (rules, asked, _) in granted.items()
-                )
-            elif m.enforcement == "local-pods-only":
+                anyone = f"{MODE_SHORT[mode]}: any workload may call"
+                out.append(Allowed(ANY, side, clusters, identity, (), (), None, "not-enforced", anyone))
+                held, where, why = False, "not-enforced", f"{MODE_SHORT[mode]}: the rule is not enforced"
+            elif side == "local":
                 # FSM (SMI): non-permissive, only granted sources reach the service; their rules' requests
                 # hold on the local pods, not on the answers from other clusters.
-                if side == "local":
-                    out.extend(
-                        Allowed(
-                            source,
-                            side,
-                            clusters,
-                            identity,
-                            rules,
-                            asked,
-                            asked,
-                            "local-pods",
-                            "by the sidecars of the local pods",
-                        )
-                        for source, (rules, asked, _) in granted.items()
-                    )
-                else:
-                    out.extend(
-                        Allowed(
-                            source,
-                            side,
-                            clusters,
-                            identity,
-                            rules,
-                            asked,
-                            None,
-                            "not-enforced",
-                            f"{m.title} does not restrict answers from other clusters: its route to an "
-                            "imported service takes any request, and the exporter's gateway lets it in",
-                        )
-                        for source, (rules, asked, _) in granted.items()
-                    )
+                held, where, why = True, "local-pods", "by the sidecars of the local pods"
             else:
-                out.extend(self._at_destination(m.title, side, identity, clusters, granted))
+                held, where = False, "not-enforced"
+                why = (
+                    f"{m.title} does not restrict answers from other clusters: its route to an "
+                    "imported service takes any request, and the exporter's gateway lets it in"
+                )
+            out.extend(
+                Allowed(source, side, clusters, identity, rules, asked, asked if held else None, where, why)
+                for source, (rules, asked, _) in granted.items()
+            )
         order = {"local": 0, "remote": 1}
         return tuple(sorted(out, key=lambda a: (order[a.side], a.source != ANY, a.source, a.clusters)))
 

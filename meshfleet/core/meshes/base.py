@@ -34,6 +34,7 @@ from meshfleet.core.views import (
     ExportView,
     GatewayView,
     GrantView,
+    HttpMatchView,
     ImportView,
     MeshSettingsView,
     PolicyView,
@@ -267,6 +268,14 @@ class Mesh(ABC):
 def port_views(ports: Iterable[Port]) -> tuple[PortView, ...]:
     """A service's ports as views (the same values the objects carry)."""
     return tuple(PortView(p.port, p.protocol, p.name, p.appProtocol) for p in ports)
+
+
+def match_views(rule: AccessRule) -> tuple[HttpMatchView, ...]:
+    """An access rule's requests as views (headers as sorted pairs): what every access adapter grants."""
+    return tuple(
+        HttpMatchView(m.name, m.pathRegex, tuple(m.methods), tuple(tuple(sorted(h.items())) for h in m.headers or ()))
+        for m in rule.http
+    )
 
 
 def called_as(service: str) -> str:

@@ -41,6 +41,7 @@ from meshfleet.core.meshes.base import (
     PlanContext,
     called_as,
     export_ports_loc,
+    match_views,
     port_views,
 )
 from meshfleet.core.objects import PATCH_ANNOTATIONS, ObjectId, PlannedObject, qualified, split
@@ -50,7 +51,6 @@ from meshfleet.core.views import (
     ExportRuleView,
     ExportView,
     GrantView,
-    HttpMatchView,
     ImportView,
     PolicyView,
     Route,
@@ -353,12 +353,7 @@ class CiliumNetworkPolicies(AccessAdapter):
         cluster: str,
         identities: Sequence[str],
     ) -> tuple[GrantView, ...]:
-        matches = tuple(
-            HttpMatchView(
-                m.name, m.pathRegex, tuple(m.methods), tuple(tuple(sorted(h.items())) for h in m.headers or ())
-            )
-            for m in rule.http
-        )
+        matches = match_views(rule)
         caller = cluster_name(ctx.cluster(cluster), cluster)
         at: dict[str, list[str]] = {}
         ids: dict[str, ObjectId] = {}

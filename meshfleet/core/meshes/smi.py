@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from meshfleet.core.checks import Checks
-from meshfleet.core.meshes.base import AccessAdapter, PlanContext
+from meshfleet.core.meshes.base import AccessAdapter, PlanContext, match_views
 from meshfleet.core.objects import PlannedObject, qualified, split
 from meshfleet.core.resolved import ServiceTopology
-from meshfleet.core.views import GrantView, HttpMatchView
+from meshfleet.core.views import GrantView
 from meshfleet.errors import Code, Loc
 from meshfleet.fleet.model import AccessRule, HttpMatch
 
@@ -87,15 +87,13 @@ class Smi(AccessAdapter):
     ) -> tuple[GrantView, ...]:
         loc: Loc = ("access", rule_name)
         ns = svc.namespace
+        views = match_views(rule)
         matches = []
-        views = []
-        for m in rule.http:
-            match: dict[str, Any] = {"name": m.name, "pathRegex": m.pathRegex, "methods": list(m.methods)}
-            headers = tuple(tuple(sorted(h.items())) for h in m.headers or ())
-            if m.headers:
-                match["headers"] = [dict(h) for h in headers]
+        for v in views:
+            match: dict[str, Any] = {"name": v.name, "pathRegex": v.path_regex, "methods": list(v.methods)}
+            if v.headers:
+                match["headers"] = [dict(h) for h in v.headers]
             matches.append(match)
-            views.append(HttpMatchView(m.name, m.pathRegex, tuple(m.methods), headers))
         sources = [split(s) for s in rule.from_]
         routes = {
             "apiVersion": SPECS_API,

@@ -16,6 +16,7 @@ from meshfleet.core.meshes import patterns
 from meshfleet.core.meshes.base import (
     AccessAdapter,
     PlanContext,
+    match_views,
 )
 from meshfleet.core.meshes.istio.codes import ISTIO_ACCESS_MATCH, ISTIO_ACCESS_SELECTOR, ISTIO_GRANT_ANY_CLUSTER
 from meshfleet.core.meshes.istio.names import NAME, SECURITY_API, members, serving
@@ -23,7 +24,6 @@ from meshfleet.core.objects import ObjectId, PlannedObject, qualified, split
 from meshfleet.core.resolved import ServiceTopology
 from meshfleet.core.views import (
     GrantView,
-    HttpMatchView,
 )
 from meshfleet.errors import Loc
 from meshfleet.fleet.model import AccessRule
@@ -90,12 +90,7 @@ class AuthorizationPolicies(AccessAdapter):
         cluster: str,
         identities: Sequence[str],
     ) -> tuple[GrantView, ...]:
-        matches = tuple(
-            HttpMatchView(
-                m.name, m.pathRegex, tuple(m.methods), tuple(tuple(sorted(h.items())) for h in m.headers or ())
-            )
-            for m in rule.http
-        )
+        matches = match_views(rule)
         domain = ctx.cluster(cluster).istio.trustDomain
         at: dict[str, list[str]] = {}
         ids: dict[str, ObjectId] = {}

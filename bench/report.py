@@ -281,6 +281,10 @@ def table(results: Mapping[str, Any]) -> str:
     return "\n".join(out)
 
 
+def _sentence(text: str) -> str:
+    return f"{text[0].upper()}{text[1:]}."
+
+
 def readme_block(results: Mapping[str, Any]) -> str:
     """The README's generated part of the performance section, between BEGIN and END."""
     met = sum(t["status"] == MET for t in results["targets"])
@@ -295,7 +299,8 @@ def readme_block(results: Mapping[str, Any]) -> str:
         *_floor_lines(results),
         "",
         f"{results['method']['time'][0].upper()}{results['method']['time'][1:]}; "
-        f"{results['method']['rounds']}; {results['method']['status']}.",
+        f"{results['method']['rounds']}; {results['method']['status']}."
+        + (f" {_sentence(results['method']['bytecode'])}" if "bytecode" in results["method"] else ""),
         "",
         *markdown_table(sizes_table(results)),
         "",

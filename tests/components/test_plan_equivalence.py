@@ -183,3 +183,26 @@ def test_a_doubtful_shard_or_setting_is_refused_before_anything_is_registered(
     for word in words:
         assert word in str(err.value)
     assert stack.last is not None and stack.last.registrations == []
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_the_program_leaves_the_plans_bodies_as_planned(
+    stack: Stack, variant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sink hands Pulumi the plan's own bodies, new mappings only where it adds annotations or a
+    kubeconfig: neither it nor Pulumi may change them (the outputs and a GitOps render read them too)."""
+    import components
+
+    used: list[Plan] = []
+    deploy = components.deploy
+
+    def recording(loaded: components.Loaded, *args: Any) -> dict[str, Any]:
+        used.append(loaded.plan)
+        return deploy(loaded, *args)
+
+    monkeypatch.setattr(components, "deploy", recording)
+    run = stack(VARIANTS[variant]())
+    (plan,) = used
+    fresh = load_plan(run.outputs["fleet"])
+    assert any(o.kubeconfig_of or o.patch for _, o in plan.objects()), "nothing the sink adds to"
+    assert [(c, o.body) for c, o in plan.objects()] == [(c, o.body) for c, o in fresh.objects()]

@@ -161,15 +161,7 @@ class MemberCluster(pulumi.ComponentResource):
         settings: Settings,
         depends_on: list[pulumi.Input[pulumi.Resource]],
     ) -> pulumi.CustomResource:
-        body = sink_body(obj)
-        if obj.kubeconfig_of is not None:
-            # The mesh reads the member's kubeconfig from the object in plain text (FSM's Cluster spec,
-            # an Istio remote secret's data); here it stays a secret Output, so only the API server
-            # ever sees the bytes.
-            node = body
-            for key in obj.kubeconfig_field[:-1]:
-                node = node.setdefault(key, {})
-            node[obj.kubeconfig_field[-1]] = kubeconfigs[obj.kubeconfig_of]
+        body = sink_body(obj, None if obj.kubeconfig_of is None else kubeconfigs[obj.kubeconfig_of])
         patch = is_patch(obj)
         name = logical_name(self.identity.name, obj)
         opts = pulumi.ResourceOptions(

@@ -16,7 +16,6 @@ CRD may require (MeshConfig's permissive mode), which the API server rejects.
 
 from __future__ import annotations
 
-import copy
 import importlib
 import re
 from typing import Any
@@ -106,9 +105,15 @@ def crd_name(obj: PlannedObject) -> str | None:
     return f"{plural}.{group}"
 
 
-def sink_body(obj: PlannedObject) -> dict[str, Any]:
-    """The plan's body plus the annotations that steer pulumi-kubernetes (never the plan's own)."""
-    body = copy.deepcopy(obj.body)
+def sink_body(obj: PlannedObject, kubeconfig: pulumi.Output[str] | None = None) -> dict[str, Any]:
+    """The plan's body plus the annotations that steer pulumi-kubernetes (never the plan's own) and, for
+    an object that carries a member's kubeconfig, that kubeconfig at its field.
+
+    Only the mappings on the way to what is added are new; the rest is the plan's own, shared: read it,
+    never change it (Pulumi only reads it). A deep copy per object stayed alive until the object was
+    registered, and every garbage collection meanwhile walked it.
+    """
+    body = obj.body
     extra: dict[str, str] = {}
     if is_patch(obj):
         extra[PATCH_FIELD_MANAGER] = FIELD_MANAGER
@@ -116,9 +121,20 @@ def sink_body(obj: PlannedObject) -> dict[str, Any]:
     if (obj.api_version, obj.kind) in SKIP_AWAIT_KINDS:
         extra[SKIP_AWAIT] = "true"
     if extra:
-        meta = body.setdefault("metadata", {})
-        meta["annotations"] = {**(meta.get("annotations") or {}), **extra}
+        annotations = body.get("metadata", {}).get("annotations") or {}
+        body = _with(body, ("metadata", "annotations"), {**annotations, **extra})
+    if kubeconfig is not None:
+        # The mesh reads the member's kubeconfig from the object in plain text (FSM's Cluster spec,
+        # an Istio remote secret's data); here it stays a secret Output, so only the API server
+        # ever sees the bytes.
+        body = _with(body, obj.kubeconfig_field, kubeconfig)
     return body
+
+
+def _with(body: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    """A copy of `body` with `value` at `path`, the mappings on the way copied (or made), nothing else."""
+    head, *rest = path
+    return {**body, head: _with(body.get(head) or {}, tuple(rest), value) if rest else value}
 
 
 class GenericObject(pulumi.CustomResource):

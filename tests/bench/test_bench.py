@@ -16,7 +16,7 @@ import yaml
 
 from bench import io_floor, report, run, targets
 from bench.fleets import ADDED_RULE, SIZES, TINY, changed, fleet_doc, size_named, write_fleet
-from bench.measure import COMMANDS, KUSTOMIZE, PARSE_FLOOR_CODE, kubectl
+from bench.measure import COMMANDS, KUSTOMIZE, MESHFLEET, PARSE_FLOOR_CODE, kubectl, wait_removed
 from bench.procs import CommandFailed
 from bench.procs import run as run_process
 from meshfleet.core.plan import Plan, plan
@@ -73,6 +73,18 @@ def test_a_process_is_counted_whole_and_a_failure_stops_the_run(tmp_path: Path) 
     assert sample.wall_s >= sample.cpu_s * 0.5 > 0
     with pytest.raises(CommandFailed, match=r"exited with 3:\nboom"):
         run_process([sys.executable, "-c", "import sys; sys.stderr.write('boom'); sys.exit(3)"], cwd=ROOT)
+
+
+def test_the_tree_a_re_render_swaps_out_is_gone_before_the_next_command_runs(tmp_path: Path) -> None:
+    fleet = tmp_path / "fleet.yaml"
+    write_fleet(fleet_doc(TINY), fleet)
+    for _ in range(2):
+        run_process([MESHFLEET, "render", str(fleet), "--out", "out"], cwd=tmp_path)
+    wait_removed(tmp_path, "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fleet.yaml", "out"]
+    (tmp_path / ".out.meshfleet-old-0123456789abcdef").mkdir()
+    with pytest.raises(CommandFailed, match=r"swapped out of .*/out was not removed within 0 s"):
+        wait_removed(tmp_path, "out", timeout_s=0.1)
 
 
 def test_the_diffed_change_moves_weights_removes_one_export_and_adds_one_access_rule() -> None:

@@ -70,6 +70,12 @@ on the 3-cluster fleet, what it costs regardless of size."""
 STARTUP = "meshfleet validate fleet/demo.yaml"
 STARTUP_FLOOR = 'python -c "import pydantic, yaml"'
 STARTUP_ROUNDS = 7
+STARTUP_REFERENCES = {
+    'python -c "from pydantic import BaseModel; import yaml"': "from pydantic import BaseModel; import yaml",
+    'python -c "import meshfleet.fleet.model"': "import meshfleet.fleet.model",
+}
+"""Measured beside the start-up pair, judged by no target: `import pydantic` leaves pydantic's model
+machinery unimported until a model is defined, and these show what defining models costs."""
 
 PARSE_FLOOR_CODE = "import sys, yaml; yaml.load(open(sys.argv[1], 'rb'), Loader=yaml.CSafeLoader)"
 IMPORT_FLOOR_CODE = "import pydantic, yaml"
@@ -291,10 +297,12 @@ def measure_size(
 
 
 def measure_startup(rounds: int = STARTUP_ROUNDS) -> dict[str, Any]:
-    """`meshfleet validate fleet/demo.yaml` against an interpreter importing pydantic and yaml."""
+    """`meshfleet validate fleet/demo.yaml` against an interpreter importing pydantic and yaml, and
+    the references beside them."""
     pairs = {
         STARTUP: [MESHFLEET, "validate", "fleet/demo.yaml"],
         STARTUP_FLOOR: [sys.executable, "-c", IMPORT_FLOOR_CODE],
+        **{name: [sys.executable, "-c", code] for name, code in STARTUP_REFERENCES.items()},
     }
     samples: dict[str, list[Sample]] = {k: [] for k in pairs}
     for command in pairs.values():

@@ -135,6 +135,14 @@ def test_a_patch_leaving_the_fleet_says_what_stays_of_it_on_its_owners_object() 
     }
     given_back = "its owner's object: Pulumi gives back the fields meshfleet set; under Argo CD or Flux they stay"
     assert removed[("eu-1", "Service", "catalog")] == ("-", "applied, patch", given_back)
+    stays = {r.cluster: r.message for r in risks(cilium, without, "setting-stays")}
+    assert sorted(stays) == ["eu-1", "eu-2", "us-1"]
+    assert stays["eu-2"] == (
+        "Service shop/catalog in eu-2 keeps service.cilium.io/affinity, service.cilium.io/global, "
+        "service.cilium.io/shared under Argo CD or Flux (neither prunes a partial object), and Cilium acts on "
+        "them; Pulumi gives them back; under GitOps remove them: kubectl annotate service -n shop catalog "
+        "service.cilium.io/affinity- service.cilium.io/global- service.cilium.io/shared-"
+    )
     fewer = yaml.safe_load((ROOT / "tests/cases/diff/demo-without-cluster-3.yaml").read_text())
     left = [
         object_line(o)[2]

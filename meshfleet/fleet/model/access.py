@@ -15,8 +15,15 @@ from pydantic import (
 
 from meshfleet.fleet import names
 from meshfleet.fleet.model.selection import ClusterSelection
-from meshfleet.fleet.model.services import _SELECTION
-from meshfleet.fleet.model.values import FindingCode, ObjectName, ServiceAccountRef, ServiceRef, Strict, _acknowledge
+from meshfleet.fleet.model.services import SELECTION_HELP
+from meshfleet.fleet.model.values import (
+    FindingCode,
+    ObjectName,
+    ServiceAccountRef,
+    ServiceRef,
+    Strict,
+    acknowledge_field,
+)
 
 HttpMethod = Literal["*", "GET", "HEAD", "PUT", "POST", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
 
@@ -57,11 +64,11 @@ class AccessRule(Strict):
     in_: ClusterSelection | None = Field(
         default=None,
         alias="in",
-        description=f"Clusters where the grant holds: {_SELECTION}; default where the service is reachable.",
+        description=f"Clusters where the grant holds: {SELECTION_HELP}; default where the service is reachable.",
         examples=[["cluster-2"]],
     )
     http: Annotated[list[HttpMatch], Field(min_length=1)] = Field(
         default_factory=lambda: [HttpMatch(name="all")],
         description="The requests the grant lets through (default one match `all`: any path, any method).",
     )
-    acknowledge: list[FindingCode] = _acknowledge()
+    acknowledge: list[FindingCode] = acknowledge_field()

@@ -136,9 +136,9 @@ class Reader:
     # --- values --------------------------------------------------------------------------------
 
     def value(self, node: Node, path: _Trail, depth: int) -> Any:
+        if type(node) is ScalarNode:  # this form (not `cls is`) is what lets mypy narrow `node`
+            return self.scalar(node, path)
         cls = type(node)
-        if cls is ScalarNode:
-            return self.scalar(node, path)  # type: ignore[arg-type]
         if depth >= MAX_DEPTH:
             self.problem(
                 node,
@@ -175,8 +175,8 @@ class Reader:
             return BAD_VALUE
         self._open.add(key)
         try:
-            if cls is MappingNode:
-                return self.mapping(node, path, depth)  # type: ignore[arg-type]
+            if type(node) is MappingNode:
+                return self.mapping(node, path, depth)
             return [self.value(item, (path, i), depth + 1) for i, item in enumerate(node.value)]
         finally:
             self._open.discard(key)

@@ -32,6 +32,11 @@ HeaderName = Annotated[str, AfterValidator(names.http_header_name)]
 HeaderRegex = Annotated[str, AfterValidator(lambda v: names.regex(v, "header value"))]
 
 
+def _any_method() -> list[HttpMethod]:
+    """A match's methods when none are written: any (a lambda would be typed list[str])."""
+    return ["*"]
+
+
 class HttpMatch(Strict):
     """Requests an access rule lets through: path, methods and headers (an HTTPRouteGroup match)."""
 
@@ -42,7 +47,7 @@ class HttpMatch(Strict):
         examples=["/"],
     )
     methods: Annotated[list[HttpMethod], Field(min_length=1)] = Field(
-        default_factory=lambda: ["*"],  # type: ignore[arg-type]
+        default_factory=_any_method,
         description="The HTTP methods allowed: `GET`, `HEAD`, `PUT`, `POST`, `DELETE`, `CONNECT`, `OPTIONS`, `TRACE`, "
         "`PATCH`, or `*` for any (the default).",
         examples=[["GET"]],

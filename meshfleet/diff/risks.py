@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from meshfleet.core.meshes import MESHES, mesh
+from meshfleet.core.objects import PATCH_ANNOTATIONS
 from meshfleet.core.plan import ClusterPlan, Plan
 from meshfleet.diff.objects import ClusterDiff
 from meshfleet.diff.phrases import listed
@@ -112,6 +113,7 @@ def risks(old: Plan, new: Plan, clusters: tuple[ClusterDiff, ...], share: float)
         if c.old.mesh == c.new.mesh:
             found.extend(_export_setting_risks(c.old, c.new))
     found.extend(_member_risks(old, new, clusters))
+    found.extend(_given_back_risks(clusters))
     rank = {k: i for i, k in enumerate(RISK_ORDER)}
     return tuple(sorted(found, key=lambda r: (rank[r.kind], r.cluster, r.message)))
 
@@ -178,6 +180,30 @@ def _export_risks(old: Plan, new: Plan) -> Iterable[Risk]:
         yield Risk(
             "export-removed", cluster, f"{service} is no longer exported from {cluster}, which {many}", tuple(who)
         )
+
+
+def _given_back_risks(clusters: tuple[ClusterDiff, ...]) -> Iterable[Risk]:
+    """A patch meshfleet gives back when it leaves (annotations on a user's Service): Pulumi removes
+    its fields, but Argo CD and Flux never prune a partial object (PATCH_ANNOTATIONS), so under them
+    the fields stay and the mesh keeps acting on them until someone removes them."""
+    for c in clusters:
+        if c.old is None:
+            continue
+        title = MESHES[c.old.mesh].title if c.old.mesh in MESHES else c.old.mesh
+        for o in c.objects:
+            if o.op != "removed" or o.old is None or not o.old.relinquish:
+                continue
+            keys = sorted(k for k in o.old.body["metadata"].get("annotations", {}) if k not in PATCH_ANNOTATIONS)
+            if not keys:
+                continue
+            ns = f" -n {o.id.namespace}" if o.id.namespace else ""
+            yield Risk(
+                "setting-stays",
+                c.name,
+                f"{o.id} in {c.name} keeps {listed(keys)} under Argo CD or Flux (neither "
+                f"prunes a partial object), and {title} acts on them; Pulumi gives them back; under GitOps remove "
+                f"them: kubectl annotate {o.id.kind.lower()}{ns} {o.id.name} {' '.join(k + '-' for k in keys)}",
+            )
 
 
 def _export_setting_risks(old: ClusterPlan, new: ClusterPlan) -> Iterable[Risk]:

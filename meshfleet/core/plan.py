@@ -179,7 +179,7 @@ class _Planner:
                     role="control-plane" if is_cp else "member",
                     mesh=spec.mesh,
                     kubeconfig=spec.kubeconfig,
-                    objects=tuple(_ordered(ctx.objects.by_cluster[name])),
+                    objects=tuple(apply_order(ctx.objects.by_cluster[name])),
                     gateway=mesh(spec.mesh).gateway(spec),
                     settings=v.settings,
                     imports=tuple(sorted(v.imports, key=lambda i: i.service)),
@@ -252,7 +252,7 @@ class _Planner:
                 objects.add(cluster, PlannedObject("applied", o.body), o.loc, needs_namespace=False)
 
 
-def _ordered(objects: list[PlannedObject]) -> list[PlannedObject]:
+def apply_order(objects: list[PlannedObject]) -> list[PlannedObject]:
     """One cluster's objects in apply order, the one order every sink keeps: by wave (an object comes one
     wave after the latest object it waits for), then by kind (`KIND_ORDER`), namespace and name. Each
     object's `after` is cut to the applied objects of its cluster, and an applied object that waits for

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from meshfleet.core.objects import SYNC_WAVE, ObjectId, PlannedObject, Role
-from meshfleet.core.plan import _ordered
+from meshfleet.core.plan import apply_order
 
 
 def obj(kind: str, name: str, *after: ObjectId, role: Role = "applied") -> PlannedObject:
@@ -23,7 +23,7 @@ def ident(o: PlannedObject) -> ObjectId:
 
 def test_without_waits_objects_go_by_kind_order_then_name() -> None:
     objects = [obj("Service", "b"), obj("ConfigMap", "a"), obj("Service", "a"), obj("ServiceExport", "b")]
-    assert [(o.kind, o.name) for o in _ordered(objects)] == [
+    assert [(o.kind, o.name) for o in apply_order(objects)] == [
         ("ServiceExport", "b"),
         ("Service", "a"),
         ("Service", "b"),
@@ -38,7 +38,7 @@ def test_each_object_comes_one_wave_after_the_latest_it_waits_for() -> None:
     elsewhere = ObjectId("v1", "Service", "ns", "not-in-this-cluster")
     lone = obj("ConfigMap", "b", elsewhere)
     derived = obj("ServiceImport", "c", ident(svc), role="derived")
-    out = _ordered([policy, lone, export, derived, svc])
+    out = apply_order([policy, lone, export, derived, svc])
     assert [(o.kind, o.name) for o in out] == [
         ("Service", "z"),
         ("ConfigMap", "b"),
@@ -60,4 +60,4 @@ def test_objects_that_wait_for_each_other_are_a_bug() -> None:
     b = obj("ConfigMap", "b", a_id)
     a = obj("ConfigMap", "a", ident(b))
     with pytest.raises(AssertionError, match=r"^objects wait for each other: ConfigMap ns/a, ConfigMap ns/b$"):
-        _ordered([a, b])
+        apply_order([a, b])

@@ -381,7 +381,7 @@ def _left_behind(o: PlannedObject) -> str:
         return "stays in the cluster"
     if o.relinquish:
         # Pulumi deletes the patch, which gives the fields back (components/member.py); a GitOps engine
-        # never prunes a partial object (PATCH_ANNOTATIONS), so the fields stay until removed by hand.
+        # never prunes a partial object (sinks/gitops.py tells it not to), so the fields stay until removed by hand.
         return "its owner's object: Pulumi gives back the fields meshfleet set; under Argo CD or Flux they stay"
     return "its owner's object: left as it is, no longer patched"
 

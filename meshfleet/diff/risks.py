@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from meshfleet.core.meshes import MESHES, mesh
-from meshfleet.core.objects import PATCH_ANNOTATIONS
 from meshfleet.core.plan import ClusterPlan, Plan
 from meshfleet.diff.objects import ClusterDiff
 from meshfleet.diff.phrases import listed
@@ -184,8 +183,8 @@ def _export_risks(old: Plan, new: Plan) -> Iterable[Risk]:
 
 def _given_back_risks(clusters: tuple[ClusterDiff, ...]) -> Iterable[Risk]:
     """A patch meshfleet gives back when it leaves (annotations on a user's Service): Pulumi removes
-    its fields, but Argo CD and Flux never prune a partial object (PATCH_ANNOTATIONS), so under them
-    the fields stay and the mesh keeps acting on them until someone removes them."""
+    its fields, but Argo CD and Flux never prune a partial object (the GitOps render tells them not to),
+    so under them the fields stay and the mesh keeps acting on them until someone removes them."""
     for c in clusters:
         if c.old is None:
             continue
@@ -193,7 +192,7 @@ def _given_back_risks(clusters: tuple[ClusterDiff, ...]) -> Iterable[Risk]:
         for o in c.objects:
             if o.op != "removed" or o.old is None or not o.old.relinquish:
                 continue
-            keys = sorted(k for k in o.old.body["metadata"].get("annotations", {}) if k not in PATCH_ANNOTATIONS)
+            keys = sorted(o.old.body["metadata"].get("annotations", {}))
             if not keys:
                 continue
             ns = f" -n {o.id.namespace}" if o.id.namespace else ""

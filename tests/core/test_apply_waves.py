@@ -1,6 +1,7 @@
 """The apply-order function alone, on hand-made objects: waves from `after`, then kind, namespace
-and name; a wave as an Argo CD sync wave on an applied object that waits; `after` cut to the
-cluster's applied objects; objects that wait for each other are a bug."""
+and name; each object keeps its wave as a fact, its body untouched (no engine's annotation: the
+GitOps sink adds those); `after` cut to the cluster's applied objects; objects that wait for each
+other are a bug."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from meshfleet.core.objects import SYNC_WAVE, ObjectId, PlannedObject, Role
+from meshfleet.core.objects import ObjectId, PlannedObject, Role
 from meshfleet.core.plan import apply_order
 
 
@@ -47,12 +48,17 @@ def test_each_object_comes_one_wave_after_the_latest_it_waits_for() -> None:
         ("ConfigMap", "a"),
     ]
     by_name = {(o.kind, o.name): o for o in out}
-    assert by_name[("ServiceExport", "a")].body["metadata"]["annotations"] == {SYNC_WAVE: "1"}
-    assert by_name[("ConfigMap", "a")].body["metadata"]["annotations"] == {SYNC_WAVE: "2"}
-    assert by_name[("ConfigMap", "b")].after == () and "annotations" not in by_name[("ConfigMap", "b")].body["metadata"]
+    assert {k: o.wave for k, o in by_name.items()} == {
+        ("Service", "z"): 0,
+        ("ConfigMap", "b"): 0,  # what it waits for is not in the cluster
+        ("ServiceExport", "a"): 1,
+        ("ServiceImport", "c"): 1,  # predicted, but placed in the order all the same
+        ("ConfigMap", "a"): 2,
+    }
+    assert by_name[("ConfigMap", "b")].after == ()
     assert by_name[("ServiceImport", "c")].after == (ident(svc),)
-    assert "annotations" not in by_name[("ServiceImport", "c")].body["metadata"]  # only applied objects get waves
-    assert "annotations" not in export.body["metadata"], "the planner's objects are not changed in place"
+    assert all("annotations" not in o.body["metadata"] for o in out), "waves are facts, not annotations"
+    assert export.wave == 0 and export.after == (ident(svc),), "the planner's objects are not changed in place"
 
 
 def test_objects_that_wait_for_each_other_are_a_bug() -> None:

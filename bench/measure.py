@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 
 from bench import io_floor
 from bench.fleets import TINY, Size, changed, fleet_doc, write_fleet
-from bench.procs import Sample, run, run_all
+from bench.procs import CommandFailed, Sample, run, run_all
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -69,6 +70,12 @@ on the 3-cluster fleet, what it costs regardless of size."""
 STARTUP = "meshfleet validate fleet/demo.yaml"
 STARTUP_FLOOR = 'python -c "import pydantic, yaml"'
 STARTUP_ROUNDS = 7
+STARTUP_REFERENCES = {
+    'python -c "from pydantic import BaseModel; import yaml"': "from pydantic import BaseModel; import yaml",
+    'python -c "import meshfleet.fleet.model"': "import meshfleet.fleet.model",
+}
+"""Measured beside the start-up pair, judged by no target: `import pydantic` leaves pydantic's model
+machinery unimported until a model is defined, and these show what defining models costs."""
 
 PARSE_FLOOR_CODE = "import sys, yaml; yaml.load(open(sys.argv[1], 'rb'), Loader=yaml.CSafeLoader)"
 IMPORT_FLOOR_CODE = "import pydantic, yaml"
@@ -234,7 +241,21 @@ def measure_once(command: str, f: Files, round_no: int) -> Sample:
         inside = json.loads(report.read_text(encoding="utf-8"))
         return Sample(inside["wall_s"], inside["cpu_s"], whole.rss_kib, f.stdout(command).stat().st_size)
     out = f.stdout(command) if command not in (RENDER, RERENDER, IO_FLOOR) else None
-    return run_all(argv(command, f, round_no), cwd=ROOT, stdout=out)
+    sample = run_all(argv(command, f, round_no), cwd=ROOT, stdout=out)
+    if command == RERENDER:
+        wait_removed(f.where, f.existing.name)
+    return sample
+
+
+def wait_removed(parent: Path, name: str, timeout_s: float = 900.0) -> None:
+    """Wait, untimed, until the tree a re-render swapped out is gone: its removal runs detached after
+    the command exits, and the next command measured must not share the disk and the cores with it."""
+    prefix = f".{name}.meshfleet-"
+    deadline = time.monotonic() + timeout_s
+    while any(p.name.startswith(prefix) for p in parent.iterdir()):
+        if time.monotonic() > deadline:
+            raise CommandFailed(f"the tree swapped out of {parent / name} was not removed within {timeout_s:.0f} s")
+        time.sleep(0.05)
 
 
 def commands(with_kubectl: bool) -> list[str]:
@@ -276,10 +297,12 @@ def measure_size(
 
 
 def measure_startup(rounds: int = STARTUP_ROUNDS) -> dict[str, Any]:
-    """`meshfleet validate fleet/demo.yaml` against an interpreter importing pydantic and yaml."""
+    """`meshfleet validate fleet/demo.yaml` against an interpreter importing pydantic and yaml, and
+    the references beside them."""
     pairs = {
         STARTUP: [MESHFLEET, "validate", "fleet/demo.yaml"],
         STARTUP_FLOOR: [sys.executable, "-c", IMPORT_FLOOR_CODE],
+        **{name: [sys.executable, "-c", code] for name, code in STARTUP_REFERENCES.items()},
     }
     samples: dict[str, list[Sample]] = {k: [] for k in pairs}
     for command in pairs.values():

@@ -11,7 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bench.measure import COMMANDS, DIFF_INPROC_TINY, PLAN_INPROC_TINY, STARTUP, STARTUP_FLOOR
+from bench.measure import (
+    COMMANDS,
+    DIFF_INPROC_TINY,
+    IO_FLOOR,
+    PARSE_FLOOR,
+    PLAN_INPROC_TINY,
+    STARTUP,
+    STARTUP_FLOOR,
+    STARTUP_REFERENCES,
+)
 from bench.targets import MET, MISSED, OWN_TIME, PAIRS, TARGETS
 
 FIXED = (PLAN_INPROC_TINY, DIFF_INPROC_TINY)
@@ -177,9 +186,12 @@ def targets_table(results: Mapping[str, Any], md: bool) -> Table:
 def startup_line(results: Mapping[str, Any]) -> str:
     st = results["startup"]
     med = {k: statistics.median(v["wall_s"]) for k, v in st["commands"].items()}
+    refs = [name for name in STARTUP_REFERENCES if name in med]
+    beside = "; ".join(f"`{name}` {med[name]:.3f} s ({med[name] / med[STARTUP_FLOOR]:.2f}x)" for name in refs)
     return (
         f"Start-up: `{STARTUP}` {med[STARTUP]:.3f} s against `{STARTUP_FLOOR}` {med[STARTUP_FLOOR]:.3f} s "
         f"(medians of {st['rounds']} rounds); ratio min / median / max {_spread3(st)}."
+        + (f" Beside them, against the same floor: {beside}." if beside else "")
     )
 
 
@@ -213,8 +225,57 @@ def missed_lines(results: Mapping[str, Any]) -> list[str]:
             line += " " + _memory_note(results, t)
         elif prof is not None:
             line += " " + profile_text(prof)
+        why = _why(results, t["id"])
+        if why:
+            line += " " + why
         lines.append(line)
     return lines
+
+
+def _startup_medians(results: Mapping[str, Any]) -> dict[str, float]:
+    return {k: statistics.median(v["wall_s"]) for k, v in results["startup"]["commands"].items()}
+
+
+def _why(results: Mapping[str, Any], target: str) -> str:
+    """What a missed target is up against, from the measurements themselves: a fixed start-up that the
+    floor does not pay, or a fleet file that says little and means much."""
+    st = _startup_medians(results)
+    rows = results["sizes"]
+    if not rows or STARTUP not in st:
+        return ""
+    small = rows[0]
+    start = st[STARTUP]
+
+    def floor(row: Mapping[str, Any], name: str) -> float:
+        return float(row["figures"][name]["wall_s"]["median"])
+
+    if target == "startup":
+        refs = [name for name in STARTUP_REFERENCES if name in st]
+        if len(refs) < 2:
+            return ""
+        machinery, model = (st[name] / st[STARTUP_FLOOR] for name in refs)
+        limit = next(x.limit for x in TARGETS if x.id == target)
+        verdict = f": {limit:g}x cannot hold while the fleet model is pydantic's" if model > limit else ""
+        return (
+            f"Why: `import pydantic` leaves pydantic's model machinery unimported until a model is defined; "
+            f"importing `BaseModel` and yaml alone takes {machinery:.2f}x the floor, and defining the fleet "
+            f"model (`import meshfleet.fleet.model`) {model:.2f}x{verdict}."
+        )
+    if target == "validate-parse-floor":
+        big = rows[-1]
+        per_kib = big["objects"] / (big["fleet_bytes"] / 1024)
+        return (
+            f"Why: start-up alone (`{STARTUP}`, {start:.3f} s) is {start / floor(small, PARSE_FLOOR):.1f}x the "
+            f"parse floor at {small['size']}; and at {big['size']} the {_bytes(big['fleet_bytes'])} fleet file "
+            f"means {big['objects']:,} objects ({per_kib:,.0f} per KiB), every consumer's imports and policies, "
+            "which validate plans and checks while the floor only parses the file."
+        )
+    if target == "render-io-floor":
+        return (
+            f"Why: start-up alone (`{STARTUP}`, {start:.3f} s) is {start / floor(small, IO_FLOOR):.1f}x the I/O "
+            f"floor at {small['size']}, which starts Python and writes {_bytes(small['output_bytes'])}."
+        )
+    return ""
 
 
 def _memory_note(results: Mapping[str, Any], t: Mapping[str, Any]) -> str:

@@ -127,6 +127,20 @@ def shortlist(names: Sequence[str], shown: int = 5) -> str:
     return ", ".join(names[:shown]) + (f" and {more:,} more" if more > 0 else "")
 
 
+_DIGIT_RUN = re.compile(r"([0-9]+)")
+
+
+def natural_key(name: str) -> tuple[tuple[tuple[str, int, str], ...], str]:
+    """Sort key for names in a message: digit runs compare as numbers (`c2` before `c10`), then the name
+    itself, so that names equal as numbers (`c01`, `c1`) still have one order."""
+    parts = [*_DIGIT_RUN.split(name), ""]  # text, digits, text, digits, ..., text, "": digits at odd places
+    chunks = []
+    for text, digits in zip(parts[0::2], parts[1::2], strict=True):
+        value = digits.lstrip("0")  # compared by length, then digit by digit: no int() of a long run
+        chunks.append((text, len(value) if digits else -1, value))
+    return tuple(chunks), name
+
+
 def render_findings(findings: Sequence[Finding]) -> str:
     """Errors first in the head count ("2 problems in the fleet"), then the findings in file order."""
     errors = sum(1 for f in findings if f.severity == "error")

@@ -73,11 +73,13 @@ def load(run: Run, path: str) -> Plan:
         gc.enable()
 
 
-def _counts(plan: Plan) -> tuple[int, int]:
+def object_counts(plan: Plan) -> tuple[int, int]:
+    """The plan's applied and predicted objects, as `validate` and the plan summary report them."""
     return sum(len(c.applied()) for c in plan.clusters), sum(len(c.derived()) for c in plan.clusters)
 
 
-def _plural(n: int, word: str) -> str:
+def plural(n: int, word: str) -> str:
+    """`1 cluster`, `3 clusters`: a count and its word, as every command's messages say it."""
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 

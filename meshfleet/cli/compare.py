@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 from meshfleet.cli import terminal
 from meshfleet.cli.common import (
     Run,
-    _plural,
     display_name,
     load,
     open_warnings,
+    plural,
     report,
     versioned,
 )
@@ -94,7 +94,7 @@ def diff(run: Run) -> int:
         gc.freeze()  # both plans live until exit: keep the cyclic collector from rescanning them while diffing
         if old is None:
             old = Plan(mode=new.mode, clusters=())
-        run.progress.step(f"comparing {_plural(max(len(old.clusters), len(new.clusters)), 'cluster')}")
+        run.progress.step(f"comparing {plural(max(len(old.clusters), len(new.clusters)), 'cluster')}")
         result = compare.diff(old, new, max_delete_share=args.max_delete_share)
         if args.format == "json":
             out = json.dumps(versioned(compare.as_json(result, old_name, new_name)), indent=2) + "\n"

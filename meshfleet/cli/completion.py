@@ -40,4 +40,4 @@ def attach(parser: argparse.ArgumentParser) -> None:
             for sub in action.choices.values():
                 attach(sub)
         elif "--cluster" in action.option_strings:
-            action.completer = cluster_names  # type: ignore[attr-defined]
+            action.completer = cluster_names  # type: ignore[attr-defined]  # argcomplete reads it

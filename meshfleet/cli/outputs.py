@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 from meshfleet.cli import terminal
 from meshfleet.cli.common import (
     Run,
-    _plural,
     display_name,
     load,
+    plural,
     refused,
     select_clusters,
 )
@@ -77,7 +77,7 @@ def render(run: Run) -> int:
             kubeconfigs = secrets.kubeconfigs_for_render(plan, fleet_file, given)
         rewrites = {"flux": gitops.flux_rewrite, "argocd": gitops.argocd_rewrite}
         rewrite = rewrites[args.gitops](plan) if args.gitops else None
-        run.progress.step(f"rendering {_plural(len(plan.clusters), 'cluster')} into {args.out}")
+        run.progress.step(f"rendering {plural(len(plan.clusters), 'cluster')} into {args.out}")
         written = write_tree(plan, args.out, extra=extra, kubeconfigs=kubeconfigs, rewrite=rewrite, detach_cleanup=True)
     if not run.quiet:
         print(render_summary(source, args.out, written, [c.name for c in plan.clusters]))

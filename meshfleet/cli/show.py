@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 from meshfleet.cli import terminal
 from meshfleet.cli.common import (
     Run,
-    _counts,
-    _plural,
     display_name,
     load,
+    object_counts,
+    plural,
     refused,
     report,
     select_clusters,
@@ -57,7 +57,7 @@ def validate(run: Run) -> int:
                 failed = True
                 files.append({"file": name, "ok": False, "problems": warnings})
                 continue
-            applied, derived = _counts(plan)
+            applied, derived = object_counts(plan)
             files.append(
                 {
                     "file": name,
@@ -71,7 +71,7 @@ def validate(run: Run) -> int:
             if args.format == "text" and not run.quiet:
                 run.progress.clear()
                 print(
-                    f"{name}: ok ({_plural(len(plan.clusters), 'cluster')}, {applied} objects applied, "
+                    f"{name}: ok ({plural(len(plan.clusters), 'cluster')}, {applied} objects applied, "
                     f"{derived} predicted)"
                 )
     if args.format == "json":
@@ -98,8 +98,8 @@ def summary_rows(plan: Plan) -> list[dict[str, Any]]:
 
 
 def summary_text(plan: Plan, source: str) -> str:
-    applied, derived = _counts(plan)
-    head = f"{source}: {_plural(len(plan.clusters), 'cluster')}, {applied} objects applied, {derived} predicted"
+    applied, derived = object_counts(plan)
+    head = f"{source}: {plural(len(plan.clusters), 'cluster')}, {applied} objects applied, {derived} predicted"
     table = [("CLUSTER", "ROLE", "MESH", "CLUSTER KEY", "APPLIED", "PREDICTED")]
     table += [
         (c.name, _role(c), c.mesh, c.key or "-", str(len(c.applied())), str(len(c.derived()))) for c in plan.clusters
@@ -122,7 +122,7 @@ def plan(run: Run) -> int:
         if refused(run, full):
             return EXIT_USER
         if args.shards is not None or args.budget is not None:
-            run.progress.step(f"packing {_plural(len(full.clusters), 'cluster')} into stacks")
+            run.progress.step(f"packing {plural(len(full.clusters), 'cluster')} into stacks")
             proposal = shard.propose(full, shards=args.shards, budget=args.budget)
             run.progress.done()
             if args.format == "json":
@@ -131,7 +131,7 @@ def plan(run: Run) -> int:
                 sys.stdout.write(shard.text(proposal, source))
             return EXIT_OK
         chosen = select_clusters(full, args.clusters, source)
-        run.progress.step(f"writing the plan of {_plural(len(chosen.clusters), 'cluster')}")
+        run.progress.step(f"writing the plan of {plural(len(chosen.clusters), 'cluster')}")
         if args.summary:
             run.progress.done()
             if args.format == "json":

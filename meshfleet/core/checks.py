@@ -9,7 +9,7 @@ the others.
 from __future__ import annotations
 
 from meshfleet import codes
-from meshfleet.errors import Code, Finding, Loc, count, shortlist
+from meshfleet.errors import Code, Finding, Loc, count, natural_key, shortlist
 from meshfleet.fleet.model import Fleet, Selection
 
 _Group = tuple[Loc, str, Code, str]
@@ -33,7 +33,7 @@ class Checks:
                 out.append(entry)
                 continue
             loc, hint, code, _ = entry
-            first, *others = sorted(self._groups[entry])
+            first, *others = sorted(self._groups[entry], key=natural_key)  # c2 before c10
             message = self._groups[entry][first]
             if others:
                 message += f" (likewise for {count(len(others), 'other cluster')}: {shortlist(others)})"

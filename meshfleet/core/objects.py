@@ -3,7 +3,9 @@
 Why: every sink (Pulumi, render, diff) consumes the same objects; each is tagged `applied` (meshfleet
 writes it) or `derived` (a controller in the fleet writes it; we predict it). Mesh adapters add their
 objects through `Objects`, which refuses the same object written twice in one cluster and remembers
-which namespaces the objects need.
+which namespaces the objects need. How an object is to be applied (a patch, retained, after others)
+is a flag here, never an engine's annotation in the body: each sink says it its own way (Pulumi's
+resource options, the GitOps engines' annotations, added by `sinks.gitops`).
 """
 
 from __future__ import annotations
@@ -16,20 +18,6 @@ from meshfleet import codes
 from meshfleet.errors import Finding, Loc
 
 Role = Literal["applied", "derived"]
-
-PATCH_ANNOTATIONS = {
-    "argocd.argoproj.io/sync-options": "ServerSideApply=true,Prune=false,Delete=false",
-    "kustomize.toolkit.fluxcd.io/prune": "disabled",
-    "kustomize.toolkit.fluxcd.io/ssa": "Merge",
-}
-"""Annotations that let GitOps engines apply a partial object another manager owns, never deleting it."""
-SYNC_WAVE = "argocd.argoproj.io/sync-wave"
-"""Argo CD applies the objects of a later wave once those of the earlier waves are healthy."""
-RETAIN_ANNOTATIONS = {
-    "argocd.argoproj.io/sync-options": "Prune=false,Delete=false",
-    "kustomize.toolkit.fluxcd.io/prune": "disabled",
-}
-"""Namespaces hold what others own: GitOps engines create them but never prune or delete them."""
 
 KIND_ORDER = {
     "Namespace": 0,
@@ -93,6 +81,9 @@ class PlannedObject:
     """Objects of the same cluster that must exist before this one is applied (an FSM export's Service).
     The planner keeps those it plans itself: Pulumi waits for them (depends_on), Argo CD applies this
     one in a later sync wave, and Flux in a Kustomization that waits for the rest."""
+    wave: int = 0
+    """Its apply wave, set by the planner's apply order: 0, or one more than the latest wave of the
+    objects in `after`. The GitOps sink turns it into the engine's own ordering."""
 
     @property
     def kind(self) -> str:

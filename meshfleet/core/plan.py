@@ -21,7 +21,7 @@ from meshfleet.core.access import access_clusters, identities
 from meshfleet.core.acknowledge import acknowledge
 from meshfleet.core.meshes import mesh
 from meshfleet.core.meshes.base import PlanContext
-from meshfleet.core.objects import RETAIN_ANNOTATIONS, SYNC_WAVE, ObjectId, Objects, PlannedObject, Role, qualified
+from meshfleet.core.objects import ObjectId, Objects, PlannedObject, Role, qualified
 from meshfleet.core.topology import Topology, resolve
 from meshfleet.core.views import (
     ExportView,
@@ -179,7 +179,7 @@ class _Planner:
                     role="control-plane" if is_cp else "member",
                     mesh=spec.mesh,
                     kubeconfig=spec.kubeconfig,
-                    objects=tuple(_ordered(ctx.objects.by_cluster[name])),
+                    objects=tuple(apply_order(ctx.objects.by_cluster[name])),
                     gateway=mesh(spec.mesh).gateway(spec),
                     settings=v.settings,
                     imports=tuple(sorted(v.imports, key=lambda i: i.service)),
@@ -215,7 +215,8 @@ class _Planner:
                 meta: dict[str, object] = {"name": ns}
                 if labels:
                     meta["labels"] = dict(sorted(labels.items()))
-                meta["annotations"] = dict(sorted({**RETAIN_ANNOTATIONS, **annotations}.items()))
+                if annotations:
+                    meta["annotations"] = dict(sorted(annotations.items()))
                 body = {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
                 loc: Loc = ("services",) if ns in wanted else by_resource[ns]
                 self.ctx.objects.add(cluster, PlannedObject("applied", body, retain=True), loc)
@@ -252,11 +253,11 @@ class _Planner:
                 objects.add(cluster, PlannedObject("applied", o.body), o.loc, needs_namespace=False)
 
 
-def _ordered(objects: list[PlannedObject]) -> list[PlannedObject]:
+def apply_order(objects: list[PlannedObject]) -> list[PlannedObject]:
     """One cluster's objects in apply order, the one order every sink keeps: by wave (an object comes one
     wave after the latest object it waits for), then by kind (`KIND_ORDER`), namespace and name. Each
-    object's `after` is cut to the applied objects of its cluster, and an applied object that waits for
-    any gets its wave as an Argo CD sync wave."""
+    object's `after` is cut to the applied objects of its cluster, and each object keeps its wave
+    (`PlannedObject.wave`: the GitOps sink makes it Argo CD's sync wave or Flux's waiting Kustomization)."""
     if not any(o.after for o in objects):
         return sorted(objects, key=PlannedObject.sort_key)
     # Only the objects something waits for need their identity (an ObjectId is four lookups in the
@@ -288,14 +289,7 @@ def _ordered(objects: list[PlannedObject]) -> list[PlannedObject]:
     for index, o in enumerate(objects):
         after = tuple(i for i in o.after if i in applied) if o.after else ()
         at = wave(o)
-        if o.role != "applied" or not after:
-            placed = dataclasses.replace(o, after=after) if after != o.after else o
-        else:
-            meta = o.body["metadata"]
-            annotations = {**meta.get("annotations", {}), SYNC_WAVE: str(at)}
-            placed = dataclasses.replace(
-                o, body={**o.body, "metadata": {**meta, "annotations": annotations}}, after=after
-            )
+        placed = dataclasses.replace(o, after=after, wave=at) if after != o.after or at != o.wave else o
         keyed.append(((at, *o.sort_key(), index), placed))  # the index keeps equal keys in their order
     keyed.sort(key=lambda pair: pair[0])
     return [placed for _, placed in keyed]

@@ -375,6 +375,17 @@ def _role(o: PlannedObject) -> str:
     return role_word(o.role) + extra
 
 
+def _left_behind(o: PlannedObject) -> str:
+    """What stays in the cluster of an object that leaves the plan without being deleted."""
+    if o.retain:
+        return "stays in the cluster"
+    if o.relinquish:
+        # Pulumi deletes the patch, which gives the fields back (components/member.py); a GitOps engine
+        # never prunes a partial object (sinks/gitops.py tells it not to), so the fields stay until removed by hand.
+        return "its owner's object: Pulumi gives back the fields meshfleet set; under Argo CD or Flux they stay"
+    return "its owner's object: left as it is, no longer patched"
+
+
 def object_line(o: ObjectChange) -> tuple[str, str, str]:
     """(mark, role, note) for one object change: + added, - removed, ~ changed, > role only."""
     if o.op == "added":
@@ -382,8 +393,7 @@ def object_line(o: ObjectChange) -> tuple[str, str, str]:
         return "+", _role(o.new), ""
     if o.op == "removed":
         assert o.old is not None
-        note = "" if o.deletes else "stays in the cluster" if o.old.retain else "FSM's object, no longer patched"
-        return "-", _role(o.old), note
+        return "-", _role(o.old), "" if o.deletes else _left_behind(o.old)
     assert o.new is not None
     rc = o.role_change
     role = f"{role_word(rc[0])} -> {role_word(rc[1])}" if rc else _role(o.new)

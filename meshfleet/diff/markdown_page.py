@@ -18,39 +18,41 @@ _TAIL_ROOM = 1_200
 """Kept free for the closing note on what is left out."""
 
 
-def _code(s: str) -> str:
+def code_span(s: str) -> str:
+    """A name or value as an inline code span that neither ends early at a backtick nor splits a table cell."""
     s = s.replace("\n", " ").replace("|", "\\|")
     fence = "``" if "`" in s else "`"
     pad = " " if fence == "``" else ""
     return f"{fence}{pad}{s}{pad}{fence}"
 
 
-def _md(s: str) -> str:
+def md_text(s: str) -> str:
     """Plain text in a table cell or list item: nothing that starts markup or splits a cell."""
     s = s.replace("\n", " ").replace(" -> ", " → ").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return re.sub(r"([\\`*_\[\]|#])", r"\\\1", s)
 
 
-def _phrase(phrase: Phrase) -> str:
+def md_phrase(phrase: Phrase) -> str:
     """Names and values in code spans, the words around them escaped."""
-    return "".join(_md(p.text) if p.kind == "text" else _code(p.text) for p in phrase)
+    return "".join(md_text(p.text) if p.kind == "text" else code_span(p.text) for p in phrase)
 
 
-def _size(lines: Sequence[str]) -> int:
+def byte_size(lines: Sequence[str]) -> int:
+    """What lines take of the page's budget: UTF-8 bytes, a newline each."""
     return sum(len(line.encode()) + 1 for line in lines)
 
 
-def _where(consumers: Sequence[str]) -> str:
+def in_clusters(consumers: Sequence[str]) -> str:
     """`cluster-2`, or `99 clusters (c001, c002, ... and 94 more)`."""
     if len(consumers) <= 3:
-        return ", ".join(_code(c) for c in consumers)
-    shown = ", ".join(_code(c) for c in consumers[:NAMES_SHOWN])
+        return ", ".join(code_span(c) for c in consumers)
+    shown = ", ".join(code_span(c) for c in consumers[:NAMES_SHOWN])
     more = f" and {len(consumers) - NAMES_SHOWN} more" if len(consumers) > NAMES_SHOWN else ""
     return f"{len(consumers)} clusters ({shown}{more})"
 
 
 @dataclass
-class _Page:
+class Page:
     """Lines under a budget; what is left out is counted by kind for the closing note."""
 
     budget: int
@@ -62,7 +64,7 @@ class _Page:
         return self.budget - _TAIL_ROOM - self.used
 
     def add(self, block: Sequence[str], force: bool = False) -> bool:
-        size = _size(block)
+        size = byte_size(block)
         if not force and size > self.room():
             return False
         self.lines.extend(block)
@@ -94,4 +96,3 @@ class _Page:
 
 
 _MIN_BLOCK = 80
-_PLURAL = {"access matrix": "access matrices"}

@@ -15,7 +15,7 @@ from meshfleet.core.effective import ANY, MODE_SHORT, Allowed, equal_split, perc
 from meshfleet.core.views import Route
 from meshfleet.diff import describe
 from meshfleet.diff.compare import PlanDiff
-from meshfleet.diff.markdown_page import _code, _md, _phrase, _where
+from meshfleet.diff.markdown_page import code_span, in_clusters, md_phrase, md_text
 from meshfleet.diff.mermaid import graph
 from meshfleet.diff.routes import AccessChange, Grouped, RouteChange, group
 
@@ -34,10 +34,11 @@ def _route_title(ch: RouteChange, consumers: Sequence[str]) -> str:
         if ch.old_policy != ch.new_policy and ch.old is not None and ch.new is not None
         else (policy or "no policy")
     )
-    return f"{_code(ch.service)} as {_code(ch.called_as)} in {_where(consumers)} ({_md(policy_text)})"
+    return f"{code_span(ch.service)} as {code_span(ch.called_as)} in {in_clusters(consumers)} ({md_text(policy_text)})"
 
 
-def _route_blocks(routes: list[Grouped[RouteChange]]) -> Iterable[tuple[str, Callable[[], list[str]]]]:
+def route_blocks(routes: list[Grouped[RouteChange]]) -> Iterable[tuple[str, Callable[[], list[str]]]]:
+    """The changed routes' blocks, each built only when the page has room: their picture, then a line each."""
     picture = graph(routes)
     if picture is not None:
 
@@ -63,10 +64,10 @@ def _route_blocks(routes: list[Grouped[RouteChange]]) -> Iterable[tuple[str, Cal
 
 
 def _route_item(g: Grouped[RouteChange]) -> list[str]:
-    return [f"- {_route_title(g.first, g.consumers)}: {_phrase(describe.route(g.first))}"]
+    return [f"- {_route_title(g.first, g.consumers)}: {md_phrase(describe.route(g.first))}"]
 
 
-def _has_split(ch: RouteChange) -> bool:
+def has_split(ch: RouteChange) -> bool:
     """A route that stays and moves shares between clusters (a table says more than a sentence)."""
     return (
         ch.old is not None
@@ -91,7 +92,7 @@ def _cell(r: Route | None, which: str, cluster: str, consumer: str) -> str:
     return "—"
 
 
-def _split_table(g: Grouped[RouteChange]) -> list[str]:
+def split_table(g: Grouped[RouteChange]) -> list[str]:
     """Before/after shares per serving cluster, with a bar of the new share and its move in points."""
     ch = g.first
     local = any(r is not None and r.local_down != r.steady for r in (ch.old, ch.new))
@@ -105,7 +106,7 @@ def _split_table(g: Grouped[RouteChange]) -> list[str]:
         sep = "| --- | ---: | ---: | --- | ---: | ---: |"
     rows = []
     for c in clusters:
-        who = "the local copy" if c == ch.consumer else _code(c)
+        who = "the local copy" if c == ch.consumer else code_span(c)
         before, after = _cell(ch.old, "steady", c, ch.consumer), _cell(ch.new, "steady", c, ch.consumer)
         new_share = (
             next((s.percent for s in servings(ch.new.steady, ch.consumer) if s.cluster == c), 0.0)
@@ -132,7 +133,7 @@ _Cell = tuple[str, tuple[Allowed, ...], tuple[Allowed, ...]]
 
 
 @dataclass(frozen=True)
-class _Matrix:
+class AccessMatrix:
     """One consumer's (or several alike) access changes: sources by services, before and after."""
 
     consumers: tuple[str, ...]
@@ -142,11 +143,12 @@ class _Matrix:
     cells: dict[tuple[str, str], _Cell]
 
 
-def _matrices(d: PlanDiff) -> list[_Matrix]:
+def access_matrices(d: PlanDiff) -> list[AccessMatrix]:
+    """One access matrix per consumer whose access changes; consumers with the same change share one."""
     by_consumer: dict[str, list[AccessChange]] = {}
     for ch in d.access:
         by_consumer.setdefault(ch.consumer, []).append(ch)
-    built: list[_Matrix] = []
+    built: list[AccessMatrix] = []
     for consumer, changes in by_consumer.items():
         sources = tuple(dict.fromkeys(sorted((c.source for c in changes), key=lambda s: (s == ANY, s))))
         services = list(dict.fromkeys(c.service for c in changes))
@@ -173,9 +175,11 @@ def _matrices(d: PlanDiff) -> list[_Matrix]:
                     continue
                 mark = "unchanged" if old == new else "new" if not old else "removed" if not new else "changed"
                 cells[(source, service)] = (mark, old, new)
-        built.append(_Matrix((consumer,), consumer, sources, tuple(services), cells))
+        built.append(AccessMatrix((consumer,), consumer, sources, tuple(services), cells))
     grouped = group(built, lambda m: m.consumer, _matrix_key)
-    return [_Matrix(g.consumers, g.first.consumer, g.first.sources, g.first.services, g.first.cells) for g in grouped]
+    return [
+        AccessMatrix(g.consumers, g.first.consumer, g.first.sources, g.first.services, g.first.cells) for g in grouped
+    ]
 
 
 def _lines(entry: object, source: str) -> tuple[Allowed, ...]:
@@ -183,7 +187,7 @@ def _lines(entry: object, source: str) -> tuple[Allowed, ...]:
     return tuple(a for a in access if a.source == source)
 
 
-def _matrix_key(m: _Matrix) -> Hashable:
+def _matrix_key(m: AccessMatrix) -> Hashable:
     def norm(lines: tuple[Allowed, ...]) -> tuple[object, ...]:
         return tuple(
             (
@@ -209,23 +213,25 @@ def _access_line(a: Allowed, consumer: str, notes: list[str]) -> str:
     """`GET /get on local pods, enforced¹ (rule x)`; the footnote says where or why not."""
     if a.why not in notes:
         notes.append(a.why)
-    ref = _mark(notes.index(a.why))
-    side = "on local pods" if a.side == "local" else "from " + ", ".join(_code(c) for c in a.clusters if c != consumer)
+    ref = footnote_mark(notes.index(a.why))
+    side = (
+        "on local pods" if a.side == "local" else "from " + ", ".join(code_span(c) for c in a.clusters if c != consumer)
+    )
     requests = (
         "any request"
         if a.requests is None
         else "; ".join(
-            f"{_md('any method' if ANY in m.methods else ', '.join(m.methods))} {_code(m.path_regex)}"
+            f"{md_text('any method' if ANY in m.methods else ', '.join(m.methods))} {code_span(m.path_regex)}"
             for m in a.requests
         )
     )
     state = "enforced" if a.where != "not-enforced" else "**not enforced**"
     text = f"{requests} {side}, {state}{ref}"
-    rules = ", ".join(_code(r) for r in a.rules)
+    rules = ", ".join(code_span(r) for r in a.rules)
     if a.requests is None and a.asked:
         text += (
             f" (rule{'s' if len(a.rules) > 1 else ''} {rules} ask{'' if len(a.rules) > 1 else 's'} "
-            f"{_md(requests_words(a.asked))})"
+            f"{md_text(requests_words(a.asked))})"
         )
     elif a.rules:
         text += f" (rule{'s' if len(a.rules) > 1 else ''} {rules})"
@@ -250,23 +256,24 @@ def _access_cell(cell: _Cell | None, consumer: str, notes: list[str]) -> str:
 _SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
 
 
-def _mark(i: int) -> str:
+def footnote_mark(i: int) -> str:
     """The footnote mark of the i-th reason: ¹ … ⁹, then ¹⁰, ¹¹ …, never one mark for two reasons."""
     return "".join(_SUPERSCRIPTS[int(d)] for d in str(i + 1))
 
 
-def _matrix(d: PlanDiff, m: _Matrix) -> list[str]:
+def matrix_lines(d: PlanDiff, m: AccessMatrix) -> list[str]:
+    """An access matrix as a table under a heading naming its consumers and access mode, its reasons as footnotes."""
     notes: list[str] = []
-    head = "| from ↓ / to → | " + " | ".join(_code(s) for s in m.services) + " |"
+    head = "| from ↓ / to → | " + " | ".join(code_span(s) for s in m.services) + " |"
     sep = "| --- | " + " | ".join("---" for _ in m.services) + " |"
     rows = []
     for source in m.sources:
-        who = "any workload" if source == ANY else _code(source)
+        who = "any workload" if source == ANY else code_span(source)
         rows.append(
             f"| {who} | "
             + " | ".join(_access_cell(m.cells.get((source, s)), m.consumer, notes) for s in m.services)
             + " |"
         )
-    mode_text = f" ({_md(MODE_SHORT[d.new_view.mode(m.consumer)])})" if d.new_view is not None else ""
-    legend = [f"{_mark(i)} {_md(why)}" for i, why in enumerate(notes)]
-    return [f"**Access in {_where(m.consumers)}**{mode_text}:", "", head, sep, *rows, "", "<br>".join(legend), ""]
+    mode_text = f" ({md_text(MODE_SHORT[d.new_view.mode(m.consumer)])})" if d.new_view is not None else ""
+    legend = [f"{footnote_mark(i)} {md_text(why)}" for i, why in enumerate(notes)]
+    return [f"**Access in {in_clusters(m.consumers)}**{mode_text}:", "", head, sep, *rows, "", "<br>".join(legend), ""]

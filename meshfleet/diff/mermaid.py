@@ -30,7 +30,7 @@ class Graph:
     left_out: int
 
 
-def _label(text: str) -> str:
+def quoted_label(text: str) -> str:
     """A quoted Mermaid label: quotes and markup characters as entity codes."""
     return '"' + text.replace("#", "#35;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;") + '"'
 
@@ -54,7 +54,7 @@ def graph(groups: list[Grouped[RouteChange]], cap: int = EDGE_CAP) -> Graph | No
     def node(key: str, label: str, group: bool = False) -> str:
         if key not in nodes:
             nodes[key] = f"n{len(nodes)}"
-            declared.append(f"  {nodes[key]}[{_label(label)}]" + (":::group" if group else ""))
+            declared.append(f"  {nodes[key]}[{quoted_label(label)}]" + (":::group" if group else ""))
         return nodes[key]
 
     for g in groups:
@@ -94,7 +94,7 @@ def graph(groups: list[Grouped[RouteChange]], cap: int = EDGE_CAP) -> Graph | No
     arrows = {"added": ("==", "==>"), "removed": ("-.", ".->"), "changed": ("--", "-->")}
     for src, to, label, kind in edges:
         head, tail = arrows[kind]
-        lines.append(f"  {src} {head} {_label(label)} {tail} {to}")
+        lines.append(f"  {src} {head} {quoted_label(label)} {tail} {to}")
     for kind, style in (("removed", REMOVED_STYLE), ("added", ADDED_STYLE)):
         which = [str(i) for i, e in enumerate(edges) if e[3] == kind]
         if which:

@@ -112,6 +112,7 @@ def risks(old: Plan, new: Plan, clusters: tuple[ClusterDiff, ...], share: float)
         if c.old.mesh == c.new.mesh:
             found.extend(_export_setting_risks(c.old, c.new))
     found.extend(_member_risks(old, new, clusters))
+    found.extend(_given_back_risks(clusters))
     rank = {k: i for i, k in enumerate(RISK_ORDER)}
     return tuple(sorted(found, key=lambda r: (rank[r.kind], r.cluster, r.message)))
 
@@ -178,6 +179,30 @@ def _export_risks(old: Plan, new: Plan) -> Iterable[Risk]:
         yield Risk(
             "export-removed", cluster, f"{service} is no longer exported from {cluster}, which {many}", tuple(who)
         )
+
+
+def _given_back_risks(clusters: tuple[ClusterDiff, ...]) -> Iterable[Risk]:
+    """A patch meshfleet gives back when it leaves (annotations on a user's Service): Pulumi removes
+    its fields, but Argo CD and Flux never prune a partial object (the GitOps render tells them not to),
+    so under them the fields stay and the mesh keeps acting on them until someone removes them."""
+    for c in clusters:
+        if c.old is None:
+            continue
+        title = MESHES[c.old.mesh].title if c.old.mesh in MESHES else c.old.mesh
+        for o in c.objects:
+            if o.op != "removed" or o.old is None or not o.old.relinquish:
+                continue
+            keys = sorted(o.old.body["metadata"].get("annotations", {}))
+            if not keys:
+                continue
+            ns = f" -n {o.id.namespace}" if o.id.namespace else ""
+            yield Risk(
+                "setting-stays",
+                c.name,
+                f"{o.id} in {c.name} keeps {listed(keys)} under Argo CD or Flux (neither "
+                f"prunes a partial object), and {title} acts on them; Pulumi gives them back; under GitOps remove "
+                f"them: kubectl annotate {o.id.kind.lower()}{ns} {o.id.name} {' '.join(k + '-' for k in keys)}",
+            )
 
 
 def _export_setting_risks(old: ClusterPlan, new: ClusterPlan) -> Iterable[Risk]:

@@ -18,8 +18,8 @@ from functools import partial
 from meshfleet.diff import describe
 from meshfleet.diff.compare import PlanDiff
 from meshfleet.diff.fields import ABSENT, show
-from meshfleet.diff.markdown_page import _code, _md, _Page, _phrase, _size, _where
-from meshfleet.diff.markdown_routes import _has_split, _matrices, _matrix, _route_blocks, _split_table
+from meshfleet.diff.markdown_page import Page, byte_size, code_span, in_clusters, md_phrase, md_text
+from meshfleet.diff.markdown_routes import access_matrices, has_split, matrix_lines, route_blocks, split_table
 from meshfleet.diff.objects import ClusterDiff
 from meshfleet.diff.phrases import Phrase, plain
 from meshfleet.diff.risks import RISK_ORDER, Risk
@@ -49,8 +49,8 @@ def markdown(
     d: PlanDiff, old_name: str, new_name: str, *, budget: int = MARKDOWN_BUDGET, full_diff: str = FULL_DIFF
 ) -> str:
     """A pull-request comment of at most `budget` bytes, whatever the fleet."""
-    page = _Page(budget)
-    page.add([f"## meshfleet diff: {_code(old_name)} → {_code(new_name)}", ""], force=True)
+    page = Page(budget)
+    page.add([f"## meshfleet diff: {code_span(old_name)} → {code_span(new_name)}", ""], force=True)
     if not d.changed:
         n = sum(len(c.new.objects) for c in d.clusters if c.new is not None)
         page.add([f"No changes: {len(d.clusters)} clusters, {n} objects are the same.", ""], force=True)
@@ -68,11 +68,11 @@ def markdown(
             "in several consumers is said once.",
             "",
         ],
-        _route_blocks(routes),
+        route_blocks(routes),
     )
     page.section(
         ["### Traffic split", ""],
-        (("traffic-split table", partial(_split_table, g)) for g in routes if _has_split(g.first)),
+        (("traffic-split table", partial(split_table, g)) for g in routes if has_split(g.first)),
     )
     page.section(
         [
@@ -82,7 +82,7 @@ def markdown(
             "there: on the consumer's own pods, at the answering cluster, or not at all.",
             "",
         ],
-        (("access matrix", partial(_matrix, d, m)) for m in _matrices(d)),
+        (("access matrix", partial(matrix_lines, d, m)) for m in access_matrices(d)),
     )
     page.section(
         ["### Exports, imports and traffic policies", "", "| Service | Where | Change |", "| --- | --- | --- |"],
@@ -99,13 +99,13 @@ def markdown(
     )
     unchanged = [c.name for c in d.clusters if c.status == "unchanged"]
     if unchanged:
-        text = f"Unchanged: {_where(unchanged)}."
+        text = f"Unchanged: {in_clusters(unchanged)}."
         if not page.add([text, ""]):
             page.skip("unchanged cluster list")
     return _finish(page, full_diff)
 
 
-def _finish(page: _Page, full_diff: str) -> str:
+def _finish(page: Page, full_diff: str) -> str:
     encoded = full_diff.encode()
     if len(encoded) > FULL_DIFF_CUT:  # in bytes, as the budget counts: "…" is 3 of them
         full_diff = encoded[: FULL_DIFF_CUT - 3].decode(errors="ignore") + "…"
@@ -113,7 +113,9 @@ def _finish(page: _Page, full_diff: str) -> str:
         shown = ", ".join(
             f"{n} {what if n == 1 else _PLURAL.get(what, what + 's')}" for what, n in page.left_out.items()
         )
-        note = f"**Not shown here** (this comment is kept under {page.budget:,} bytes): {_md(shown)}. See {full_diff}."
+        note = (
+            f"**Not shown here** (this comment is kept under {page.budget:,} bytes): {md_text(shown)}. See {full_diff}."
+        )
         page.add([note, ""], force=True)
     return "\n".join(page.lines)
 
@@ -139,7 +141,7 @@ def _summary(d: PlanDiff) -> list[str]:
 
 
 def _risk_row(r: Risk) -> str:
-    return f"| **{r.kind}** | {_code(r.cluster)} | {_md(r.message)} |"
+    return f"| **{r.kind}** | {code_span(r.cluster)} | {md_text(r.message)} |"
 
 
 def _risks(d: PlanDiff, room: int) -> list[str]:
@@ -149,7 +151,7 @@ def _risks(d: PlanDiff, room: int) -> list[str]:
         return ["### Risks", "", "None found.", ""]
     head = [f"### ⚠️ Risks ({len(d.risks)})", "", "| Risk | Cluster | What happens |", "| --- | --- | --- |"]
     full = [*head, *(_risk_row(r) for r in d.risks), ""]
-    if _size(full) <= room:
+    if byte_size(full) <= room:
         return full
     kinds = [(kind, [r for r in d.risks if r.kind == kind]) for kind in RISK_ORDER]
     kinds += [
@@ -162,8 +164,10 @@ def _risks(d: PlanDiff, room: int) -> list[str]:
         rows += [_risk_row(r) for r in of_kind[:RISK_ROWS]]
         rest = of_kind[RISK_ROWS:]
         if rest:
-            rows.append(f"| **{kind}** | {_where([r.cluster for r in rest])} | and {len(rest)} more {kind} risks |")
-    if _size([*head, *rows, ""]) <= room:
+            rows.append(
+                f"| **{kind}** | {in_clusters([r.cluster for r in rest])} | and {len(rest)} more {kind} risks |"
+            )
+    if byte_size([*head, *rows, ""]) <= room:
         return [*head, *rows, ""]
     rows = []
     for kind, of_kind in kinds:
@@ -171,8 +175,8 @@ def _risks(d: PlanDiff, room: int) -> list[str]:
             first = of_kind[0].message
             first = first if len(first) <= RISK_CUT else first[: RISK_CUT - 1] + "…"
             rows.append(
-                f"| **{kind}** | {_where([r.cluster for r in of_kind])} | {len(of_kind)} risk"
-                f"{'s' if len(of_kind) > 1 else ''}, e.g. {_md(first)} |"
+                f"| **{kind}** | {in_clusters([r.cluster for r in of_kind])} | {len(of_kind)} risk"
+                f"{'s' if len(of_kind) > 1 else ''}, e.g. {md_text(first)} |"
             )
     return [*head, *rows, ""]
 
@@ -186,7 +190,7 @@ def _services_named(d: PlanDiff, room: int) -> list[str]:
     shown: list[str] = []
     used = len(head)
     for i, s in enumerate(services):
-        item = _code(s)
+        item = code_span(s)
         if used + len(item) + 40 > room:
             return [head + ", ".join(shown) + f" and {len(services) - i} more", ""]
         shown.append(item)
@@ -206,7 +210,10 @@ def _view_rows(d: PlanDiff) -> list[str]:
             phrase = describe.service(ch)
             key = f"{ch.aspect}:{plain(phrase)}"
             said.setdefault(key, (phrase, []))[1].append(ch.cluster)
-        rows += [f"| {_code(service)} | {_where(clusters)} | {_phrase(phrase)} |" for phrase, clusters in said.values()]
+        rows += [
+            f"| {code_span(service)} | {in_clusters(clusters)} | {md_phrase(phrase)} |"
+            for phrase, clusters in said.values()
+        ]
     return rows
 
 
@@ -218,7 +225,7 @@ def _grant_rows(d: PlanDiff) -> list[str]:
     for g in d.grants:
         phrase = describe.grant(g)
         said.setdefault("grant:" + plain(phrase), (phrase, []))[1].append(g.cluster)
-    return [f"| {_where(clusters)} | {_phrase(phrase)} |" for phrase, clusters in said.values()]
+    return [f"| {in_clusters(clusters)} | {md_phrase(phrase)} |" for phrase, clusters in said.values()]
 
 
 def _warnings(d: PlanDiff) -> list[str]:
@@ -236,28 +243,28 @@ def _warning_item(w: Finding, new: bool) -> str:
     p = w.position
     where = f"{p.file}:{p.line}:{p.column}" if p is not None else format_loc(w.loc)
     state = " (acknowledged)" if w.acknowledged else " (new in this change)" if new else ""
-    text = f"- **{w.code.name}**{state} at {_code(where)}, {_code(format_loc(w.loc))}"
+    text = f"- **{w.code.name}**{state} at {code_span(where)}, {code_span(format_loc(w.loc))}"
     if w.acknowledged:
         return text
-    return text + f": {_md(w.message)}" + (f". Fix: {_md(w.hint)}" if w.hint else "")
+    return text + f": {md_text(w.message)}" + (f". Fix: {md_text(w.hint)}" if w.hint else "")
 
 
 def _value(v: object) -> str:
-    return "_not set_" if v is ABSENT else _code(show(v, 100))
+    return "_not set_" if v is ABSENT else code_span(show(v, 100))
 
 
 def _cluster_block(c: ClusterDiff) -> list[str]:
     """One cluster's objects in a <details> block (at most MARKDOWN_ROW_CAP rows)."""
-    summary = f"<b>{_md(c.name)}</b> ({_md(describe.cluster_role(c))}): {_md(describe.cluster_counts(c))}"
+    summary = f"<b>{md_text(c.name)}</b> ({md_text(describe.cluster_role(c))}): {md_text(describe.cluster_counts(c))}"
     rows: list[str] = []
     for o in c.objects[:MARKDOWN_ROW_CAP]:
         mark, role, note = describe.object_line(o)
         change = {"+": "added", "-": "removed", "~": "changed", ">": "role"}[mark]
         role += f"; {note}" if note else ""
-        fields = [f"{_code(f.path)}: {_value(f.old)} → {_value(f.new)}" for f in o.fields[:MARKDOWN_FIELD_CAP]]
+        fields = [f"{code_span(f.path)}: {_value(f.old)} → {_value(f.new)}" for f in o.fields[:MARKDOWN_FIELD_CAP]]
         if len(o.fields) > MARKDOWN_FIELD_CAP:
             fields.append(f"... and {len(o.fields) - MARKDOWN_FIELD_CAP} more")
-        rows.append(f"| {change} | {_code(str(o.id))} | {_md(role)} | {'<br>'.join(fields)} |")
+        rows.append(f"| {change} | {code_span(str(o.id))} | {md_text(role)} | {'<br>'.join(fields)} |")
     if len(c.objects) > MARKDOWN_ROW_CAP:
         rows.append(f"| ... and {len(c.objects) - MARKDOWN_ROW_CAP} more |  |  |  |")
     return [

@@ -27,8 +27,8 @@ from yaml.resolver import BaseResolver
 
 from meshfleet import codes
 from meshfleet.errors import Code, Finding, FleetError, Loc, Position
-from meshfleet.fleet.yaml_reader import _BAD, MAX_DEPTH, MAX_NODES, _Reader
-from meshfleet.fleet.yaml_scalars import _NONSPECIFIC, _PLAIN, _char_kind, kind_of
+from meshfleet.fleet.yaml_reader import BAD_VALUE, MAX_DEPTH, MAX_NODES, Reader
+from meshfleet.fleet.yaml_scalars import NONSPECIFIC_TAG, PLAIN_TAG, char_kind, kind_of
 
 MAX_BYTES = 1024 * 1024
 """Largest fleet file read. The worst 1 MiB measured (95,000 one-line entries) parses in under two
@@ -109,7 +109,7 @@ class Document:
 
 
 def _is_merge(key: ScalarNode) -> bool:
-    return key.tag == _PLAIN and key.value == "<<"
+    return key.tag == PLAIN_TAG and key.value == "<<"
 
 
 class _Composer(CParser, BaseResolver):
@@ -121,7 +121,7 @@ class _Composer(CParser, BaseResolver):
         BaseResolver.__init__(self)
 
     def resolve(self, kind: type, value: str | None, implicit: tuple[bool, bool]) -> str:
-        return _PLAIN if kind is ScalarNode and implicit[0] else _NONSPECIFIC
+        return PLAIN_TAG if kind is ScalarNode and implicit[0] else NONSPECIFIC_TAG
 
 
 def _fail(file: str, line: int, col: int, loc: Loc, message: str, hint: str, code: Code) -> FleetError:
@@ -207,7 +207,7 @@ def _check_text(text: str, file: str, prefix: Loc, what: str, versions: str) -> 
             line,
             col,
             prefix,
-            f"{_char_kind(bad.group())} U+{ord(bad.group()):04X} in the file",
+            f"{char_kind(bad.group())} U+{ord(bad.group()):04X} in the file",
             f"remove it; {what} are plain text",
             codes.CONTROL_CHARACTER,
         )
@@ -259,7 +259,7 @@ def parse_text(text: str, file: str) -> Document:
     if root is None:
         raise _fail(file, 1, 1, (), "the file is empty", "write at least `clusters:` with one member", codes.EMPTY_FILE)
 
-    reader = _Reader(file, free_text=in_template)
+    reader = Reader(file, free_text=in_template)
     if _MAYBE_ALIAS.search(text):
         reader.check_graph(root)
     data = reader.value(root, None, 0)
@@ -337,7 +337,7 @@ def parse_manifests_bytes(raw: bytes, file: str, prefix: Loc, budget: Budget) ->
             "fix the YAML syntax",
             codes.YAML_SYNTAX,
         ) from None
-    reader = _Reader(file, free_text=_anywhere, prefix=prefix)
+    reader = Reader(file, free_text=_anywhere, prefix=prefix)
     aliases = bool(_MAYBE_ALIAS.search(text))
     out: list[Document | None] = []
     for index, root in enumerate(roots):
@@ -350,7 +350,7 @@ def parse_manifests_bytes(raw: bytes, file: str, prefix: Loc, budget: Budget) ->
         if data is None:
             out.append(None)
         elif not isinstance(data, dict):
-            if data is not _BAD:
+            if data is not BAD_VALUE:
                 start = root.start_mark
                 reader.findings.append(
                     Finding(

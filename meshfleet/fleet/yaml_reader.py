@@ -15,20 +15,20 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from meshfleet import codes
 from meshfleet.errors import Code, Finding, FleetError, Loc, Position
 from meshfleet.fleet.yaml_scalars import (
-    _MAP,
-    _NONSPECIFIC,
-    _PLAIN,
-    _RESOLVED_START,
-    _SEQ,
-    _TAG_NAMES,
-    _char_kind,
-    _Malformed,
-    _odd_character,
-    _plain_scalar,
-    _shown,
-    _tag_name,
-    _tagged_scalar,
+    MAP_TAG,
+    NONSPECIFIC_TAG,
+    PLAIN_TAG,
+    RESOLVED_START,
+    SEQ_TAG,
+    TAG_NAMES,
+    Malformed,
+    char_kind,
     kind_of,
+    odd_character,
+    plain_scalar,
+    short_repr,
+    tag_name,
+    tagged_scalar,
 )
 
 MAX_NODES = 500_000
@@ -36,7 +36,7 @@ MAX_NODES = 500_000
 MAX_DEPTH = 64
 """Deepest nesting of mappings and lists; a fleet needs about eight levels."""
 
-_BAD: Any = object()
+BAD_VALUE: Any = object()
 """What a value that has a finding reads as (the document is refused once the findings are in)."""
 
 
@@ -52,7 +52,7 @@ def _flat(path: _Trail) -> Loc:
     return tuple(reversed(parts))
 
 
-class _Reader:
+class Reader:
     """Turns libyaml's node graph into plain data, collecting a finding for each problem.
 
     `free_text(loc)` says where a value may hold line breaks and tabs; findings carry `prefix + loc`.
@@ -136,9 +136,9 @@ class _Reader:
     # --- values --------------------------------------------------------------------------------
 
     def value(self, node: Node, path: _Trail, depth: int) -> Any:
+        if type(node) is ScalarNode:  # this form (not `cls is`) is what lets mypy narrow `node`
+            return self.scalar(node, path)
         cls = type(node)
-        if cls is ScalarNode:
-            return self.scalar(node, path)  # type: ignore[arg-type]
         if depth >= MAX_DEPTH:
             self.problem(
                 node,
@@ -147,7 +147,7 @@ class _Reader:
                 "a fleet file needs a handful of levels; flatten it",
                 codes.TOO_DEEP,
             )
-            return _BAD
+            return BAD_VALUE
         key = id(node)
         if key in self._open:  # a recursive alias (only reachable when check_graph did not run)
             self.problem(
@@ -157,13 +157,13 @@ class _Reader:
                 "an alias may only refer to a node that is complete where the alias stands",
                 codes.RECURSIVE_ALIAS,
             )
-            return _BAD
-        if node.tag != _NONSPECIFIC and node.tag != (_MAP if cls is MappingNode else _SEQ):
+            return BAD_VALUE
+        if node.tag != NONSPECIFIC_TAG and node.tag != (MAP_TAG if cls is MappingNode else SEQ_TAG):
             what = "mapping" if cls is MappingNode else "list"
             message = (
-                f"a {what} is tagged {_TAG_NAMES[node.tag]}"
-                if node.tag in _TAG_NAMES
-                else f"the tag {_tag_name(node.tag)} is not supported here"
+                f"a {what} is tagged {TAG_NAMES[node.tag]}"
+                if node.tag in TAG_NAMES
+                else f"the tag {tag_name(node.tag)} is not supported here"
             )
             self.problem(
                 node,
@@ -172,11 +172,11 @@ class _Reader:
                 "remove the tag: meshfleet reads plain YAML lists and mappings",
                 codes.UNSUPPORTED_TAG,
             )
-            return _BAD
+            return BAD_VALUE
         self._open.add(key)
         try:
-            if cls is MappingNode:
-                return self.mapping(node, path, depth)  # type: ignore[arg-type]
+            if type(node) is MappingNode:
+                return self.mapping(node, path, depth)
             return [self.value(item, (path, i), depth + 1) for i, item in enumerate(node.value)]
         finally:
             self._open.discard(key)
@@ -196,7 +196,7 @@ class _Reader:
                 )
                 continue
             text = knode.value
-            if knode.tag == _PLAIN and text == "<<":
+            if knode.tag == PLAIN_TAG and text == "<<":
                 if merges:
                     self.problem(
                         knode,
@@ -209,7 +209,7 @@ class _Reader:
                 continue
             sub = (path, text)
             name = self.scalar(knode, sub)
-            if name is _BAD:
+            if name is BAD_VALUE:
                 continue
             if type(name) is not str:
                 shown = "null" if name is None else str(name).lower() if isinstance(name, bool) else repr(name)
@@ -225,7 +225,7 @@ class _Reader:
                 self.problem(
                     knode,
                     sub,
-                    f"duplicate key {_shown(name)}: it is already set above in the same mapping",
+                    f"duplicate key {short_repr(name)}: it is already set above in the same mapping",
                     "keep one of the two entries",
                     codes.DUPLICATE_KEY,
                 )
@@ -256,14 +256,14 @@ class _Reader:
     def scalar(self, node: ScalarNode, path: _Trail) -> Any:
         text = node.value
         if not text.isprintable():
-            odd = _odd_character(text, "\n\t" if self.free_text(_flat(path)) else "")
+            odd = odd_character(text, "\n\t" if self.free_text(_flat(path)) else "")
             if odd is not None:
                 i, ch = odd
                 if ch in "\n\r":
                     what = "a line break"
                     hint = "write the value on one line (a `|` or `>` block keeps a final line break; `|-` does not)"
                 else:
-                    what = f"the {_char_kind(ch)} U+{ord(ch):04X}"
+                    what = f"the {char_kind(ch)} U+{ord(ch):04X}"
                     hint = "remove it; values in a fleet file are plain, visible text"
                 self.problem(
                     node,
@@ -272,23 +272,23 @@ class _Reader:
                     hint,
                     codes.CONTROL_CHARACTER,
                 )
-                return _BAD
+                return BAD_VALUE
         tag = node.tag
-        if tag == _PLAIN:
-            if text and text[0] not in _RESOLVED_START:
+        if tag == PLAIN_TAG:
+            if text and text[0] not in RESOLVED_START:
                 return text
             try:
-                return _plain_scalar(text)
-            except _Malformed as e:
+                return plain_scalar(text)
+            except Malformed as e:
                 self.problem(node, path, e.message, e.hint, e.code)
-                return _BAD
-        if tag == _NONSPECIFIC:
+                return BAD_VALUE
+        if tag == NONSPECIFIC_TAG:
             return text
         try:
-            return _tagged_scalar(tag, text)
-        except _Malformed as e:
+            return tagged_scalar(tag, text)
+        except Malformed as e:
             self.problem(node, path, e.message, e.hint, e.code)
-            return _BAD
+            return BAD_VALUE
 
 
 def _children(node: Node) -> list[Node]:

@@ -24,11 +24,11 @@ _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
 _BOOL = "tag:yaml.org,2002:bool"
 _NULL = "tag:yaml.org,2002:null"
-_MAP = "tag:yaml.org,2002:map"
-_SEQ = "tag:yaml.org,2002:seq"
-_PLAIN = "?"
+MAP_TAG = "tag:yaml.org,2002:map"
+SEQ_TAG = "tag:yaml.org,2002:seq"
+PLAIN_TAG = "?"
 """Tag the composer gives an untagged plain scalar: resolved here by the YAML 1.2 core schema."""
-_NONSPECIFIC = "!"
+NONSPECIFIC_TAG = "!"
 """Tag the composer gives a quoted or block scalar and an untagged collection."""
 
 _BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
@@ -46,21 +46,22 @@ _FLOAT_FORM = re.compile(
     r"|\.[0-9_]+(?:[eE][-+]?[0-9]+)?)"
 )
 _NUMERIC_START = frozenset("0123456789+-.")
-_RESOLVED_START = frozenset("0123456789+-.tTfFnN~")
+RESOLVED_START = frozenset("0123456789+-.tTfFnN~")
 """First characters of plain scalars that may be something other than a string (an empty one is null)."""
 _MAX_DIGITS = {10: 19, 16: 16, 8: 22, 2: 64}
-_TAG_NAMES = {
+TAG_NAMES = {
     _STR: "!!str",
     _INT: "!!int",
     _FLOAT: "!!float",
     _BOOL: "!!bool",
     _NULL: "!!null",
-    _MAP: "!!map",
-    _SEQ: "!!seq",
+    MAP_TAG: "!!map",
+    SEQ_TAG: "!!seq",
 }
 
 
-def _char_kind(ch: str) -> str:
+def char_kind(ch: str) -> str:
+    """What a refused character is called in a message, so that the user knows what to look for."""
     if ch in _BIDI:
         return "bidirectional-text control character"
     if ch in "\u2028\u2029":
@@ -83,7 +84,7 @@ def kind_of(v: object) -> str:
     return "null" if v is None else type(v).__name__
 
 
-class _Malformed(Exception):
+class Malformed(Exception):
     """A scalar that does not read as what it says (code `malformed-value` unless another is given)."""
 
     def __init__(self, message: str, hint: str, code: Code = codes.MALFORMED_VALUE) -> None:
@@ -93,7 +94,8 @@ class _Malformed(Exception):
         self.code = code
 
 
-def _shown(text: str) -> str:
+def short_repr(text: str) -> str:
+    """A value quoted for a message, cut short when long: a finding never repeats a huge value."""
     return repr(text) if len(text) <= 40 else repr(text[:30]) + f"... ({len(text):,} characters)"
 
 
@@ -101,20 +103,20 @@ def _integer(text: str, base: int, skip: int, tagged: bool) -> int:
     sign = -1 if text.startswith("-") else 1
     body = text.lstrip("+-")[skip:].replace("_", "")
     if not body:
-        raise _Malformed(f"{_shown(text)} is not a number", "write the number's digits")
+        raise Malformed(f"{short_repr(text)} is not a number", "write the number's digits")
     digits = body.lstrip("0")
     # Never convert more digits than a 64-bit number has: Python refuses decimal numbers of over
     # 4,300 digits with an exception, and a huge hexadecimal one would cost memory for nothing.
     value = sign * int(digits, base) if 0 < len(digits) <= _MAX_DIGITS[base] else 0
     if len(digits) > _MAX_DIGITS[base] or not -(2 ** (MAX_INT_BITS - 1)) <= value < 2 ** (MAX_INT_BITS - 1):
-        raise _Malformed(
-            f"the number {_shown(text)} does not fit in {MAX_INT_BITS} bits",
+        raise Malformed(
+            f"the number {short_repr(text)} does not fit in {MAX_INT_BITS} bits",
             "use a smaller number" + ("" if tagged else ", or quote it if it is text"),
         )
     return value
 
 
-def _plain_scalar(text: str) -> Any:
+def plain_scalar(text: str) -> Any:
     """YAML 1.2 core schema, as ruamel.yaml resolves it (with `_` digit separators): null, bool,
     int (decimal, 0x, 0o, 0b), float; everything else is a string (dates too)."""
     first = text[:1]
@@ -137,48 +139,49 @@ def _plain_scalar(text: str) -> Any:
     return text
 
 
-def _tagged_scalar(tag: str, text: str) -> Any:
+def tagged_scalar(tag: str, text: str) -> Any:
     """A scalar with an explicit tag: the tag decides the type, and the text must be of that type."""
     if tag == _STR:
         return text
     if tag == _BOOL:
         if text in _BOOLS:
             return _BOOLS[text]
-        raise _Malformed(f"{_shown(text)} is tagged !!bool but is not true or false", "write true or false")
+        raise Malformed(f"{short_repr(text)} is tagged !!bool but is not true or false", "write true or false")
     if tag == _NULL:
         if text in _NULLS:
             return None
-        raise _Malformed(f"{_shown(text)} is tagged !!null but is not null", "write null, or remove the tag")
+        raise Malformed(f"{short_repr(text)} is tagged !!null but is not null", "write null, or remove the tag")
     if tag == _INT:
         for form, base, skip in _INT_FORMS:
             if form.fullmatch(text):
                 return _integer(text, base, skip, tagged=True)
-        what = "an empty value" if not text else _shown(text)
-        raise _Malformed(f"{what} is tagged !!int but is not a whole number", "write the number's digits, e.g. 80")
+        what = "an empty value" if not text else short_repr(text)
+        raise Malformed(f"{what} is tagged !!int but is not a whole number", "write the number's digits, e.g. 80")
     if tag == _FLOAT:
-        value = _plain_scalar(text) if text else None
+        value = plain_scalar(text) if text else None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
-        what = "an empty value" if not text else _shown(text)
-        raise _Malformed(f"{what} is tagged !!float but is not a number", "write a number, e.g. 1.5")
-    if tag in (_MAP, _SEQ):
-        raise _Malformed(
-            f"{_shown(text)} is tagged {_TAG_NAMES[tag]} but is not a {'mapping' if tag == _MAP else 'list'}",
+        what = "an empty value" if not text else short_repr(text)
+        raise Malformed(f"{what} is tagged !!float but is not a number", "write a number, e.g. 1.5")
+    if tag in (MAP_TAG, SEQ_TAG):
+        raise Malformed(
+            f"{short_repr(text)} is tagged {TAG_NAMES[tag]} but is not a {'mapping' if tag == MAP_TAG else 'list'}",
             "remove the tag",
         )
-    raise _Malformed(
-        f"the tag {_tag_name(tag)} is not supported here",
+    raise Malformed(
+        f"the tag {tag_name(tag)} is not supported here",
         "remove the tag: meshfleet reads plain YAML values (strings, numbers, true/false, lists and mappings)",
         codes.UNSUPPORTED_TAG,
     )
 
 
-def _tag_name(tag: str) -> str:
+def tag_name(tag: str) -> str:
+    """A tag as the user wrote it (`!!int`, `!custom`), quoted and cut short, for a message."""
     short = tag.replace("tag:yaml.org,2002:", "!!")
     return repr(short) if len(short) <= 40 else repr(short[:37] + "...")
 
 
-def _odd_character(text: str, allowed: str = "") -> tuple[int, str] | None:
+def odd_character(text: str, allowed: str = "") -> tuple[int, str] | None:
     """The first character of a value that must not reach an object, a file name or a terminal:
     control characters (a line break included, unless `allowed`), bidirectional overrides, invisible
     formatting."""

@@ -21,6 +21,16 @@ advises against), so those objects stay out of what Argo CD applies (out of thei
 kustomization, and a cluster with nothing else to apply out of the ApplicationSet), and the render
 says how to apply them.
 
+How an object is applied is a flag in the plan (`patch`: a partial object another manager owns;
+`retain`: left in the cluster when meshfleet stops writing it; `wave`: applied once the objects it
+waits for are), and each engine is told it in its own annotations, added here and only here (Pulumi
+has resource options for the same, and a plain render needs none): Argo CD gets `sync-options`
+(server-side apply, no prune, no delete) and `sync-wave`; Flux gets `prune: disabled` and `ssa:
+Merge`, and waits with one Kustomization per wave, each dropping the other waves' objects from its
+build by their `meshfleet.io/wave` annotation. An engine's annotations go where the plan used to hold
+them, so a re-render changes no line but these: before a patch's own, in key order among a retained
+object's (a Namespace's are sorted), after a waiting object's.
+
 The files sit in `DIR/argocd/` or `DIR/flux/`, beside the cluster directories rather than in them,
 so `kubectl kustomize DIR/<cluster>` keeps building exactly the cluster's objects.
 """
@@ -33,7 +43,6 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
-from meshfleet.core.objects import SYNC_WAVE
 from meshfleet.core.plan import ClusterPlan, Plan, PlannedObject
 from meshfleet.errors import InputError, UsageError
 from meshfleet.sinks.layout import Rewrite, kubeconfig_field, with_field
@@ -46,6 +55,25 @@ FLUX_NAMESPACE = "flux-system"
 SYNC_OPTIONS = ["ServerSideApply=true", "CreateNamespace=false"]
 """Server-side apply: MeshConfig is a partial object of FSM's. No namespace creation: the plan
 creates the namespaces it owns and retains them; others belong to the cluster's owners."""
+
+ARGOCD_SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
+ARGOCD_SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+"""Argo CD applies the objects of a later wave once those of the earlier waves are healthy."""
+FLUX_PRUNE = "kustomize.toolkit.fluxcd.io/prune"
+FLUX_SSA = "kustomize.toolkit.fluxcd.io/ssa"
+WAVE_ANNOTATION = "meshfleet.io/wave"
+"""The wave of an object that waits for others, in a Flux render: each wave's Kustomization selects by it."""
+PATCH_ANNOTATIONS: dict[Engine, dict[str, str]] = {
+    "argocd": {ARGOCD_SYNC_OPTIONS: "ServerSideApply=true,Prune=false,Delete=false"},
+    "flux": {FLUX_PRUNE: "disabled", FLUX_SSA: "Merge"},
+}
+"""A partial object another manager owns: applied server-side (only meshfleet's fields), never deleted."""
+RETAIN_ANNOTATIONS: dict[Engine, dict[str, str]] = {
+    "argocd": {ARGOCD_SYNC_OPTIONS: "Prune=false,Delete=false"},
+    "flux": {FLUX_PRUNE: "disabled"},
+}
+"""An object that holds what others own (a Namespace): created, but never pruned or deleted."""
+WAVE_ANNOTATIONS: dict[Engine, str] = {"argocd": ARGOCD_SYNC_WAVE, "flux": WAVE_ANNOTATION}
 
 SUBSTITUTE_ANNOTATION = "kustomize.toolkit.fluxcd.io/substitute"
 """Set to `disabled` on an object, it makes kustomize-controller leave the object's text alone."""
@@ -163,30 +191,66 @@ def _escape_dollars(value: Any) -> Any:
     return value
 
 
+def engine_annotations(engine: Engine, obj: PlannedObject) -> dict[str, str]:
+    """The annotations `engine` needs on an applied object, from its flags (none on a predicted one)."""
+    if obj.role != "applied":
+        return {}
+    found: dict[str, str] = {}
+    if obj.patch:
+        found.update(PATCH_ANNOTATIONS[engine])
+    elif obj.retain:
+        found.update(RETAIN_ANNOTATIONS[engine])
+    if obj.wave:
+        found[WAVE_ANNOTATIONS[engine]] = str(obj.wave)
+    return found
+
+
+def annotated(engine: Engine, obj: PlannedObject) -> dict[str, Any]:
+    """The object's body as `engine` applies it: the plan's body with the engine's annotations, placed
+    before a patch's own annotations, in key order among a retained object's, after a waiting one's."""
+    extra = engine_annotations(engine, obj)
+    if not extra:
+        return obj.body
+    meta = obj.body["metadata"]
+    own: dict[str, Any] = meta.get("annotations", {})
+    wave = WAVE_ANNOTATIONS[engine]
+    first = {k: v for k, v in extra.items() if k != wave}
+    if obj.patch:
+        annotations = {**first, **own, **first}  # first in place, the engine's value in any case
+    else:
+        annotations = dict(sorted({**own, **first}.items())) if first else dict(own)
+    if wave in extra:
+        annotations.pop(wave, None)
+        annotations[wave] = extra[wave]
+    return {**obj.body, "metadata": {**meta, "annotations": annotations}}
+
+
 def flux_rewrite(plan: Plan) -> Rewrite:
-    """Bodies for a Flux render: kubeconfig fields hold variables, nothing else is substituted."""
+    """Bodies for a Flux render: Flux's annotations, kubeconfig fields hold variables, nothing else is
+    substituted."""
     holders = set(kubeconfig_holders(plan))
 
     def rewrite(cluster: ClusterPlan, obj: PlannedObject) -> dict[str, Any]:
+        body = annotated("flux", obj)
         if cluster.name not in holders or obj.role != "applied":
-            return obj.body  # no postBuild on this cluster's Kustomization, or not applied at all
+            return body  # no postBuild on this cluster's Kustomization, or not applied at all
         if obj.kubeconfig_of is None:
-            meta = obj.body["metadata"]
+            meta = body["metadata"]
             return {
-                **obj.body,
+                **body,
                 "metadata": {**meta, "annotations": {**meta.get("annotations", {}), SUBSTITUTE_ANNOTATION: "disabled"}},
             }
-        body: dict[str, Any] = _escape_dollars(obj.body)
-        return with_field(body, kubeconfig_field(obj), "${" + variable(obj.kubeconfig_of) + "}")
+        return with_field(_escape_dollars(body), kubeconfig_field(obj), "${" + variable(obj.kubeconfig_of) + "}")
 
     return rewrite
 
 
 def argocd_rewrite(plan: Plan) -> Rewrite:
-    """Bodies for an Argo CD render: an object that needs a member's kubeconfig is left out (None)."""
+    """Bodies for an Argo CD render: Argo CD's annotations; an object that needs a member's kubeconfig
+    is left out (None)."""
 
     def rewrite(cluster: ClusterPlan, obj: PlannedObject) -> dict[str, Any] | None:
-        return None if holds_kubeconfig(obj) else obj.body
+        return None if holds_kubeconfig(obj) else annotated("argocd", obj)
 
     return rewrite
 
@@ -244,14 +308,14 @@ def flux_objects(plan: Plan, source: Source, name: str) -> list[dict[str, Any]]:
             # per wave, each waiting for the one before to be ready (`wait`, `dependsOn`); every
             # Kustomization builds the same directory and deletes the other waves' objects from its build.
             ks["spec"]["wait"] = True
-            ks["spec"]["patches"] = [_drop(SYNC_WAVE)]
+            ks["spec"]["patches"] = [_drop(WAVE_ANNOTATION)]
             out.append(ks)
             before = ks["metadata"]["name"]
             for wave in waves:
                 later = _kustomization(name, cluster, source, f"-wave-{wave}")
                 later["spec"]["dependsOn"] = [{"name": before}]
                 later["spec"]["wait"] = True
-                later["spec"]["patches"] = [_drop(f"{SYNC_WAVE}!={wave}")]
+                later["spec"]["patches"] = [_drop(f"{WAVE_ANNOTATION}!={wave}")]
                 out.append(later)
                 before = later["metadata"]["name"]
             continue
@@ -260,14 +324,8 @@ def flux_objects(plan: Plan, source: Source, name: str) -> list[dict[str, Any]]:
 
 
 def sync_waves(cluster: ClusterPlan) -> list[int]:
-    """The sync waves after the first that a cluster's applied objects are in (none: one apply does)."""
-    return sorted(
-        {
-            int(o.body["metadata"]["annotations"][SYNC_WAVE])
-            for o in cluster.applied()
-            if SYNC_WAVE in o.body["metadata"].get("annotations", {})
-        }
-    )
+    """The waves after the first that a cluster's applied objects are in (none: one apply does)."""
+    return sorted({o.wave for o in cluster.applied() if o.wave})
 
 
 def _drop(selector: str) -> dict[str, Any]:

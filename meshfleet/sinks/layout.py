@@ -13,13 +13,21 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from meshfleet.core.meshes import MESHES
 from meshfleet.core.plan import ClusterPlan, Plan, PlannedObject
 from meshfleet.sinks.yaml_text import BlockWriter
 
 KUBECONFIG_ANNOTATION = "meshfleet.io/kubeconfig-from"
 _SAFE = re.compile(r"[a-z0-9][a-z0-9.-]*")
 _APPLIED_HEADER = "# applied by meshfleet\n"
-_PREDICTED_HEADER = "# predicted: written by FSM's controllers, not applied; kept for review and diffs\n"
+
+
+@functools.lru_cache(maxsize=16)
+def predicted_header(mesh: str) -> str:
+    """The first line of a predicted object's file, naming who writes the object in the cluster."""
+    adapter = MESHES.get(mesh)
+    by = (adapter.derived_by or f"{adapter.title}'s controllers") if adapter is not None else "its mesh"
+    return f"# predicted: written by {by}, not applied; kept for review and diffs\n"
 
 
 def file_name(obj: PlannedObject) -> str:
@@ -126,7 +134,7 @@ def _cluster_files(
             applied.append(name)
             yield name, _APPLIED_HEADER + dump(body)
         else:
-            yield name, _PREDICTED_HEADER + dump(body)
+            yield name, predicted_header(cluster.mesh) + dump(body)
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 try:
-    _Dumper: type[yaml.SafeDumper] = yaml.CSafeDumper  # type: ignore[assignment,unused-ignore]
+    _Dumper: type[yaml.SafeDumper] | type[yaml.CSafeDumper] = yaml.CSafeDumper
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Dumper = yaml.SafeDumper
 
@@ -147,12 +147,13 @@ class BlockWriter:
             heads = self._heads[indent] = {}
         strings = self._strings
         append = out.append
+        head: str | None  # None only between the cache lookup and its miss (a bare annotation: no cost)
         for k, v in obj.items():
             if first is not None:
                 head = first + self._key(k) + ":"
                 first = None
             else:
-                head = heads.get(k)  # type: ignore[assignment]
+                head = heads.get(k)
                 if head is None:
                     head = heads[k] = indent + self._key(k) + ":"
             tv = type(v)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,16 @@ import yaml
 
 from bench import io_floor, report, run, targets
 from bench.fleets import ADDED_RULE, SIZES, TINY, changed, fleet_doc, size_named, write_fleet
-from bench.measure import COMMANDS, KUSTOMIZE, PARSE_FLOOR_CODE, kubectl
+from bench.measure import (
+    COMMANDS,
+    KUSTOMIZE,
+    MESHFLEET,
+    PARSE_FLOOR_CODE,
+    STARTUP_FLOOR,
+    STARTUP_REFERENCES,
+    kubectl,
+    wait_removed,
+)
 from bench.procs import CommandFailed
 from bench.procs import run as run_process
 from meshfleet.core.plan import Plan, plan
@@ -73,6 +83,18 @@ def test_a_process_is_counted_whole_and_a_failure_stops_the_run(tmp_path: Path) 
     assert sample.wall_s >= sample.cpu_s * 0.5 > 0
     with pytest.raises(CommandFailed, match=r"exited with 3:\nboom"):
         run_process([sys.executable, "-c", "import sys; sys.stderr.write('boom'); sys.exit(3)"], cwd=ROOT)
+
+
+def test_the_tree_a_re_render_swaps_out_is_gone_before_the_next_command_runs(tmp_path: Path) -> None:
+    fleet = tmp_path / "fleet.yaml"
+    write_fleet(fleet_doc(TINY), fleet)
+    for _ in range(2):
+        run_process([MESHFLEET, "render", str(fleet), "--out", "out"], cwd=tmp_path)
+    wait_removed(tmp_path, "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fleet.yaml", "out"]
+    (tmp_path / ".out.meshfleet-old-0123456789abcdef").mkdir()
+    with pytest.raises(CommandFailed, match=r"swapped out of .*/out was not removed within 0 s"):
+        wait_removed(tmp_path, "out", timeout_s=0.1)
 
 
 def test_the_diffed_change_moves_weights_removes_one_export_and_adds_one_access_rule() -> None:
@@ -181,6 +203,26 @@ def test_the_readme_performance_block_is_the_one_generated_from_the_committed_re
         assert row.rstrip(" |").endswith(t["status"] if t["status"] != targets.MISSED else "**missed**")
     for name in results["floors"]:
         assert f"- **{name}**: " in block
+
+
+def test_a_missed_target_says_what_it_is_up_against_from_the_measurements() -> None:
+    results = json.loads(run.RESULTS.read_text(encoding="utf-8"))
+    startup = results["startup"]["commands"]
+    floor = statistics.median(startup[STARTUP_FLOOR]["wall_s"])
+    machinery, model = STARTUP_REFERENCES
+    startup[machinery] = {"wall_s": [floor * 1.25]}
+    startup[model] = {"wall_s": [floor * 2.5]}
+    for t in results["targets"]:
+        if t["id"] in ("startup", "validate-parse-floor", "render-io-floor"):
+            t["status"] = targets.MISSED
+    text = "\n".join(report.missed_lines(results))
+    assert "alone takes 1.25x the floor, and defining the fleet model (`import meshfleet.fleet.model`) 2.50x: " in text
+    assert "1.5x cannot hold while the fleet model is pydantic's." in text
+    big = results["sizes"][-1]
+    assert f"fleet file means {big['objects']:,} objects" in text
+    assert text.count("Why: start-up alone (`meshfleet validate fleet/demo.yaml`") == 2
+    startup[model] = {"wall_s": [floor * 1.4]}
+    assert "cannot hold" not in "\n".join(report.missed_lines(results))
 
 
 def test_replacing_the_block_keeps_the_rest_of_the_text() -> None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from meshfleet import codes
 from meshfleet.core.checks import Checks
-from meshfleet.errors import Finding
+from meshfleet.errors import Finding, natural_key
 from meshfleet.fleet.model import Fleet
 
 LOC = ("services", "shop/api", "trafficPolicy", "targets")
 
 
-def checks() -> Checks:
-    return Checks(Fleet.model_validate({"clusters": {f"c{i}": {} for i in range(1, 10)}}))
+def checks(members: int = 9) -> Checks:
+    return Checks(Fleet.model_validate({"clusters": {f"c{i}": {} for i in range(1, members + 1)}}))
 
 
 def test_the_same_finding_twice_is_shown_once() -> None:
@@ -37,6 +37,27 @@ def test_many_clusters_are_counted_beyond_the_first_few() -> None:
         c.problem_for(f"c{i}", LOC, f"c{i} is wrong", "fix", codes.UNKNOWN_CLUSTER)
     (f,) = c.findings
     assert f.message == "c1 is wrong (likewise for 8 other clusters: c2, c3, c4, c5, c6 and 3 more)"
+
+
+def test_cluster_names_go_in_natural_order_c2_before_c10() -> None:
+    c = checks(12)
+    for name in ("c10", "c2", "c11", "c1", "c3"):
+        c.problem_for(name, LOC, f"{name} is wrong", "fix", codes.UNKNOWN_CLUSTER)
+    c.problem_for("c10", (*LOC, 0), "c10 is wrong", "fix", codes.UNKNOWN_CLUSTER)
+    c.problem_for("c9", (*LOC, 0), "c9 is wrong", "fix", codes.UNKNOWN_CLUSTER)
+    assert [f.message for f in c.findings] == [
+        "c1 is wrong (likewise for 4 other clusters: c2, c3, c10, c11)",
+        "c9 is wrong (likewise for 1 other cluster: c10)",
+    ]
+
+
+def test_the_natural_order_compares_digit_runs_as_numbers_and_is_total() -> None:
+    names = ["c10", "c-1", "c2", "a1b10", "c01", "c", "c1", "a1b2", "ca", "c1a"]
+    expected = ["a1b2", "a1b10", "c", "c01", "c1", "c1a", "c2", "c10", "c-1", "ca"]
+    assert sorted(names, key=natural_key) == expected
+    assert sorted(reversed(names), key=natural_key) == expected, "names equal as numbers keep one order"
+    long_run = "c" + "9" * 5_000  # past the digits Python converts to an int
+    assert sorted([long_run, "c10"], key=natural_key) == ["c10", long_run]
 
 
 def test_a_single_cluster_is_reported_as_written() -> None:

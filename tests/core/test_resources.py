@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from meshfleet.core.objects import SYNC_WAVE, ObjectId
+from meshfleet.core.objects import ObjectId
 from meshfleet.core.plan import Plan, plan
 from meshfleet.core.templates import placeholders
 from meshfleet.errors import FindingsError
@@ -143,13 +143,9 @@ def test_created_namespaces_are_put_in_each_clusters_mesh() -> None:
     assert ns["eu-1"]["metadata"]["annotations"]["flomesh.io/sidecar-injection"] == "enabled"
     assert "labels" not in ns["lab"]["metadata"]
     assert ns["lab"]["metadata"]["annotations"]["linkerd.io/inject"] == "enabled"
-    assert ns["hub"]["metadata"] == {
-        "name": "shop",
-        "annotations": {
-            "argocd.argoproj.io/sync-options": "Prune=false,Delete=false",
-            "kustomize.toolkit.fluxcd.io/prune": "disabled",
-        },
-    }
+    # The control plane's namespace is in no mesh; that it stays is the plan's flag (retain), which
+    # each sink says its own way, never an engine's annotation in the body.
+    assert ns["hub"]["metadata"] == {"name": "shop"}
     assert all(o.retain for c in p.clusters for o in c.objects if o.kind == "Namespace")
 
 
@@ -231,8 +227,8 @@ def test_service_exports_wait_for_their_service_and_identity_only_where_the_flee
     p = planned({"web": {"clusters": ["eu-1"], "namespace": "web", "template": [service]}}, **doc)
     exports = {c.name: o for c in p.clusters for o in c.objects if o.kind == "ServiceExport"}
     assert exports["eu-1"].after == (ObjectId("v1", "Service", "web", "web"),)
-    assert exports["eu-1"].body["metadata"]["annotations"] == {SYNC_WAVE: "1"}
-    assert exports["us-1"].after == () and "annotations" not in exports["us-1"].body["metadata"], (
+    assert exports["eu-1"].wave == 1 and "annotations" not in exports["eu-1"].body["metadata"]
+    assert exports["us-1"].after == () and exports["us-1"].wave == 0, (
         "api/api's Service is not the fleet's: its export waits for nothing meshfleet writes"
     )
 

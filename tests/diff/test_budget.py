@@ -143,7 +143,7 @@ def test_a_long_pointer_to_the_whole_diff_is_cut_in_bytes_within_the_budget(
 
 
 def test_every_reason_in_an_access_matrix_gets_its_own_mark() -> None:
-    from meshfleet.diff.markdown_routes import _mark
+    from meshfleet.diff.markdown_routes import footnote_mark
 
-    marks = [_mark(i) for i in range(120)]
+    marks = [footnote_mark(i) for i in range(120)]
     assert marks[:3] == ["¹", "²", "³"] and marks[9] == "¹⁰" and len(set(marks)) == 120

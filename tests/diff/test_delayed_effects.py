@@ -10,6 +10,7 @@ import yaml
 
 from meshfleet.core.plan import Plan, plan
 from meshfleet.diff import Risk, diff
+from meshfleet.diff.describe import object_line
 from meshfleet.fleet.model import Fleet
 from tests.conftest import ROOT
 
@@ -118,3 +119,35 @@ def test_a_linkerd_cluster_that_leaves_keeps_its_namespaces_and_nothing_of_fsm()
     found = diff(planned(three), planned(two)).risks
     assert [x.kind for x in found if x.kind in ("control-plane-removed", "handover", "member-lingers")] == []
     assert not any("FSM" in x.message for x in found)
+
+
+def test_a_patch_leaving_the_fleet_says_what_stays_of_it_on_its_owners_object() -> None:
+    cilium: dict[str, Any] = yaml.safe_load((ROOT / "fleet/cilium.yaml").read_text())
+    without = copy.deepcopy(cilium)
+    del without["services"]["shop/catalog"]["export"]
+    del without["services"]["shop/catalog"]["trafficPolicy"]
+    del without["access"]
+    removed = {
+        (c.name, o.id.kind, o.id.name): object_line(o)
+        for c in diff(planned(cilium), planned(without)).clusters
+        for o in c.objects
+        if o.op == "removed" and o.old is not None and o.old.patch
+    }
+    given_back = "its owner's object: Pulumi gives back the fields meshfleet set; under Argo CD or Flux they stay"
+    assert removed[("eu-1", "Service", "catalog")] == ("-", "applied, patch", given_back)
+    stays = {r.cluster: r.message for r in risks(cilium, without, "setting-stays")}
+    assert sorted(stays) == ["eu-1", "eu-2", "us-1"]
+    assert stays["eu-2"] == (
+        "Service shop/catalog in eu-2 keeps service.cilium.io/affinity, service.cilium.io/global, "
+        "service.cilium.io/shared under Argo CD or Flux (neither prunes a partial object), and Cilium acts on "
+        "them; Pulumi gives them back; under GitOps remove them: kubectl annotate service -n shop catalog "
+        "service.cilium.io/affinity- service.cilium.io/global- service.cilium.io/shared-"
+    )
+    fewer = yaml.safe_load((ROOT / "tests/cases/diff/demo-without-cluster-3.yaml").read_text())
+    left = [
+        object_line(o)[2]
+        for c in diff(planned(demo()), planned(fewer)).clusters
+        for o in c.objects
+        if o.op == "removed" and o.id.kind == "MeshConfig"
+    ]
+    assert left == ["its owner's object: left as it is, no longer patched"]

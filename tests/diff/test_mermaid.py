@@ -98,8 +98,8 @@ def test_a_large_fleet_draws_grouped_consumers_within_the_edge_cap_and_parses() 
 
 
 def test_labels_with_markup_characters_are_escaped() -> None:
-    from meshfleet.diff.mermaid import _label
+    from meshfleet.diff.mermaid import quoted_label
 
-    label = _label('a "quoted" #1 <b>')
+    label = quoted_label('a "quoted" #1 <b>')
     assert label == '"a #quot;quoted#quot; #35;1 #lt;b#gt;"'
     assert parse([f"flowchart LR\n  n0[{label}] --> n1\n"])[0]["ok"] is True

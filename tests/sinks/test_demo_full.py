@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from meshfleet.core.objects import SYNC_WAVE
 from meshfleet.core.plan import Plan
 from meshfleet.fleet.load import load_plan
 from meshfleet.sinks import gitops
@@ -258,7 +257,7 @@ def test_every_service_export_waits_for_its_service(plan: Plan) -> None:
         ids = {x.id for x in c.applied()}
         assert o.after and all(a in ids for a in o.after)
         assert any(a.kind == "Service" and (a.namespace, a.name) == (o.namespace, o.name) for a in o.after)
-        assert o.body["metadata"]["annotations"][SYNC_WAVE] == "1"
+        assert o.wave == 1
 
 
 def test_each_cluster_builds_with_kustomize_services_before_their_exports(tmp_path: Path) -> None:
@@ -297,6 +296,7 @@ def test_flux_applies_the_exports_in_a_kustomization_that_waits_for_the_rest(tmp
         extra=gitops.files(
             p, "flux", gitops.Source("https://example.com/f.git", "main", "deploy"), "meshfleet-demo-full"
         ),
+        rewrite=gitops.flux_rewrite(p),  # as `render --gitops flux` writes the cluster directories
     )
     by_name = {
         ks["metadata"]["name"]: ks

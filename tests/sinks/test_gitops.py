@@ -1,8 +1,9 @@
 """`meshfleet render --gitops`: the Argo CD / Flux hand-off is valid against the upstream CRDs, points
 each engine at every cluster directory it can apply and nowhere else, and changes the cluster
-directories only where an object must hold a member's kubeconfig (FSM `Cluster`): with Flux, that
-field holds a post-build variable filled from a Secret, which a simulated substitution (the same
-steps as kustomize-controller, on `kubectl kustomize` output) turns back into the kubeconfig."""
+directories only where an object must hold a member's kubeconfig (FSM `Cluster`) or be applied the
+engine's own way (its annotations): with Flux, a kubeconfig field holds a post-build variable filled
+from a Secret, which a simulated substitution (the same steps as kustomize-controller, on `kubectl
+kustomize` output) turns back into the kubeconfig."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from hypothesis import strategies as st
 from meshfleet.core.plan import PlannedObject
 from meshfleet.fleet.load import load_plan
 from meshfleet.sinks import gitops
+from meshfleet.sinks.layout import file_name
 from meshfleet.sinks.render import render as render_plan
 from tests.conftest import ROOT, run_cli
 from tests.golden import GOLDEN, compare_tree, tree
@@ -151,13 +153,22 @@ def test_cluster_directories_change_only_where_kubeconfigs_go_and_still_build(
     holding = {
         k for k in tree(plain) if k.partition("/")[0] in HOLDERS[fleet] and k.partition("/")[2].startswith("cluster._.")
     }
+    # The objects the engine must apply its own way (patches, retained namespaces, objects that wait)
+    # carry its annotations there, and only there (tests/sinks/test_gitops_annotations.py says which).
+    told = {
+        f"{c.name}/{file_name(o)}"
+        for c in load_plan(ROOT / f"fleet/{fleet}.yaml").clusters
+        for o in c.applied()
+        if o.patch or o.retain or o.wave
+    }
+    assert told
     if engine == "argocd":
         # Argo CD cannot fill a kubeconfig: those objects leave the kustomization, a comment says why.
-        assert changed == holding | {f"{c}/kustomization.yaml" for c in HOLDERS[fleet]}
+        assert changed == holding | told | {f"{c}/kustomization.yaml" for c in HOLDERS[fleet]}
         for k in holding:
             assert with_gitops[k].startswith("# not applied by the GitOps engine")
     else:
-        assert changed == holding != set()
+        assert changed == holding | told and holding
     assert {k for k in with_gitops if not k.startswith(f"{engine}/")} == set(tree(plain))
     for cluster in cluster_dirs(handed):
         built = kustomize(handed / cluster)

@@ -19,7 +19,7 @@ import gc
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from meshfleet.core.effective.builder import _Fleet, opens
+from meshfleet.core.effective.builder import FleetIndex, opens
 from meshfleet.core.effective.records import (
     ANY,
     MODE_SHORT,
@@ -62,7 +62,7 @@ class Views:
     """
 
     def __init__(self, plan: Plan) -> None:
-        self._fleet = _Fleet(plan)
+        self._fleet = FleetIndex(plan)
         self._memo: dict[tuple[str, str], ServiceRoutes | None] = {}
         self._clusters: dict[str, ClusterRoutes] = {}
         self.members = tuple(c.name for c in plan.clusters if c.role == "member")
@@ -76,8 +76,8 @@ class Views:
         if consumer not in self.members:
             return set()
         found = {a for a in (self._fleet.locals.get((consumer, service)),) if a is not None}
-        imported = self._fleet._by_service(consumer)[0].get(service)
-        found.update(identity for identity, _ in self._fleet._remote(consumer, service, imported))
+        imported = self._fleet.by_service(consumer)[0].get(service)
+        found.update(identity for identity, _ in self._fleet.remote_identities(consumer, service, imported))
         return found
 
     @property

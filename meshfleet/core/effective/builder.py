@@ -85,7 +85,7 @@ _ByService = tuple[dict[str, ImportView], dict[str, PolicyView], set[str]]
 """A consumer's imports and policies by service, and the services its grants are written for."""
 
 
-class _Fleet:
+class FleetIndex:
     """A plan's views, indexed once for every consumer."""
 
     def __init__(self, plan: Plan) -> None:
@@ -133,7 +133,8 @@ class _Fleet:
         c = self.plans[consumer]
         return sorted({*(i.service for i in c.imports), *(v.service for v in c.local), *(g.service for g in c.grants)})
 
-    def _by_service(self, consumer: str) -> _ByService:
+    def by_service(self, consumer: str) -> _ByService:
+        """`consumer`'s imports and policies by service, and the services its grants are for (built once)."""
         found = self._views.get(consumer)
         if found is None:
             c = self.plans[consumer]
@@ -147,7 +148,7 @@ class _Fleet:
     def entry(self, consumer: str, service: str) -> ServiceRoutes | None:
         """What `consumer` calls `service` for, or None when it neither imports, runs nor grants it."""
         c = self.plans[consumer]
-        imports, policies, granted = self._by_service(consumer)
+        imports, policies, granted = self.by_service(consumer)
         local = (consumer, service) in self.locals
         imported = imports.get(service)
         if not local and imported is None and service not in granted:
@@ -196,7 +197,9 @@ class _Fleet:
             )
         return out
 
-    def _remote(self, consumer: str, service: str, imported: ImportView | None) -> list[tuple[str, tuple[str, ...]]]:
+    def remote_identities(
+        self, consumer: str, service: str, imported: ImportView | None
+    ) -> list[tuple[str, tuple[str, ...]]]:
         """The identities remote answers come from, each with its clusters: the import's one account
         where the mesh records it, else each exporter's."""
         if imported is None:
@@ -218,7 +221,9 @@ class _Fleet:
         sides: list[tuple[Side, str, tuple[str, ...]]] = []
         if local:
             sides.append(("local", self.locals[(c.name, service)], (c.name,)))
-        sides.extend(("remote", identity, clusters) for identity, clusters in self._remote(c.name, service, imported))
+        sides.extend(
+            ("remote", identity, clusters) for identity, clusters in self.remote_identities(c.name, service, imported)
+        )
         mode = self.mode(c.name)
         m = mesh(c.mesh)
         out: list[Allowed] = []

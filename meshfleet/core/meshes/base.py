@@ -130,6 +130,9 @@ class Mesh(ABC):
     """The word a cluster's `mesh` names it by (a literal of `fleet.model.Mesh`)."""
     title: ClassVar[str]
     """How messages name it: "FSM"."""
+    derived_by: ClassVar[str] = ""
+    """Who writes the objects it plans as predicted (role "derived"), for the header of their files;
+    empty: "<title>'s controllers"."""
     settings: ClassVar[str | None]
     """The `Cluster` field holding its settings, if it has any."""
     capabilities: ClassVar[Capabilities]

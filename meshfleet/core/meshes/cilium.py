@@ -44,7 +44,7 @@ from meshfleet.core.meshes.base import (
     match_views,
     port_views,
 )
-from meshfleet.core.objects import PATCH_ANNOTATIONS, ObjectId, PlannedObject, qualified, split
+from meshfleet.core.objects import ObjectId, PlannedObject, qualified, split
 from meshfleet.core.resolved import PolicySettings, ServiceTopology
 from meshfleet.core.views import (
     EndpointView,
@@ -208,11 +208,7 @@ class Cilium(Mesh):
         meta: dict[str, Any] = {"name": svc.name, "namespace": svc.namespace}
         if svc.runs_in(cluster):
             # The user's Service: add the annotations, owned by meshfleet's field manager, nothing else.
-            meta["annotations"] = {
-                **PATCH_ANNOTATIONS,
-                GLOBAL: "true",
-                SHARED: "true" if cluster in svc.exports else "false",
-            }
+            meta["annotations"] = {GLOBAL: "true", SHARED: "true" if cluster in svc.exports else "false"}
             body: dict[str, Any] = {"apiVersion": "v1", "kind": "Service", "metadata": meta}
             obj = PlannedObject("applied", body, patch=True, relinquish=True)
         else:

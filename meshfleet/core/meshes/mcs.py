@@ -35,6 +35,7 @@ def clusterset_name(service: str) -> str:
 class Mcs(Mesh):
     name = "mcs"
     title = "MCS"
+    derived_by = "the clusterset's MCS API implementation (KEP-1645)"
     settings = "mcs"
     capabilities = Capabilities(
         reaches=frozenset({"mcs"}), imports_own_export=True, traffic_policies=False, needs_gateway=False

@@ -15,14 +15,26 @@ from pydantic import (
 
 from meshfleet.fleet import names
 from meshfleet.fleet.model.selection import ClusterSelection
-from meshfleet.fleet.model.services import _SELECTION
-from meshfleet.fleet.model.values import FindingCode, ObjectName, ServiceAccountRef, ServiceRef, Strict, _acknowledge
+from meshfleet.fleet.model.services import SELECTION_HELP
+from meshfleet.fleet.model.values import (
+    FindingCode,
+    ObjectName,
+    ServiceAccountRef,
+    ServiceRef,
+    Strict,
+    acknowledge_field,
+)
 
 HttpMethod = Literal["*", "GET", "HEAD", "PUT", "POST", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
 
 
 HeaderName = Annotated[str, AfterValidator(names.http_header_name)]
 HeaderRegex = Annotated[str, AfterValidator(lambda v: names.regex(v, "header value"))]
+
+
+def _any_method() -> list[HttpMethod]:
+    """A match's methods when none are written: any (a lambda would be typed list[str])."""
+    return ["*"]
 
 
 class HttpMatch(Strict):
@@ -35,7 +47,7 @@ class HttpMatch(Strict):
         examples=["/"],
     )
     methods: Annotated[list[HttpMethod], Field(min_length=1)] = Field(
-        default_factory=lambda: ["*"],  # type: ignore[arg-type]
+        default_factory=_any_method,
         description="The HTTP methods allowed: `GET`, `HEAD`, `PUT`, `POST`, `DELETE`, `CONNECT`, `OPTIONS`, `TRACE`, "
         "`PATCH`, or `*` for any (the default).",
         examples=[["GET"]],
@@ -57,11 +69,11 @@ class AccessRule(Strict):
     in_: ClusterSelection | None = Field(
         default=None,
         alias="in",
-        description=f"Clusters where the grant holds: {_SELECTION}; default where the service is reachable.",
+        description=f"Clusters where the grant holds: {SELECTION_HELP}; default where the service is reachable.",
         examples=[["cluster-2"]],
     )
     http: Annotated[list[HttpMatch], Field(min_length=1)] = Field(
         default_factory=lambda: [HttpMatch(name="all")],
         description="The requests the grant lets through (default one match `all`: any path, any method).",
     )
-    acknowledge: list[FindingCode] = _acknowledge()
+    acknowledge: list[FindingCode] = acknowledge_field()

@@ -21,6 +21,8 @@ from meshfleet.fleet import names
 from meshfleet.fleet.model.values import (
     ClusterName,
     FindingCode,
+    GatewayHost,
+    IPAddress,
     LabelKey,
     LabelValue,
     Locality,
@@ -28,20 +30,18 @@ from meshfleet.fleet.model.values import (
     ObjectName,
     PortNumber,
     Strict,
-    _acknowledge,
-    _gateway_host,
-    _ip,
+    acknowledge_field,
 )
 
 
 class Gateway(Strict):
     """The member's ingress gateway as other clusters reach it (FSM's pipy ingress by default)."""
 
-    host: Annotated[str, AfterValidator(_gateway_host)] = Field(
+    host: GatewayHost = Field(
         description="The DNS name or IP address other clusters reach the gateway at.",
         examples=["192.168.1.110", "gateway.eu-west-1.example.com"],
     )
-    ip: Annotated[str, AfterValidator(_ip)] | None = Field(
+    ip: IPAddress | None = Field(
         default=None,
         description="The gateway's IP address, needed when `host` is a DNS name and meshfleet writes imports "
         "(a fleet without an FSM control plane, Linkerd endpoints). Not loopback or unspecified.",
@@ -321,7 +321,7 @@ class Cluster(Strict):
         "stack secret meshfleet:kubeconfigs.<cluster>). A kubeconfig is never written in the fleet file.",
         examples=[{"from": "context", "context": "k3d-cluster-1"}, {"from": "stack-secret"}],
     )
-    acknowledge: list[FindingCode] = _acknowledge()
+    acknowledge: list[FindingCode] = acknowledge_field()
     formerNames: list[ClusterName] = Field(
         default_factory=list,
         description="Names this cluster had before; Pulumi keeps its resources' addresses through aliases.",

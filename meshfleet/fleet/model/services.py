@@ -26,8 +26,8 @@ from meshfleet.fleet.model.values import (
     PortNumber,
     ServiceAccount,
     Strict,
-    _acknowledge,
-    _weight,
+    Weight,
+    acknowledge_field,
 )
 
 
@@ -80,7 +80,8 @@ LoadBalancer = Literal["RoundRobinLoadBalancer", "HashingLoadBalancer", "LeastWo
 PathType = Literal["Prefix", "Exact"]
 
 
-_SELECTION = "a list of cluster names, `all`, or a label selector `{matchLabels: ..., matchExpressions: ...}`"
+SELECTION_HELP = "a list of cluster names, `all`, or a label selector `{matchLabels: ..., matchExpressions: ...}`"
+"""How every key that selects clusters is described in the schema, in one wording."""
 _LOAD_BALANCER = (
     "The load balancer the export asks of FSM's ingress: `RoundRobinLoadBalancer`, `HashingLoadBalancer` "
     "or `LeastWorkLoadBalancer`. FSM's pipy ingress reads none of these and balances round-robin "
@@ -109,7 +110,7 @@ class Export(Strict):
     """Where the service is exported from (its exporting clusters) and how its Ingress there looks."""
 
     clusters: Annotated[ClusterSelection, AfterValidator(_some_clusters)] = Field(
-        description=f"The exporting clusters: {_SELECTION}.",
+        description=f"The exporting clusters: {SELECTION_HELP}.",
         examples=[["cluster-1", "cluster-3"], "all", {"matchLabels": {"region": "eu"}}],
     )
     path: PathTemplate = Field(default="/{cluster}/{name}", description=_PATH + " Default `/{cluster}/{name}`.")
@@ -133,7 +134,7 @@ class Import(Strict):
     """Which clusters import the service."""
 
     clusters: ClusterSelection = Field(
-        description=f"The importing clusters: {_SELECTION}. With an FSM control plane it cannot be narrowed: FSM "
+        description=f"The importing clusters: {SELECTION_HELP}. With an FSM control plane it cannot be narrowed: FSM "
         "imports every export everywhere.",
         examples=[["cluster-2"]],
     )
@@ -143,7 +144,7 @@ class Target(Strict):
     """An exporting cluster a traffic policy sends traffic to, with its weight."""
 
     cluster: ClusterName = Field(description="The exporting cluster.")
-    weight: Annotated[int, AfterValidator(_weight)] | None = Field(
+    weight: Weight | None = Field(
         default=None,
         description="The cluster's share of the traffic under ActiveActive, relative to the other "
         "targets' (not negative, at most 2147483647; FSM reads 0 as 100).",
@@ -176,7 +177,7 @@ class TrafficPolicy(Strict):
     lbType: LbType = Field(description=_LB_TYPE, examples=["ActiveActive"])
     clusters: ClusterSelection | None = Field(
         default=None,
-        description=f"Consuming clusters that get the policy: {_SELECTION}; default every importing cluster.",
+        description=f"Consuming clusters that get the policy: {SELECTION_HELP}; default every importing cluster.",
         examples=[["cluster-2"]],
     )
     targets: list[TargetEntry] | None = Field(
@@ -211,7 +212,7 @@ class Override(Strict):
     """Settings that differ in some clusters: the selected clusters see these values instead."""
 
     clusters: ClusterSelection = Field(
-        description=f"The clusters that see these values: {_SELECTION}.",
+        description=f"The clusters that see these values: {SELECTION_HELP}.",
         examples=[["fsm-us"], {"matchLabels": {"region": "ap"}}],
     )
     ports: list[Port] | None = Field(default=None, description="The service's ports in these clusters.")
@@ -259,4 +260,4 @@ class Service(Strict):
         default_factory=list,
         description="Settings that differ in some clusters (another path in one region, other weights in another).",
     )
-    acknowledge: list[FindingCode] = _acknowledge()
+    acknowledge: list[FindingCode] = acknowledge_field()

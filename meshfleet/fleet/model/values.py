@@ -152,9 +152,13 @@ PathTemplate = Annotated[
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
 Locality = Annotated[str, AfterValidator(lambda v: names.dns_label(v, "region/zone/group")), _schema(f"^{_JS_LABEL}$")]
 FindingCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", examples=["failover-unordered"])]
+GatewayHost = Annotated[str, AfterValidator(_gateway_host)]
+IPAddress = Annotated[str, AfterValidator(_ip)]
+Weight = Annotated[int, AfterValidator(_weight)]
 
 
-def _acknowledge() -> Any:
+def acknowledge_field() -> Any:
+    """The `acknowledge:` key of every model that findings are reported at, described once for the schema."""
     return Field(
         default_factory=list,
         description="Warning codes meant here: shown as acknowledged, "

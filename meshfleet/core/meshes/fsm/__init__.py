@@ -41,7 +41,7 @@ from meshfleet.core.meshes.fsm.codes import (
 )
 from meshfleet.core.meshes.fsm.risks import REWRITE_FROM, REWRITE_TO, STICKY
 from meshfleet.core.meshes.fsm.versions import MESHCONFIG_API, api_version
-from meshfleet.core.objects import PATCH_ANNOTATIONS, ObjectId, PlannedObject, Role
+from meshfleet.core.objects import ObjectId, PlannedObject, Role
 from meshfleet.core.resolved import PolicySettings, ServiceTopology, is_ip
 from meshfleet.core.views import (
     Address,
@@ -208,11 +208,7 @@ class Fsm(Mesh):
             body = {
                 "apiVersion": MESHCONFIG_API,
                 "kind": "MeshConfig",
-                "metadata": {
-                    "name": c.fsm.meshConfig,
-                    "namespace": c.fsm.namespace,
-                    "annotations": dict(PATCH_ANNOTATIONS),
-                },
+                "metadata": {"name": c.fsm.meshConfig, "namespace": c.fsm.namespace},
                 "spec": spec,
             }
             ctx.objects.add(name, PlannedObject("applied", body, patch=True), ("clusters", name, "fsm"))

@@ -78,7 +78,7 @@ from meshfleet.core.meshes.istio.names import (
     several_networks,
 )
 from meshfleet.core.meshes.istio.policies import check_policy
-from meshfleet.core.objects import PATCH_ANNOTATIONS, ObjectId, PlannedObject
+from meshfleet.core.objects import ObjectId, PlannedObject
 from meshfleet.core.resolved import PolicySettings, ServiceTopology
 from meshfleet.core.views import (
     EndpointView,
@@ -203,11 +203,7 @@ class Istio(Mesh):
             namespace = {
                 "apiVersion": "v1",
                 "kind": "Namespace",
-                "metadata": {
-                    "name": ns,
-                    "labels": {NETWORK_LABEL: c.istio.network},
-                    "annotations": dict(PATCH_ANNOTATIONS),
-                },
+                "metadata": {"name": ns, "labels": {NETWORK_LABEL: c.istio.network}},
             }
             ids.append(
                 ctx.objects.add(name, PlannedObject("applied", namespace, patch=True), (*where, "istio", "network"))

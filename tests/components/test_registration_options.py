@@ -112,9 +112,9 @@ def test_every_registration_has_exactly_the_options_its_plan_asks_for(
             want_deps = {urns[first] for first in obj.after}
             if obj.namespace in namespaces:
                 want_deps.add(urns[ObjectId("v1", "Namespace", "", obj.namespace)])
-            crd = crd_name(obj)
-            if crd is not None:
-                want_deps.add(reads[f"{cluster}:crd:{crd}"].urn)
+            needs = crd_name(obj)
+            if needs is not None:
+                want_deps.add(reads[f"{cluster}:crd:{needs}"].urn)
             assert reg.parent == member.urn, reg.name
             assert reg.provider.rpartition("::")[0] == provider.urn, reg.name
             assert reg.custom and reg.type.endswith("Patch") == patch, reg.name

@@ -10,6 +10,7 @@ interpreter: Pulumi's runtime settings are process-global.
 
 from __future__ import annotations
 
+import gc
 import json
 import runpy
 import sys
@@ -126,6 +127,7 @@ def floor(size: Size, work: Path) -> dict[str, Any]:
     """The same plan's applied objects as bare CustomResources, bound to one provider per cluster."""
     fleet, _ = _fleet_file(size, work)
     p = load_plan(fleet)
+    gc.freeze()  # as the program does once it has planned
     m = _start({}, [])
 
     def body() -> None:

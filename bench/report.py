@@ -270,6 +270,20 @@ def _why(results: Mapping[str, Any], target: str) -> str:
             f"means {big['objects']:,} objects ({per_kib:,.0f} per KiB), every consumer's imports and policies, "
             "which validate plans and checks while the floor only parses the file."
         )
+    if target in ("plan-linear", "diff-linear"):
+        name = "plan" if target == "plan-linear" else "diff --format markdown"
+        per = results["linearity"].get(name, {}).get("us_per_object", {})
+        sized = [r for r in rows if r["size"] in per and r["objects"]]
+        if len(sized) < 2:
+            return ""
+        width = ", ".join(f"{r['output_bytes'] / r['objects']:,.0f}" for r in sized)
+        kib = [per[r["size"]] * r["objects"] / (r["output_bytes"] / 1024) for r in sized]
+        return (
+            f"Why: objects grow with the fleet's width ({width} bytes per rendered object at "
+            f"{', '.join(r['size'] for r in sized)}: an import lists the endpoints of every cluster exporting "
+            f"its service), and the work per object with them, though less than in proportion: per KiB of "
+            f"rendered output the own time is {' / '.join(f'{k:.0f}' for k in kib)} µs."
+        )
     if target == "render-io-floor":
         return (
             f"Why: start-up alone (`{STARTUP}`, {start:.3f} s) is {start / floor(small, IO_FLOOR):.1f}x the I/O "

@@ -213,7 +213,7 @@ def test_a_missed_target_says_what_it_is_up_against_from_the_measurements() -> N
     startup[machinery] = {"wall_s": [floor * 1.25]}
     startup[model] = {"wall_s": [floor * 2.5]}
     for t in results["targets"]:
-        if t["id"] in ("startup", "validate-parse-floor", "render-io-floor"):
+        if t["id"] in ("startup", "validate-parse-floor", "render-io-floor", "plan-linear"):
             t["status"] = targets.MISSED
     text = "\n".join(report.missed_lines(results))
     assert "alone takes 1.25x the floor, and defining the fleet model (`import meshfleet.fleet.model`) 2.50x: " in text
@@ -221,6 +221,7 @@ def test_a_missed_target_says_what_it_is_up_against_from_the_measurements() -> N
     big = results["sizes"][-1]
     assert f"fleet file means {big['objects']:,} objects" in text
     assert text.count("Why: start-up alone (`meshfleet validate fleet/demo.yaml`") == 2
+    assert "per KiB of rendered output the own time is" in text.split("**plan: own time per object")[1]
     startup[model] = {"wall_s": [floor * 1.4]}
     assert "cannot hold" not in "\n".join(report.missed_lines(results))
 

@@ -185,7 +185,7 @@ def targets_table(results: Mapping[str, Any], md: bool) -> Table:
 
 def startup_line(results: Mapping[str, Any]) -> str:
     st = results["startup"]
-    med = {k: statistics.median(v["wall_s"]) for k, v in st["commands"].items()}
+    med = _startup_medians(results)
     refs = [name for name in STARTUP_REFERENCES if name in med]
     beside = "; ".join(f"`{name}` {med[name]:.3f} s ({med[name] / med[STARTUP_FLOOR]:.2f}x)" for name in refs)
     return (

@@ -23,6 +23,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from meshfleet.core.objects import with_field
 from meshfleet.core.plan import PlannedObject
 from meshfleet.kube.apply import FIELD_MANAGER, PATCH_FIELD_MANAGER, PATCH_FORCE
 
@@ -122,19 +123,13 @@ def sink_body(obj: PlannedObject, kubeconfig: pulumi.Output[str] | None = None) 
         extra[SKIP_AWAIT] = "true"
     if extra:
         annotations = body.get("metadata", {}).get("annotations") or {}
-        body = _with(body, ("metadata", "annotations"), {**annotations, **extra})
+        body = with_field(body, ("metadata", "annotations"), {**annotations, **extra})
     if kubeconfig is not None:
         # The mesh reads the member's kubeconfig from the object in plain text (FSM's Cluster spec,
         # an Istio remote secret's data); here it stays a secret Output, so only the API server
         # ever sees the bytes.
-        body = _with(body, obj.kubeconfig_field, kubeconfig)
+        body = with_field(body, obj.kubeconfig_field, kubeconfig)
     return body
-
-
-def _with(body: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
-    """A copy of `body` with `value` at `path`, the mappings on the way copied (or made), nothing else."""
-    head, *rest = path
-    return {**body, head: _with(body.get(head) or {}, tuple(rest), value) if rest else value}
 
 
 class GenericObject(pulumi.CustomResource):

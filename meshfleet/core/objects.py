@@ -47,6 +47,15 @@ def split(ref: str) -> tuple[str, str]:
     return namespace, name
 
 
+def with_field(body: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    """A copy of `body` with `value` at `path`; the mappings on the way are copied (or made), nothing
+    else: the rest stays the plan's own, shared (the GitOps render's kubeconfig variable, the Pulumi
+    program's annotations and kubeconfig Output)."""
+    head, *rest = path
+    inner = body.get(head, {}) if rest else None
+    return {**body, head: with_field(inner, tuple(rest), value) if isinstance(inner, dict) else value}
+
+
 @dataclass(frozen=True, order=True)
 class ObjectId:
     """The identity of an object inside one cluster."""
@@ -150,4 +159,4 @@ class Objects:
         return obj.id
 
 
-__all__ = ["KIND_ORDER", "ObjectId", "Objects", "PlannedObject", "Role", "qualified"]
+__all__ = ["KIND_ORDER", "ObjectId", "Objects", "PlannedObject", "Role", "qualified", "with_field"]

@@ -188,7 +188,7 @@ def _given_back_risks(clusters: tuple[ClusterDiff, ...]) -> Iterable[Risk]:
     for c in clusters:
         if c.old is None:
             continue
-        title = MESHES[c.old.mesh].title if c.old.mesh in MESHES else c.old.mesh
+        title = mesh(c.old.mesh).title
         for o in c.objects:
             if o.op != "removed" or o.old is None or not o.old.relinquish:
                 continue

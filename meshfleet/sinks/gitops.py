@@ -43,9 +43,10 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
+from meshfleet.core.objects import with_field
 from meshfleet.core.plan import ClusterPlan, Plan, PlannedObject
 from meshfleet.errors import InputError, UsageError
-from meshfleet.sinks.layout import Rewrite, kubeconfig_field, with_field
+from meshfleet.sinks.layout import Rewrite, kubeconfig_field
 from meshfleet.sinks.yaml_text import dump_yaml
 
 Engine = Literal["argocd", "flux"]

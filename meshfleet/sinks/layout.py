@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from meshfleet.core.meshes import MESHES
+from meshfleet.core.meshes import mesh as mesh_of
+from meshfleet.core.objects import with_field
 from meshfleet.core.plan import ClusterPlan, Plan, PlannedObject
 from meshfleet.sinks.yaml_text import BlockWriter
 
@@ -25,8 +26,8 @@ _APPLIED_HEADER = "# applied by meshfleet\n"
 @functools.lru_cache(maxsize=16)
 def predicted_header(mesh: str) -> str:
     """The first line of a predicted object's file, naming who writes the object in the cluster."""
-    adapter = MESHES.get(mesh)
-    by = (adapter.derived_by or f"{adapter.title}'s controllers") if adapter is not None else "its mesh"
+    adapter = mesh_of(mesh)
+    by = adapter.derived_by or f"{adapter.title}'s controllers"
     return f"# predicted: written by {by}, not applied; kept for review and diffs\n"
 
 
@@ -58,13 +59,6 @@ def kubeconfig_field(obj: PlannedObject) -> tuple[str, ...]:
     """The key path of the member's kubeconfig in `obj`'s body, as its mesh adapter set it (FSM's
     `Cluster`: spec.kubeconfig; an Istio remote secret: stringData.<cluster ID>)."""
     return obj.kubeconfig_field
-
-
-def with_field(body: dict[str, Any], path: tuple[str, ...], value: str) -> dict[str, Any]:
-    """A copy of `body` with `value` at `path`; the mappings on the way are copied, nothing else."""
-    head, *rest = path
-    inner = body.get(head, {}) if rest else None
-    return {**body, head: with_field(inner, tuple(rest), value) if isinstance(inner, dict) else value}
 
 
 Rewrite = Callable[[ClusterPlan, PlannedObject], dict[str, Any] | None]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 
-from meshfleet.cli.common import Run, report
+from meshfleet.cli.common import Run, release_kept, report
 from meshfleet.cli.compare import diff
 from meshfleet.cli.exitcodes import EXIT_OK
 from meshfleet.cli.outputs import kubeconfig_secret, render, schema
@@ -38,4 +38,4 @@ COMMANDS = {
     "completion": completion,
 }
 
-__all__ = ["COMMANDS", "Run", "report"]
+__all__ = ["COMMANDS", "Run", "release_kept", "report"]

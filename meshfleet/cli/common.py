@@ -11,7 +11,7 @@ import dataclasses
 import gc
 import os
 import sys
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from meshfleet import __version__
 from meshfleet.cli import terminal
@@ -21,6 +21,8 @@ from meshfleet.errors import FleetError, UsageError
 if TYPE_CHECKING:
     from meshfleet.core.plan import Plan
     from meshfleet.fleet.document import Document
+
+T = TypeVar("T")
 
 STDIN_NAME = "<stdin>"
 """How a fleet read from standard input is named in findings and outputs."""
@@ -38,6 +40,23 @@ class Run:
     @property
     def quiet(self) -> bool:
         return bool(self.args.quiet)
+
+
+_KEPT: list[object] = []
+
+
+def keep_until_exit(value: T) -> T:
+    """`value`, held until the process exits: what a command builds and uses to its end (a plan, the
+    routes' view). Released when the command returns, its millions of small objects at 100k were
+    freed one by one, a tenth of a whole `plan` run (0.35 s of 3.7 s); the interpreter's exit does not
+    free them one by one. A later command in the same process (the tests) releases what the previous
+    one kept (`release_kept`)."""
+    _KEPT.append(value)
+    return value
+
+
+def release_kept() -> None:
+    _KEPT.clear()
 
 
 def display_name(path: str) -> str:
@@ -67,7 +86,7 @@ def load(run: Run, path: str) -> Plan:
     # to those rescans). Objects still go when their last reference does.
     gc.disable()
     try:
-        return plan_document(doc)
+        return keep_until_exit(plan_document(doc))
     finally:
         gc.freeze()
         gc.enable()

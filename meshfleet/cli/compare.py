@@ -16,6 +16,7 @@ from meshfleet.cli import terminal
 from meshfleet.cli.common import (
     Run,
     display_name,
+    keep_until_exit,
     load,
     open_warnings,
     plural,
@@ -51,7 +52,7 @@ def _base_plan(run: Run, path: str, base: str) -> tuple[Plan | None, str]:
     run.progress.step(f"checking and planning {name}")
     # The resources' manifest files as they were at the same commit.
     manifests = GitFiles(Path(path).resolve().parent, found.commit, str(Path(path).parent), label=base)
-    return plan_document(parse_bytes(found.content, name), manifests), name
+    return keep_until_exit(plan_document(parse_bytes(found.content, name), manifests)), name
 
 
 def diff(run: Run) -> int:
@@ -95,7 +96,7 @@ def diff(run: Run) -> int:
         if old is None:
             old = Plan(mode=new.mode, clusters=())
         run.progress.step(f"comparing {plural(max(len(old.clusters), len(new.clusters)), 'cluster')}")
-        result = compare.diff(old, new, max_delete_share=args.max_delete_share)
+        result = keep_until_exit(compare.diff(old, new, max_delete_share=args.max_delete_share))
         if args.format == "json":
             out = json.dumps(versioned(compare.as_json(result, old_name, new_name)), indent=2) + "\n"
         elif args.format == "markdown":

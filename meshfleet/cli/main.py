@@ -107,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from meshfleet.cli import commands
 
+    commands.release_kept()  # what an earlier command in this process kept to its end
     run = commands.Run(
         args=args,
         out=terminal.Style(terminal.wants_color(args.color, sys.stdout)),

@@ -14,6 +14,7 @@ from meshfleet.cli import terminal
 from meshfleet.cli.common import (
     Run,
     display_name,
+    keep_until_exit,
     load,
     object_counts,
     plural,
@@ -176,7 +177,7 @@ def routes(run: Run) -> int:
         if refused(run, plan):
             return EXIT_USER
         run.progress.step("working out who answers and who may call")
-        view = effective(plan)
+        view = keep_until_exit(effective(plan))
         gc.freeze()  # the view lives until exit, as the plan does: the text's allocations never rescan it
         members = [c.name for c in view.clusters]
         if args.cluster is not None and args.cluster not in members:

@@ -24,7 +24,25 @@ def _endpoint(imported: ImportView, e: EndpointView) -> str:
     return f"{e.port} <- {e.cluster_key} via {t.host}:{t.port}{t.path}{called}"
 
 
-def _cluster_lines(cluster: ClusterPlan) -> list[str]:
+Said = dict[tuple[str, int], str]
+"""Endpoint lines already worded, by service and endpoint: a mesh plans each exporter's endpoint once
+and every consumer's import shares it (at 100k objects, 415,000 lines from about 2,000 endpoints)."""
+
+
+def _endpoint_lines(imported: ImportView, said: Said) -> list[str]:
+    lines = []
+    for e in imported.endpoints:
+        if e.target is None:
+            continue
+        key = (imported.service, id(e))  # e lives in the plan for as long as `said` does
+        line = said.get(key)
+        if line is None:
+            line = said[key] = f"          {_endpoint(imported, e)}"
+        lines.append(line)
+    return lines
+
+
+def _cluster_lines(cluster: ClusterPlan, said: Said) -> list[str]:
     head = cluster.name + ("  (FSM control plane)" if cluster.role == "control-plane" else f"  {cluster.key}")
     lines = [head]
     if not cluster.objects:
@@ -40,7 +58,7 @@ def _cluster_lines(cluster: ClusterPlan) -> list[str]:
         lines.append(f"  {tag} {obj.id}{extra}")
         imported = shown_with.get(obj.id)
         if imported is not None:
-            lines.extend(f"          {_endpoint(imported, e)}" for e in imported.endpoints if e.target is not None)
+            lines.extend(_endpoint_lines(imported, said))
     return lines
 
 
@@ -54,8 +72,9 @@ def text(plan: Plan, source: str) -> str:
     )
     count = f"{len(plan.clusters)} cluster{'' if len(plan.clusters) == 1 else 's'}"
     out = [f"{source}: {count}, {mode}; {applied} objects applied, {derived} predicted", ""]
+    said: Said = {}
     for c in plan.clusters:
-        out.extend(_cluster_lines(c))
+        out.extend(_cluster_lines(c, said))
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 

@@ -325,10 +325,29 @@ class Fsm(Mesh):
             ctx.memo[memo] = found
         return found
 
+    def _listed(self, ctx: PlanContext, svc: ServiceTopology, exporter: str) -> dict[int, dict[str, Any]]:
+        """`exporter`'s entry in a ServiceImport's endpoints of `svc`, per port with an address. Made once
+        per plan and shared by every consumer's import, as a body is never changed once planned (a 100k
+        fleet's imports list 415,000 endpoints, from about 2,000 of these)."""
+        memo = (self.name, "listed", svc.ref, exporter)
+        found: dict[int, dict[str, Any]] | None = ctx.memo.get(memo)
+        if found is None:
+            found = {
+                port: {
+                    "clusterKey": ep.cluster_key,
+                    "target": {"host": t.host, "ip": t.ip, "port": t.port, "path": t.path},
+                }
+                for port, ep in self._endpoints(ctx, svc, exporter).items()
+                if (t := ep.target) is not None
+            }
+            ctx.memo[memo] = found
+        return found
+
     def plan_import(self, ctx: PlanContext, svc: ServiceTopology, consumer: str) -> ImportView:
         exporters = svc.endpoints_for(consumer)
         first = svc.exports[exporters[0]]
         by_exporter = {e: self._endpoints(ctx, svc, e) for e in exporters}
+        listed = {e: self._listed(ctx, svc, e) for e in exporters}
         in_key_order = sorted(exporters, key=ctx.key)
         ports = []
         for rule in first.rules:
@@ -340,11 +359,7 @@ class Fsm(Mesh):
             entry["protocol"] = p.protocol
             if p.appProtocol is not None:
                 entry["appProtocol"] = p.appProtocol
-            entry["endpoints"] = [
-                {"clusterKey": ep.cluster_key, "target": {"host": t.host, "ip": t.ip, "port": t.port, "path": t.path}}
-                for ep in (by_exporter[e][p.port] for e in in_key_order)
-                if (t := ep.target) is not None
-            ]
+            entry["endpoints"] = [listed[e][p.port] for e in in_key_order if p.port in listed[e]]
             ports.append(entry)
         body = {
             "apiVersion": api_version(ctx.fleet, consumer),

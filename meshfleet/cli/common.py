@@ -56,7 +56,10 @@ def keep_until_exit(value: T) -> T:
 
 
 def release_kept() -> None:
+    from meshfleet.core.objects import release_shared
+
     _KEPT.clear()
+    release_shared()
 
 
 def display_name(path: str) -> str:

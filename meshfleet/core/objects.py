@@ -11,6 +11,7 @@ resource options, the GitOps engines' annotations, added by `sinks.gitops`).
 from __future__ import annotations
 
 import copy
+from collections.abc import Hashable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
@@ -19,6 +20,16 @@ from meshfleet import codes
 from meshfleet.errors import Finding, Loc
 
 Role = Literal["applied", "derived"]
+
+SHARED: dict[Hashable, Any] = {}
+"""Parts of views and bodies equal in every plan this process makes, kept once (`PlanContext.shared`).
+Cleared by the CLI before each command (`release_shared`); a process that plans many fleets keeps at
+most one entry per distinct part it has met (an exporter's endpoint)."""
+
+
+def release_shared() -> None:
+    SHARED.clear()
+
 
 KIND_ORDER = {
     "Namespace": 0,

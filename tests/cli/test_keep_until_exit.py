@@ -12,6 +12,7 @@ import io
 
 from meshfleet.cli import common
 from meshfleet.cli.main import main
+from meshfleet.core.objects import SHARED
 from meshfleet.core.plan import Plan
 
 DEMO = "fleet/demo.yaml"
@@ -39,3 +40,9 @@ def test_the_next_command_releases_what_the_last_one_kept() -> None:
     assert len(kept) == 2 and all(k is not first for k in kept)
     assert _run("routes", DEMO) == 0
     assert len(_kept_plans()) == 1
+
+
+def test_each_command_starts_with_nothing_shared_from_the_last() -> None:
+    SHARED["left by an earlier command"] = object()
+    assert _run("plan", DEMO) == 0
+    assert "left by an earlier command" not in SHARED

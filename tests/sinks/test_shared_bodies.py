@@ -1,8 +1,9 @@
 """Parts of planned bodies shared between objects never show in what is written.
 
-Why: an exporter's entry in a ServiceImport's endpoints is made once per plan and shared by every
-consumer's import (a 100k fleet lists 415,000 entries from about 2,000). That is safe only while no
-body is changed once planned and no writer turns a shared mapping into a YAML anchor and alias.
+Why: an exporter's entry in a ServiceImport's endpoints is made once and shared by every consumer's
+import, and by every plan the process makes (a 100k fleet lists 415,000 entries from about 2,000).
+That is safe only while no body is changed once planned and no writer turns a shared mapping into a
+YAML anchor and alias.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from meshfleet.core.plan import plan
+from meshfleet.core.objects import PlannedObject
+from meshfleet.core.plan import Plan, plan
 from meshfleet.fleet.generate import FleetShape, generate
 from meshfleet.fleet.model import Fleet
 from meshfleet.sinks.render import render
@@ -54,3 +56,23 @@ def test_the_alias_pattern_finds_what_pyyaml_writes() -> None:
     shared = {"clusterKey": "c1"}
     text = yaml.safe_dump({"a": [shared], "b": [shared]})
     assert ALIAS.search(text)
+
+
+def test_two_plans_of_one_process_share_their_equal_parts() -> None:
+    """`diff` plans two fleets: equal endpoints are one object, compared by identity."""
+    first, second = plan(_shared_fleet()), plan(_shared_fleet())
+
+    def imports(p: Plan) -> dict[tuple[str, str, str], PlannedObject]:
+        return {(c.name, o.namespace, o.name): o for c in p.clusters for o in c.objects if o.kind == "ServiceImport"}
+
+    old, new = imports(first), imports(second)
+    assert old and old.keys() == new.keys()
+    for key, o in old.items():
+        assert o.body is not new[key].body  # each plan's own body...
+        for a, b in zip(o.body["spec"]["ports"], new[key].body["spec"]["ports"], strict=True):
+            assert all(x is y for x, y in zip(a["endpoints"], b["endpoints"], strict=True))  # ...its parts shared
+    views = [(c.name, i.service, i.endpoints) for c in first.clusters for i in c.imports]
+    again = [(c.name, i.service, i.endpoints) for c in second.clusters for i in c.imports]
+    assert views and all(
+        x is y for (_, _, a), (_, _, b) in zip(views, again, strict=True) for x, y in zip(a, b, strict=True)
+    )

@@ -22,12 +22,12 @@ A mesh adapter answers four questions:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from meshfleet.core.checks import Checks
-from meshfleet.core.objects import Objects, split
+from meshfleet.core.objects import SHARED, Objects, split
 from meshfleet.core.resolved import PolicySettings, ServiceTopology, Topology, is_ip
 from meshfleet.core.views import (
     Enforcement,
@@ -43,6 +43,8 @@ from meshfleet.core.views import (
 )
 from meshfleet.errors import Code, Loc
 from meshfleet.fleet.model import AccessRule, Cluster, Fleet, Port
+
+T = TypeVar("T")
 
 GATEWAY_NEEDS_IP = Code(
     "gateway-needs-ip",
@@ -90,6 +92,14 @@ class PlanContext:
 
     def key(self, name: str) -> str:
         return self.topology.keys[name]
+
+    def shared(self, key: Hashable, value: T) -> T:
+        """The process's one copy of `value`, known by `key` (a value equal in every plan: an exporter's
+        endpoint). `diff` plans both fleets in one process, and what is equal in both is then the same
+        object: Python compares it by identity, not field by field (at 100k objects the imports of both
+        plans list 415,000 endpoints each). Only for values no one changes once planned."""
+        found: T = SHARED.setdefault(key, value)
+        return found
 
 
 class AccessAdapter(ABC):

@@ -307,7 +307,8 @@ class Fsm(Mesh):
         )
 
     def _endpoints(self, ctx: PlanContext, svc: ServiceTopology, exporter: str) -> dict[int, EndpointView]:
-        """`exporter`'s endpoint of `svc` per port, as every FSM consumer sees it (built once per plan)."""
+        """`exporter`'s endpoint of `svc` per port, as every FSM consumer sees it (built once per plan, and
+        one object for every plan in the process where it is equal: `ctx.shared`)."""
         memo = (self.name, svc.ref, exporter)
         found: dict[int, EndpointView] | None = ctx.memo.get(memo)
         if found is None:
@@ -318,25 +319,29 @@ class Fsm(Mesh):
             # pkg/mcs/config/config.go); without `ip` it is unknown here, and predicted as "" (unknown).
             # Standalone, meshfleet writes the imports and the fleet must give it (gateway-needs-ip).
             ip = gw.ip or (gw.host if is_ip(gw.host) else "")
-            found = {
-                r.port.port: EndpointView(exporter, key, r.port.port, Address(gw.host, ip, gw.port, r.path), name)
-                for r in svc.exports[exporter].rules
-            }
+            found = {}
+            for r in svc.exports[exporter].rules:
+                view = EndpointView(exporter, key, r.port.port, Address(gw.host, ip, gw.port, r.path), name)
+                found[r.port.port] = ctx.shared(view, view)
             ctx.memo[memo] = found
         return found
 
     def _listed(self, ctx: PlanContext, svc: ServiceTopology, exporter: str) -> dict[int, dict[str, Any]]:
         """`exporter`'s entry in a ServiceImport's endpoints of `svc`, per port with an address. Made once
-        per plan and shared by every consumer's import, as a body is never changed once planned (a 100k
-        fleet's imports list 415,000 endpoints, from about 2,000 of these)."""
+        and shared by every consumer's import, and by every plan in the process (`ctx.shared`), as a body
+        is never changed once planned (a 100k fleet's imports list 415,000 endpoints, from about 2,000
+        of these)."""
         memo = (self.name, "listed", svc.ref, exporter)
         found: dict[int, dict[str, Any]] | None = ctx.memo.get(memo)
         if found is None:
             found = {
-                port: {
-                    "clusterKey": ep.cluster_key,
-                    "target": {"host": t.host, "ip": t.ip, "port": t.port, "path": t.path},
-                }
+                port: ctx.shared(
+                    ("fsm-import-endpoint", ep),
+                    {
+                        "clusterKey": ep.cluster_key,
+                        "target": {"host": t.host, "ip": t.ip, "port": t.port, "path": t.path},
+                    },
+                )
                 for port, ep in self._endpoints(ctx, svc, exporter).items()
                 if (t := ep.target) is not None
             }

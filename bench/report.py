@@ -284,12 +284,56 @@ def _why(results: Mapping[str, Any], target: str) -> str:
             f"its service), and the work per object with them, though less than in proportion: per KiB of "
             f"rendered output the own time is {' / '.join(f'{k:.0f}' for k in kib)} µs."
         )
+    if target in ("render-kustomize", "rerender", "routes"):
+        return _why_sized(results, target, start)
     if target == "render-io-floor":
         return (
             f"Why: start-up alone (`{STARTUP}`, {start:.3f} s) is {start / floor(small, IO_FLOOR):.1f}x the I/O "
             f"floor at {small['size']}, which starts Python and writes {_bytes(small['output_bytes'])}."
         )
     return ""
+
+
+def _why_sized(results: Mapping[str, Any], target: str, start: float) -> str:
+    """Where a target is missed at one size: what that size's medians say, and the other sizes."""
+    t = next(x for x in results["targets"] if x["id"] == target)
+    row = next((r for r in results["sizes"] if r["size"] == t["worst"]), None)
+    if row is None:
+        return ""
+    size = row["size"]
+
+    def wall(name: str) -> float:
+        return float(row["figures"][name]["wall_s"]["median"])
+
+    per_size = t.get("per_size", {})
+    others = ", ".join(f"{s} {v['median']:.2f}x" for s, v in per_size.items() if s != size)
+    elsewhere = f" Medians at the other sizes: {others}." if others else ""
+    if target == "render-kustomize":
+        render, kustomize = wall("render"), wall("kubectl kustomize")
+        return (
+            f"Why: at {size} start-up alone (`{STARTUP}`, {start:.3f} s) is {start / kustomize:.2f}x "
+            f"`kubectl kustomize` over the {row['clusters']} cluster directories ({kustomize:.3f} s), and the "
+            f"render's work beyond it {(render - start) / kustomize:.2f}x.{elsewhere}"
+        )
+    if target == "rerender":
+        over, new = wall("render over existing"), wall("render")
+        spread = per_size.get(size, {})
+        ranged = (
+            f"; over the rounds the ratio goes from {spread['min']:.2f} to {spread['max']:.2f}"
+            if "min" in spread
+            else ""
+        )
+        return (
+            f"Why: at {size} a render over the existing output takes {1000 * (over - new):.0f} ms more than one "
+            f"into a new directory ({over:.3f} s against {new:.3f} s): it checks that the old output is "
+            f"meshfleet's, locks and exchanges the two trees, and forks the remover of the old one{ranged}."
+            f"{elsewhere}"
+        )
+    plan, routes = wall("plan"), wall("routes")
+    return (
+        f"Why: `routes` plans the fleet, then works out every consumer's view: at {size} `plan` alone takes "
+        f"{plan:.2f} s, and `routes` {routes / plan:.2f}x that."
+    )
 
 
 def _memory_note(results: Mapping[str, Any], t: Mapping[str, Any]) -> str:

@@ -226,6 +226,30 @@ def test_a_missed_target_says_what_it_is_up_against_from_the_measurements() -> N
     assert "cannot hold" not in "\n".join(report.missed_lines(results))
 
 
+def test_a_target_missed_at_one_size_says_what_that_size_measured() -> None:
+    results = json.loads(run.RESULTS.read_text(encoding="utf-8"))
+    for t in results["targets"]:
+        if t["id"] in ("render-kustomize", "rerender", "routes"):
+            t["status"] = targets.MISSED
+    lines = {line.split("**")[1]: line for line in report.missed_lines(results)}
+    small = results["sizes"][0]
+    kustomize = small["figures"]["kubectl kustomize"]["wall_s"]["median"]
+    by_id = {t["id"]: t for t in results["targets"]}
+    assert (
+        f"over the {small['clusters']} cluster directories ({kustomize:.3f} s)"
+        in lines[by_id["render-kustomize"]["target"]]
+    )
+    worst = by_id["rerender"]["worst"]
+    row = next(r for r in results["sizes"] if r["size"] == worst)
+    more = 1000 * (
+        row["figures"]["render over existing"]["wall_s"]["median"] - row["figures"]["render"]["wall_s"]["median"]
+    )
+    assert (
+        f"at {worst} a render over the existing output takes {more:.0f} ms more" in lines[by_id["rerender"]["target"]]
+    )
+    assert "`routes` plans the fleet" in lines[by_id["routes"]["target"]]
+
+
 def test_replacing_the_block_keeps_the_rest_of_the_text() -> None:
     text = f"before\n{report.BEGIN}\nold\n{report.END}\nafter\n"
     assert (

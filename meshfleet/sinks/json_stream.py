@@ -3,16 +3,19 @@ gives, plus a final newline.
 
 Why: `plan --format json` of a 100k-object fleet is hundreds of MiB of text. Built whole before being
 written, that text and the encoder's pieces held four times the plan's own memory; written in slices,
-the peak stays at the plan plus one slice, and the bytes do not change. The encoder is a plain
+and with each cluster's part made as it is written (`Deferred`), the peak stays at the plan plus one
+cluster's part and one slice, and the bytes do not change. The encoder is a plain
 recursion rather than the standard library's generator chain (whose indented form has no C
 speed-up): 2.4 times faster on the plan of a 100k-object fleet.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from json.encoder import encode_basestring_ascii
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+S = TypeVar("S")
 
 SLICE = 8192
 """Pieces of text gathered before each write: large enough that writes cost nothing, small enough
@@ -29,6 +32,24 @@ def _float(value: float) -> str:
     if value == -_INFINITY:
         return "-Infinity"
     return float.__repr__(value)
+
+
+class Deferred(Generic[S]):
+    """A JSON array whose items are made one at a time, as they are written, and let go once written:
+    `make(source)` for each source. `plan --format json` of a 100k-object fleet holds one cluster's
+    objects and views as JSON at a time, not every cluster's (the whole was 444 MiB above the plan)."""
+
+    __slots__ = ("make", "sources")
+
+    def __init__(self, sources: Sequence[S], make: Callable[[S], Any]) -> None:
+        self.sources = sources
+        self.make = make
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def __iter__(self) -> Iterator[Any]:
+        return (self.make(s) for s in self.sources)
 
 
 def _key(key: Any) -> str:
@@ -86,7 +107,7 @@ def write_json(value: Any, write: Callable[[str], object], *, indent: int = 2) -
                 encode(v, level + 1)
                 flush_if_full()
             add("\n" + " " * (indent * level) + "}")
-        elif isinstance(o, list | tuple):
+        elif isinstance(o, list | tuple | Deferred):
             if not o:
                 add("[]")
                 return

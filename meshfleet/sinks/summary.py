@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from meshfleet.core.effective import as_json as effective_json
+from meshfleet.core.effective import cluster_json as cluster_routes_json
 from meshfleet.core.effective import effective
 from meshfleet.core.objects import split
 from meshfleet.core.plan import ClusterPlan, ObjectId, Plan
 from meshfleet.core.views import EndpointView, ImportView
 from meshfleet.core.views import as_json as view_json
+from meshfleet.sinks.json_stream import Deferred
 
 
 def _endpoint(imported: ImportView, e: EndpointView) -> str:
@@ -79,29 +80,29 @@ def text(plan: Plan, source: str) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+def _cluster_json(c: ClusterPlan) -> dict[str, Any]:
+    return {
+        "name": c.name,
+        "role": c.role,
+        "clusterKey": c.key,
+        "objects": [{"role": o.role, "patch": o.patch, "retain": o.retain, "object": o.body} for o in c.objects],
+        "services": {
+            "imports": view_json(c.imports),
+            "exports": view_json(c.exports),
+            "policies": view_json(c.policies),
+            "grants": view_json(c.grants),
+            "local": view_json(c.local),
+        },
+    }
+
+
 def as_json(plan: Plan) -> dict[str, Any]:
     """The plan for scripts: per cluster its objects and service views, the fleet's warnings, and the
-    effective routes and access per consuming cluster (`routes`, as `meshfleet routes --format json`)."""
+    effective routes and access per consuming cluster (`routes`, as `meshfleet routes --format json`).
+    Each cluster's part is made as it is written (`Deferred`), for `json_stream.write_json`."""
     return {
         "mode": plan.mode,
         "warnings": [w.as_json() for w in plan.warnings],
-        "clusters": [
-            {
-                "name": c.name,
-                "role": c.role,
-                "clusterKey": c.key,
-                "objects": [
-                    {"role": o.role, "patch": o.patch, "retain": o.retain, "object": o.body} for o in c.objects
-                ],
-                "services": {
-                    "imports": view_json(c.imports),
-                    "exports": view_json(c.exports),
-                    "policies": view_json(c.policies),
-                    "grants": view_json(c.grants),
-                    "local": view_json(c.local),
-                },
-            }
-            for c in plan.clusters
-        ],
-        "routes": effective_json(effective(plan)),
+        "clusters": Deferred(plan.clusters, _cluster_json),
+        "routes": Deferred(effective(plan).clusters, cluster_routes_json),
     }

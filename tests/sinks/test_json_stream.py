@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from meshfleet.fleet.load import load_plan
 from meshfleet.sinks import summary
-from meshfleet.sinks.json_stream import write_json
+from meshfleet.sinks.json_stream import SLICE, Deferred, write_json
 from tests.conftest import ROOT, run_cli
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text()
@@ -56,4 +56,24 @@ def test_plan_format_json_prints_the_plan_summary_in_json_dumps_layout() -> None
     assert result.code == 0, result.err
     data = json.loads(result.out)
     assert result.out == json.dumps(data, indent=2) + "\n"
-    assert data["clusters"] == json.loads(json.dumps(summary.as_json(load_plan(demo))))["clusters"]
+    assert data["clusters"] == json.loads("".join(streamed(summary.as_json(load_plan(demo)))))["clusters"]
+
+
+def test_a_deferred_array_is_written_as_a_list_is() -> None:
+    sources = [3, 0, 5]
+    as_list = {"a": [list(range(n)) for n in sources], "empty": []}
+    deferred = {"a": Deferred(sources, lambda n: list(range(n))), "empty": Deferred([], list)}
+    assert "".join(streamed(deferred)) == json.dumps(as_list, indent=2) + "\n"
+
+
+def test_a_deferred_item_is_made_only_once_the_items_before_it_are_written() -> None:
+    writes: list[str] = []
+    made_after: list[int] = []
+
+    def make(i: int) -> list[int]:
+        made_after.append(len(writes))
+        return [i] * SLICE  # more than one slice of text: written before the next item is made
+
+    write_json(Deferred(range(4), make), writes.append)
+    assert made_after == sorted(made_after) and len(set(made_after)) == 4
+    assert json.loads("".join(writes)) == [[i] * SLICE for i in range(4)]

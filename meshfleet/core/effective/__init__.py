@@ -38,6 +38,7 @@ from meshfleet.core.effective.records import (
 from meshfleet.core.effective.words import (
     allowed_json,
     as_json,
+    cluster_json,
     match_words,
     percent,
     requests_words,
@@ -145,6 +146,7 @@ __all__ = [
     "Where",
     "allowed_json",
     "as_json",
+    "cluster_json",
     "effective",
     "equal_split",
     "match_words",

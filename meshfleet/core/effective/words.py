@@ -10,6 +10,7 @@ from meshfleet.core.effective.records import (
     ANY,
     MODE_WORDS,
     Allowed,
+    ClusterRoutes,
     Effective,
     ServiceRoutes,
     Serving,
@@ -93,15 +94,17 @@ def service_json(s: ServiceRoutes) -> dict[str, object]:
     }
 
 
+def cluster_json(c: ClusterRoutes) -> dict[str, object]:
+    """One member as a consumer: a stable structure whose keys never depend on the data."""
+    return {
+        "name": c.name,
+        "mesh": c.mesh,
+        "mode": c.mode,
+        "modeDescription": MODE_WORDS[c.mode],
+        "services": [service_json(s) for s in c.services],
+    }
+
+
 def as_json(e: Effective) -> list[dict[str, object]]:
-    """Each member as a consumer: a stable structure whose keys never depend on the data."""
-    return [
-        {
-            "name": c.name,
-            "mesh": c.mesh,
-            "mode": c.mode,
-            "modeDescription": MODE_WORDS[c.mode],
-            "services": [service_json(s) for s in c.services],
-        }
-        for c in e.clusters
-    ]
+    """Each member as a consumer."""
+    return [cluster_json(c) for c in e.clusters]

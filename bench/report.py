@@ -438,7 +438,8 @@ def readme_block(results: Mapping[str, Any]) -> str:
         "",
         "Own time per object: the CPU time of the command inside its process after the imports, the "
         "collector's work included, beyond the same command on a 3-cluster fleet (its fixed cost), per object; "
-        "medians of the rounds.",
+        "in each round the median of runs adding up to half a second of CPU (at most 7), then the median of "
+        "the rounds.",
         "",
         *markdown_table(linearity_table(results)),
         "",

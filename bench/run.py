@@ -44,7 +44,7 @@ from bench.profile import import_times, profile_command, summarize
 RESULTS = ROOT / "bench" / "results.json"
 README = ROOT / "README.md"
 PULUMI_SIZE = "10k"
-PULUMI_ROUNDS = 3
+PULUMI_ROUNDS = 5
 
 FLOORS = {
     "parse floor": "a new Python process that loads the same fleet file with PyYAML's C loader (libyaml), nothing else",
@@ -66,7 +66,8 @@ METHOD = {
     "status": "a target is met when the median ratio is within it at every size",
     "per object": "time per object and per KiB of rendered output, from the median wall time; for plan and diff "
     "also their own time per object: the CPU time of the command inside a fresh process after its "
-    "imports, ending with a full garbage collection (bench/inproc.py), one run per round",
+    "imports, ending with a full garbage collection (bench/inproc.py); each round runs it in new processes "
+    "until half a second of CPU is spent (at most 7 times) and takes the median",
     "change": "diff compares each fleet with itself after a typical change: three weights moved, one export "
     "removed, one access rule added",
     "profile": "for each missed target, one more run of its command under cProfile at the size where it is "

@@ -328,3 +328,29 @@ def test_a_profile_adds_up_time_by_package_and_names_builtins_plainly() -> None:
     assert area("/usr/lib/python3.11/shutil.py", "rmtree") == "shutil"
     assert area("~", "<built-in method posix.unlink>") == "posix.unlink"
     assert area("~", "<method 'write' of '_io.TextIOWrapper' objects>") == "_io.TextIOWrapper.write"
+
+
+@pytest.mark.parametrize(("cpu_s", "runs"), [(0.3, 2), (0.06, 7), (0.9, 1)])
+def test_a_commands_own_time_is_the_median_of_runs_adding_up_to_half_a_second(
+    cpu_s: float, runs: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench import measure
+    from bench.procs import Sample
+
+    started: list[int] = []
+
+    def fake_run_all(commands: Any, *, cwd: Path, stdout: Path | None = None) -> Sample:
+        assert stdout is not None
+        n = len(started)
+        started.append(n)
+        stdout.write_text(json.dumps({"wall_s": 1.0 + n, "cpu_s": cpu_s + n / 1000, "code": 0}), encoding="utf-8")
+        (tmp_path / "stdout-diff-inproc.txt").write_text("x")
+        return Sample(9.0, 9.0, 100 + n, 0)
+
+    monkeypatch.setattr(measure, "run_all", fake_run_all)
+    monkeypatch.setattr(measure.Files, "stdout", lambda self, command: tmp_path / "stdout-diff-inproc.txt")
+    sample = measure.measure_once(measure.DIFF_INPROC, measure.Files(tmp_path), 0)
+    assert len(started) == runs
+    assert sample.cpu_s == pytest.approx(statistics.median(cpu_s + n / 1000 for n in range(runs)))
+    assert sample.wall_s == statistics.median(1.0 + n for n in range(runs))
+    assert sample.rss_kib == 100 + runs - 1

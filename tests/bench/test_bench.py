@@ -250,6 +250,28 @@ def test_a_target_missed_at_one_size_says_what_that_size_measured() -> None:
     assert "`routes` plans the fleet" in lines[by_id["routes"]["target"]]
 
 
+def test_a_missed_pulumi_target_says_what_the_program_adds_to_the_floor() -> None:
+    results = json.loads(run.RESULTS.read_text(encoding="utf-8"))
+    pulumi = next(t for t in results["targets"] if t["id"] == "pulumi")
+    pulumi["status"] = targets.MISSED
+    results["profiles"] = [p for p in results["profiles"] if "pulumi" not in p["targets"]] + [
+        {
+            "command": "the Pulumi program",
+            "size": "10k",
+            "targets": ["pulumi"],
+            "total_s": 20.0,
+            "imports_s": 0.1,
+            "phases": [],
+            "areas": [["pulumi", 8.0], ["traceback", 3.0], ["pathlib", 1.0]],
+        }
+    ]
+    (line,) = [x for x in report.missed_lines(results) if x.startswith(f"- **{pulumi['target']}**")]
+    pu = results["pulumi"]
+    assert f"registering the {pu['objects']:,} objects the floor registers bare" in line
+    assert "(traceback and pathlib) is 20 % of the program's profile" in line
+    assert f"the ratio goes from {pu['min']:.2f} to {pu['max']:.2f}." in line
+
+
 def test_replacing_the_block_keeps_the_rest_of_the_text() -> None:
     text = f"before\n{report.BEGIN}\nold\n{report.END}\nafter\n"
     assert (

@@ -59,7 +59,8 @@ FLOORS = {
 }
 METHOD = {
     "time": "wall clock of the whole process, from spawn to exit (interpreter start-up, imports, parsing and "
-    "garbage collection included), all buffered writes flushed to disk (sync) before each",
+    "garbage collection included), all buffered writes flushed to disk (sync) before each, and the disk "
+    "quiet (busy under 5 % of a quarter second, /proc/diskstats)",
     "memory": "peak RSS of the process (getrusage of the child); for kustomize, the largest of its processes",
     "rounds": "every command once per round, each next to what it is compared with; odd rounds run the "
     "order backwards; a pair's ratio is taken within each round",

@@ -376,3 +376,26 @@ def test_a_commands_own_time_is_the_median_of_runs_adding_up_to_half_a_second(
     assert sample.cpu_s == pytest.approx(statistics.median(cpu_s + n / 1000 for n in range(runs)))
     assert sample.wall_s == statistics.median(1.0 + n for n in range(runs))
     assert sample.rss_kib == 100 + runs - 1
+
+
+def test_a_command_waits_for_the_disk_to_go_quiet(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from bench import procs
+
+    monkeypatch.setattr(procs, "QUIET_WINDOW_S", 0.001)
+    busy = iter([1000, 1200, 1400, 1400, 5000])  # busy, busy, then quiet: the last is never read
+    read: list[int] = []
+
+    def fake_busy(device: tuple[int, int]) -> int | None:
+        read.append(next(busy))
+        return read[-1]
+
+    monkeypatch.setattr(procs, "_busy_ms", fake_busy)
+    procs.wait_quiet_disk(tmp_path)
+    assert read == [1000, 1200, 1400, 1400]
+
+
+def test_without_disk_statistics_nothing_is_waited(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from bench import procs
+
+    monkeypatch.setattr(procs, "_busy_ms", lambda device: None)
+    assert procs.wait_quiet_disk(tmp_path) == 0.0

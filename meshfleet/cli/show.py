@@ -19,6 +19,7 @@ from meshfleet.cli.common import (
     object_counts,
     plural,
     refused,
+    release_kept,
     report,
     select_clusters,
     versioned,
@@ -45,6 +46,7 @@ def validate(run: Run) -> int:
     with run.progress:
         for path in args.fleets:
             name = display_name(path)
+            release_kept()  # one file's plan at a time (a pre-commit hook passes every changed file)
             try:
                 plan = load(run, path)
             except FleetError as e:

@@ -13,9 +13,20 @@ from typing import Any
 import yaml
 
 try:
-    _Dumper: type[yaml.SafeDumper] | type[yaml.CSafeDumper] = yaml.CSafeDumper
+    _Base: type[yaml.SafeDumper] | type[yaml.CSafeDumper] = yaml.CSafeDumper
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Dumper = yaml.SafeDumper
+    _Base = yaml.SafeDumper
+
+
+class _NoAliases:
+    """Never an anchor and alias: a plan shares equal parts between bodies (an exporter's endpoint
+    entry), and a manifest says each value where it is."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+_Dumper: type[Any] = type("_Dumper", (_NoAliases, _Base), {})
 
 
 def dump_yaml(obj: Any) -> str:

@@ -8,23 +8,32 @@ YAML anchor and alias.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 from pathlib import Path
 
-from meshfleet.core.objects import PlannedObject
+import pytest
+import yaml
+
+from meshfleet.cli import common
+from meshfleet.cli.main import main
+from meshfleet.core.objects import PlannedObject, release_shared
 from meshfleet.core.plan import Plan, plan
 from meshfleet.fleet.generate import FleetShape, generate
 from meshfleet.fleet.model import Fleet
 from meshfleet.sinks.render import render
+from meshfleet.sinks.yaml_text import dump_yaml
 
 ALIAS = re.compile(r"(^|[\s:\-\[{,])[&*]id\d+", re.MULTILINE)
 
 
+SHAPE = FleetShape(clusters=6, services=8, control_plane=False, multi_port_share=0.5)
+"""Without an FSM control plane meshfleet writes the imports itself, so they are rendered."""
+
+
 def _shared_fleet() -> Fleet:
-    # Without an FSM control plane meshfleet writes the imports itself, so they are rendered.
-    return Fleet.model_validate(
-        generate(FleetShape(clusters=6, services=8, control_plane=False, multi_port_share=0.5), 3)
-    )
+    return Fleet.model_validate(generate(SHAPE, 3))
 
 
 def test_consumers_share_each_exporters_entry() -> None:
@@ -76,3 +85,54 @@ def test_two_plans_of_one_process_share_their_equal_parts() -> None:
     assert views and all(
         x is y for (_, _, a), (_, _, b) in zip(views, again, strict=True) for x, y in zip(a, b, strict=True)
     )
+
+
+def test_the_writer_never_writes_an_alias() -> None:
+    shared = {"clusterKey": "c1", "target": {"host": "10.0.0.1"}}
+    assert not ALIAS.search(dump_yaml({"a": [shared, shared], "b": shared}))
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["render", "--out", "{out}"],
+        [
+            "render",
+            "--out",
+            "{out}",
+            "--gitops",
+            "argocd",
+            "--repo-url",
+            "https://git.example/f.git",
+            "--path-prefix",
+            "f",
+        ],
+        [
+            "render",
+            "--out",
+            "{out}",
+            "--gitops",
+            "flux",
+            "--repo-url",
+            "https://git.example/f.git",
+            "--path-prefix",
+            "f",
+        ],
+        ["plan", "--format", "json"],
+        ["plan"],
+        ["routes", "--format", "json"],
+        ["diff", "{fleet}", "--format", "markdown"],
+    ],
+    ids=["render", "argocd", "flux", "plan-json", "plan", "routes", "diff"],
+)
+def test_no_command_changes_a_planned_body(command: list[str], tmp_path: Path) -> None:
+    """What every consumer shares must come out of each command as it went in."""
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(yaml.safe_dump(generate(SHAPE, 3), sort_keys=False), encoding="utf-8")
+    args = [a.format(out=tmp_path / "out", fleet=fleet) for a in command]
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert main([args[0], str(fleet), *args[1:]]) == 0
+    (used, *_) = [k for k in common._KEPT if isinstance(k, Plan)]
+    release_shared()  # a fresh plan, sharing nothing with the command's
+    fresh = plan(Fleet.model_validate(generate(SHAPE, 3)))
+    assert [[o.body for o in c.objects] for c in used.clusters] == [[o.body for o in c.objects] for c in fresh.clusters]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -89,7 +90,8 @@ def run(argv: Sequence[str], *, cwd: Path, stdout: Path | None = None, sync: boo
     """
     if sync:
         os.sync()
-        wait_quiet_disk(cwd)
+        if wait_quiet_disk(cwd) >= QUIET_TIMEOUT_S:
+            print(f"bench: the disk was still busy after {QUIET_TIMEOUT_S:.0f} s; measuring anyway", file=sys.stderr)
     target = stdout if stdout is not None else Path(os.devnull)
     with open(target, "wb") as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()

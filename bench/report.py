@@ -302,9 +302,10 @@ def _why_pulumi(results: Mapping[str, Any]) -> str:
         return ""
     program, loading, floor = (statistics.median(pu[k]) for k in ("program_s", "load_plan_s", "floor_s"))
     text = (
-        f"Why: loading and planning take {loading:.1f} s of the program's {program:.1f} s; the rest is Pulumi "
-        f"registering the {pu['objects']:,} objects the floor registers bare ({floor:.1f} s), each with its "
-        "parent component, its dependencies (its namespace, the CRD check) and its aliases"
+        f"Why: loading and planning take {loading:.1f} s of the program's {program:.1f} s; the rest, "
+        f"{program - loading:.1f} s, is Pulumi registering the {pu['objects']:,} objects that the floor "
+        f"registers bare in {floor:.1f} s, each with its parent component, its dependencies (its namespace, "
+        "the CRD check) and its aliases"
     )
     prof = next((p for p in results.get("profiles", []) if "pulumi" in p["targets"]), None)
     if prof is not None and prof["total_s"]:
@@ -314,8 +315,7 @@ def _why_pulumi(results: Mapping[str, Any]) -> str:
             # pulumi/runtime/resource.py: _get_stack_trace, for every resource registered
             text += (
                 f"; Pulumi's record of the code that made each resource (traceback and pathlib) is "
-                f"{100 * traced / prof['total_s']:.0f} % of the program's profile, and the program's "
-                "resources are made deeper in the stack than the floor's"
+                f"{100 * traced / prof['total_s']:.0f} % of the program's profile"
             )
     return text + f". Over the rounds the ratio goes from {pu['min']:.2f} to {pu['max']:.2f}."
 
@@ -349,11 +349,15 @@ def _why_sized(results: Mapping[str, Any], target: str, start: float) -> str:
             if "min" in spread
             else ""
         )
+        more = (
+            f"takes {1000 * (over - new):.0f} ms more than one into a new directory"
+            if over > new
+            else "takes no longer than one into a new directory by the medians"
+        )
         return (
-            f"Why: at {size} a render over the existing output takes {1000 * (over - new):.0f} ms more than one "
-            f"into a new directory ({over:.3f} s against {new:.3f} s): it checks that the old output is "
-            f"meshfleet's, locks and exchanges the two trees, and forks the remover of the old one{ranged}."
-            f"{elsewhere}"
+            f"Why: at {size} a render over the existing output {more} ({over:.3f} s against {new:.3f} s): "
+            f"it also checks that the old output is meshfleet's, locks and exchanges the two trees, and forks "
+            f"the remover of the old one{ranged}.{elsewhere}"
         )
     plan, routes = wall("plan"), wall("routes")
     return (

@@ -10,7 +10,6 @@ resource options, the GitOps engines' annotations, added by `sinks.gitops`).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar, overload
@@ -156,15 +155,6 @@ class PlannedObject:
 
     def sort_key(self) -> tuple[int, str, str, str]:
         return (KIND_ORDER.get(self.kind, 50), self.kind, self.namespace, self.name)
-
-    def with_kubeconfig(self, kubeconfig: Any) -> dict[str, Any]:
-        """A copy of the body holding `kubeconfig` at `kubeconfig_field` (for sinks that insert it)."""
-        body = copy.deepcopy(self.body)
-        node = body
-        for key in self.kubeconfig_field[:-1]:
-            node = node.setdefault(key, {})
-        node[self.kubeconfig_field[-1]] = kubeconfig
-        return body
 
 
 class Objects:

@@ -12,6 +12,7 @@ import pytest
 
 from meshfleet.core.meshes import mesh
 from meshfleet.core.meshes.istio import OUTLIER_DETECTION, percentages
+from meshfleet.core.objects import with_field
 from meshfleet.core.plan import Plan, PlannedObject, plan
 from meshfleet.core.views import Route, Share
 from meshfleet.errors import FindingsError
@@ -94,7 +95,7 @@ def test_each_primary_holds_a_remote_secret_for_every_other_istio_cluster() -> N
     }
     assert "stringData" not in to_b.body, "the plan never holds a kubeconfig"
     assert {o.namespace for o in secrets["b"].values()} == {"istio-main"}
-    assert validate_object(to_b.with_kubeconfig("apiVersion: v1\nkind: Config\n")) == []
+    assert validate_object(with_field(to_b.body, to_b.kubeconfig_field, "apiVersion: v1\nkind: Config\n")) == []
     settings = p.cluster("a1").settings
     assert settings is not None
     assert set(settings.objects) >= {o.id for o in secrets["a1"].values()}

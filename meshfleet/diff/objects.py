@@ -65,31 +65,23 @@ class ClusterDiff:
         return sum(1 for o in self.objects if o.role_change is not None)
 
 
-def _key(o: PlannedObject) -> tuple[str, str, str, str]:
-    """`o.id`'s fields, read straight from the body: a diff of a large fleet keys every object of both
-    plans, and builds an `ObjectId` only for those that change."""
-    body = o.body
-    meta = body["metadata"]
-    return (str(body["apiVersion"]), str(body["kind"]), str(meta.get("namespace", "")), str(meta["name"]))
-
-
 def cluster_diff(
     name: str, old: ClusterPlan | None, new: ClusterPlan | None, old_plan: Plan, new_plan: Plan
 ) -> ClusterDiff:
-    before = {_key(o): o for o in old.objects} if old is not None else {}
-    after = {_key(o): o for o in new.objects} if new is not None else {}
+    before = {o.id: o for o in old.objects} if old is not None else {}
+    after = {o.id: o for o in new.objects} if new is not None else {}
     changes: list[ObjectChange] = []
     # The new plan's order (apply order), then what only the old plan had, in its order.
     for key, o in after.items():
         was = before.get(key)
         if was is None:
-            changes.append(ObjectChange("added", ObjectId(*key), None, o))
+            changes.append(ObjectChange("added", key, None, o))
             continue
         if was.body == o.body and was.role == o.role:
             continue
         fields = () if was.body == o.body else tuple(field_changes(was.body, o.body))
-        changes.append(ObjectChange("changed", ObjectId(*key), was, o, fields))
-    changes.extend(ObjectChange("removed", ObjectId(*key), o, None) for key, o in before.items() if key not in after)
+        changes.append(ObjectChange("changed", key, was, o, fields))
+    changes.extend(ObjectChange("removed", key, o, None) for key, o in before.items() if key not in after)
     attributes: list[FieldChange] = []
     if old is not None and new is not None:
         pairs: list[tuple[str, Any, Any]] = [

@@ -237,6 +237,7 @@ def prepare(size: Size, f: Files) -> dict[str, Any]:
 
 INPROC_CPU_S = 0.5
 INPROC_MAX_RUNS = 7
+INPROC_RUNS = f"runs in new processes adding up to {INPROC_CPU_S:g} s of CPU (at most {INPROC_MAX_RUNS})"
 """A command's own time is a difference of two CPU times, per object; at 1k it is hundredths of a second
 (a diff of 972 objects: 0.06 s, of which 0.012 s fixed) and one run's noise is a fifth of it. So each
 round runs it again, in new processes, until INPROC_CPU_S of CPU is spent (at most INPROC_MAX_RUNS

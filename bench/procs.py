@@ -46,6 +46,7 @@ class CommandFailed(RuntimeError):
 QUIET_WINDOW_S = 0.25
 QUIET_BUSY = 0.05
 QUIET_TIMEOUT_S = 60.0
+QUIET = f"busy under {100 * QUIET_BUSY:g} % of {QUIET_WINDOW_S:g} s, from /proc/diskstats"
 
 
 def _busy_ms(device: tuple[int, int]) -> int | None:
@@ -62,11 +63,11 @@ def _busy_ms(device: tuple[int, int]) -> int | None:
 
 
 def wait_quiet_disk(path: Path) -> float:
-    """Wait, untimed, until the disk under `path` has been busy less than 5 % of a quarter second;
-    returns the seconds waited. A sync returns once the dirty pages are written, but the removal of a
-    large tree goes on in the kernel after the last unlink (its journal and discards): after a 100k
-    re-render the disk stayed 70 to 80 % busy for 8 s, and `plan` at 100k took 3.07 s of CPU there
-    against 2.04 s on a quiet disk. Where /proc/diskstats does not know the disk, nothing is waited."""
+    """Wait, untimed, until the disk under `path` is quiet (`QUIET`); returns the seconds waited.
+    A sync returns once the dirty pages are written, but the removal of a large tree goes on in the
+    kernel after the last unlink (its journal and discards): after a 100k re-render the disk stayed
+    70 to 80 % busy for 8 s, and `plan` at 100k took 3.07 s of CPU there against 2.04 s on a quiet
+    disk. Where /proc/diskstats does not know the disk, nothing is waited."""
     st = os.stat(path)
     device = (os.major(st.st_dev), os.minor(st.st_dev))
     start = time.monotonic()

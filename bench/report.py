@@ -14,6 +14,7 @@ from typing import Any
 from bench.measure import (
     COMMANDS,
     DIFF_INPROC_TINY,
+    INPROC_RUNS,
     IO_FLOOR,
     PARSE_FLOOR,
     PLAN_INPROC_TINY,
@@ -468,8 +469,7 @@ def readme_block(results: Mapping[str, Any]) -> str:
         "",
         "Own time per object: the CPU time of the command inside its process after the imports, the "
         "collector's work included, beyond the same command on a 3-cluster fleet (its fixed cost), per object; "
-        "in each round the median of runs adding up to half a second of CPU (at most 7), then the median of "
-        "the rounds.",
+        f"in each round the median of {INPROC_RUNS}, then the median of the rounds.",
         "",
         *markdown_table(linearity_table(results)),
         "",

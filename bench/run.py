@@ -29,6 +29,7 @@ from bench import report, targets
 from bench.fleets import SIZES, size_named
 from bench.measure import (
     IMPORT_FLOOR_CODE,
+    INPROC_RUNS,
     MESHFLEET,
     ROOT,
     STARTUP,
@@ -39,6 +40,7 @@ from bench.measure import (
     measure_startup,
     work_dir,
 )
+from bench.procs import QUIET
 from bench.profile import import_times, profile_command, summarize
 
 RESULTS = ROOT / "bench" / "results.json"
@@ -59,16 +61,16 @@ FLOORS = {
 }
 METHOD = {
     "time": "wall clock of the whole process, from spawn to exit (interpreter start-up, imports, parsing and "
-    "garbage collection included), all buffered writes flushed to disk (sync) before each, and the disk "
-    "quiet (busy under 5 % of a quarter second, /proc/diskstats)",
+    f"garbage collection included), all buffered writes flushed to disk (sync) before each, and the disk "
+    f"quiet ({QUIET})",
     "memory": "peak RSS of the process (getrusage of the child); for kustomize, the largest of its processes",
     "rounds": "every command once per round, each next to what it is compared with; odd rounds run the "
     "order backwards; a pair's ratio is taken within each round",
     "status": "a target is met when the median ratio is within it at every size",
     "per object": "time per object and per KiB of rendered output, from the median wall time; for plan and diff "
     "also their own time per object: the CPU time of the command inside a fresh process after its "
-    "imports, ending with a full garbage collection (bench/inproc.py); each round runs it in new processes "
-    "until half a second of CPU is spent (at most 7 times) and takes the median",
+    f"imports, ending with a full garbage collection (bench/inproc.py); in each round the median of "
+    f"{INPROC_RUNS}",
     "change": "diff compares each fleet with itself after a typical change: three weights moved, one export "
     "removed, one access rule added",
     "profile": "for each missed target, one more run of its command under cProfile at the size where it is "

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from components import StackConfigError
+from meshfleet.core.objects import release_shared
 from meshfleet.core.plan import Plan
 from meshfleet.fleet.load import load_plan
 from tests.components.conftest import (
@@ -203,6 +204,7 @@ def test_the_program_leaves_the_plans_bodies_as_planned(
     monkeypatch.setattr(components, "deploy", recording)
     run = stack(VARIANTS[variant]())
     (plan,) = used
+    release_shared()  # a fresh plan sharing no part with the program's, or a changed part would be in both
     fresh = load_plan(run.outputs["fleet"])
     assert any(o.kubeconfig_of or o.patch for _, o in plan.objects()), "nothing the sink adds to"
     assert [(c, o.body) for c, o in plan.objects()] == [(c, o.body) for c, o in fresh.objects()]
